@@ -1,0 +1,50 @@
+//! What every HTTP function holds for its lifetime: the store, the token verifier and the clock.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+
+use crate::auth::{Caller, Verifier};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, AuthConfig, ConfigError};
+use crate::domain::Timestamp;
+use crate::http::ApiError;
+use crate::store::Store;
+
+/// The dependencies of the API functions, built once per cold start.
+pub struct Api {
+    pub store: Store,
+    pub verifier: Verifier,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Api {
+    /// Reads configuration and builds clients. No network call: the SDK and the JWKS connect on
+    /// first use.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk = aws_config::load_from_env().await;
+        let store = Store::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config::table_name(&config::Env)?,
+        );
+        let verifier = Verifier::new(AuthConfig::from_source(&config::Env)?);
+        Ok(Self {
+            store,
+            verifier,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_datetime(self.clock.now())
+    }
+
+    /// The verified caller of this request, or 401.
+    pub async fn authenticate(&self, req: &Request) -> Result<Caller, ApiError> {
+        let header = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        self.verifier.verify(header).await
+    }
+}

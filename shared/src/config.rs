@@ -1,0 +1,157 @@
+//! Typed configuration, read once per cold start from the environment. A missing or empty
+//! variable fails the start with the variable's name, before any request is taken.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Where configuration values come from: the process environment, or a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Source for F {
+    fn get(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+fn required(src: &dyn Source, name: &'static str) -> Result<String, ConfigError> {
+    src.get(name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
+fn url(src: &dyn Source, name: &'static str) -> Result<String, ConfigError> {
+    let value = required(src, name)?;
+    if value.starts_with("https://") || value.starts_with("http://") {
+        Ok(value.trim_end_matches('/').to_owned())
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            reason: "must be an http(s) URL".into(),
+        })
+    }
+}
+
+/// `TABLE_NAME`: the service's one DynamoDB table.
+pub fn table_name(src: &dyn Source) -> Result<String, ConfigError> {
+    required(src, "TABLE_NAME")
+}
+
+/// How bearer tokens are verified.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `JWT_ISSUER`: the `iss` every token must carry (the Cognito user pool's URL).
+    pub issuer: String,
+    /// `JWT_CLIENT_ID`: the app client the token was issued to (`aud` or `client_id`).
+    pub client_id: String,
+    /// `JWKS_URL`: the issuer's signing keys; defaults to `{JWT_ISSUER}/.well-known/jwks.json`.
+    pub jwks_url: String,
+    /// `JWKS_MIN_REFRESH_SECONDS`: an unknown `kid` refetches the keys at most this often (10).
+    pub jwks_min_refresh: Duration,
+}
+
+impl AuthConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let issuer = url(src, "JWT_ISSUER")?;
+        let jwks_url = match src.get("JWKS_URL").filter(|v| !v.is_empty()) {
+            Some(_) => url(src, "JWKS_URL")?,
+            None => format!("{issuer}/.well-known/jwks.json"),
+        };
+        let jwks_min_refresh = match src.get("JWKS_MIN_REFRESH_SECONDS") {
+            None => Duration::from_secs(10),
+            Some(v) => Duration::from_secs(v.parse().map_err(|_| ConfigError::Invalid {
+                name: "JWKS_MIN_REFRESH_SECONDS",
+                reason: "must be a whole number of seconds".into(),
+            })?),
+        };
+        Ok(Self {
+            issuer,
+            client_id: required(src, "JWT_CLIENT_ID")?,
+            jwks_url,
+            jwks_min_refresh,
+        })
+    }
+}
+
+/// What the invitation mailer needs.
+#[derive(Debug, Clone)]
+pub struct MailerConfig {
+    pub table_name: String,
+    /// `SES_SENDER`: the verified SES identity invitations come from.
+    pub sender: String,
+    /// `DASHBOARD_URL`: where the email sends the invitee to answer.
+    pub dashboard_url: String,
+}
+
+impl MailerConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table_name: table_name(src)?,
+            sender: required(src, "SES_SENDER")?,
+            dashboard_url: url(src, "DASHBOARD_URL")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn source(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let err = AuthConfig::from_source(&source(&[("JWT_ISSUER", "https://issuer.example")]))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable JWT_CLIENT_ID is not set"
+        );
+    }
+
+    #[test]
+    fn the_jwks_url_defaults_to_the_issuers_well_known_keys() {
+        let cfg = AuthConfig::from_source(&source(&[
+            ("JWT_ISSUER", "https://issuer.example/"),
+            ("JWT_CLIENT_ID", "c"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.jwks_url, "https://issuer.example/.well-known/jwks.json");
+        assert_eq!(cfg.jwks_min_refresh, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_dashboard_url_must_be_a_url() {
+        let err = MailerConfig::from_source(&source(&[
+            ("TABLE_NAME", "t"),
+            ("SES_SENDER", "no-reply@example.com"),
+            ("DASHBOARD_URL", "dashboard"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("DASHBOARD_URL"));
+    }
+}

@@ -1,0 +1,42 @@
+//! What can go wrong, in the domain's words. `http::ApiError` decides what each means on the wire.
+
+/// Boxed source of an infrastructure failure, kept for the log and never shown to a client.
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The request is malformed or breaks a rule of its own (bad email, unknown role).
+    #[error("{0}")]
+    Invalid(String),
+    /// The thing does not exist, or the caller may not know that it does.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller may see the thing but not do this to it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request contradicts the current state (already a member, no longer pending).
+    #[error("{0}")]
+    Conflict(String),
+    /// The thing existed but its time is over (an expired invitation).
+    #[error("{0}")]
+    Gone(String),
+    /// A dependency (DynamoDB, SES, the JWKS endpoint) failed; the cause goes to the log only.
+    #[error("{context}")]
+    Unavailable {
+        context: &'static str,
+        #[source]
+        source: Source,
+    },
+    /// A stored item did not have the shape this code writes: a broken invariant, not bad input.
+    #[error("corrupt item: {0}")]
+    Corrupt(String),
+}
+
+impl DomainError {
+    pub fn unavailable(context: &'static str, source: impl Into<Source>) -> Self {
+        Self::Unavailable {
+            context,
+            source: source.into(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Newtypes and rules of the organizations domain. Nothing here knows about DynamoDB or HTTP.
+
+mod email;
+mod error;
+mod ids;
+mod model;
+mod role;
+mod timestamp;
+
+pub use email::Email;
+pub use error::DomainError;
+pub use ids::{InvitationId, OrgId, UserId};
+pub use model::{
+    Delivery, INVITATION_LIFETIME, Invitation, InvitationStatus, Member, Membership, NewInvitation,
+    OrgMembers, Organization, PendingInvitation, User,
+};
+pub use role::{InviteRole, Role};
+pub use timestamp::Timestamp;

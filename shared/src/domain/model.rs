@@ -1,0 +1,262 @@
+//! The entities of the service and the rules that belong to them.
+
+use serde::Serialize;
+use time::Duration;
+
+use super::{DomainError, Email, InvitationId, InviteRole, OrgId, Role, Timestamp, UserId};
+
+/// How long an invitation can be answered.
+pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+
+/// A registered person. `email` is the identity provider's verified address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub user_id: UserId,
+    pub email: Email,
+    pub personal_org_id: OrgId,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Organization {
+    pub org_id: OrgId,
+    pub name: String,
+    pub owner_id: UserId,
+    /// Created for its owner at registration.
+    pub personal: bool,
+    pub created_at: Timestamp,
+}
+
+impl Organization {
+    /// The organization every user gets when they register, named after them.
+    pub fn personal_for(owner: &UserId, email: &Email, now: Timestamp) -> Self {
+        Self {
+            org_id: OrgId::new(),
+            name: format!("{}'s organization", email.local_part()),
+            owner_id: owner.clone(),
+            personal: true,
+            created_at: now,
+        }
+    }
+}
+
+/// One user's membership of one organization, with what a dashboard shows about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Membership {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub user_id: UserId,
+    pub email: Email,
+    pub role: Role,
+    pub joined_at: Timestamp,
+}
+
+/// A membership as the Members page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    pub user_id: UserId,
+    pub email: Email,
+    pub role: Role,
+    pub joined_at: Timestamp,
+}
+
+impl From<&Membership> for Member {
+    fn from(m: &Membership) -> Self {
+        Self {
+            user_id: m.user_id.clone(),
+            email: m.email.clone(),
+            role: m.role,
+            joined_at: m.joined_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Declined,
+}
+
+/// Proof that the invitation email went out.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub message_id: String,
+    pub sent_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Invitation {
+    pub invitation_id: InvitationId,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub email: Email,
+    pub role: InviteRole,
+    pub invited_by: UserId,
+    pub invited_by_email: Email,
+    pub status: InvitationStatus,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responded_at: Option<Timestamp>,
+    #[serde(skip)]
+    pub delivery: Option<Delivery>,
+}
+
+/// What the invite endpoint is asked for, once the inviter has been authorized.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub email: Email,
+    pub role: InviteRole,
+}
+
+impl Invitation {
+    /// A fresh pending invitation from `inviter` (whose membership names the organization).
+    pub fn issue(inviter: &Membership, request: NewInvitation, now: Timestamp) -> Self {
+        Self {
+            invitation_id: InvitationId::new(),
+            org_id: inviter.org_id,
+            org_name: inviter.org_name.clone(),
+            email: request.email,
+            role: request.role,
+            invited_by: inviter.user_id.clone(),
+            invited_by_email: inviter.email.clone(),
+            status: InvitationStatus::Pending,
+            created_at: now,
+            expires_at: now.plus(INVITATION_LIFETIME),
+            responded_at: None,
+            delivery: None,
+        }
+    }
+
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at <= now
+    }
+
+    /// Still pending and not expired: someone may still be invited to it (and it is shown).
+    pub fn is_open(&self, now: Timestamp) -> bool {
+        self.status == InvitationStatus::Pending && !self.is_expired(now)
+    }
+
+    /// Whether `email` may accept or decline this invitation now. Anyone it is not addressed to
+    /// learns nothing: not found.
+    pub fn check_answerable_by(&self, email: &Email, now: Timestamp) -> Result<(), DomainError> {
+        if &self.email != email {
+            return Err(DomainError::NotFound("invitation"));
+        }
+        match self.status {
+            InvitationStatus::Pending if self.is_expired(now) => Err(DomainError::Gone(format!(
+                "this invitation expired at {}",
+                self.expires_at
+            ))),
+            InvitationStatus::Pending => Ok(()),
+            InvitationStatus::Accepted => Err(DomainError::Conflict(
+                "this invitation has already been accepted".into(),
+            )),
+            InvitationStatus::Declined => Err(DomainError::Conflict(
+                "this invitation has already been declined".into(),
+            )),
+        }
+    }
+}
+
+/// An invitation as the Members page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PendingInvitation {
+    pub invitation_id: InvitationId,
+    pub email: Email,
+    pub role: InviteRole,
+    pub invited_by: UserId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Everything the Members page needs, read in one strongly consistent query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgMembers {
+    pub organization: Organization,
+    pub members: Vec<Membership>,
+    pub pending: Vec<PendingInvitation>,
+}
+
+impl OrgMembers {
+    pub fn membership_of(&self, user: &UserId) -> Option<&Membership> {
+        self.members.iter().find(|m| &m.user_id == user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn inviter() -> Membership {
+        Membership {
+            org_id: OrgId::new(),
+            org_name: "alice's organization".into(),
+            user_id: UserId::parse("alice-sub").unwrap(),
+            email: Email::parse("alice@example.com").unwrap(),
+            role: Role::Owner,
+            joined_at: now(),
+        }
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::from_datetime(datetime!(2026-11-28 12:00 UTC))
+    }
+
+    fn invitation_for(email: &str) -> Invitation {
+        let request = NewInvitation {
+            email: Email::parse(email).unwrap(),
+            role: InviteRole::Member,
+        };
+        Invitation::issue(&inviter(), request, now())
+    }
+
+    #[test]
+    fn an_invitation_expires_after_seven_days() {
+        let inv = invitation_for("bob@example.com");
+        assert_eq!(inv.expires_at.to_rfc3339(), "2026-12-05T12:00:00Z");
+        assert!(!inv.is_expired(now().plus(Duration::days(7) - Duration::seconds(1))));
+        assert!(inv.is_expired(now().plus(Duration::days(7))));
+    }
+
+    #[test]
+    fn only_the_invited_email_may_answer_and_others_see_nothing() {
+        let inv = invitation_for("bob@example.com");
+        let bob = Email::parse("bob@example.com").unwrap();
+        let carol = Email::parse("carol@example.com").unwrap();
+        assert!(inv.check_answerable_by(&bob, now()).is_ok());
+        assert!(matches!(
+            inv.check_answerable_by(&carol, now()),
+            Err(DomainError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn an_answered_invitation_conflicts_and_an_expired_one_is_gone() {
+        let bob = Email::parse("bob@example.com").unwrap();
+        let mut inv = invitation_for("bob@example.com");
+        let later = now().plus(Duration::days(8));
+        assert!(matches!(
+            inv.check_answerable_by(&bob, later),
+            Err(DomainError::Gone(_))
+        ));
+        inv.status = InvitationStatus::Accepted;
+        assert!(matches!(
+            inv.check_answerable_by(&bob, now()),
+            Err(DomainError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn a_personal_organization_is_named_after_its_owner() {
+        let owner = UserId::parse("alice-sub").unwrap();
+        let email = Email::parse("alice@example.com").unwrap();
+        let org = Organization::personal_for(&owner, &email, now());
+        assert_eq!(org.name, "alice's organization");
+        assert!(org.personal);
+        assert_eq!(org.owner_id, owner);
+    }
+}

@@ -1,0 +1,271 @@
+//! The HTTP edge shared by every API function: the one table from domain errors to statuses,
+//! RFC 9457 problem+json answers, and request parsing that turns every client mistake into a 4xx.
+
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::DomainError;
+
+/// Bodies larger than this are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An answer that is not the happy path. Built from a [`DomainError`] or directly at the edge.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Machine-readable kind, also the last segment of the problem `type`.
+    pub code: &'static str,
+    /// Safe to show: never an internal cause.
+    pub detail: String,
+    headers: HeaderMap,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+            .with_header("www-authenticate", r#"Bearer error="invalid_token""#)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    pub fn method_not_allowed(allowed: &[&str]) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not supported here",
+        )
+        .with_header("allow", &allowed.join(", "))
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.insert(name, v);
+        }
+        self
+    }
+
+    /// The problem+json response. `request_id` lets support find the log line of a 5xx.
+    pub fn into_response(self, request_id: Option<&str>) -> Response<Body> {
+        #[derive(Serialize)]
+        struct Problem<'a> {
+            #[serde(rename = "type")]
+            kind: String,
+            title: &'a str,
+            status: u16,
+            detail: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_id: Option<&'a str>,
+        }
+        let problem = Problem {
+            kind: format!("/problems/{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            request_id,
+        };
+        let mut response = Response::new(Body::from(
+            serde_json::to_string(&problem).unwrap_or_default(),
+        ));
+        *response.status_mut() = self.status;
+        response.headers_mut().extend(self.headers);
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+/// The one table from domain meaning to HTTP status. Server-side failures are logged with their
+/// whole cause chain here and reach the client as a bare 5xx.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(detail) => Self::bad_request(detail),
+            DomainError::NotFound(what) => Self::not_found(format!("{what} not found")),
+            DomainError::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            DomainError::Conflict(detail) => Self::new(StatusCode::CONFLICT, "conflict", detail),
+            DomainError::Gone(detail) => Self::new(StatusCode::GONE, "gone", detail),
+            e @ DomainError::Unavailable { .. } => {
+                tracing::error!(error = %chain(&e), "dependency failed");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the service is temporarily unavailable; try again",
+                )
+                .with_header("retry-after", "1")
+            }
+            e @ DomainError::Corrupt(_) => {
+                tracing::error!(error = %chain(&e), "invariant broken");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "an internal error occurred",
+                )
+            }
+        }
+    }
+}
+
+/// An error and all its sources on one line, for the log.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Finishes a handler: a success as it is, a problem rendered with the request id.
+pub fn respond(req: &Request, result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(|problem| {
+        let id = req
+            .lambda_context_ref()
+            .map(|c| c.request_id.as_str())
+            .filter(|id| !id.is_empty());
+        let id = id.or_else(|| match req.request_context_ref() {
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.request_id.as_deref(),
+            _ => None,
+        });
+        problem.into_response(id)
+    })
+}
+
+/// A JSON success answer.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body>, ApiError> {
+    let body = serde_json::to_string(value).map_err(|e| {
+        ApiError::from(DomainError::Corrupt(format!("cannot encode response: {e}")))
+    })?;
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
+}
+
+pub fn no_content() -> Result<Response<Body>, ApiError> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
+/// A path parameter as API Gateway extracted it from the route template.
+pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::not_found(format!("missing path parameter {name}")))
+}
+
+/// Parses a JSON body into `T` (which should deny unknown fields). Too large: 413; not JSON: 415;
+/// malformed or not matching `T`: 400 saying where.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body may be at most {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !bytes.is_empty() && !(essence == "application/json" || essence.ends_with("+json")) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be application/json",
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("a JSON body is required"));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_text(r: &Response<Body>) -> String {
+        String::from_utf8(r.body().as_ref().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_dependency_failure_says_nothing_internal() {
+        let e = DomainError::unavailable(
+            "DynamoDB GetItem",
+            "secret table arn:aws:dynamodb:... throttled",
+        );
+        let r = ApiError::from(e).into_response(Some("req-1"));
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = body_text(&r);
+        assert!(
+            !text.contains("DynamoDB") && !text.contains("arn:"),
+            "{text}"
+        );
+        assert!(text.contains("\"request_id\":\"req-1\""));
+        assert_eq!(r.headers()[CONTENT_TYPE], PROBLEM_JSON);
+    }
+
+    #[test]
+    fn domain_meanings_map_to_their_statuses() {
+        let cases = [
+            (DomainError::Invalid("x".into()), 400),
+            (DomainError::NotFound("organization"), 404),
+            (DomainError::Forbidden("x".into()), 403),
+            (DomainError::Conflict("x".into()), 409),
+            (DomainError::Gone("x".into()), 410),
+            (DomainError::Corrupt("x".into()), 500),
+        ];
+        for (e, status) in cases {
+            assert_eq!(ApiError::from(e).status.as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn a_problem_names_its_type_title_and_status() {
+        let r = ApiError::from(DomainError::Conflict(
+            "bob@example.com is already a member".into(),
+        ))
+        .into_response(None);
+        let v: serde_json::Value = serde_json::from_str(&body_text(&r)).unwrap();
+        assert_eq!(v["type"], "/problems/conflict");
+        assert_eq!(v["title"], "Conflict");
+        assert_eq!(v["status"], 409);
+        assert_eq!(v["detail"], "bob@example.com is already a member");
+    }
+}

@@ -1,0 +1,38 @@
+//! Key builders: the only place that knows how keys are spelled.
+
+use crate::domain::{Email, InvitationId, OrgId, UserId};
+
+pub fn user_pk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+pub const USER_SK: &str = "USER";
+
+pub fn org_pk(org: &OrgId) -> String {
+    format!("ORG#{org}")
+}
+pub const ORG_SK: &str = "ORG";
+
+pub fn member_sk(user: &UserId) -> String {
+    format!("MEMBER#{user}")
+}
+
+/// The per-organization slot of an email address: "invited" or "member". It is what makes "one
+/// pending invitation per org and email" and "not already a member" a single condition.
+pub fn email_slot_sk(email: &Email) -> String {
+    format!("EMAIL#{email}")
+}
+
+pub fn invitation_pk(id: &InvitationId) -> String {
+    format!("INVITATION#{id}")
+}
+pub const INVITATION_SK: &str = "INVITATION";
+
+/// GSI key of a user's memberships.
+pub fn member_gsi_pk(user: &UserId) -> String {
+    user_pk(user)
+}
+
+/// GSI key of the pending invitations addressed to an email.
+pub fn invitation_gsi_pk(email: &Email) -> String {
+    format!("EMAIL#{email}")
+}

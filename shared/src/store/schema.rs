@@ -1,0 +1,18 @@
+//! The table's shape, as the code relies on it. `infra/template.yaml` declares the same table, the
+//! local stack creates it from this definition, and an integration test proves the two agree.
+
+/// Partition key attribute.
+pub const PK: &str = "pk";
+/// Sort key attribute.
+pub const SK: &str = "sk";
+/// The one global secondary index: a user's memberships (`USER#id`) and the pending invitations
+/// addressed to an email (`EMAIL#address`).
+pub const GSI1: &str = "gsi1";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+/// DynamoDB's TTL attribute (epoch seconds): answered and expired invitations age out.
+pub const TTL: &str = "ttl";
+/// Names the kind of every item; the stream filter and handlers select on it.
+pub const ENTITY: &str = "entity";
+/// The `entity` value of invitation items, the only records the mailer receives.
+pub const ENTITY_INVITATION: &str = "invitation";
