@@ -9,6 +9,7 @@
 //! - [`config`], [`telemetry`], [`app`]: what each `main` wires together.
 //! - [`routes`]: the HTTP API's route table, shared by the fallback function and the local router.
 
+pub mod answer;
 pub mod app;
 pub mod auth;
 pub mod clock;

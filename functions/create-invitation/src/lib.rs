@@ -1,1 +1,46 @@
+//! `POST /v1/organizations/{org_id}/invitations`: owners and admins invite an email address.
+//! This function only writes; the invitation's stream record reaches `send-invitation-email`.
 
+use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
+use lambda_http::{Body, Error, Request, Response};
+use orgs::Api;
+use orgs::domain::{DomainError, Email, Invitation, InviteRole, NewInvitation, OrgId};
+use orgs::http::{ApiError, json, json_body, path_param, respond};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteRequest {
+    email: String,
+    #[serde(default = "default_role")]
+    role: InviteRole,
+}
+
+fn default_role() -> InviteRole {
+    InviteRole::Member
+}
+
+pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
+    Ok(respond(&req, invite(api, &req).await))
+}
+
+async fn invite(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = api.authenticate(req).await?;
+    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let body: InviteRequest = json_body(req)?;
+    let request = NewInvitation { email: Email::parse(&body.email)?, role: body.role };
+
+    let inviter = api.store.membership(&org, &caller.user_id).await?.ok_or(DomainError::NotFound("organization"))?;
+    if !inviter.role.can_manage_members() {
+        return Err(DomainError::Forbidden("only the owner and admins may invite".into()).into());
+    }
+    let now = api.now();
+    let invitation = Invitation::issue(&inviter, request, now);
+    api.store.create_invitation(&inviter, &invitation, now).await?;
+
+    let mut response = json(StatusCode::CREATED, &invitation)?;
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/invitations/{}", invitation.invitation_id)) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
+}

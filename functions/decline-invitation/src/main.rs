@@ -1,1 +1,11 @@
-fn main() {}
+//! Lambda entry point of `decline-invitation`: wires configuration and clients, then serves. The decisions are in
+//! `lib.rs`, where tests and the local router call them.
+
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    orgs::telemetry::init();
+    let api = orgs::Api::from_env().await?;
+    run(service_fn(|req| decline_invitation::handle(&api, req))).await
+}

@@ -1,1 +1,87 @@
+//! `GET /v1/me`: the dashboard. The user, their organizations with their role in each, and the
+//! open invitations addressed to their email. A user whose registration trigger never ran is
+//! registered here, idempotently, from the token's verified email.
 
+use lambda_http::{Body, Error, Request, Response};
+use orgs::Api;
+use orgs::auth::Caller;
+use orgs::domain::{DomainError, Email, InvitationId, InviteRole, OrgId, Role, Timestamp, User, UserId};
+use orgs::http::{ApiError, json, respond};
+use orgs::store::Registration;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Dashboard {
+    user: User,
+    organizations: Vec<OrganizationEntry>,
+    invitations: Vec<InvitationEntry>,
+}
+
+#[derive(Serialize)]
+struct OrganizationEntry {
+    org_id: OrgId,
+    name: String,
+    role: Role,
+    joined_at: Timestamp,
+}
+
+#[derive(Serialize)]
+struct InvitationEntry {
+    invitation_id: InvitationId,
+    org_id: OrgId,
+    org_name: String,
+    invited_by: UserId,
+    invited_by_email: Email,
+    role: InviteRole,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
+    Ok(respond(&req, dashboard(api, &req).await))
+}
+
+async fn dashboard(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = api.authenticate(req).await?;
+    let now = api.now();
+    let user = match api.store.user(&caller.user_id).await? {
+        Some(user) => user,
+        None => provision(api, &caller, now).await?,
+    };
+    let (memberships, invitations) = api.store.dashboard(&user, now).await?;
+    let mut organizations: Vec<_> = memberships
+        .into_iter()
+        .map(|m| OrganizationEntry { org_id: m.org_id, name: m.org_name, role: m.role, joined_at: m.joined_at })
+        .collect();
+    organizations.sort_by(|a, b| a.joined_at.cmp(&b.joined_at).then_with(|| a.name.cmp(&b.name)));
+    let invitations = invitations
+        .into_iter()
+        .map(|i| InvitationEntry {
+            invitation_id: i.invitation_id,
+            org_id: i.org_id,
+            org_name: i.org_name,
+            invited_by: i.invited_by,
+            invited_by_email: i.invited_by_email,
+            role: i.role,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+        })
+        .collect();
+    json(lambda_http::http::StatusCode::OK, &Dashboard { user, organizations, invitations })
+}
+
+/// Registers a caller the trigger missed. Two concurrent first requests both land here; one
+/// transaction wins and the other reads what it wrote.
+async fn provision(api: &Api, caller: &Caller, now: Timestamp) -> Result<User, ApiError> {
+    let email = caller.verified_email.as_ref().ok_or_else(|| {
+        ApiError::from(DomainError::Forbidden(
+            "this account has no verified email; sign in with an ID token that carries one".into(),
+        ))
+    })?;
+    match api.store.register(&caller.user_id, email, now).await? {
+        Registration::Created { user, .. } => Ok(user),
+        Registration::AlreadyRegistered => {
+            Ok(api.store.user(&caller.user_id).await?.ok_or(DomainError::Corrupt("user vanished after registration".into()))?)
+        }
+    }
+}

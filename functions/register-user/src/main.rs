@@ -1,1 +1,10 @@
-fn main() {}
+//! Lambda entry point of `register-user`, the Cognito PostConfirmation trigger.
+
+use lambda_runtime::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    orgs::telemetry::init();
+    let registrar = register_user::Registrar::from_env().await?;
+    run(service_fn(|event| register_user::handle(&registrar, event))).await
+}

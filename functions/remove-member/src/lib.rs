@@ -1,1 +1,30 @@
+//! `DELETE /v1/organizations/{org_id}/members/{user_id}`: owners and admins remove a member, and
+//! any member may remove themselves (leave). The owner cannot be removed. Authorization is read
+//! on every request, so the removed user's very next request is refused.
 
+use lambda_http::{Body, Error, Request, Response};
+use orgs::Api;
+use orgs::domain::{DomainError, OrgId, Role, UserId};
+use orgs::http::{ApiError, no_content, path_param, respond};
+
+pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
+    Ok(respond(&req, remove(api, &req).await))
+}
+
+async fn remove(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = api.authenticate(req).await?;
+    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
+
+    let [remover, removed] = api.store.memberships(&org, [&caller.user_id, &target]).await?;
+    let remover = remover.ok_or(DomainError::NotFound("organization"))?;
+    let removed = removed.ok_or(DomainError::NotFound("member"))?;
+    if removed.role == Role::Owner {
+        return Err(DomainError::Conflict("the owner cannot be removed from their organization".into()).into());
+    }
+    if remover.user_id != removed.user_id && !remover.role.can_manage_members() {
+        return Err(DomainError::Forbidden("only the owner and admins may remove members".into()).into());
+    }
+    api.store.remove_member(&remover, &removed).await?;
+    no_content()
+}
