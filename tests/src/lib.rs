@@ -1,1 +1,221 @@
+//! The local stack: everything the functions meet in AWS, on this machine. Used by
+//! `cargo xtask dev` (through the `local-stack` binary) and by the integration tests, which
+//! start one emulator per test process and one [`Stack`] (own table, own router port) per test.
+//!
+//! - [`emulator`]: moto's server from the pinned virtualenv.
+//! - [`table`]: the table, created from the definition the SAM template declares.
+//! - [`issuer`]: RS256 keys, a JWKS endpoint and Cognito-shaped tokens.
+//! - [`router`]: API Gateway's part: HTTP request to payload-v2 event to the function's handler.
+//! - [`pump`]: the stream's event source mapping, feeding the mailer.
+//! - [`CallCounter`]: an SDK interceptor counting DynamoDB round trips per operation.
 
+pub mod emulator;
+pub mod issuer;
+pub mod pump;
+pub mod router;
+pub mod table;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use orgs::Api;
+use orgs::auth::Verifier;
+use orgs::clock::ShiftedClock;
+use orgs::config::AuthConfig;
+use orgs::mail::SesMailer;
+use orgs::store::Store;
+use register_user::Registrar;
+use send_invitation_email::InvitationMailer;
+use tokio::task::JoinHandle;
+
+pub use issuer::{Issuer, LOCAL_CLIENT_ID, SigningKey};
+
+/// Counts the DynamoDB requests actually sent (retries included), by operation name.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter {
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl CallCounter {
+    /// The operations sent since the last call, in order, and resets.
+    pub fn take(&self) -> Vec<String> {
+        self.calls.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default()
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(name);
+        }
+        Ok(())
+    }
+}
+
+/// How to start a stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    pub table: String,
+    /// `None`: a free port.
+    pub api_port: Option<u16>,
+    pub issuer_port: Option<u16>,
+    /// A key to sign with (the dev stack keeps one across restarts); `None` generates one.
+    pub signing_key_pem: Option<String>,
+    pub sender: String,
+    /// Verify `sender` with SES before starting (a test of failing sends leaves it unverified).
+    pub verify_sender: bool,
+    pub dashboard_url: String,
+    /// Run the stream pump in the background.
+    pub pump: bool,
+    pub jwks_min_refresh: Duration,
+}
+
+impl StackOptions {
+    pub fn for_test() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            table: format!("orgs-test-{id}"),
+            api_port: None,
+            issuer_port: None,
+            signing_key_pem: None,
+            sender: format!("no-reply@{id}.orgs.test"),
+            verify_sender: true,
+            dashboard_url: "https://app.orgs.test".into(),
+            pump: true,
+            jwks_min_refresh: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One running stack: its table, router, issuer and, optionally, stream pump.
+pub struct Stack {
+    pub api_url: String,
+    pub issuer: Issuer,
+    pub api: Arc<Api>,
+    pub mailer: Arc<InvitationMailer>,
+    pub registrar: Arc<Registrar>,
+    pub clock: Arc<ShiftedClock>,
+    pub calls: CallCounter,
+    pub stream_arn: String,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    pub options: StackOptions,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Stack {
+    pub async fn start(sdk: &SdkConfig, options: StackOptions) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let calls = CallCounter::default();
+        let dynamo = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+        );
+        let plain_dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        let ses = aws_sdk_ses::Client::new(sdk);
+        let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
+        let stream_arn = table::create(&plain_dynamo, &options.table).await?;
+        if options.verify_sender {
+            ses.verify_email_identity().email_address(&options.sender).send().await?;
+        }
+
+        let issuer_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.issuer_port.unwrap_or(0))).await?;
+        let issuer_url = format!("http://{}", issuer_listener.local_addr()?);
+        let key = match &options.signing_key_pem {
+            Some(pem) => SigningKey::from_pem("local-1", pem)?,
+            None => test_key(),
+        };
+        let issuer = Issuer::new(issuer_url.clone(), key);
+        let clock = Arc::new(ShiftedClock::default());
+        let auth = AuthConfig {
+            issuer: issuer_url.clone(),
+            client_id: LOCAL_CLIENT_ID.into(),
+            jwks_url: format!("{issuer_url}/.well-known/jwks.json"),
+            jwks_min_refresh: options.jwks_min_refresh,
+        };
+        let api = Arc::new(Api {
+            store: Store::new(dynamo, &options.table),
+            verifier: Verifier::new(auth),
+            clock: clock.clone(),
+        });
+        let mailer = Arc::new(InvitationMailer {
+            store: Store::new(plain_dynamo.clone(), &options.table),
+            ses: SesMailer::new(ses, &options.sender),
+            dashboard_url: options.dashboard_url.clone(),
+            clock: clock.clone(),
+        });
+        let registrar = Arc::new(Registrar { store: Store::new(plain_dynamo, &options.table), clock: clock.clone() });
+
+        let mut tasks = Vec::new();
+        let jwks_issuer = issuer.clone();
+        let jwks = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || {
+                let issuer = jwks_issuer.clone();
+                async move { axum::Json(issuer.jwks()) }
+            }),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(issuer_listener, jwks).await;
+        }));
+
+        let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port.unwrap_or(0))).await?;
+        let api_url = format!("http://{}", api_listener.local_addr()?);
+        let app = router::router(api.clone());
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(api_listener, app).await;
+        }));
+
+        if options.pump {
+            let (client, arn, mailer) = (streams.clone(), stream_arn.clone(), mailer.clone());
+            tasks.push(tokio::spawn(pump::run(client, arn, mailer, pump::PumpOptions::default())));
+        }
+
+        Ok(Self { api_url, issuer, api, mailer, registrar, clock, calls, stream_arn, streams, options, tasks })
+    }
+
+    /// Environment of the functions pointed at this stack, in the form `cargo lambda watch
+    /// --env-file` reads.
+    pub fn env_file(&self, emulator_endpoint: &str) -> String {
+        let pairs = [
+            ("TABLE_NAME", self.options.table.as_str()),
+            ("AWS_ENDPOINT_URL", emulator_endpoint),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("JWT_ISSUER", self.issuer.url.as_str()),
+            ("JWT_CLIENT_ID", LOCAL_CLIENT_ID),
+            ("SES_SENDER", self.options.sender.as_str()),
+            ("DASHBOARD_URL", self.options.dashboard_url.as_str()),
+        ];
+        pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    }
+}
+
+/// One RSA key per process: generating 2048-bit keys is the slowest thing a test would do.
+pub fn test_key() -> SigningKey {
+    static KEY: std::sync::OnceLock<SigningKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate("local-1")).clone()
+}

@@ -1,1 +1,91 @@
-fn main() {}
+//! Project commands, run as `cargo xtask <command>`:
+//!
+//! - `dev [--api-port N] [--emulator-port N] [--issuer-port N]`: the local stack (emulator, table,
+//!   API router, stream pump, JWKS) on 127.0.0.1.
+//! - `token <email>`: registers the user on the running dev stack if new and prints a bearer token.
+//! - `test`: installs the pinned emulator if missing, runs every test in the workspace, and lints
+//!   `infra/template.yaml` with cfn-lint.
+//!
+//! Standard library only, so that it builds in seconds.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | test>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("dev") => ensure_venv().and_then(|venv| local_stack(&venv, "dev", &args[1..], false)),
+        Some("token") if args.len() == 2 => ensure_venv().and_then(|venv| local_stack(&venv, "token", &args[1..], true)),
+        Some("test") => test(&args[1..]),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed ({status})")) }
+}
+
+/// Creates `.venv` with the pinned emulator and linter unless it already holds exactly them.
+fn ensure_venv() -> Result<PathBuf, String> {
+    let root = root();
+    let venv = root.join(".venv");
+    let requirements = root.join("tests/emulator/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let stamp = venv.join(".installed-requirements");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && venv.join("bin/python").exists() {
+        return Ok(venv);
+    }
+    eprintln!("xtask: installing the pinned emulator and linter into {}", venv.display());
+    if !venv.join("bin/python").exists() {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(venv.join("bin/python"))
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
+    Ok(venv)
+}
+
+fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Result<(), String> {
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(root()).args(["run", "--package", "local-stack", "--bin", "local-stack"]);
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    run(cmd.arg("--").arg(command).args(args).env("ORGS_VENV", venv))
+}
+
+fn test(extra: &[String]) -> Result<(), String> {
+    let venv = ensure_venv()?;
+    let root = root();
+    run(Command::new(cargo()).current_dir(&root).args(["fmt", "--all", "--", "--check"]))
+        .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
+    run(Command::new(cargo())
+        .current_dir(&root)
+        .args(["test", "--workspace", "--exclude", "xtask"])
+        .args(extra)
+        .env("ORGS_VENV", &venv))?;
+    eprintln!("xtask: linting infra/template.yaml with cfn-lint");
+    run(Command::new(venv.join("bin/cfn-lint")).current_dir(&root).arg("infra/template.yaml"))?;
+    eprintln!("xtask: all tests passed and the template lints clean");
+    Ok(())
+}

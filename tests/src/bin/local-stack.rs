@@ -1,0 +1,149 @@
+//! `local-stack dev` and `local-stack token <email>`: what `cargo xtask dev` and
+//! `cargo xtask token` run. State shared between the two (the signing key and the stack's
+//! addresses) lives in `.local/`, which git ignores.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
+use lambda_runtime::LambdaEvent;
+use local_stack::emulator::{Emulator, sdk_config_for, workspace_root};
+use local_stack::{SigningKey, Stack, StackOptions};
+use orgs::domain::{Email, UserId};
+use serde::{Deserialize, Serialize};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>";
+
+/// What `dev` leaves for `token`.
+#[derive(Serialize, Deserialize)]
+struct StackState {
+    api_url: String,
+    emulator: String,
+    issuer: String,
+    table: String,
+}
+
+fn state_dir() -> PathBuf {
+    workspace_root().join(".local")
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("dev") => dev(&args[1..]).await,
+        Some("token") => match args.get(1) {
+            Some(email) => token(email).await,
+            None => Err(USAGE.into()),
+        },
+        _ => Err(USAGE.into()),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn port_flag(args: &[String], flag: &str, default: u16) -> Result<u16, BoxError> {
+    match args.iter().position(|a| a == flag) {
+        Some(i) => Ok(args.get(i + 1).ok_or(format!("{flag} needs a port"))?.parse()?),
+        None => Ok(default),
+    }
+}
+
+/// The dev signing key, created once and kept in `.local/` (never committed).
+fn dev_key() -> Result<String, BoxError> {
+    let path = state_dir().join("signing-key.pem");
+    if let Ok(pem) = std::fs::read_to_string(&path) {
+        return Ok(pem);
+    }
+    std::fs::create_dir_all(state_dir())?;
+    let pem = SigningKey::generate("local-1").to_pem()?;
+    std::fs::write(&path, &pem)?;
+    Ok(pem)
+}
+
+async fn dev(args: &[String]) -> Result<(), BoxError> {
+    if std::env::var_os("RUST_LOG").is_some() || std::env::var_os("TEST_LOG").is_some() {
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter("info").init();
+    }
+    let api_port = port_flag(args, "--api-port", 3000)?;
+    let emulator_port = port_flag(args, "--emulator-port", 4566)?;
+    let issuer_port = port_flag(args, "--issuer-port", 3001)?;
+    let emulator = Emulator::start(Some(emulator_port)).await?;
+    let sdk = emulator.sdk_config().await;
+    let options = StackOptions {
+        table: "orgs-dev".into(),
+        api_port: Some(api_port),
+        issuer_port: Some(issuer_port),
+        signing_key_pem: Some(dev_key()?),
+        sender: "no-reply@orgs.local".into(),
+        verify_sender: true,
+        dashboard_url: "http://127.0.0.1:5173".into(),
+        pump: true,
+        jwks_min_refresh: Duration::from_secs(10),
+    };
+    let stack = Stack::start(&sdk, options).await?;
+    let state = StackState {
+        api_url: stack.api_url.clone(),
+        emulator: emulator.endpoint.clone(),
+        issuer: stack.issuer.url.clone(),
+        table: stack.options.table.clone(),
+    };
+    std::fs::write(state_dir().join("stack.json"), serde_json::to_string_pretty(&state)?)?;
+    let env_file = state_dir().join("functions.env");
+    std::fs::write(&env_file, stack.env_file(&emulator.endpoint))?;
+    println!(
+        "\nLocal stack is up.\n  API:       {api}\n  Emulator:  {emu} (DynamoDB, Streams, SES; outbox at {emu}/moto-api/data.json)\n  Issuer:    {iss}/.well-known/jwks.json\n  Table:     {table}\n\nGet a token:   TOKEN=$(cargo xtask token alice@example.com)\nTry it:        curl -H \"Authorization: Bearer $TOKEN\" {api}/v1/me\nFunctions env: {env} (for cargo lambda watch --env-file)\n\nCtrl-C stops everything.",
+        api = stack.api_url,
+        emu = emulator.endpoint,
+        iss = stack.issuer.url,
+        table = stack.options.table,
+        env = env_file.display(),
+    );
+    tokio::signal::ctrl_c().await?;
+    drop(stack);
+    drop(emulator);
+    Ok(())
+}
+
+async fn token(email: &str) -> Result<(), BoxError> {
+    let email = Email::parse(email).map_err(|e| format!("{e}"))?;
+    let state: StackState = serde_json::from_str(&std::fs::read_to_string(state_dir().join("stack.json")).map_err(|_| {
+        "no local stack found: start it with `cargo xtask dev` in another terminal"
+    })?)?;
+    let key = SigningKey::from_pem("local-1", &dev_key()?)?;
+    // A stable subject per email, so the same person gets the same account every time.
+    let sub = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("mailto:{email}").as_bytes()).to_string();
+    let sdk = sdk_config_for(&state.emulator).await;
+    let store = orgs::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &state.table);
+    let user_id = UserId::parse(&sub)?;
+    if store.user(&user_id).await?.is_none() {
+        let registrar = register_user::Registrar { store, clock: std::sync::Arc::new(orgs::SystemClock) };
+        let event: CognitoEventUserPoolsPostConfirmation = serde_json::from_value(post_confirmation(&sub, email.as_str()))?;
+        register_user::handle(&registrar, LambdaEvent::new(event, Default::default()))
+            .await
+            .map_err(|e| format!("register-user failed: {e}"))?;
+    }
+    let issuer = local_stack::Issuer::new(state.issuer, key);
+    println!("{}", issuer.token(&sub, email.as_str()));
+    Ok(())
+}
+
+/// The event Cognito sends after a sign-up is confirmed.
+pub fn post_confirmation(sub: &str, email: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": "1",
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "region": "us-east-1",
+        "userPoolId": "us-east-1_local",
+        "userName": sub,
+        "callerContext": { "awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": local_stack::LOCAL_CLIENT_ID },
+        "request": { "userAttributes": { "sub": sub, "email": email, "email_verified": "true", "cognito:user_status": "CONFIRMED" } },
+        "response": {}
+    })
+}

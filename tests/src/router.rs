@@ -1,0 +1,150 @@
+//! The local API Gateway: turns each HTTP request into the payload-v2 event API Gateway would send
+//! (route key, path parameters, headers, base64 for binary bodies) and calls that route's function
+//! through its own `handle`. No function has a local-only path.
+
+use std::sync::Arc;
+
+use axum::body::{Body as AxumBody, to_bytes};
+use axum::extract::{Request as AxumRequest, State};
+use axum::response::{IntoResponse, Response as AxumResponse};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::StatusCode;
+use lambda_http::{Body, RequestExt};
+use orgs::Api;
+use orgs::routes::{Resolution, resolve};
+use serde_json::{Map, Value, json};
+
+/// API Gateway HTTP APIs refuse payloads over 10 MB themselves.
+const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
+
+pub fn router(api: Arc<Api>) -> axum::Router {
+    axum::Router::new().fallback(dispatch).with_state(api)
+}
+
+async fn dispatch(State(api): State<Arc<Api>>, request: AxumRequest) -> AxumResponse {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = to_bytes(body, GATEWAY_MAX_BODY).await else {
+        return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let path = parts.uri.path().to_owned();
+    let (function, route_key, params) = match resolve(parts.method.as_str(), &path) {
+        Resolution::Found { route, params } => (route.function, format!("{} {}", route.method, route.path), params),
+        _ => (orgs::routes::FALLBACK_FUNCTION, "$default".to_owned(), Vec::new()),
+    };
+    let event = gateway_event(&parts, &body, &route_key, &params, &request_id);
+    let request = match lambda_http::request::from_str(&event.to_string()) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the API Gateway event");
+            return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        }
+    };
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = request_id;
+    let request = request.with_lambda_context(context);
+    let result = match function {
+        "get-me" => get_me::handle(&api, request).await,
+        "get-organization" => get_organization::handle(&api, request).await,
+        "list-members" => list_members::handle(&api, request).await,
+        "create-invitation" => create_invitation::handle(&api, request).await,
+        "accept-invitation" => accept_invitation::handle(&api, request).await,
+        "decline-invitation" => decline_invitation::handle(&api, request).await,
+        "remove-member" => remove_member::handle(&api, request).await,
+        _ => route_not_found::handle(request).await,
+    };
+    match result {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let bytes = match body {
+                Body::Empty => Vec::new(),
+                Body::Text(t) => t.into_bytes(),
+                Body::Binary(b) => b,
+                _ => Vec::new(),
+            };
+            AxumResponse::from_parts(parts, AxumBody::from(bytes))
+        }
+        // What API Gateway answers when the function itself fails.
+        Err(e) => {
+            tracing::error!(function, error = %e, "function returned an error");
+            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
+    }
+}
+
+fn gateway_error(status: StatusCode, message: &str) -> AxumResponse {
+    (status, axum::Json(json!({ "message": message }))).into_response()
+}
+
+/// The payload-v2 event for one request.
+fn gateway_event(
+    parts: &http::request::Parts,
+    body: &[u8],
+    route_key: &str,
+    params: &[(&'static str, String)],
+    request_id: &str,
+) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
+    let query = parts.uri.query().unwrap_or("");
+    let mut query_params = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        query_params.insert(k.to_owned(), Value::String(v.to_owned()));
+    }
+    let path_params: Map<String, Value> = params.iter().map(|(k, v)| ((*k).to_owned(), Value::String(v.clone()))).collect();
+    let now = time::OffsetDateTime::now_utc();
+    let (body, is_base64) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (Value::Null, false),
+        Ok(text) => (Value::String(text.to_owned()), false),
+        Err(_) => (Value::String(STANDARD.encode(body)), true),
+    };
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": parts.uri.path(),
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": parts.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.format(&time::format_description::well_known::Rfc2822).unwrap_or_default(),
+            "timeEpoch": now.unix_timestamp() * 1000,
+        },
+        "isBase64Encoded": is_base64,
+    });
+    if !query_params.is_empty() {
+        event["queryStringParameters"] = Value::Object(query_params);
+    }
+    if !path_params.is_empty() {
+        event["pathParameters"] = Value::Object(path_params);
+    }
+    if !body.is_null() {
+        event["body"] = body;
+    }
+    event
+}

@@ -1,0 +1,79 @@
+//! Creates the service's table on the emulator, from the definition `infra/template.yaml` declares
+//! (the `definition_matches_the_template` test keeps the two equal).
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+};
+use orgs::store::schema;
+
+/// The table as the service needs it: keys, the one GSI, the stream and TTL.
+pub struct TableDefinition {
+    pub key_schema: Vec<(&'static str, KeyType)>,
+    pub attributes: Vec<&'static str>,
+    pub gsi: (&'static str, &'static str, &'static str),
+    pub stream_view: StreamViewType,
+    pub ttl_attribute: &'static str,
+}
+
+pub fn definition() -> TableDefinition {
+    TableDefinition {
+        key_schema: vec![(schema::PK, KeyType::Hash), (schema::SK, KeyType::Range)],
+        attributes: vec![schema::PK, schema::SK, schema::GSI1_PK, schema::GSI1_SK],
+        gsi: (schema::GSI1, schema::GSI1_PK, schema::GSI1_SK),
+        stream_view: StreamViewType::NewAndOldImages,
+        ttl_attribute: schema::TTL,
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, BoxError> {
+    Ok(KeySchemaElement::builder().attribute_name(name).key_type(kind).build()?)
+}
+
+/// Creates `name` and returns its stream ARN. An existing table is kept (the dev stack restarts).
+pub async fn create(client: &Client, name: &str) -> Result<String, BoxError> {
+    if let Ok(existing) = client.describe_table().table_name(name).send().await {
+        if let Some(arn) = existing.table.and_then(|t| t.latest_stream_arn) {
+            return Ok(arn);
+        }
+    }
+    let def = definition();
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(StreamSpecification::builder().stream_enabled(true).stream_view_type(def.stream_view).build()?);
+    for (attr, kind) in def.key_schema {
+        request = request.key_schema(key(attr, kind)?);
+    }
+    for attr in def.attributes {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder().attribute_name(attr).attribute_type(ScalarAttributeType::S).build()?,
+        );
+    }
+    let (index, pk, sk) = def.gsi;
+    request = request.global_secondary_indexes(
+        GlobalSecondaryIndex::builder()
+            .index_name(index)
+            .key_schema(key(pk, KeyType::Hash)?)
+            .key_schema(key(sk, KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()?,
+    );
+    let created = request.send().await?;
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder().enabled(true).attribute_name(def.ttl_attribute).build()?,
+        )
+        .send()
+        .await?;
+    created
+        .table_description
+        .and_then(|t| t.latest_stream_arn)
+        .ok_or_else(|| "the created table has no stream".into())
+}
