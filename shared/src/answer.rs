@@ -11,7 +11,8 @@ use crate::http::{ApiError, path_param};
 /// is 409 and an expired one 410.
 pub async fn load(api: &Api, req: &Request) -> Result<(Invitation, User), ApiError> {
     let caller = api.authenticate(req).await?;
-    let id = InvitationId::parse(&path_param(req, "invitation_id")?).map_err(|_| DomainError::NotFound("invitation"))?;
+    let id = InvitationId::parse(&path_param(req, "invitation_id")?)
+        .map_err(|_| DomainError::NotFound("invitation"))?;
     let (invitation, user) = api.store.invitation_and_user(&id, &caller.user_id).await?;
     let (Some(invitation), Some(user)) = (invitation, user) else {
         return Err(DomainError::NotFound("invitation").into());

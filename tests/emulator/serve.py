@@ -7,7 +7,9 @@ back the atomicity AWS guarantees, so the race tests exercise our conditions, no
 """
 
 import argparse
+import os
 import threading
+import time
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
@@ -26,6 +28,15 @@ def main() -> None:
         with lock:
             return list(app(environ, start_response))
 
+    # Whoever started us (a test binary, the dev stack) may die without stopping us: follow it.
+    parent = os.getppid()
+
+    def exit_with_parent():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     run_simple(args.host, args.port, serialized, threaded=True)
 
 

@@ -3,16 +3,14 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use tokio::process::{Child, Command};
 
 /// How to make the emulator available, for error messages.
-pub const HOW_TO_INSTALL: &str =
-    "the local AWS emulator (moto) is not installed: run `cargo xtask test` (or `cargo xtask dev`), which creates .venv with the pinned moto[server]";
+pub const HOW_TO_INSTALL: &str = "the local AWS emulator (moto) is not installed: run `cargo xtask test` (or `cargo xtask dev`), which creates .venv with the pinned moto[server]";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
@@ -20,18 +18,25 @@ pub enum EmulatorError {
     NotInstalled(PathBuf),
     #[error("could not start the emulator: {0}")]
     Spawn(#[from] std::io::Error),
-    #[error("the emulator did not answer on {0} within 30 s; is the port taken? (see its output above)")]
+    #[error(
+        "the emulator did not answer on {0} within 30 s; is the port taken? (see its output above)"
+    )]
     NoAnswer(String),
 }
 
 /// The workspace root, from this crate's manifest directory.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
 }
 
 /// The virtualenv's Python: `ORGS_VENV` if set, else `<workspace>/.venv`.
 pub fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("ORGS_VENV").map(PathBuf::from).unwrap_or_else(|| workspace_root().join(".venv"));
+    let venv = std::env::var_os("ORGS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv"));
     venv.join("bin").join("python")
 }
 
@@ -40,11 +45,17 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A running moto server.
+/// A running moto server, stopped when dropped (and by itself when its parent process exits).
 pub struct Emulator {
     pub endpoint: String,
     child: Child,
-    http: reqwest::Client,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Emulator {
@@ -58,22 +69,34 @@ impl Emulator {
             Some(p) => p,
             None => free_port()?,
         };
-        let script = workspace_root().join("tests").join("emulator").join("serve.py");
+        let script = workspace_root()
+            .join("tests")
+            .join("emulator")
+            .join("serve.py");
         let child = Command::new(&python)
             .arg(script)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() })
-            .kill_on_drop(true)
+            .stderr(if std::env::var_os("TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()?;
         let endpoint = format!("http://127.0.0.1:{port}");
-        let mut emulator = Self { endpoint, child, http: reqwest::Client::new() };
+        let mut emulator = Self { endpoint, child };
+        let http = reqwest::Client::new();
         for _ in 0..300 {
             if let Ok(Some(_)) = emulator.child.try_wait() {
                 return Err(EmulatorError::NoAnswer(emulator.endpoint.clone()));
             }
-            if emulator.http.get(format!("{}/moto-api/", emulator.endpoint)).send().await.is_ok() {
+            if http
+                .get(format!("{}/moto-api/", emulator.endpoint))
+                .send()
+                .await
+                .is_ok()
+            {
                 return Ok(emulator);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -88,7 +111,7 @@ impl Emulator {
 
     /// The emails SES has accepted so far, from moto's introspection API.
     pub async fn sent_emails(&self) -> Result<Vec<SentEmail>, reqwest::Error> {
-        sent_emails(&self.http, &self.endpoint).await
+        sent_emails(&reqwest::Client::new(), &self.endpoint).await
     }
 }
 
@@ -97,7 +120,13 @@ pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "local-emulator"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "local-emulator",
+        ))
         .load()
         .await
 }
@@ -118,7 +147,10 @@ pub struct Destinations {
     pub to: Vec<String>,
 }
 
-pub async fn sent_emails(http: &reqwest::Client, endpoint: &str) -> Result<Vec<SentEmail>, reqwest::Error> {
+pub async fn sent_emails(
+    http: &reqwest::Client,
+    endpoint: &str,
+) -> Result<Vec<SentEmail>, reqwest::Error> {
     #[derive(serde::Deserialize)]
     struct Data {
         #[serde(default)]
@@ -129,6 +161,12 @@ pub async fn sent_emails(http: &reqwest::Client, endpoint: &str) -> Result<Vec<S
         #[serde(rename = "Message", default)]
         messages: Vec<SentEmail>,
     }
-    let data: Data = http.get(format!("{endpoint}/moto-api/data.json")).send().await?.error_for_status()?.json().await?;
+    let data: Data = http
+        .get(format!("{endpoint}/moto-api/data.json"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
     Ok(data.ses.messages)
 }

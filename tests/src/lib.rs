@@ -46,7 +46,10 @@ pub struct CallCounter {
 impl CallCounter {
     /// The operations sent since the last call, in order, and resets.
     pub fn take(&self) -> Vec<String> {
-        self.calls.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default()
+        self.calls
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
     }
 }
 
@@ -61,7 +64,10 @@ impl Intercept for CallCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
+        let name = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_default();
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(name);
         }
@@ -116,6 +122,7 @@ pub struct Stack {
     pub stream_arn: String,
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub options: StackOptions,
+    pub pump_stats: Arc<pump::PumpStats>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -128,20 +135,29 @@ impl Drop for Stack {
 }
 
 impl Stack {
-    pub async fn start(sdk: &SdkConfig, options: StackOptions) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn start(
+        sdk: &SdkConfig,
+        options: StackOptions,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let calls = CallCounter::default();
         let dynamo = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+            aws_sdk_dynamodb::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
         );
         let plain_dynamo = aws_sdk_dynamodb::Client::new(sdk);
         let ses = aws_sdk_ses::Client::new(sdk);
         let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
         let stream_arn = table::create(&plain_dynamo, &options.table).await?;
         if options.verify_sender {
-            ses.verify_email_identity().email_address(&options.sender).send().await?;
+            ses.verify_email_identity()
+                .email_address(&options.sender)
+                .send()
+                .await?;
         }
 
-        let issuer_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.issuer_port.unwrap_or(0))).await?;
+        let issuer_listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", options.issuer_port.unwrap_or(0))).await?;
         let issuer_url = format!("http://{}", issuer_listener.local_addr()?);
         let key = match &options.signing_key_pem {
             Some(pem) => SigningKey::from_pem("local-1", pem)?,
@@ -166,7 +182,10 @@ impl Stack {
             dashboard_url: options.dashboard_url.clone(),
             clock: clock.clone(),
         });
-        let registrar = Arc::new(Registrar { store: Store::new(plain_dynamo, &options.table), clock: clock.clone() });
+        let registrar = Arc::new(Registrar {
+            store: Store::new(plain_dynamo, &options.table),
+            clock: clock.clone(),
+        });
 
         let mut tasks = Vec::new();
         let jwks_issuer = issuer.clone();
@@ -181,19 +200,45 @@ impl Stack {
             let _ = axum::serve(issuer_listener, jwks).await;
         }));
 
-        let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port.unwrap_or(0))).await?;
+        let api_listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", options.api_port.unwrap_or(0))).await?;
         let api_url = format!("http://{}", api_listener.local_addr()?);
         let app = router::router(api.clone());
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(api_listener, app).await;
         }));
 
+        let pump_stats = Arc::new(pump::PumpStats::default());
         if options.pump {
-            let (client, arn, mailer) = (streams.clone(), stream_arn.clone(), mailer.clone());
-            tasks.push(tokio::spawn(pump::run(client, arn, mailer, pump::PumpOptions::default())));
+            let (client, arn, mailer, stats) = (
+                streams.clone(),
+                stream_arn.clone(),
+                mailer.clone(),
+                pump_stats.clone(),
+            );
+            tasks.push(tokio::spawn(pump::run(
+                client,
+                arn,
+                mailer,
+                pump::PumpOptions::default(),
+                stats,
+            )));
         }
 
-        Ok(Self { api_url, issuer, api, mailer, registrar, clock, calls, stream_arn, streams, options, tasks })
+        Ok(Self {
+            api_url,
+            issuer,
+            api,
+            mailer,
+            registrar,
+            clock,
+            calls,
+            stream_arn,
+            streams,
+            options,
+            pump_stats,
+            tasks,
+        })
     }
 
     /// Environment of the functions pointed at this stack, in the form `cargo lambda watch

@@ -17,7 +17,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("dev") => ensure_venv().and_then(|venv| local_stack(&venv, "dev", &args[1..], false)),
-        Some("token") if args.len() == 2 => ensure_venv().and_then(|venv| local_stack(&venv, "token", &args[1..], true)),
+        Some("token") if args.len() == 2 => {
+            ensure_venv().and_then(|venv| local_stack(&venv, "token", &args[1..], true))
+        }
         Some("test") => test(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
@@ -31,7 +33,10 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn cargo() -> String {
@@ -39,8 +44,14 @@ fn cargo() -> String {
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed ({status})")) }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({status})"))
+    }
 }
 
 /// Creates `.venv` with the pinned emulator and linter unless it already holds exactly them.
@@ -48,18 +59,31 @@ fn ensure_venv() -> Result<PathBuf, String> {
     let root = root();
     let venv = root.join(".venv");
     let requirements = root.join("tests/emulator/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let wanted = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("{}: {e}", requirements.display()))?;
     let stamp = venv.join(".installed-requirements");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && venv.join("bin/python").exists() {
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str())
+        && venv.join("bin/python").exists()
+    {
         return Ok(venv);
     }
-    eprintln!("xtask: installing the pinned emulator and linter into {}", venv.display());
+    eprintln!(
+        "xtask: installing the pinned emulator and linter into {}",
+        venv.display()
+    );
     if !venv.join("bin/python").exists() {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
         run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
     }
     run(Command::new(venv.join("bin/python"))
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
         .arg(&requirements))?;
     std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
     Ok(venv)
@@ -67,7 +91,8 @@ fn ensure_venv() -> Result<PathBuf, String> {
 
 fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Result<(), String> {
     let mut cmd = Command::new(cargo());
-    cmd.current_dir(root()).args(["run", "--package", "local-stack", "--bin", "local-stack"]);
+    cmd.current_dir(root())
+        .args(["run", "--package", "local-stack", "--bin", "local-stack"]);
     if quiet {
         cmd.arg("--quiet");
     }
@@ -77,15 +102,19 @@ fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Resu
 fn test(extra: &[String]) -> Result<(), String> {
     let venv = ensure_venv()?;
     let root = root();
-    run(Command::new(cargo()).current_dir(&root).args(["fmt", "--all", "--", "--check"]))
-        .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
+    run(Command::new(cargo())
+        .current_dir(&root)
+        .args(["fmt", "--all", "--", "--check"]))
+    .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
     run(Command::new(cargo())
         .current_dir(&root)
         .args(["test", "--workspace", "--exclude", "xtask"])
         .args(extra)
         .env("ORGS_VENV", &venv))?;
     eprintln!("xtask: linting infra/template.yaml with cfn-lint");
-    run(Command::new(venv.join("bin/cfn-lint")).current_dir(&root).arg("infra/template.yaml"))?;
+    run(Command::new(venv.join("bin/cfn-lint"))
+        .current_dir(&root)
+        .arg("infra/template.yaml"))?;
     eprintln!("xtask: all tests passed and the template lints clean");
     Ok(())
 }

@@ -23,7 +23,10 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn accept(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let (invitation, user) = orgs::answer::load(api, req).await?;
-    let membership = api.store.accept_invitation(&invitation, &user, api.now()).await?;
+    let membership = api
+        .store
+        .accept_invitation(&invitation, &user, api.now())
+        .await?;
     json(
         StatusCode::OK,
         &Joined {
@@ -34,4 +37,3 @@ async fn accept(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
         },
     )
 }
-

@@ -21,7 +21,10 @@ impl Registrar {
     pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
         let sdk = aws_config::load_from_env().await;
         let table = orgs::config::table_name(&orgs::config::Env)?;
-        Ok(Self { store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table), clock: Arc::new(SystemClock) })
+        Ok(Self {
+            store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+            clock: Arc::new(SystemClock),
+        })
     }
 }
 
@@ -33,8 +36,12 @@ pub async fn handle(
     event: LambdaEvent<CognitoEventUserPoolsPostConfirmation>,
 ) -> Result<CognitoEventUserPoolsPostConfirmation, Error> {
     let attributes = &event.payload.request.user_attributes;
-    let sub = attributes.get("sub").ok_or("PostConfirmation event without a sub attribute")?;
-    let email = attributes.get("email").ok_or("PostConfirmation event without an email attribute")?;
+    let sub = attributes
+        .get("sub")
+        .ok_or("PostConfirmation event without a sub attribute")?;
+    let email = attributes
+        .get("email")
+        .ok_or("PostConfirmation event without an email attribute")?;
     let user_id = UserId::parse(sub)?;
     let email = Email::parse(email)?;
     let now = Timestamp::from_datetime(registrar.clock.now());
@@ -42,7 +49,9 @@ pub async fn handle(
         Registration::Created { organization, .. } => {
             tracing::info!(user_id = %user_id, org_id = %organization.org_id, "registered user with personal organization");
         }
-        Registration::AlreadyRegistered => tracing::info!(user_id = %user_id, "user already registered; nothing to do"),
+        Registration::AlreadyRegistered => {
+            tracing::info!(user_id = %user_id, "user already registered; nothing to do")
+        }
     }
     Ok(event.payload)
 }

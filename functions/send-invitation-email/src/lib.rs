@@ -50,7 +50,10 @@ pub enum Outcome {
     Sent,
 }
 
-pub async fn handle(mailer: &InvitationMailer, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
+pub async fn handle(
+    mailer: &InvitationMailer,
+    event: LambdaEvent<Event>,
+) -> Result<DynamoDbEventResponse, Error> {
     let mut response = DynamoDbEventResponse::default();
     for record in &event.payload.records {
         match mail_one(mailer, record).await {
@@ -77,18 +80,28 @@ async fn mail_one(mailer: &InvitationMailer, record: &EventRecord) -> Result<Out
     }
     let id = match image.get("invitation_id") {
         Some(serde_dynamo::AttributeValue::S(s)) => InvitationId::parse(s)?,
-        _ => return Err(DomainError::Corrupt("invitation record without invitation_id".into())),
+        _ => {
+            return Err(DomainError::Corrupt(
+                "invitation record without invitation_id".into(),
+            ));
+        }
     };
     let now = Timestamp::from_datetime(mailer.clock.now());
     let Some(invitation) = mailer.store.invitation(&id).await? else {
         return Ok(Outcome::Skipped);
     };
-    if invitation.delivery.is_some() || invitation.status != InvitationStatus::Pending || invitation.is_expired(now) {
+    if invitation.delivery.is_some()
+        || invitation.status != InvitationStatus::Pending
+        || invitation.is_expired(now)
+    {
         return Ok(Outcome::Skipped);
     }
     let email = invitation_email(&invitation, &mailer.dashboard_url);
     let message_id = mailer.ses.send(&email).await?;
-    let delivery = Delivery { message_id, sent_at: now };
+    let delivery = Delivery {
+        message_id,
+        sent_at: now,
+    };
     mailer.store.record_delivery(&id, &delivery).await?;
     tracing::info!(invitation_id = %id, "invitation email sent");
     Ok(Outcome::Sent)

@@ -696,10 +696,12 @@ impl Store {
         org: &OrgId,
         users: [&UserId; 2],
     ) -> Result<[Option<Membership>; 2], DomainError> {
-        let keys: Vec<Item> = users
+        // BatchGetItem refuses a key named twice (someone removing themselves).
+        let mut keys: Vec<Item> = users
             .iter()
             .map(|u| key(keys::org_pk(org), keys::member_sk(u)))
             .collect();
+        keys.dedup();
         let mut found = [None, None];
         for item in self.get_many(keys).await? {
             let m = Membership::from(from_item::<MemberItem>(item)?);

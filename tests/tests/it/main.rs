@@ -1,1 +1,13 @@
-fn main() {}
+//! Integration tests: the functions behind the local router, against the emulator.
+//! One binary (links once); one emulator per process; one table and router per test.
+
+mod support;
+
+mod bad_input;
+mod invitations;
+mod jwt;
+mod mailer;
+mod races;
+mod round_trips;
+// mod samples;
+mod story;

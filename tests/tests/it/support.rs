@@ -1,0 +1,250 @@
+//! What every test needs: the shared emulator, a fresh stack, users with tokens, and an HTTP
+//! client that returns status and JSON.
+
+use std::time::Duration;
+
+use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
+use lambda_runtime::LambdaEvent;
+use local_stack::emulator::{Emulator, SentEmail};
+use local_stack::{Stack, StackOptions};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+static EMULATOR: OnceCell<Emulator> = OnceCell::const_new();
+
+/// The process's emulator. Fails the test, saying how to install it, when it cannot start: an
+/// integration test never passes without one.
+pub async fn emulator() -> &'static Emulator {
+    init_logging();
+    EMULATOR
+        .get_or_init(|| async {
+            Emulator::start(None)
+                .await
+                .unwrap_or_else(|e| panic!("cannot start the local AWS emulator: {e}"))
+        })
+        .await
+}
+
+fn init_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+pub async fn stack() -> Stack {
+    stack_with(StackOptions::for_test()).await
+}
+
+pub async fn stack_with(options: StackOptions) -> Stack {
+    let emulator = emulator().await;
+    Stack::start(&emulator.sdk_config().await, options)
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the stack: {e}"))
+}
+
+/// A registered person and their token.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub sub: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// The PostConfirmation event Cognito sends once a sign-up is confirmed.
+pub fn post_confirmation(sub: &str, email: &str) -> CognitoEventUserPoolsPostConfirmation {
+    serde_json::from_value(serde_json::json!({
+        "version": "1",
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "region": "us-east-1",
+        "userPoolId": "us-east-1_test",
+        "userName": sub,
+        "callerContext": { "awsSdkVersion": "aws-sdk-js-3", "clientId": local_stack::LOCAL_CLIENT_ID },
+        "request": { "userAttributes": { "sub": sub, "email": email, "email_verified": "true" } },
+        "response": {}
+    }))
+    .unwrap_or_else(|e| panic!("PostConfirmation event: {e}"))
+}
+
+/// Signs `email` up through the registration trigger, as Cognito would, and issues a token.
+pub async fn register(stack: &Stack, email: &str) -> User {
+    let sub = uuid::Uuid::new_v4().to_string();
+    let event = LambdaEvent::new(post_confirmation(&sub, email), Default::default());
+    register_user::handle(&stack.registrar, event)
+        .await
+        .unwrap_or_else(|e| panic!("register-user failed: {e}"));
+    User {
+        token: stack.issuer.token(&sub, email),
+        sub,
+        email: email.to_lowercase(),
+    }
+}
+
+/// An HTTP answer: status, headers and the body parsed as JSON (Null when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+pub async fn call(
+    stack: &Stack,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Answer {
+    send(
+        stack,
+        method,
+        path,
+        token,
+        body.map(|b| ("application/json", b.to_string().into_bytes())),
+    )
+    .await
+}
+
+pub async fn send(
+    stack: &Stack,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, Vec<u8>)>,
+) -> Answer {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", stack.api_url));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some((content_type, bytes)) = body {
+        request = request.header("content-type", content_type).body(bytes);
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response.text().await.unwrap_or_default();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+pub async fn get(stack: &Stack, path: &str, user: &User) -> Answer {
+    call(stack, "GET", path, Some(&user.token), None).await
+}
+
+pub async fn post(stack: &Stack, path: &str, user: &User, body: Value) -> Answer {
+    call(stack, "POST", path, Some(&user.token), Some(body)).await
+}
+
+/// The user's personal organization id, from their dashboard.
+pub async fn personal_org(stack: &Stack, user: &User) -> String {
+    let me = get(stack, "/v1/me", user).await;
+    assert_eq!(me.status, StatusCode::OK, "{:?}", me.body);
+    me.body["user"]["personal_org_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no personal org: {}", me.body))
+        .to_owned()
+}
+
+/// Invites `email` and returns the invitation id.
+pub async fn invite(stack: &Stack, inviter: &User, org: &str, email: &str) -> String {
+    let answer = post(
+        stack,
+        &format!("/v1/organizations/{org}/invitations"),
+        inviter,
+        serde_json::json!({ "email": email }),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    answer.body["invitation_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id: {}", answer.body))
+        .to_owned()
+}
+
+/// Waits (polling, bounded) until `probe` yields something.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The emails SES accepted for `to`.
+pub async fn emails_to(to: &str) -> Vec<SentEmail> {
+    let all = emulator()
+        .await
+        .sent_emails()
+        .await
+        .unwrap_or_else(|e| panic!("reading the SES outbox: {e}"));
+    all.into_iter()
+        .filter(|m| m.destinations.to.iter().any(|t| t == to))
+        .collect()
+}
+
+/// Asserts an RFC 9457 problem with `status`.
+pub fn assert_problem(answer: &Answer, status: u16, context: &str) {
+    assert_eq!(
+        answer.status.as_u16(),
+        status,
+        "{context}: {:?}",
+        answer.body
+    );
+    assert_eq!(
+        answer.content_type, "application/problem+json",
+        "{context}: content type"
+    );
+    assert_eq!(
+        answer.body["status"], status,
+        "{context}: {:?}",
+        answer.body
+    );
+    assert!(
+        answer.body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("/problems/")),
+        "{context}: {:?}",
+        answer.body
+    );
+    assert!(
+        answer.body["detail"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{context}: {:?}",
+        answer.body
+    );
+}
+
+/// A unique email address for one test.
+pub fn email(name: &str) -> String {
+    format!(
+        "{name}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
