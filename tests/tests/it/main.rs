@@ -9,5 +9,5 @@ mod jwt;
 mod mailer;
 mod races;
 mod round_trips;
-// mod samples;
+mod samples;
 mod story;

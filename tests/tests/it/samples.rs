@@ -1,0 +1,203 @@
+//! What must not drift: the sample events against the types the functions take, and the SAM
+//! template against the table, routes and functions the code defines.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
+use local_stack::emulator::workspace_root;
+use orgs::routes::{FALLBACK_FUNCTION, ROUTES};
+use serde_yaml_ng::Value;
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml"))
+        .expect("infra/template.yaml");
+    serde_yaml_ng::from_str(&text).expect("template parses")
+}
+
+fn function_crates() -> BTreeSet<String> {
+    std::fs::read_dir(workspace_root().join("functions"))
+        .expect("functions/")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn event_path(function: &str) -> PathBuf {
+    workspace_root()
+        .join("events")
+        .join(format!("{function}.json"))
+}
+
+#[test]
+fn every_function_has_a_sample_event_its_handler_accepts() {
+    let functions = function_crates();
+    assert_eq!(functions.len(), 10, "{functions:?}");
+    let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
+        .expect("events/")
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .trim_end_matches(".json")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        samples, functions,
+        "one sample per function, named after it"
+    );
+
+    for function in &functions {
+        let text = std::fs::read_to_string(event_path(function)).expect("sample");
+        match function.as_str() {
+            "register-user" => {
+                let event: CognitoEventUserPoolsPostConfirmation =
+                    serde_json::from_str(&text).expect(function);
+                assert!(
+                    event.request.user_attributes.contains_key("sub")
+                        && event.request.user_attributes.contains_key("email")
+                );
+            }
+            "send-invitation-email" => {
+                let event: aws_lambda_events::dynamodb::Event =
+                    serde_json::from_str(&text).expect(function);
+                assert_eq!(event.records[0].event_name, "INSERT");
+                assert!(event.records[0].change.sequence_number.is_some());
+            }
+            http_function => {
+                let event: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+                    serde_json::from_str(&text).expect(function);
+                lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{function}: {e}"));
+                let route_key = event.route_key.expect("routeKey");
+                if http_function == FALLBACK_FUNCTION {
+                    assert_eq!(route_key, "$default");
+                } else {
+                    let route = ROUTES
+                        .iter()
+                        .find(|r| r.function == http_function)
+                        .expect("a route");
+                    assert_eq!(
+                        route_key,
+                        format!("{} {}", route.method, route.path),
+                        "{function}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_template_declares_the_table_the_code_uses() {
+    let template = template();
+    let table = &template["Resources"]["Table"]["Properties"];
+    let definition = local_stack::table::definition();
+
+    let keys: Vec<(String, String)> = table["KeySchema"]
+        .as_sequence()
+        .expect("KeySchema")
+        .iter()
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap_or("").to_owned(),
+                k["KeyType"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = definition
+        .key_schema
+        .iter()
+        .map(|(name, kind)| (name.to_string(), kind.as_str().to_owned()))
+        .collect();
+    assert_eq!(keys, expected);
+
+    let attributes: BTreeSet<&str> = table["AttributeDefinitions"]
+        .as_sequence()
+        .expect("attrs")
+        .iter()
+        .filter_map(|a| a["AttributeName"].as_str())
+        .collect();
+    assert_eq!(attributes, definition.attributes.iter().copied().collect());
+
+    let gsis = table["GlobalSecondaryIndexes"].as_sequence().expect("GSIs");
+    assert_eq!(gsis.len(), 1, "one GSI");
+    let (index, pk, sk) = definition.gsi;
+    assert_eq!(gsis[0]["IndexName"].as_str(), Some(index));
+    assert_eq!(gsis[0]["KeySchema"][0]["AttributeName"].as_str(), Some(pk));
+    assert_eq!(gsis[0]["KeySchema"][1]["AttributeName"].as_str(), Some(sk));
+    assert_eq!(
+        gsis[0]["Projection"]["ProjectionType"].as_str(),
+        Some("ALL")
+    );
+
+    assert_eq!(
+        table["StreamSpecification"]["StreamViewType"].as_str(),
+        Some(definition.stream_view.as_str())
+    );
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some(definition.ttl_attribute)
+    );
+    assert_eq!(
+        table["TimeToLiveSpecification"]["Enabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+}
+
+#[test]
+fn the_template_routes_every_operation_to_its_function() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let mut binaries = BTreeSet::new();
+    let mut routes = BTreeSet::new();
+    for (_, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("Binary")
+            .to_owned();
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{binary}"
+        );
+        if let Some(events) = resource["Properties"]["Events"].as_mapping() {
+            for (_, event) in events {
+                if event["Type"].as_str() == Some("HttpApi") {
+                    let props = &event["Properties"];
+                    routes.insert((
+                        props["Method"].as_str().unwrap_or("").to_owned(),
+                        props["Path"].as_str().unwrap_or("").to_owned(),
+                        binary.clone(),
+                    ));
+                }
+            }
+        }
+        binaries.insert(binary);
+    }
+    assert_eq!(
+        binaries,
+        function_crates(),
+        "every function crate is deployed, and nothing else"
+    );
+    let mut expected: BTreeSet<(String, String, String)> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.to_owned(),
+                r.function.to_owned(),
+            )
+        })
+        .collect();
+    expected.insert(("ANY".into(), "$default".into(), FALLBACK_FUNCTION.into()));
+    assert_eq!(routes, expected);
+}
