@@ -106,15 +106,70 @@ fn test(extra: &[String]) -> Result<(), String> {
         .current_dir(&root)
         .args(["fmt", "--all", "--", "--check"]))
     .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
-    run(Command::new(cargo())
-        .current_dir(&root)
-        .args(["test", "--workspace", "--exclude", "xtask"])
-        .args(extra)
-        .env("ORGS_VENV", &venv))?;
+    let totals = cargo_test(
+        Command::new(cargo())
+            .current_dir(&root)
+            .args(["test", "--workspace", "--exclude", "xtask"])
+            .args(extra)
+            .env("ORGS_VENV", &venv),
+    )?;
     eprintln!("xtask: linting infra/template.yaml with cfn-lint");
     run(Command::new(venv.join("bin/cfn-lint"))
         .current_dir(&root)
         .arg("infra/template.yaml"))?;
-    eprintln!("xtask: all tests passed and the template lints clean");
+    eprintln!("xtask: the template lints clean");
+    // One line that sums up every test binary (cargo prints one result line per binary).
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
+    if totals.passed == 0 {
+        return Err("no test ran".to_owned());
+    }
     Ok(())
+}
+
+#[derive(Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+/// Runs `cargo test`, passing its output through, and adds up its `test result:` lines.
+fn cargo_test(cmd: &mut Command) -> Result<Totals, String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    let mut totals = Totals::default();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let count = |word: &str| {
+                    rest.split(';')
+                        .find_map(|part| {
+                            part.trim()
+                                .strip_suffix(word)?
+                                .split_whitespace()
+                                .last()?
+                                .parse::<u64>()
+                                .ok()
+                        })
+                        .unwrap_or(0)
+                };
+                totals.passed += count("passed");
+                totals.failed += count("failed");
+                totals.ignored += count("ignored");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(totals)
+    } else {
+        Err(format!("cargo test failed ({status})"))
+    }
 }
