@@ -23,16 +23,9 @@ impl Api {
     /// first use.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let sdk = aws_config::load_from_env().await;
-        let store = Store::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            config::table_name(&config::Env)?,
-        );
+        let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config::table_name(&config::Env)?);
         let verifier = Verifier::new(AuthConfig::from_source(&config::Env)?);
-        Ok(Self {
-            store,
-            verifier,
-            clock: Arc::new(SystemClock),
-        })
+        Ok(Self { store, verifier, clock: Arc::new(SystemClock) })
     }
 
     pub fn now(&self) -> Timestamp {
@@ -41,10 +34,7 @@ impl Api {
 
     /// The verified caller of this request, or 401.
     pub async fn authenticate(&self, req: &Request) -> Result<Caller, ApiError> {
-        let header = req
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+        let header = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         self.verifier.verify(header).await
     }
 }

@@ -76,38 +76,23 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(config: AuthConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
-        Self {
-            config,
-            http,
-            keys: RwLock::new(None),
-            last_fetch: Mutex::new(None),
-        }
+        let http =
+            reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap_or_default();
+        Self { config, http, keys: RwLock::new(None), last_fetch: Mutex::new(None) }
     }
 
     /// The caller named by `Authorization: Bearer <jwt>`, or 401 (503 when the JWKS cannot be had).
     pub async fn verify(&self, authorization: Option<&str>) -> Result<Caller, ApiError> {
         let token = authorization
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
-        let header =
-            decode_header(token).map_err(|_| ApiError::unauthorized("the token is malformed"))?;
+        let header = decode_header(token).map_err(|_| ApiError::unauthorized("the token is malformed"))?;
         if header.alg != Algorithm::RS256 {
-            return Err(ApiError::unauthorized(
-                "the token's algorithm is not accepted",
-            ));
+            return Err(ApiError::unauthorized("the token's algorithm is not accepted"));
         }
-        let kid = header
-            .kid
-            .ok_or_else(|| ApiError::unauthorized("the token names no signing key"))?;
+        let kid = header.kid.ok_or_else(|| ApiError::unauthorized("the token names no signing key"))?;
         let key = self.decoding_key(&kid).await?;
 
         let mut validation = Validation::new(Algorithm::RS256);
@@ -118,14 +103,9 @@ impl Verifier {
             .map_err(|e| ApiError::unauthorized(format!("the token is not valid: {}", reason(&e))))?
             .claims;
         if !claims.issued_to(&self.config.client_id) {
-            return Err(ApiError::unauthorized(
-                "the token was issued to another client",
-            ));
+            return Err(ApiError::unauthorized("the token was issued to another client"));
         }
-        if !matches!(
-            claims.token_use.as_deref(),
-            None | Some("id") | Some("access")
-        ) {
+        if !matches!(claims.token_use.as_deref(), None | Some("id") | Some("access")) {
             return Err(ApiError::unauthorized("the token's use is not accepted"));
         }
         let user_id = UserId::parse(&claims.sub)
@@ -135,10 +115,7 @@ impl Verifier {
         } else {
             None
         };
-        Ok(Caller {
-            user_id,
-            verified_email,
-        })
+        Ok(Caller { user_id, verified_email })
     }
 
     async fn decoding_key(&self, kid: &str) -> Result<DecodingKey, ApiError> {
@@ -150,8 +127,9 @@ impl Verifier {
         }
         let set = self.refresh().await?;
         match set.and_then(|s| s.find(kid).cloned()) {
-            Some(jwk) => DecodingKey::from_jwk(&jwk)
-                .map_err(|_| ApiError::unauthorized("the signing key is unusable")),
+            Some(jwk) => {
+                DecodingKey::from_jwk(&jwk).map_err(|_| ApiError::unauthorized("the signing key is unusable"))
+            }
             None => Err(ApiError::unauthorized("the token's signing key is unknown")),
         }
     }
@@ -178,10 +156,7 @@ impl Verifier {
             .await
             .and_then(|r| r.error_for_status())
             .map_err(|e| DomainError::unavailable("fetching the JWKS", e))?;
-        response
-            .json::<JwkSet>()
-            .await
-            .map_err(|e| DomainError::unavailable("decoding the JWKS", e))
+        response.json::<JwkSet>().await.map_err(|e| DomainError::unavailable("decoding the JWKS", e))
     }
 }
 

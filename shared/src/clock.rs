@@ -28,8 +28,7 @@ pub struct ShiftedClock {
 impl ShiftedClock {
     /// Moves this clock forward (or back, with a negative duration).
     pub fn advance(&self, by: time::Duration) {
-        self.offset_seconds
-            .fetch_add(by.whole_seconds(), Ordering::SeqCst);
+        self.offset_seconds.fetch_add(by.whole_seconds(), Ordering::SeqCst);
     }
 }
 

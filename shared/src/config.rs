@@ -32,9 +32,7 @@ impl<F: Fn(&str) -> Option<String>> Source for F {
 }
 
 fn required(src: &dyn Source, name: &'static str) -> Result<String, ConfigError> {
-    src.get(name)
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(ConfigError::Missing(name))
+    src.get(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
 }
 
 fn url(src: &dyn Source, name: &'static str) -> Result<String, ConfigError> {
@@ -42,10 +40,7 @@ fn url(src: &dyn Source, name: &'static str) -> Result<String, ConfigError> {
     if value.starts_with("https://") || value.starts_with("http://") {
         Ok(value.trim_end_matches('/').to_owned())
     } else {
-        Err(ConfigError::Invalid {
-            name,
-            reason: "must be an http(s) URL".into(),
-        })
+        Err(ConfigError::Invalid { name, reason: "must be an http(s) URL".into() })
     }
 }
 
@@ -81,12 +76,7 @@ impl AuthConfig {
                 reason: "must be a whole number of seconds".into(),
             })?),
         };
-        Ok(Self {
-            issuer,
-            client_id: required(src, "JWT_CLIENT_ID")?,
-            jwks_url,
-            jwks_min_refresh,
-        })
+        Ok(Self { issuer, client_id: required(src, "JWT_CLIENT_ID")?, jwks_url, jwks_min_refresh })
     }
 }
 
@@ -116,21 +106,15 @@ mod tests {
     use std::collections::HashMap;
 
     fn source(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k: &str| map.get(k).cloned()
     }
 
     #[test]
     fn a_missing_variable_is_named() {
-        let err = AuthConfig::from_source(&source(&[("JWT_ISSUER", "https://issuer.example")]))
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "environment variable JWT_CLIENT_ID is not set"
-        );
+        let err = AuthConfig::from_source(&source(&[("JWT_ISSUER", "https://issuer.example")])).unwrap_err();
+        assert_eq!(err.to_string(), "environment variable JWT_CLIENT_ID is not set");
     }
 
     #[test]

@@ -27,12 +27,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            detail: detail.into(),
-            headers: HeaderMap::new(),
-        }
+        Self { status, code, detail: detail.into(), headers: HeaderMap::new() }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -49,12 +44,8 @@ impl ApiError {
     }
 
     pub fn method_not_allowed(allowed: &[&str]) -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this method is not supported here",
-        )
-        .with_header("allow", &allowed.join(", "))
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not supported here")
+            .with_header("allow", &allowed.join(", "))
     }
 
     pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
@@ -83,14 +74,10 @@ impl ApiError {
             detail: &self.detail,
             request_id,
         };
-        let mut response = Response::new(Body::from(
-            serde_json::to_string(&problem).unwrap_or_default(),
-        ));
+        let mut response = Response::new(Body::from(serde_json::to_string(&problem).unwrap_or_default()));
         *response.status_mut() = self.status;
         response.headers_mut().extend(self.headers);
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }
@@ -116,11 +103,7 @@ impl From<DomainError> for ApiError {
             }
             e @ DomainError::Corrupt(_) => {
                 tracing::error!(error = %chain(&e), "invariant broken");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "an internal error occurred",
-                )
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
             }
         }
     }
@@ -141,10 +124,7 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Finishes a handler: a success as it is, a problem rendered with the request id.
 pub fn respond(req: &Request, result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(|problem| {
-        let id = req
-            .lambda_context_ref()
-            .map(|c| c.request_id.as_str())
-            .filter(|id| !id.is_empty());
+        let id = req.lambda_context_ref().map(|c| c.request_id.as_str()).filter(|id| !id.is_empty());
         let id = id.or_else(|| match req.request_context_ref() {
             Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.request_id.as_deref(),
             _ => None,
@@ -155,14 +135,11 @@ pub fn respond(req: &Request, result: Result<Response<Body>, ApiError>) -> Respo
 
 /// A JSON success answer.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body>, ApiError> {
-    let body = serde_json::to_string(value).map_err(|e| {
-        ApiError::from(DomainError::Corrupt(format!("cannot encode response: {e}")))
-    })?;
+    let body = serde_json::to_string(value)
+        .map_err(|e| ApiError::from(DomainError::Corrupt(format!("cannot encode response: {e}"))))?;
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(response)
 }
 
@@ -191,17 +168,8 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             format!("the body may be at most {MAX_BODY_BYTES} bytes"),
         ));
     }
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if !bytes.is_empty() && !(essence == "application/json" || essence.ends_with("+json")) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -212,8 +180,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::bad_request("a JSON body is required"));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 #[cfg(test)]
@@ -226,17 +193,11 @@ mod tests {
 
     #[test]
     fn a_dependency_failure_says_nothing_internal() {
-        let e = DomainError::unavailable(
-            "DynamoDB GetItem",
-            "secret table arn:aws:dynamodb:... throttled",
-        );
+        let e = DomainError::unavailable("DynamoDB GetItem", "secret table arn:aws:dynamodb:... throttled");
         let r = ApiError::from(e).into_response(Some("req-1"));
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         let text = body_text(&r);
-        assert!(
-            !text.contains("DynamoDB") && !text.contains("arn:"),
-            "{text}"
-        );
+        assert!(!text.contains("DynamoDB") && !text.contains("arn:"), "{text}");
         assert!(text.contains("\"request_id\":\"req-1\""));
         assert_eq!(r.headers()[CONTENT_TYPE], PROBLEM_JSON);
     }
@@ -258,10 +219,8 @@ mod tests {
 
     #[test]
     fn a_problem_names_its_type_title_and_status() {
-        let r = ApiError::from(DomainError::Conflict(
-            "bob@example.com is already a member".into(),
-        ))
-        .into_response(None);
+        let r = ApiError::from(DomainError::Conflict("bob@example.com is already a member".into()))
+            .into_response(None);
         let v: serde_json::Value = serde_json::from_str(&body_text(&r)).unwrap();
         assert_eq!(v["type"], "/problems/conflict");
         assert_eq!(v["title"], "Conflict");

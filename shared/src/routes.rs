@@ -11,36 +11,12 @@ pub struct Route {
 }
 
 pub const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "/v1/me",
-        function: "get-me",
-    },
-    Route {
-        method: "GET",
-        path: "/v1/organizations/{org_id}",
-        function: "get-organization",
-    },
-    Route {
-        method: "GET",
-        path: "/v1/organizations/{org_id}/members",
-        function: "list-members",
-    },
-    Route {
-        method: "POST",
-        path: "/v1/organizations/{org_id}/invitations",
-        function: "create-invitation",
-    },
-    Route {
-        method: "POST",
-        path: "/v1/invitations/{invitation_id}/accept",
-        function: "accept-invitation",
-    },
-    Route {
-        method: "POST",
-        path: "/v1/invitations/{invitation_id}/decline",
-        function: "decline-invitation",
-    },
+    Route { method: "GET", path: "/v1/me", function: "get-me" },
+    Route { method: "GET", path: "/v1/organizations/{org_id}", function: "get-organization" },
+    Route { method: "GET", path: "/v1/organizations/{org_id}/members", function: "list-members" },
+    Route { method: "POST", path: "/v1/organizations/{org_id}/invitations", function: "create-invitation" },
+    Route { method: "POST", path: "/v1/invitations/{invitation_id}/accept", function: "accept-invitation" },
+    Route { method: "POST", path: "/v1/invitations/{invitation_id}/decline", function: "decline-invitation" },
     Route {
         method: "DELETE",
         path: "/v1/organizations/{org_id}/members/{user_id}",
@@ -68,10 +44,7 @@ pub enum Resolution {
 /// Matches `path` against a template; `{name}` matches one non-empty segment.
 pub fn match_template(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
     let mut want = template.trim_matches('/').split('/');
-    let mut got = path
-        .trim_end_matches('/')
-        .trim_start_matches('/')
-        .split('/');
+    let mut got = path.trim_end_matches('/').trim_start_matches('/').split('/');
     let mut params = Vec::new();
     loop {
         match (want.next(), got.next()) {
@@ -90,19 +63,12 @@ pub fn resolve(method: &str, path: &str) -> Resolution {
     for route in ROUTES {
         if let Some(params) = match_template(route.path, path) {
             if route.method.eq_ignore_ascii_case(method) {
-                return Resolution::Found {
-                    route: *route,
-                    params,
-                };
+                return Resolution::Found { route: *route, params };
             }
             allowed.push(route.method);
         }
     }
-    if allowed.is_empty() {
-        Resolution::NotFound
-    } else {
-        Resolution::MethodNotAllowed { allowed }
-    }
+    if allowed.is_empty() { Resolution::NotFound } else { Resolution::MethodNotAllowed { allowed } }
 }
 
 #[cfg(test)]
@@ -111,35 +77,23 @@ mod tests {
 
     #[test]
     fn path_parameters_are_extracted() {
-        let Resolution::Found { route, params } =
-            resolve("DELETE", "/v1/organizations/o-1/members/u-2")
+        let Resolution::Found { route, params } = resolve("DELETE", "/v1/organizations/o-1/members/u-2")
         else {
             panic!("should match");
         };
         assert_eq!(route.function, "remove-member");
-        assert_eq!(
-            params,
-            vec![("org_id", "o-1".to_owned()), ("user_id", "u-2".to_owned())]
-        );
+        assert_eq!(params, vec![("org_id", "o-1".to_owned()), ("user_id", "u-2".to_owned())]);
     }
 
     #[test]
     fn a_known_path_with_another_method_is_not_allowed() {
-        assert_eq!(
-            resolve("PUT", "/v1/me"),
-            Resolution::MethodNotAllowed {
-                allowed: vec!["GET"]
-            }
-        );
+        assert_eq!(resolve("PUT", "/v1/me"), Resolution::MethodNotAllowed { allowed: vec!["GET"] });
     }
 
     #[test]
     fn unknown_paths_and_empty_segments_are_not_found() {
         assert_eq!(resolve("GET", "/v1/nothing"), Resolution::NotFound);
-        assert_eq!(
-            resolve("GET", "/v1/organizations//members"),
-            Resolution::NotFound
-        );
+        assert_eq!(resolve("GET", "/v1/organizations//members"), Resolution::NotFound);
         assert_eq!(resolve("GET", "/v1/me/extra"), Resolution::NotFound);
     }
 }

@@ -18,25 +18,19 @@ pub enum EmulatorError {
     NotInstalled(PathBuf),
     #[error("could not start the emulator: {0}")]
     Spawn(#[from] std::io::Error),
-    #[error(
-        "the emulator did not answer on {0} within 30 s; is the port taken? (see its output above)"
-    )]
+    #[error("the emulator did not answer on {0} within 30 s; is the port taken? (see its output above)")]
     NoAnswer(String),
 }
 
 /// The workspace root, from this crate's manifest directory.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
 }
 
 /// The virtualenv's Python: `ORGS_VENV` if set, else `<workspace>/.venv`.
 pub fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("ORGS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv"));
+    let venv =
+        std::env::var_os("ORGS_VENV").map(PathBuf::from).unwrap_or_else(|| workspace_root().join(".venv"));
     venv.join("bin").join("python")
 }
 
@@ -69,20 +63,13 @@ impl Emulator {
             Some(p) => p,
             None => free_port()?,
         };
-        let script = workspace_root()
-            .join("tests")
-            .join("emulator")
-            .join("serve.py");
+        let script = workspace_root().join("tests").join("emulator").join("serve.py");
         let child = Command::new(&python)
             .arg(script)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
+            .stderr(if std::env::var_os("TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() })
             .spawn()?;
         let endpoint = format!("http://127.0.0.1:{port}");
         let mut emulator = Self { endpoint, child };
@@ -91,12 +78,7 @@ impl Emulator {
             if let Ok(Some(_)) = emulator.child.try_wait() {
                 return Err(EmulatorError::NoAnswer(emulator.endpoint.clone()));
             }
-            if http
-                .get(format!("{}/moto-api/", emulator.endpoint))
-                .send()
-                .await
-                .is_ok()
-            {
+            if http.get(format!("{}/moto-api/", emulator.endpoint)).send().await.is_ok() {
                 return Ok(emulator);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -120,13 +102,7 @@ pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "local-emulator",
-        ))
+        .credentials_provider(Credentials::new("test", "test", None, None, "local-emulator"))
         .load()
         .await
 }
@@ -147,10 +123,7 @@ pub struct Destinations {
     pub to: Vec<String>,
 }
 
-pub async fn sent_emails(
-    http: &reqwest::Client,
-    endpoint: &str,
-) -> Result<Vec<SentEmail>, reqwest::Error> {
+pub async fn sent_emails(http: &reqwest::Client, endpoint: &str) -> Result<Vec<SentEmail>, reqwest::Error> {
     #[derive(serde::Deserialize)]
     struct Data {
         #[serde(default)]
@@ -161,12 +134,7 @@ pub async fn sent_emails(
         #[serde(rename = "Message", default)]
         messages: Vec<SentEmail>,
     }
-    let data: Data = http
-        .get(format!("{endpoint}/moto-api/data.json"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let data: Data =
+        http.get(format!("{endpoint}/moto-api/data.json")).send().await?.error_for_status()?.json().await?;
     Ok(data.ses.messages)
 }

@@ -24,19 +24,13 @@ pub struct SigningKey {
 impl SigningKey {
     pub fn generate(kid: &str) -> Self {
         let mut rng = rand::thread_rng();
-        let private = RsaPrivateKey::new(&mut rng, 2048)
-            .unwrap_or_else(|e| panic!("RSA key generation failed: {e}"));
-        Self {
-            kid: kid.to_owned(),
-            private,
-        }
+        let private =
+            RsaPrivateKey::new(&mut rng, 2048).unwrap_or_else(|e| panic!("RSA key generation failed: {e}"));
+        Self { kid: kid.to_owned(), private }
     }
 
     pub fn from_pem(kid: &str, pem: &str) -> Result<Self, rsa::pkcs1::Error> {
-        Ok(Self {
-            kid: kid.to_owned(),
-            private: RsaPrivateKey::from_pkcs1_pem(pem)?,
-        })
+        Ok(Self { kid: kid.to_owned(), private: RsaPrivateKey::from_pkcs1_pem(pem)? })
     }
 
     pub fn to_pem(&self) -> Result<String, rsa::pkcs1::Error> {
@@ -56,10 +50,7 @@ impl SigningKey {
     }
 
     fn encoding_key(&self) -> EncodingKey {
-        let der = self
-            .private
-            .to_pkcs1_der()
-            .unwrap_or_else(|e| panic!("PKCS#1 encoding failed: {e}"));
+        let der = self.private.to_pkcs1_der().unwrap_or_else(|e| panic!("PKCS#1 encoding failed: {e}"));
         EncodingKey::from_rsa_der(der.as_bytes())
     }
 
@@ -94,18 +85,12 @@ pub struct Issuer {
 
 impl Issuer {
     pub fn new(url: String, key: SigningKey) -> Self {
-        Self {
-            url,
-            published: Arc::new(RwLock::new(vec![key])),
-        }
+        Self { url, published: Arc::new(RwLock::new(vec![key])) }
     }
 
     pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<_> = self
-            .published
-            .read()
-            .map(|k| k.iter().map(SigningKey::jwk).collect())
-            .unwrap_or_default();
+        let keys: Vec<_> =
+            self.published.read().map(|k| k.iter().map(SigningKey::jwk).collect()).unwrap_or_default();
         serde_json::json!({ "keys": keys })
     }
 

@@ -46,10 +46,7 @@ pub struct CallCounter {
 impl CallCounter {
     /// The operations sent since the last call, in order, and resets.
     pub fn take(&self) -> Vec<String> {
-        self.calls
-            .lock()
-            .map(|mut c| std::mem::take(&mut *c))
-            .unwrap_or_default()
+        self.calls.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default()
     }
 }
 
@@ -64,10 +61,7 @@ impl Intercept for CallCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_owned())
-            .unwrap_or_default();
+        let name = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(name);
         }
@@ -141,19 +135,14 @@ impl Stack {
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let calls = CallCounter::default();
         let dynamo = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(sdk)
-                .interceptor(calls.clone())
-                .build(),
+            aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
         );
         let plain_dynamo = aws_sdk_dynamodb::Client::new(sdk);
         let ses = aws_sdk_ses::Client::new(sdk);
         let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
         let stream_arn = table::create(&plain_dynamo, &options.table).await?;
         if options.verify_sender {
-            ses.verify_email_identity()
-                .email_address(&options.sender)
-                .send()
-                .await?;
+            ses.verify_email_identity().email_address(&options.sender).send().await?;
         }
 
         let issuer_listener =
@@ -182,10 +171,8 @@ impl Stack {
             dashboard_url: options.dashboard_url.clone(),
             clock: clock.clone(),
         });
-        let registrar = Arc::new(Registrar {
-            store: Store::new(plain_dynamo, &options.table),
-            clock: clock.clone(),
-        });
+        let registrar =
+            Arc::new(Registrar { store: Store::new(plain_dynamo, &options.table), clock: clock.clone() });
 
         let mut tasks = Vec::new();
         let jwks_issuer = issuer.clone();
@@ -210,19 +197,9 @@ impl Stack {
 
         let pump_stats = Arc::new(pump::PumpStats::default());
         if options.pump {
-            let (client, arn, mailer, stats) = (
-                streams.clone(),
-                stream_arn.clone(),
-                mailer.clone(),
-                pump_stats.clone(),
-            );
-            tasks.push(tokio::spawn(pump::run(
-                client,
-                arn,
-                mailer,
-                pump::PumpOptions::default(),
-                stats,
-            )));
+            let (client, arn, mailer, stats) =
+                (streams.clone(), stream_arn.clone(), mailer.clone(), pump_stats.clone());
+            tasks.push(tokio::spawn(pump::run(client, arn, mailer, pump::PumpOptions::default(), stats)));
         }
 
         Ok(Self {

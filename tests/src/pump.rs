@@ -33,11 +33,7 @@ pub struct PumpOptions {
 
 impl Default for PumpOptions {
     fn default() -> Self {
-        Self {
-            batch_size: 10,
-            max_retries: 3,
-            poll_interval: Duration::from_millis(100),
-        }
+        Self { batch_size: 10, max_retries: 3, poll_interval: Duration::from_millis(100) }
     }
 }
 
@@ -46,18 +42,12 @@ pub fn lambda_event(
     records: &[Record],
     stream_arn: &str,
 ) -> Result<aws_lambda_events::dynamodb::Event, BoxError> {
-    let records: Vec<Value> = records
-        .iter()
-        .map(|r| record_json(r, stream_arn))
-        .collect::<Result<_, _>>()?;
+    let records: Vec<Value> = records.iter().map(|r| record_json(r, stream_arn)).collect::<Result<_, _>>()?;
     Ok(serde_json::from_value(json!({ "Records": records }))?)
 }
 
 fn record_json(record: &Record, stream_arn: &str) -> Result<Value, BoxError> {
-    let change = record
-        .dynamodb
-        .as_ref()
-        .ok_or("stream record without a change")?;
+    let change = record.dynamodb.as_ref().ok_or("stream record without a change")?;
     let image = |img: Option<&HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| -> Result<Value, BoxError> {
         match img {
             Some(map) => Ok(serde_json::to_value(serde_dynamo::Item::from(map.clone()))?),
@@ -89,30 +79,13 @@ fn record_json(record: &Record, stream_arn: &str) -> Result<Value, BoxError> {
 }
 
 /// Reads every record of the stream from the start of each shard, up to now, in batches.
-pub async fn read_batch(
-    client: &Client,
-    stream_arn: &str,
-    limit: i32,
-) -> Result<Vec<Record>, BoxError> {
+pub async fn read_batch(client: &Client, stream_arn: &str, limit: i32) -> Result<Vec<Record>, BoxError> {
     let mut records = Vec::new();
     for shard in shards(client, stream_arn).await? {
-        let mut iterator = Some(
-            iterator(
-                client,
-                stream_arn,
-                &shard,
-                ShardIteratorType::TrimHorizon,
-                None,
-            )
-            .await?,
-        );
+        let mut iterator =
+            Some(iterator(client, stream_arn, &shard, ShardIteratorType::TrimHorizon, None).await?);
         while let Some(it) = iterator {
-            let out = client
-                .get_records()
-                .shard_iterator(it)
-                .limit(limit)
-                .send()
-                .await?;
+            let out = client.get_records().shard_iterator(it).limit(limit).send().await?;
             let got = out.records.unwrap_or_default();
             if got.is_empty() {
                 break;
@@ -125,11 +98,7 @@ pub async fn read_batch(
 }
 
 async fn shards(client: &Client, stream_arn: &str) -> Result<Vec<String>, BoxError> {
-    let out = client
-        .describe_stream()
-        .stream_arn(stream_arn)
-        .send()
-        .await?;
+    let out = client.describe_stream().stream_arn(stream_arn).send().await?;
     Ok(out
         .stream_description
         .and_then(|d| d.shards)
@@ -167,16 +136,7 @@ pub async fn run(
 ) {
     let mut positions: HashMap<String, String> = HashMap::new();
     loop {
-        if let Err(e) = poll(
-            &client,
-            &stream_arn,
-            &mailer,
-            &options,
-            &stats,
-            &mut positions,
-        )
-        .await
-        {
+        if let Err(e) = poll(&client, &stream_arn, &mailer, &options, &stats, &mut positions).await {
             tracing::warn!(error = %e, "stream poll failed");
         }
         tokio::time::sleep(options.poll_interval).await;
@@ -194,25 +154,11 @@ async fn poll(
     for shard in shards(client, stream_arn).await? {
         let mut it = match positions.get(&shard) {
             Some(it) => it.clone(),
-            None => {
-                iterator(
-                    client,
-                    stream_arn,
-                    &shard,
-                    ShardIteratorType::TrimHorizon,
-                    None,
-                )
-                .await?
-            }
+            None => iterator(client, stream_arn, &shard, ShardIteratorType::TrimHorizon, None).await?,
         };
         let mut attempt = 0u32;
         loop {
-            let out = client
-                .get_records()
-                .shard_iterator(&it)
-                .limit(options.batch_size)
-                .send()
-                .await?;
+            let out = client.get_records().shard_iterator(&it).limit(options.batch_size).send().await?;
             let records = out.records.unwrap_or_default();
             let next = out.next_shard_iterator.clone();
             if records.is_empty() {
@@ -223,8 +169,7 @@ async fn poll(
             }
             let event = lambda_event(&records, stream_arn)?;
             let outcome =
-                send_invitation_email::handle(mailer, LambdaEvent::new(event, Default::default()))
-                    .await;
+                send_invitation_email::handle(mailer, LambdaEvent::new(event, Default::default())).await;
             stats.invocations.fetch_add(1, Ordering::SeqCst);
             let failed_from = match outcome {
                 Ok(response) => {
@@ -239,10 +184,7 @@ async fn poll(
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "mailer failed the whole batch");
-                    records
-                        .first()
-                        .and_then(|r| r.dynamodb.as_ref())
-                        .and_then(|d| d.sequence_number.clone())
+                    records.first().and_then(|r| r.dynamodb.as_ref()).and_then(|d| d.sequence_number.clone())
                 }
             };
             match failed_from {
@@ -256,14 +198,9 @@ async fn poll(
                 Some(seq) if attempt < options.max_retries => {
                     attempt += 1;
                     tokio::time::sleep(options.poll_interval * 2u32.pow(attempt)).await;
-                    it = iterator(
-                        client,
-                        stream_arn,
-                        &shard,
-                        ShardIteratorType::AtSequenceNumber,
-                        Some(&seq),
-                    )
-                    .await?;
+                    it =
+                        iterator(client, stream_arn, &shard, ShardIteratorType::AtSequenceNumber, Some(&seq))
+                            .await?;
                 }
                 Some(seq) => {
                     tracing::error!(sequence_number = %seq, "batch failed after all retries; sent to the on-failure destination");

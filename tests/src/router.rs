@@ -30,16 +30,10 @@ async fn dispatch(State(api): State<Arc<Api>>, request: AxumRequest) -> AxumResp
     let request_id = uuid::Uuid::new_v4().to_string();
     let path = parts.uri.path().to_owned();
     let (function, route_key, params) = match resolve(parts.method.as_str(), &path) {
-        Resolution::Found { route, params } => (
-            route.function,
-            format!("{} {}", route.method, route.path),
-            params,
-        ),
-        _ => (
-            orgs::routes::FALLBACK_FUNCTION,
-            "$default".to_owned(),
-            Vec::new(),
-        ),
+        Resolution::Found { route, params } => {
+            (route.function, format!("{} {}", route.method, route.path), params)
+        }
+        _ => (orgs::routes::FALLBACK_FUNCTION, "$default".to_owned(), Vec::new()),
     };
     let event = gateway_event(&parts, &body, &route_key, &params, &request_id);
     let request = match lambda_http::request::from_str(&event.to_string()) {
@@ -112,10 +106,8 @@ fn gateway_event(
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         query_params.insert(k.to_owned(), Value::String(v.to_owned()));
     }
-    let path_params: Map<String, Value> = params
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
-        .collect();
+    let path_params: Map<String, Value> =
+        params.iter().map(|(k, v)| ((*k).to_owned(), Value::String(v.clone()))).collect();
     let now = time::OffsetDateTime::now_utc();
     let (body, is_base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),

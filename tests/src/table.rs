@@ -4,8 +4,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use orgs::store::schema;
 
@@ -31,10 +30,7 @@ pub fn definition() -> TableDefinition {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, BoxError> {
-    Ok(KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()?)
+    Ok(KeySchemaElement::builder().attribute_name(name).key_type(kind).build()?)
 }
 
 /// Creates `name` and returns its stream ARN. An existing table is kept (the dev stack restarts).
@@ -45,15 +41,9 @@ pub async fn create(client: &Client, name: &str) -> Result<String, BoxError> {
         }
     }
     let def = definition();
-    let mut request = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(def.stream_view)
-                .build()?,
+    let mut request =
+        client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest).stream_specification(
+            StreamSpecification::builder().stream_enabled(true).stream_view_type(def.stream_view).build()?,
         );
     for (attr, kind) in def.key_schema {
         request = request.key_schema(key(attr, kind)?);
@@ -72,11 +62,7 @@ pub async fn create(client: &Client, name: &str) -> Result<String, BoxError> {
             .index_name(index)
             .key_schema(key(pk, KeyType::Hash)?)
             .key_schema(key(sk, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()?,
     );
     let created = request.send().await?;
@@ -84,10 +70,7 @@ pub async fn create(client: &Client, name: &str) -> Result<String, BoxError> {
         .update_time_to_live()
         .table_name(name)
         .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(def.ttl_attribute)
-                .build()?,
+            TimeToLiveSpecification::builder().enabled(true).attribute_name(def.ttl_attribute).build()?,
         )
         .send()
         .await?;

@@ -11,7 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | test>";
+const USAGE: &str =
+    "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | test>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,10 +34,7 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 fn cargo() -> String {
@@ -44,14 +42,8 @@ fn cargo() -> String {
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{cmd:?} failed ({status})"))
-    }
+    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed ({status})")) }
 }
 
 /// Creates `.venv` with the pinned emulator and linter unless it already holds exactly them.
@@ -59,31 +51,21 @@ fn ensure_venv() -> Result<PathBuf, String> {
     let root = root();
     let venv = root.join(".venv");
     let requirements = root.join("tests/emulator/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements)
-        .map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let wanted =
+        std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
     let stamp = venv.join(".installed-requirements");
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str())
         && venv.join("bin/python").exists()
     {
         return Ok(venv);
     }
-    eprintln!(
-        "xtask: installing the pinned emulator and linter into {}",
-        venv.display()
-    );
+    eprintln!("xtask: installing the pinned emulator and linter into {}", venv.display());
     if !venv.join("bin/python").exists() {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
         run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
     }
     run(Command::new(venv.join("bin/python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
         .arg(&requirements))?;
     std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
     Ok(venv)
@@ -91,8 +73,7 @@ fn ensure_venv() -> Result<PathBuf, String> {
 
 fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Result<(), String> {
     let mut cmd = Command::new(cargo());
-    cmd.current_dir(root())
-        .args(["run", "--package", "local-stack", "--bin", "local-stack"]);
+    cmd.current_dir(root()).args(["run", "--package", "local-stack", "--bin", "local-stack"]);
     if quiet {
         cmd.arg("--quiet");
     }
@@ -102,10 +83,8 @@ fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Resu
 fn test(extra: &[String]) -> Result<(), String> {
     let venv = ensure_venv()?;
     let root = root();
-    run(Command::new(cargo())
-        .current_dir(&root)
-        .args(["fmt", "--all", "--", "--check"]))
-    .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
+    run(Command::new(cargo()).current_dir(&root).args(["fmt", "--all", "--", "--check"]))
+        .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
     let totals = cargo_test(
         Command::new(cargo())
             .current_dir(&root)
@@ -114,15 +93,10 @@ fn test(extra: &[String]) -> Result<(), String> {
             .env("ORGS_VENV", &venv),
     )?;
     eprintln!("xtask: linting infra/template.yaml with cfn-lint");
-    run(Command::new(venv.join("bin/cfn-lint"))
-        .current_dir(&root)
-        .arg("infra/template.yaml"))?;
+    run(Command::new(venv.join("bin/cfn-lint")).current_dir(&root).arg("infra/template.yaml"))?;
     eprintln!("xtask: the template lints clean");
     // One line that sums up every test binary (cargo prints one result line per binary).
-    println!(
-        "tests: {} passed, {} failed, {} skipped",
-        totals.passed, totals.failed, totals.ignored
-    );
+    println!("tests: {} passed, {} failed, {} skipped", totals.passed, totals.failed, totals.ignored);
     if totals.passed == 0 {
         return Err("no test ran".to_owned());
     }
@@ -151,12 +125,7 @@ fn cargo_test(cmd: &mut Command) -> Result<Totals, String> {
                 let count = |word: &str| {
                     rest.split(';')
                         .find_map(|part| {
-                            part.trim()
-                                .strip_suffix(word)?
-                                .split_whitespace()
-                                .last()?
-                                .parse::<u64>()
-                                .ok()
+                            part.trim().strip_suffix(word)?.split_whitespace().last()?.parse::<u64>().ok()
                         })
                         .unwrap_or(0)
                 };
@@ -167,9 +136,5 @@ fn cargo_test(cmd: &mut Command) -> Result<Totals, String> {
         }
     }
     let status = child.wait().map_err(|e| e.to_string())?;
-    if status.success() {
-        Ok(totals)
-    } else {
-        Err(format!("cargo test failed ({status})"))
-    }
+    if status.success() { Ok(totals) } else { Err(format!("cargo test failed ({status})")) }
 }

@@ -23,10 +23,7 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn accept(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let (invitation, user) = orgs::answer::load(api, req).await?;
-    let membership = api
-        .store
-        .accept_invitation(&invitation, &user, api.now())
-        .await?;
+    let membership = api.store.accept_invitation(&invitation, &user, api.now()).await?;
     json(
         StatusCode::OK,
         &Joined {

@@ -26,32 +26,21 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn invite(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?)
-        .map_err(|_| DomainError::NotFound("organization"))?;
+    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
     let body: InviteRequest = json_body(req)?;
-    let request = NewInvitation {
-        email: Email::parse(&body.email)?,
-        role: body.role,
-    };
+    let request = NewInvitation { email: Email::parse(&body.email)?, role: body.role };
 
-    let inviter = api
-        .store
-        .membership(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let inviter =
+        api.store.membership(&org, &caller.user_id).await?.ok_or(DomainError::NotFound("organization"))?;
     if !inviter.role.can_manage_members() {
         return Err(DomainError::Forbidden("only the owner and admins may invite".into()).into());
     }
     let now = api.now();
     let invitation = Invitation::issue(&inviter, request, now);
-    api.store
-        .create_invitation(&inviter, &invitation, now)
-        .await?;
+    api.store.create_invitation(&inviter, &invitation, now).await?;
 
     let mut response = json(StatusCode::CREATED, &invitation)?;
-    if let Ok(location) =
-        HeaderValue::from_str(&format!("/v1/invitations/{}", invitation.invitation_id))
-    {
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/invitations/{}", invitation.invitation_id)) {
         response.headers_mut().insert(LOCATION, location);
     }
     Ok(response)

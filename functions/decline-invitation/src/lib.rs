@@ -11,8 +11,6 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn decline(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let (invitation, user) = orgs::answer::load(api, req).await?;
-    api.store
-        .decline_invitation(&invitation, &user, api.now())
-        .await?;
+    api.store.decline_invitation(&invitation, &user, api.now()).await?;
     no_content()
 }

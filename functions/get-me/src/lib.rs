@@ -5,9 +5,7 @@
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::auth::Caller;
-use orgs::domain::{
-    DomainError, Email, InvitationId, InviteRole, OrgId, Role, Timestamp, User, UserId,
-};
+use orgs::domain::{DomainError, Email, InvitationId, InviteRole, OrgId, Role, Timestamp, User, UserId};
 use orgs::http::{ApiError, json, respond};
 use orgs::store::Registration;
 use serde::Serialize;
@@ -60,11 +58,7 @@ async fn dashboard(api: &Api, req: &Request) -> Result<Response<Body>, ApiError>
             joined_at: m.joined_at,
         })
         .collect();
-    organizations.sort_by(|a, b| {
-        a.joined_at
-            .cmp(&b.joined_at)
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    organizations.sort_by(|a, b| a.joined_at.cmp(&b.joined_at).then_with(|| a.name.cmp(&b.name)));
     let invitations = invitations
         .into_iter()
         .map(|i| InvitationEntry {
@@ -78,14 +72,7 @@ async fn dashboard(api: &Api, req: &Request) -> Result<Response<Body>, ApiError>
             expires_at: i.expires_at,
         })
         .collect();
-    json(
-        lambda_http::http::StatusCode::OK,
-        &Dashboard {
-            user,
-            organizations,
-            invitations,
-        },
-    )
+    json(lambda_http::http::StatusCode::OK, &Dashboard { user, organizations, invitations })
 }
 
 /// Registers a caller the trigger missed. Two concurrent first requests both land here; one
@@ -98,14 +85,10 @@ async fn provision(api: &Api, caller: &Caller, now: Timestamp) -> Result<User, A
     })?;
     match api.store.register(&caller.user_id, email, now).await? {
         Registration::Created { user, .. } => Ok(user),
-        Registration::AlreadyRegistered => {
-            Ok(api
-                .store
-                .user(&caller.user_id)
-                .await?
-                .ok_or(DomainError::Corrupt(
-                    "user vanished after registration".into(),
-                ))?)
-        }
+        Registration::AlreadyRegistered => Ok(api
+            .store
+            .user(&caller.user_id)
+            .await?
+            .ok_or(DomainError::Corrupt("user vanished after registration".into()))?),
     }
 }

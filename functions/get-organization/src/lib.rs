@@ -20,18 +20,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn organization(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?)
-        .map_err(|_| DomainError::NotFound("organization"))?;
+    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
     let (organization, membership) = api
         .store
         .organization_for(&org, &caller.user_id)
         .await?
         .ok_or(DomainError::NotFound("organization"))?;
-    json(
-        lambda_http::http::StatusCode::OK,
-        &OrganizationView {
-            organization,
-            role: membership.role,
-        },
-    )
+    json(lambda_http::http::StatusCode::OK, &OrganizationView { organization, role: membership.role })
 }

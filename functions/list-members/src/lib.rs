@@ -21,13 +21,8 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn members(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?)
-        .map_err(|_| DomainError::NotFound("organization"))?;
-    let page = api
-        .store
-        .org_members(&org, api.now())
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let page = api.store.org_members(&org, api.now()).await?.ok_or(DomainError::NotFound("organization"))?;
     if page.membership_of(&caller.user_id).is_none() {
         return Err(DomainError::NotFound("organization").into());
     }

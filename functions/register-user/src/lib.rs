@@ -36,12 +36,8 @@ pub async fn handle(
     event: LambdaEvent<CognitoEventUserPoolsPostConfirmation>,
 ) -> Result<CognitoEventUserPoolsPostConfirmation, Error> {
     let attributes = &event.payload.request.user_attributes;
-    let sub = attributes
-        .get("sub")
-        .ok_or("PostConfirmation event without a sub attribute")?;
-    let email = attributes
-        .get("email")
-        .ok_or("PostConfirmation event without an email attribute")?;
+    let sub = attributes.get("sub").ok_or("PostConfirmation event without a sub attribute")?;
+    let email = attributes.get("email").ok_or("PostConfirmation event without an email attribute")?;
     let user_id = UserId::parse(sub)?;
     let email = Email::parse(email)?;
     let now = Timestamp::from_datetime(registrar.clock.now());

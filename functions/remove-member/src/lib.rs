@@ -13,27 +13,19 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn remove(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?)
-        .map_err(|_| DomainError::NotFound("organization"))?;
-    let target =
-        UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
+    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
 
-    let [remover, removed] = api
-        .store
-        .memberships(&org, [&caller.user_id, &target])
-        .await?;
+    let [remover, removed] = api.store.memberships(&org, [&caller.user_id, &target]).await?;
     let remover = remover.ok_or(DomainError::NotFound("organization"))?;
     let removed = removed.ok_or(DomainError::NotFound("member"))?;
     if removed.role == Role::Owner {
-        return Err(DomainError::Conflict(
-            "the owner cannot be removed from their organization".into(),
-        )
-        .into());
+        return Err(
+            DomainError::Conflict("the owner cannot be removed from their organization".into()).into()
+        );
     }
     if remover.user_id != removed.user_id && !remover.role.can_manage_members() {
-        return Err(
-            DomainError::Forbidden("only the owner and admins may remove members".into()).into(),
-        );
+        return Err(DomainError::Forbidden("only the owner and admins may remove members".into()).into());
     }
     api.store.remove_member(&remover, &removed).await?;
     no_content()

@@ -9,11 +9,7 @@ use orgs::routes::{Resolution, resolve};
 pub async fn handle(req: Request) -> Result<Response<Body>, Error> {
     let problem = match resolve(req.method().as_str(), req.uri().path()) {
         Resolution::MethodNotAllowed { allowed } => ApiError::method_not_allowed(&allowed),
-        _ => ApiError::not_found(format!(
-            "no route for {} {}",
-            req.method(),
-            req.uri().path()
-        )),
+        _ => ApiError::not_found(format!("no route for {} {}", req.method(), req.uri().path())),
     };
     Ok(orgs::http::respond(&req, Err(problem)))
 }

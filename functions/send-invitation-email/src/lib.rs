@@ -81,9 +81,7 @@ async fn mail_one(mailer: &InvitationMailer, record: &EventRecord) -> Result<Out
     let id = match image.get("invitation_id") {
         Some(serde_dynamo::AttributeValue::S(s)) => InvitationId::parse(s)?,
         _ => {
-            return Err(DomainError::Corrupt(
-                "invitation record without invitation_id".into(),
-            ));
+            return Err(DomainError::Corrupt("invitation record without invitation_id".into()));
         }
     };
     let now = Timestamp::from_datetime(mailer.clock.now());
@@ -98,10 +96,7 @@ async fn mail_one(mailer: &InvitationMailer, record: &EventRecord) -> Result<Out
     }
     let email = invitation_email(&invitation, &mailer.dashboard_url);
     let message_id = mailer.ses.send(&email).await?;
-    let delivery = Delivery {
-        message_id,
-        sent_at: now,
-    };
+    let delivery = Delivery { message_id, sent_at: now };
     mailer.store.record_delivery(&id, &delivery).await?;
     tracing::info!(invitation_id = %id, "invitation email sent");
     Ok(Outcome::Sent)

@@ -6,8 +6,5 @@ use lambda_runtime::{Error, run, service_fn};
 async fn main() -> Result<(), Error> {
     orgs::telemetry::init();
     let mailer = send_invitation_email::InvitationMailer::from_env().await?;
-    run(service_fn(|event| {
-        send_invitation_email::handle(&mailer, event)
-    }))
-    .await
+    run(service_fn(|event| send_invitation_email::handle(&mailer, event))).await
 }

@@ -19,35 +19,27 @@ impl Email {
     /// control characters, a domain without a dot, or more than 254 octets.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let candidate = raw.trim().to_lowercase();
-        let invalid =
-            || DomainError::Invalid(format!("'{}' is not a valid email address", raw.trim()));
+        let invalid = || DomainError::Invalid(format!("'{}' is not a valid email address", raw.trim()));
         if candidate.is_empty() || candidate.len() > MAX_LEN {
             return Err(invalid());
         }
         let Some((local, domain)) = candidate.rsplit_once('@') else {
             return Err(invalid());
         };
-        let bad_char =
-            |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"@".contains(c);
+        let bad_char = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"@".contains(c);
         let domain_ok = !domain.is_empty()
             && domain.contains('.')
             && !domain.starts_with(['.', '-'])
             && !domain.ends_with(['.', '-'])
             && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
             && !local.chars().any(bad_char);
-        if domain_ok && local_ok {
-            Ok(Self(candidate))
-        } else {
-            Err(invalid())
-        }
+        if domain_ok && local_ok { Ok(Self(candidate)) } else { Err(invalid()) }
     }
 
     pub fn as_str(&self) -> &str {

@@ -34,9 +34,6 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn unavailable(context: &'static str, source: impl Into<Source>) -> Self {
-        Self::Unavailable {
-            context,
-            source: source.into(),
-        }
+        Self::Unavailable { context, source: source.into() }
     }
 }

@@ -17,15 +17,11 @@ impl UserId {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let ok = !raw.is_empty()
             && raw.len() <= 128
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(DomainError::Invalid(format!(
-                "'{raw}' is not a valid user id"
-            )))
+            Err(DomainError::Invalid(format!("'{raw}' is not a valid user id")))
         }
     }
 

@@ -62,12 +62,7 @@ pub struct Member {
 
 impl From<&Membership> for Member {
     fn from(m: &Membership) -> Self {
-        Self {
-            user_id: m.user_id.clone(),
-            email: m.email.clone(),
-            role: m.role,
-            joined_at: m.joined_at,
-        }
+        Self { user_id: m.user_id.clone(), email: m.email.clone(), role: m.role, joined_at: m.joined_at }
     }
 }
 
@@ -146,17 +141,16 @@ impl Invitation {
             return Err(DomainError::NotFound("invitation"));
         }
         match self.status {
-            InvitationStatus::Pending if self.is_expired(now) => Err(DomainError::Gone(format!(
-                "this invitation expired at {}",
-                self.expires_at
-            ))),
+            InvitationStatus::Pending if self.is_expired(now) => {
+                Err(DomainError::Gone(format!("this invitation expired at {}", self.expires_at)))
+            }
             InvitationStatus::Pending => Ok(()),
-            InvitationStatus::Accepted => Err(DomainError::Conflict(
-                "this invitation has already been accepted".into(),
-            )),
-            InvitationStatus::Declined => Err(DomainError::Conflict(
-                "this invitation has already been declined".into(),
-            )),
+            InvitationStatus::Accepted => {
+                Err(DomainError::Conflict("this invitation has already been accepted".into()))
+            }
+            InvitationStatus::Declined => {
+                Err(DomainError::Conflict("this invitation has already been declined".into()))
+            }
         }
     }
 }
@@ -207,10 +201,7 @@ mod tests {
     }
 
     fn invitation_for(email: &str) -> Invitation {
-        let request = NewInvitation {
-            email: Email::parse(email).unwrap(),
-            role: InviteRole::Member,
-        };
+        let request = NewInvitation { email: Email::parse(email).unwrap(), role: InviteRole::Member };
         Invitation::issue(&inviter(), request, now())
     }
 
@@ -228,10 +219,7 @@ mod tests {
         let bob = Email::parse("bob@example.com").unwrap();
         let carol = Email::parse("carol@example.com").unwrap();
         assert!(inv.check_answerable_by(&bob, now()).is_ok());
-        assert!(matches!(
-            inv.check_answerable_by(&carol, now()),
-            Err(DomainError::NotFound(_))
-        ));
+        assert!(matches!(inv.check_answerable_by(&carol, now()), Err(DomainError::NotFound(_))));
     }
 
     #[test]
@@ -239,15 +227,9 @@ mod tests {
         let bob = Email::parse("bob@example.com").unwrap();
         let mut inv = invitation_for("bob@example.com");
         let later = now().plus(Duration::days(8));
-        assert!(matches!(
-            inv.check_answerable_by(&bob, later),
-            Err(DomainError::Gone(_))
-        ));
+        assert!(matches!(inv.check_answerable_by(&bob, later), Err(DomainError::Gone(_))));
         inv.status = InvitationStatus::Accepted;
-        assert!(matches!(
-            inv.check_answerable_by(&bob, now()),
-            Err(DomainError::Conflict(_))
-        ));
+        assert!(matches!(inv.check_answerable_by(&bob, now()), Err(DomainError::Conflict(_))));
     }
 
     #[test]

@@ -32,9 +32,7 @@ impl Timestamp {
 
     /// The fixed-width text form (`2026-11-28T13:00:00Z`) that is stored and compared.
     pub fn to_rfc3339(self) -> String {
-        self.0
-            .format(&Rfc3339)
-            .unwrap_or_else(|_| self.0.unix_timestamp().to_string())
+        self.0.format(&Rfc3339).unwrap_or_else(|_| self.0.unix_timestamp().to_string())
     }
 }
 

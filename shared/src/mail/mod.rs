@@ -30,15 +30,8 @@ pub fn invitation_email(inv: &Invitation, dashboard_url: &str) -> OutgoingEmail 
         expires.hour(),
         expires.minute()
     );
-    let link = format!(
-        "{}/invitations/{}",
-        dashboard_url.trim_end_matches('/'),
-        inv.invitation_id
-    );
-    let subject = format!(
-        "{} invited you to join {}",
-        inv.invited_by_email, inv.org_name
-    );
+    let link = format!("{}/invitations/{}", dashboard_url.trim_end_matches('/'), inv.invitation_id);
+    let subject = format!("{} invited you to join {}", inv.invited_by_email, inv.org_name);
     let text = format!(
         "{inviter} invited you to join the organization \"{org}\" as {role}.\n\n\
          Members share the organization's cloud account and clusters.\n\n\
@@ -56,12 +49,7 @@ pub fn invitation_email(inv: &Invitation, dashboard_url: &str) -> OutgoingEmail 
         org = escape(&inv.org_name),
         link = escape(&link),
     );
-    OutgoingEmail {
-        to: inv.email.to_string(),
-        subject,
-        text,
-        html,
-    }
+    OutgoingEmail { to: inv.email.to_string(), subject, text, html }
 }
 
 fn escape(s: &str) -> String {
@@ -86,10 +74,7 @@ pub struct SesMailer {
 
 impl SesMailer {
     pub fn new(client: Client, sender: impl Into<String>) -> Self {
-        Self {
-            client,
-            sender: sender.into(),
-        }
+        Self { client, sender: sender.into() }
     }
 
     /// Sends and returns SES's message id.
@@ -103,12 +88,7 @@ impl SesMailer {
         };
         let message = Message::builder()
             .subject(content(&email.subject)?)
-            .body(
-                Body::builder()
-                    .text(content(&email.text)?)
-                    .html(content(&email.html)?)
-                    .build(),
-            )
+            .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
             .build();
         let out = self
             .client
@@ -126,9 +106,7 @@ impl SesMailer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        Email, InviteRole, Membership, NewInvitation, OrgId, Role, Timestamp, UserId,
-    };
+    use crate::domain::{Email, InviteRole, Membership, NewInvitation, OrgId, Role, Timestamp, UserId};
     use time::macros::datetime;
 
     #[test]
@@ -141,27 +119,15 @@ mod tests {
             role: Role::Owner,
             joined_at: Timestamp::from_datetime(datetime!(2026-11-28 12:00 UTC)),
         };
-        let request = NewInvitation {
-            email: Email::parse("bob@example.com").unwrap(),
-            role: InviteRole::Admin,
-        };
+        let request =
+            NewInvitation { email: Email::parse("bob@example.com").unwrap(), role: InviteRole::Admin };
         let inv = Invitation::issue(&inviter, request, inviter.joined_at);
         let mail = invitation_email(&inv, "https://app.example.com/");
         assert_eq!(mail.to, "bob@example.com");
-        assert_eq!(
-            mail.subject,
-            "alice@example.com invited you to join Acme <Data>"
-        );
+        assert_eq!(mail.subject, "alice@example.com invited you to join Acme <Data>");
         assert!(mail.text.contains("as an admin"));
         assert!(mail.text.contains("5 December 2026 at 12:00 UTC"));
-        assert!(mail.text.contains(&format!(
-            "https://app.example.com/invitations/{}",
-            inv.invitation_id
-        )));
-        assert!(
-            mail.html.contains("Acme &lt;Data&gt;"),
-            "HTML must be escaped: {}",
-            mail.html
-        );
+        assert!(mail.text.contains(&format!("https://app.example.com/invitations/{}", inv.invitation_id)));
+        assert!(mail.html.contains("Acme &lt;Data&gt;"), "HTML must be escaped: {}", mail.html);
     }
 }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use crate::domain::{
-    Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, InviteRole,
-    Membership, OrgId, Organization, PendingInvitation, Role, Timestamp, User, UserId,
+    Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, InviteRole, Membership, OrgId,
+    Organization, PendingInvitation, Role, Timestamp, User, UserId,
 };
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -29,22 +29,15 @@ pub enum Entity {
 }
 
 pub fn entity_of(item: &Item) -> Option<&str> {
-    item.get(super::schema::ENTITY)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
+    item.get(super::schema::ENTITY).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 pub fn to_item<T: Serialize>(value: &T) -> Result<Item, DomainError> {
-    serde_dynamo::to_item(value)
-        .map_err(|e| DomainError::Corrupt(format!("cannot encode item: {e}")))
+    serde_dynamo::to_item(value).map_err(|e| DomainError::Corrupt(format!("cannot encode item: {e}")))
 }
 
 pub fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, DomainError> {
-    let pk = item
-        .get(super::schema::PK)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default();
+    let pk = item.get(super::schema::PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
     serde_dynamo::from_item(item).map_err(|e| DomainError::Corrupt(format!("item {pk}: {e}")))
 }
 
@@ -239,9 +232,7 @@ impl EmailSlotItem {
     }
 
     pub fn pending_invitation(self, now: Timestamp) -> Option<PendingInvitation> {
-        let inv = self
-            .invitation
-            .filter(|_| self.state == SlotState::Invited)?;
+        let inv = self.invitation.filter(|_| self.state == SlotState::Invited)?;
         (inv.expires_at > now).then(|| PendingInvitation {
             invitation_id: inv.invitation_id,
             email: self.email,

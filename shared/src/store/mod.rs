@@ -20,17 +20,17 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 
 use crate::domain::{
-    Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, Membership, OrgId,
-    OrgMembers, Organization, Role, Timestamp, User, UserId,
+    Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, Membership, OrgId, OrgMembers,
+    Organization, Role, Timestamp, User, UserId,
 };
 use items::{
-    EmailSlotItem, InvitationItem, Item, MemberItem, OrgItem, SlotState, UserItem, entity_of,
-    from_item, to_item,
+    EmailSlotItem, InvitationItem, Item, MemberItem, OrgItem, SlotState, UserItem, entity_of, from_item,
+    to_item,
 };
 
 /// The table and the client that reaches it. Cheap to clone.
@@ -43,10 +43,7 @@ pub struct Store {
 /// What registering a user did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Registration {
-    Created {
-        user: User,
-        organization: Organization,
-    },
+    Created { user: User, organization: Organization },
     AlreadyRegistered,
 }
 
@@ -66,9 +63,7 @@ impl Cancelled {
 
     /// A concurrent transaction touched the same items: the caller may retry.
     fn conflicted(&self) -> bool {
-        self.0
-            .iter()
-            .any(|(code, _)| code.as_deref() == Some("TransactionConflict"))
+        self.0.iter().any(|(code, _)| code.as_deref() == Some("TransactionConflict"))
     }
 }
 
@@ -88,15 +83,10 @@ fn s(value: impl Into<String>) -> AttributeValue {
 }
 
 fn key(pk: String, sk: impl Into<String>) -> Item {
-    HashMap::from([
-        (schema::PK.to_owned(), s(pk)),
-        (schema::SK.to_owned(), s(sk)),
-    ])
+    HashMap::from([(schema::PK.to_owned(), s(pk)), (schema::SK.to_owned(), s(sk))])
 }
 
-fn built<T, E: std::error::Error + Send + Sync + 'static>(
-    r: Result<T, E>,
-) -> Result<T, DomainError> {
+fn built<T, E: std::error::Error + Send + Sync + 'static>(r: Result<T, E>) -> Result<T, DomainError> {
     r.map_err(|e| DomainError::unavailable("building a DynamoDB request", e))
 }
 
@@ -106,10 +96,7 @@ fn contention() -> DomainError {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn client(&self) -> &Client {
@@ -126,21 +113,13 @@ impl Store {
                 .table_name(&self.table)
                 .set_item(Some(item))
                 .condition_expression(condition)
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )
     }
 
     async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), TxError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
+        match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) => match e.into_err() {
                 TransactWriteItemsError::TransactionCanceledException(c) => {
@@ -176,12 +155,8 @@ impl Store {
         let mut pending = keys;
         let mut found = Vec::new();
         for attempt in 0..5u32 {
-            let request = built(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(pending))
-                    .consistent_read(true)
-                    .build(),
-            )?;
+            let request =
+                built(KeysAndAttributes::builder().set_keys(Some(pending)).consistent_read(true).build())?;
             let out = self
                 .client
                 .batch_get_item()
@@ -202,10 +177,7 @@ impl Store {
             }
             tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
         }
-        Err(DomainError::unavailable(
-            "DynamoDB BatchGetItem",
-            "keys left unprocessed after retries",
-        ))
+        Err(DomainError::unavailable("DynamoDB BatchGetItem", "keys left unprocessed after retries"))
     }
 
     /// Every item of one partition (strongly consistent) or one GSI key (eventually consistent).
@@ -266,30 +238,22 @@ impl Store {
         };
         let new = "attribute_not_exists(pk)";
         let actions = vec![
-            TransactWriteItem::builder()
-                .put(self.put(to_item(&UserItem::from(&user))?, new)?)
-                .build(),
-            TransactWriteItem::builder()
-                .put(self.put(to_item(&OrgItem::from(&organization))?, new)?)
-                .build(),
+            TransactWriteItem::builder().put(self.put(to_item(&UserItem::from(&user))?, new)?).build(),
+            TransactWriteItem::builder().put(self.put(to_item(&OrgItem::from(&organization))?, new)?).build(),
             TransactWriteItem::builder()
                 .put(self.put(to_item(&MemberItem::from(&membership))?, new)?)
                 .build(),
             TransactWriteItem::builder()
-                .put(self.put(
-                    to_item(&EmailSlotItem::member(&organization.org_id, user_id, email))?,
-                    new,
-                )?)
+                .put(self.put(to_item(&EmailSlotItem::member(&organization.org_id, user_id, email))?, new)?)
                 .build(),
         ];
         match self.transact(actions).await {
             Ok(()) => Ok(Registration::Created { user, organization }),
             Err(TxError::Cancelled(c)) if c.failed(0) => Ok(Registration::AlreadyRegistered),
             Err(TxError::Cancelled(c)) if c.conflicted() => Err(contention()),
-            Err(TxError::Cancelled(c)) => Err(DomainError::Corrupt(format!(
-                "registration cancelled: {:?}",
-                c.0
-            ))),
+            Err(TxError::Cancelled(c)) => {
+                Err(DomainError::Corrupt(format!("registration cancelled: {:?}", c.0)))
+            }
             Err(TxError::Failed(e)) => Err(e),
         }
     }
@@ -309,16 +273,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<(Vec<Membership>, Vec<Invitation>), DomainError> {
         let (memberships, invitations) = tokio::try_join!(
-            self.query(
-                Some(schema::GSI1),
-                schema::GSI1_PK,
-                keys::member_gsi_pk(&user.user_id)
-            ),
-            self.query(
-                Some(schema::GSI1),
-                schema::GSI1_PK,
-                keys::invitation_gsi_pk(&user.email)
-            ),
+            self.query(Some(schema::GSI1), schema::GSI1_PK, keys::member_gsi_pk(&user.user_id)),
+            self.query(Some(schema::GSI1), schema::GSI1_PK, keys::invitation_gsi_pk(&user.email)),
         )?;
         let memberships = memberships
             .into_iter()
@@ -338,11 +294,7 @@ impl Store {
 
     /// The caller's membership of an organization, read strongly consistent: authorization
     /// follows a removal at once.
-    pub async fn membership(
-        &self,
-        org: &OrgId,
-        user: &UserId,
-    ) -> Result<Option<Membership>, DomainError> {
+    pub async fn membership(&self, org: &OrgId, user: &UserId) -> Result<Option<Membership>, DomainError> {
         self.get(keys::org_pk(org), keys::member_sk(user))
             .await?
             .map(|i| from_item::<MemberItem>(i).map(Membership::from))
@@ -365,9 +317,7 @@ impl Store {
         for item in items {
             match entity_of(&item) {
                 Some("org") => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
-                Some("member") => {
-                    membership = Some(Membership::from(from_item::<MemberItem>(item)?))
-                }
+                Some("member") => membership = Some(Membership::from(from_item::<MemberItem>(item)?)),
                 _ => {}
             }
         }
@@ -375,11 +325,7 @@ impl Store {
     }
 
     /// The whole Members page in one strongly consistent query of the organization's partition.
-    pub async fn org_members(
-        &self,
-        org: &OrgId,
-        now: Timestamp,
-    ) -> Result<Option<OrgMembers>, DomainError> {
+    pub async fn org_members(&self, org: &OrgId, now: Timestamp) -> Result<Option<OrgMembers>, DomainError> {
         let mut organization = None;
         let mut members = Vec::new();
         let mut pending = Vec::new();
@@ -387,23 +333,15 @@ impl Store {
             match entity_of(&item) {
                 Some("org") => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
                 Some("member") => members.push(Membership::from(from_item::<MemberItem>(item)?)),
-                Some("email") => {
-                    pending.extend(from_item::<EmailSlotItem>(item)?.pending_invitation(now))
-                }
+                Some("email") => pending.extend(from_item::<EmailSlotItem>(item)?.pending_invitation(now)),
                 _ => {}
             }
         }
         members.sort_by(|a, b| {
-            a.joined_at
-                .cmp(&b.joined_at)
-                .then_with(|| a.email.as_str().cmp(b.email.as_str()))
+            a.joined_at.cmp(&b.joined_at).then_with(|| a.email.as_str().cmp(b.email.as_str()))
         });
         pending.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-        Ok(organization.map(|organization| OrgMembers {
-            organization,
-            members,
-            pending,
-        }))
+        Ok(organization.map(|organization| OrgMembers { organization, members, pending }))
     }
 
     /// Condition that `inviter` still holds a role that may manage members.
@@ -411,10 +349,7 @@ impl Store {
         built(
             ConditionCheck::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(
-                    keys::org_pk(&member.org_id),
-                    keys::member_sk(&member.user_id),
-                )))
+                .set_key(Some(key(keys::org_pk(&member.org_id), keys::member_sk(&member.user_id))))
                 .condition_expression("#role IN (:owner, :admin)")
                 .expression_attribute_names("#role", "role")
                 .expression_attribute_values(":owner", s(Role::Owner.as_str()))
@@ -438,7 +373,9 @@ impl Store {
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(to_item(&EmailSlotItem::invited(invitation))?))
-                .condition_expression("attribute_not_exists(pk) OR (#state = :invited AND invitation.expires_at <= :now)")
+                .condition_expression(
+                    "attribute_not_exists(pk) OR (#state = :invited AND invitation.expires_at <= :now)",
+                )
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":invited", s("invited"))
                 .expression_attribute_values(":now", s(now.to_rfc3339()))
@@ -447,40 +384,29 @@ impl Store {
         )?;
         let actions = vec![
             TransactWriteItem::builder()
-                .put(self.put(
-                    to_item(&InvitationItem::from(invitation))?,
-                    "attribute_not_exists(pk)",
-                )?)
+                .put(self.put(to_item(&InvitationItem::from(invitation))?, "attribute_not_exists(pk)")?)
                 .build(),
             TransactWriteItem::builder().put(slot).build(),
-            TransactWriteItem::builder()
-                .condition_check(self.still_manager(inviter)?)
-                .build(),
+            TransactWriteItem::builder().condition_check(self.still_manager(inviter)?).build(),
         ];
         match self.transact(actions).await {
             Ok(()) => Ok(()),
             Err(TxError::Cancelled(c)) if c.failed(1) => {
-                let state = c
-                    .old_item(1)
-                    .and_then(|i| from_item::<EmailSlotItem>(i).ok())
-                    .map(|s| s.state);
+                let state = c.old_item(1).and_then(|i| from_item::<EmailSlotItem>(i).ok()).map(|s| s.state);
                 Err(DomainError::Conflict(match state {
-                    Some(SlotState::Member) => format!(
-                        "{} is already a member of this organization",
-                        invitation.email
-                    ),
-                    _ => format!(
-                        "{} already has a pending invitation to this organization",
-                        invitation.email
-                    ),
+                    Some(SlotState::Member) => {
+                        format!("{} is already a member of this organization", invitation.email)
+                    }
+                    _ => {
+                        format!("{} already has a pending invitation to this organization", invitation.email)
+                    }
                 }))
             }
             Err(TxError::Cancelled(c)) if c.failed(2) => Err(DomainError::NotFound("organization")),
             Err(TxError::Cancelled(c)) if c.conflicted() => Err(contention()),
-            Err(TxError::Cancelled(c)) => Err(DomainError::Corrupt(format!(
-                "invitation cancelled: {:?}",
-                c.0
-            ))),
+            Err(TxError::Cancelled(c)) => {
+                Err(DomainError::Corrupt(format!("invitation cancelled: {:?}", c.0)))
+            }
             Err(TxError::Failed(e)) => Err(e),
         }
     }
@@ -500,9 +426,7 @@ impl Store {
         let (mut invitation, mut found_user) = (None, None);
         for item in items {
             match entity_of(&item) {
-                Some("invitation") => {
-                    invitation = Some(Invitation::from(from_item::<InvitationItem>(item)?))
-                }
+                Some("invitation") => invitation = Some(Invitation::from(from_item::<InvitationItem>(item)?)),
                 Some("user") => found_user = Some(User::from(from_item::<UserItem>(item)?)),
                 _ => {}
             }
@@ -528,36 +452,23 @@ impl Store {
         built(
             Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(
-                    keys::invitation_pk(&invitation.invitation_id),
-                    keys::INVITATION_SK,
-                )))
-                .update_expression(
-                    "SET #status = :answer, responded_at = :now REMOVE gsi1pk, gsi1sk",
-                )
+                .set_key(Some(key(keys::invitation_pk(&invitation.invitation_id), keys::INVITATION_SK)))
+                .update_expression("SET #status = :answer, responded_at = :now REMOVE gsi1pk, gsi1sk")
                 .condition_expression("#status = :pending AND expires_at > :now")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":answer", s(status_str(status)))
                 .expression_attribute_values(":pending", s(status_str(InvitationStatus::Pending)))
                 .expression_attribute_values(":now", s(now.to_rfc3339()))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )
     }
 
     /// Explains a failed `answer` condition from the invitation as it was.
     fn answer_failed(c: &Cancelled, email: &Email, now: Timestamp) -> DomainError {
-        let current = c
-            .old_item(0)
-            .and_then(|i| from_item::<InvitationItem>(i).ok())
-            .map(Invitation::from);
+        let current = c.old_item(0).and_then(|i| from_item::<InvitationItem>(i).ok()).map(Invitation::from);
         match current {
-            Some(inv) => inv
-                .check_answerable_by(email, now)
-                .err()
-                .unwrap_or_else(contention),
+            Some(inv) => inv.check_answerable_by(email, now).err().unwrap_or_else(contention),
             None => DomainError::NotFound("invitation"),
         }
     }
@@ -598,24 +509,17 @@ impl Store {
                 .build(),
             TransactWriteItem::builder().put(slot).build(),
             TransactWriteItem::builder()
-                .put(self.put(
-                    to_item(&MemberItem::from(&membership))?,
-                    "attribute_not_exists(pk)",
-                )?)
+                .put(self.put(to_item(&MemberItem::from(&membership))?, "attribute_not_exists(pk)")?)
                 .build(),
         ];
         match self.transact(actions).await {
             Ok(()) => Ok(membership),
-            Err(TxError::Cancelled(c)) if c.failed(0) => {
-                Err(Self::answer_failed(&c, &user.email, now))
+            Err(TxError::Cancelled(c)) if c.failed(0) => Err(Self::answer_failed(&c, &user.email, now)),
+            Err(TxError::Cancelled(c)) if c.failed(2) => {
+                Err(DomainError::Conflict("you are already a member of this organization".into()))
             }
-            Err(TxError::Cancelled(c)) if c.failed(2) => Err(DomainError::Conflict(
-                "you are already a member of this organization".into(),
-            )),
             Err(TxError::Cancelled(c)) if c.failed(1) || c.conflicted() => Err(contention()),
-            Err(TxError::Cancelled(c)) => {
-                Err(DomainError::Corrupt(format!("accept cancelled: {:?}", c.0)))
-            }
+            Err(TxError::Cancelled(c)) => Err(DomainError::Corrupt(format!("accept cancelled: {:?}", c.0))),
             Err(TxError::Failed(e)) => Err(e),
         }
     }
@@ -630,10 +534,7 @@ impl Store {
         let free_slot = built(
             Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(
-                    keys::org_pk(&invitation.org_id),
-                    keys::email_slot_sk(&invitation.email),
-                )))
+                .set_key(Some(key(keys::org_pk(&invitation.org_id), keys::email_slot_sk(&invitation.email))))
                 .condition_expression("attribute_not_exists(pk) OR invitation.invitation_id = :id")
                 .expression_attribute_values(":id", s(invitation.invitation_id.to_string()))
                 .build(),
@@ -646,25 +547,16 @@ impl Store {
         ];
         match self.transact(actions).await {
             Ok(()) => Ok(()),
-            Err(TxError::Cancelled(c)) if c.failed(0) => {
-                Err(Self::answer_failed(&c, &user.email, now))
-            }
+            Err(TxError::Cancelled(c)) if c.failed(0) => Err(Self::answer_failed(&c, &user.email, now)),
             Err(TxError::Cancelled(c)) if c.failed(1) || c.conflicted() => Err(contention()),
-            Err(TxError::Cancelled(c)) => Err(DomainError::Corrupt(format!(
-                "decline cancelled: {:?}",
-                c.0
-            ))),
+            Err(TxError::Cancelled(c)) => Err(DomainError::Corrupt(format!("decline cancelled: {:?}", c.0))),
             Err(TxError::Failed(e)) => Err(e),
         }
     }
 
     /// Records that the invitation email went out, once: a redelivered stream record finds the
     /// delivery already there and changes nothing. Returns whether this call recorded it.
-    pub async fn record_delivery(
-        &self,
-        id: &InvitationId,
-        delivery: &Delivery,
-    ) -> Result<bool, DomainError> {
+    pub async fn record_delivery(&self, id: &InvitationId, delivery: &Delivery) -> Result<bool, DomainError> {
         let value = serde_dynamo::to_attribute_value(delivery)
             .map_err(|e| DomainError::Corrupt(format!("cannot encode delivery: {e}")))?;
         let result = self
@@ -697,10 +589,7 @@ impl Store {
         users: [&UserId; 2],
     ) -> Result<[Option<Membership>; 2], DomainError> {
         // BatchGetItem refuses a key named twice (someone removing themselves).
-        let mut keys: Vec<Item> = users
-            .iter()
-            .map(|u| key(keys::org_pk(org), keys::member_sk(u)))
-            .collect();
+        let mut keys: Vec<Item> = users.iter().map(|u| key(keys::org_pk(org), keys::member_sk(u))).collect();
         keys.dedup();
         let mut found = [None, None];
         for item in self.get_many(keys).await? {
@@ -717,11 +606,7 @@ impl Store {
     /// Removes `target` from the organization: the membership and the email's slot go together.
     /// Refused when the target is the owner, or (unless removing themselves) when `remover` no
     /// longer manages members at the moment of the write.
-    pub async fn remove_member(
-        &self,
-        remover: &Membership,
-        target: &Membership,
-    ) -> Result<(), DomainError> {
+    pub async fn remove_member(&self, remover: &Membership, target: &Membership) -> Result<(), DomainError> {
         let org_pk = keys::org_pk(&target.org_id);
         let delete_member = built(
             Delete::builder()
@@ -730,9 +615,7 @@ impl Store {
                 .condition_expression("attribute_exists(pk) AND #role <> :owner")
                 .expression_attribute_names("#role", "role")
                 .expression_attribute_values(":owner", s(Role::Owner.as_str()))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
         let delete_slot = built(
@@ -748,26 +631,19 @@ impl Store {
             TransactWriteItem::builder().delete(delete_slot).build(),
         ];
         if remover.user_id != target.user_id {
-            actions.push(
-                TransactWriteItem::builder()
-                    .condition_check(self.still_manager(remover)?)
-                    .build(),
-            );
+            actions.push(TransactWriteItem::builder().condition_check(self.still_manager(remover)?).build());
         }
         match self.transact(actions).await {
             Ok(()) => Ok(()),
             Err(TxError::Cancelled(c)) if c.failed(0) => match c.old_item(0) {
-                Some(_) => Err(DomainError::Conflict(
-                    "the owner cannot be removed from their organization".into(),
-                )),
+                Some(_) => {
+                    Err(DomainError::Conflict("the owner cannot be removed from their organization".into()))
+                }
                 None => Err(DomainError::NotFound("member")),
             },
             Err(TxError::Cancelled(c)) if c.failed(2) => Err(DomainError::NotFound("organization")),
             Err(TxError::Cancelled(c)) if c.failed(1) || c.conflicted() => Err(contention()),
-            Err(TxError::Cancelled(c)) => Err(DomainError::Corrupt(format!(
-                "removal cancelled: {:?}",
-                c.0
-            ))),
+            Err(TxError::Cancelled(c)) => Err(DomainError::Corrupt(format!("removal cancelled: {:?}", c.0))),
             Err(TxError::Failed(e)) => Err(e),
         }
     }

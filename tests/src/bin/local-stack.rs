@@ -48,10 +48,7 @@ async fn main() {
 
 fn port_flag(args: &[String], flag: &str, default: u16) -> Result<u16, BoxError> {
     match args.iter().position(|a| a == flag) {
-        Some(i) => Ok(args
-            .get(i + 1)
-            .ok_or(format!("{flag} needs a port"))?
-            .parse()?),
+        Some(i) => Ok(args.get(i + 1).ok_or(format!("{flag} needs a port"))?.parse()?),
         None => Ok(default),
     }
 }
@@ -70,9 +67,7 @@ fn dev_key() -> Result<String, BoxError> {
 
 async fn dev(args: &[String]) -> Result<(), BoxError> {
     if std::env::var_os("RUST_LOG").is_some() || std::env::var_os("TEST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .init();
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     } else {
         tracing_subscriber::fmt().with_env_filter("info").init();
     }
@@ -99,10 +94,7 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
         issuer: stack.issuer.url.clone(),
         table: stack.options.table.clone(),
     };
-    std::fs::write(
-        state_dir().join("stack.json"),
-        serde_json::to_string_pretty(&state)?,
-    )?;
+    std::fs::write(state_dir().join("stack.json"), serde_json::to_string_pretty(&state)?)?;
     let env_file = state_dir().join("functions.env");
     std::fs::write(&env_file, stack.env_file(&emulator.endpoint))?;
     println!(
@@ -122,25 +114,18 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
 async fn token(email: &str) -> Result<(), BoxError> {
     let email = Email::parse(email).map_err(|e| format!("{e}"))?;
     let state: StackState = serde_json::from_str(
-        &std::fs::read_to_string(state_dir().join("stack.json")).map_err(
-            |_| "no local stack found: start it with `cargo xtask dev` in another terminal",
-        )?,
+        &std::fs::read_to_string(state_dir().join("stack.json"))
+            .map_err(|_| "no local stack found: start it with `cargo xtask dev` in another terminal")?,
     )?;
     let key = SigningKey::from_pem("local-1", &dev_key()?)?;
     // A stable subject per email, so the same person gets the same account every time.
-    let sub = uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_URL,
-        format!("mailto:{email}").as_bytes(),
-    )
-    .to_string();
+    let sub =
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("mailto:{email}").as_bytes()).to_string();
     let sdk = sdk_config_for(&state.emulator).await;
     let store = orgs::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &state.table);
     let user_id = UserId::parse(&sub)?;
     if store.user(&user_id).await?.is_none() {
-        let registrar = register_user::Registrar {
-            store,
-            clock: std::sync::Arc::new(orgs::SystemClock),
-        };
+        let registrar = register_user::Registrar { store, clock: std::sync::Arc::new(orgs::SystemClock) };
         let event: CognitoEventUserPoolsPostConfirmation =
             serde_json::from_value(post_confirmation(&sub, email.as_str()))?;
         register_user::handle(&registrar, LambdaEvent::new(event, Default::default()))

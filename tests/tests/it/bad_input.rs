@@ -10,45 +10,14 @@ async fn bad_requests_get_a_4xx_problem_and_change_nothing() {
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;
     let invitations = format!("/v1/organizations/{org}/invitations");
-    let big = format!(
-        r#"{{"email":"bob@example.com","padding":"{}"}}"#,
-        "x".repeat(70 * 1024)
-    );
+    let big = format!(r#"{{"email":"bob@example.com","padding":"{}"}}"#, "x".repeat(70 * 1024));
     let token = Some(alice.token.as_str());
     let json_body = |text: &str| Some(("application/json", text.as_bytes().to_vec()));
 
-    let cases: Vec<(
-        &str,
-        &str,
-        String,
-        Option<&str>,
-        Option<(&str, Vec<u8>)>,
-        u16,
-    )> = vec![
-        (
-            "malformed JSON",
-            "POST",
-            invitations.clone(),
-            token,
-            json_body("{\"email\": "),
-            400,
-        ),
-        (
-            "JSON that is not an object",
-            "POST",
-            invitations.clone(),
-            token,
-            json_body("[1,2]"),
-            400,
-        ),
-        (
-            "missing email",
-            "POST",
-            invitations.clone(),
-            token,
-            json_body(r#"{"role":"member"}"#),
-            400,
-        ),
+    let cases: Vec<(&str, &str, String, Option<&str>, Option<(&str, Vec<u8>)>, u16)> = vec![
+        ("malformed JSON", "POST", invitations.clone(), token, json_body("{\"email\": "), 400),
+        ("JSON that is not an object", "POST", invitations.clone(), token, json_body("[1,2]"), 400),
+        ("missing email", "POST", invitations.clone(), token, json_body(r#"{"role":"member"}"#), 400),
         (
             "unknown field",
             "POST",
@@ -57,22 +26,8 @@ async fn bad_requests_get_a_4xx_problem_and_change_nothing() {
             json_body(r#"{"email":"bob@example.com","admin":true}"#),
             400,
         ),
-        (
-            "malformed email",
-            "POST",
-            invitations.clone(),
-            token,
-            json_body(r#"{"email":"bob@"}"#),
-            400,
-        ),
-        (
-            "email of the wrong type",
-            "POST",
-            invitations.clone(),
-            token,
-            json_body(r#"{"email":42}"#),
-            400,
-        ),
+        ("malformed email", "POST", invitations.clone(), token, json_body(r#"{"email":"bob@"}"#), 400),
+        ("email of the wrong type", "POST", invitations.clone(), token, json_body(r#"{"email":42}"#), 400),
         (
             "unknown role",
             "POST",
@@ -90,14 +45,7 @@ async fn bad_requests_get_a_4xx_problem_and_change_nothing() {
             400,
         ),
         ("empty body", "POST", invitations.clone(), token, None, 400),
-        (
-            "body over 64 KiB",
-            "POST",
-            invitations.clone(),
-            token,
-            json_body(&big),
-            413,
-        ),
+        ("body over 64 KiB", "POST", invitations.clone(), token, json_body(&big), 413),
         (
             "not JSON",
             "POST",
@@ -114,31 +62,10 @@ async fn bad_requests_get_a_4xx_problem_and_change_nothing() {
             Some(("application/octet-stream", vec![0xff, 0xfe, 0x00])),
             415,
         ),
-        (
-            "unknown route",
-            "GET",
-            "/v1/nothing-here".into(),
-            token,
-            None,
-            404,
-        ),
+        ("unknown route", "GET", "/v1/nothing-here".into(), token, None, 404),
         ("wrong method", "PUT", "/v1/me".into(), token, None, 405),
-        (
-            "wrong method on invitations",
-            "GET",
-            invitations.clone(),
-            token,
-            None,
-            405,
-        ),
-        (
-            "malformed organization id",
-            "GET",
-            "/v1/organizations/not-a-uuid".into(),
-            token,
-            None,
-            404,
-        ),
+        ("wrong method on invitations", "GET", invitations.clone(), token, None, 405),
+        ("malformed organization id", "GET", "/v1/organizations/not-a-uuid".into(), token, None, 404),
         (
             "malformed invitation id",
             "POST",
@@ -171,22 +98,15 @@ async fn bad_requests_get_a_4xx_problem_and_change_nothing() {
     }
 
     let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
-    assert_eq!(
-        page.body["invitations"],
-        json!([]),
-        "no bad request left an invitation behind"
-    );
+    assert_eq!(page.body["invitations"], json!([]), "no bad request left an invitation behind");
     assert_eq!(page.body["members"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
 async fn a_wrong_method_names_the_allowed_ones() {
     let stack = stack().await;
-    let response = reqwest::Client::new()
-        .patch(format!("{}/v1/me", stack.api_url))
-        .send()
-        .await
-        .expect("request");
+    let response =
+        reqwest::Client::new().patch(format!("{}/v1/me", stack.api_url)).send().await.expect("request");
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "GET");
 }

@@ -12,11 +12,7 @@ use crate::support::*;
 
 fn unsigned(header: serde_json::Value, claims: &impl serde::Serialize) -> String {
     let part = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    format!(
-        "{}.{}.",
-        part(&header),
-        part(&serde_json::to_value(claims).expect("claims"))
-    )
+    format!("{}.{}.", part(&header), part(&serde_json::to_value(claims).expect("claims")))
 }
 
 #[tokio::test]
@@ -35,20 +31,11 @@ async fn bad_tokens_are_refused_with_401() {
     let public_pem = {
         use rsa::pkcs1::EncodeRsaPublicKey;
         let jwk = key.jwk();
-        let n = rsa::BigUint::from_bytes_be(
-            &URL_SAFE_NO_PAD
-                .decode(jwk["n"].as_str().expect("n"))
-                .expect("b64"),
-        );
-        let e = rsa::BigUint::from_bytes_be(
-            &URL_SAFE_NO_PAD
-                .decode(jwk["e"].as_str().expect("e"))
-                .expect("b64"),
-        );
-        rsa::RsaPublicKey::new(n, e)
-            .expect("key")
-            .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
-            .expect("pem")
+        let n =
+            rsa::BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(jwk["n"].as_str().expect("n")).expect("b64"));
+        let e =
+            rsa::BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(jwk["e"].as_str().expect("e")).expect("b64"));
+        rsa::RsaPublicKey::new(n, e).expect("key").to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).expect("pem")
     };
     let mut hs_header = Header::new(Algorithm::HS256);
     hs_header.kid = Some(key.kid.clone());
@@ -64,17 +51,12 @@ async fn bad_tokens_are_refused_with_401() {
         ("expired", key.sign(&expired)),
         ("wrong issuer", key.sign(&wrong_issuer)),
         ("wrong client id", key.sign(&wrong_client)),
-        (
-            "alg none",
-            unsigned(json!({"alg": "none", "typ": "JWT", "kid": key.kid}), &valid),
-        ),
+        ("alg none", unsigned(json!({"alg": "none", "typ": "JWT", "kid": key.kid}), &valid)),
         ("HS256 signed with the public key", hs256),
         ("unknown kid", stranger.sign(&valid)),
         (
             "known kid, wrong key",
-            SigningKey::from_pem(&key.kid, &stranger.to_pem().expect("pem"))
-                .expect("key")
-                .sign(&valid),
+            SigningKey::from_pem(&key.kid, &stranger.to_pem().expect("pem")).expect("key").sign(&valid),
         ),
         ("garbage", "not.a.jwt".into()),
     ];
@@ -82,11 +64,7 @@ async fn bad_tokens_are_refused_with_401() {
         let answer = call(&stack, "GET", "/v1/me", Some(&token), None).await;
         assert_problem(&answer, 401, name);
     }
-    assert_eq!(
-        get(&stack, "/v1/me", &alice).await.status,
-        StatusCode::OK,
-        "the valid token still passes"
-    );
+    assert_eq!(get(&stack, "/v1/me", &alice).await.status, StatusCode::OK, "the valid token still passes");
 }
 
 #[tokio::test]
@@ -95,11 +73,7 @@ async fn a_rotated_key_is_picked_up_by_refetching_the_jwks() {
     options.jwks_min_refresh = std::time::Duration::ZERO;
     let stack = stack_with(options).await;
     let alice = register(&stack, &email("alice")).await;
-    assert_eq!(
-        get(&stack, "/v1/me", &alice).await.status,
-        StatusCode::OK,
-        "first use caches the JWKS"
-    );
+    assert_eq!(get(&stack, "/v1/me", &alice).await.status, StatusCode::OK, "first use caches the JWKS");
 
     let rotated = SigningKey::generate("rotated-2");
     stack.issuer.publish(rotated.clone());
@@ -117,13 +91,6 @@ async fn an_access_token_names_the_client_in_client_id() {
         "sub": alice.sub, "iss": stack.issuer.url, "client_id": local_stack::LOCAL_CLIENT_ID,
         "token_use": "access", "scope": "openid email", "iat": now, "exp": now + 600,
     });
-    let answer = call(
-        &stack,
-        "GET",
-        "/v1/me",
-        Some(&stack.issuer.current_key().sign(&access)),
-        None,
-    )
-    .await;
+    let answer = call(&stack, "GET", "/v1/me", Some(&stack.issuer.current_key().sign(&access)), None).await;
     assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
 }

@@ -18,20 +18,9 @@ async fn twenty_parallel_accepts_make_exactly_one_membership() {
     let path = format!("/v1/invitations/{id}/accept");
     let answers = join_all((0..20).map(|_| post(&stack, &path, &bob, json!({})))).await;
 
-    let ok = answers
-        .iter()
-        .filter(|a| a.status == StatusCode::OK)
-        .count();
-    let conflicts = answers
-        .iter()
-        .filter(|a| a.status == StatusCode::CONFLICT)
-        .count();
-    assert_eq!(
-        (ok, conflicts),
-        (1, 19),
-        "{:?}",
-        answers.iter().map(|a| a.status).collect::<Vec<_>>()
-    );
+    let ok = answers.iter().filter(|a| a.status == StatusCode::OK).count();
+    let conflicts = answers.iter().filter(|a| a.status == StatusCode::CONFLICT).count();
+    assert_eq!((ok, conflicts), (1, 19), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
     let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
     let bobs = page.body["members"]
         .as_array()
@@ -50,30 +39,13 @@ async fn twenty_parallel_invitations_of_one_email_leave_one_pending() {
     let bob = email("bob");
 
     let path = format!("/v1/organizations/{org}/invitations");
-    let answers =
-        join_all((0..20).map(|_| post(&stack, &path, &alice, json!({"email": bob})))).await;
+    let answers = join_all((0..20).map(|_| post(&stack, &path, &alice, json!({"email": bob})))).await;
 
-    let created = answers
-        .iter()
-        .filter(|a| a.status == StatusCode::CREATED)
-        .count();
-    let conflicts = answers
-        .iter()
-        .filter(|a| a.status == StatusCode::CONFLICT)
-        .count();
-    assert_eq!(
-        (created, conflicts),
-        (1, 19),
-        "{:?}",
-        answers.iter().map(|a| a.status).collect::<Vec<_>>()
-    );
+    let created = answers.iter().filter(|a| a.status == StatusCode::CREATED).count();
+    let conflicts = answers.iter().filter(|a| a.status == StatusCode::CONFLICT).count();
+    assert_eq!((created, conflicts), (1, 19), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
     let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
-    assert_eq!(
-        page.body["invitations"].as_array().map(Vec::len),
-        Some(1),
-        "{:?}",
-        page.body
-    );
+    assert_eq!(page.body["invitations"].as_array().map(Vec::len), Some(1), "{:?}", page.body);
 }
 
 #[tokio::test]
@@ -87,31 +59,16 @@ async fn accepting_while_being_declined_leaves_one_answer() {
     let accept_path = format!("/v1/invitations/{id}/accept");
     let decline_path = format!("/v1/invitations/{id}/decline");
     let answers = join_all((0..10).map(|i| {
-        let path = if i % 2 == 0 {
-            accept_path.clone()
-        } else {
-            decline_path.clone()
-        };
+        let path = if i % 2 == 0 { accept_path.clone() } else { decline_path.clone() };
         let bob = bob.clone();
         let stack = &stack;
         async move { post(stack, &path, &bob, json!({})).await }
     }))
     .await;
     let wins = answers.iter().filter(|a| a.status.is_success()).count();
-    assert_eq!(
-        wins,
-        1,
-        "{:?}",
-        answers.iter().map(|a| a.status).collect::<Vec<_>>()
-    );
+    assert_eq!(wins, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
     let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
     let joined = page.body["members"].as_array().map(Vec::len) == Some(2);
-    let accepted = answers
-        .iter()
-        .enumerate()
-        .any(|(i, a)| i % 2 == 0 && a.status.is_success());
-    assert_eq!(
-        joined, accepted,
-        "membership exists exactly when the accept won"
-    );
+    let accepted = answers.iter().enumerate().any(|(i, a)| i % 2 == 0 && a.status.is_success());
+    assert_eq!(joined, accepted, "membership exists exactly when the accept won");
 }

@@ -26,30 +26,12 @@ async fn each_operation_makes_the_round_trips_it_should() {
     let carol_id = invite(&stack, &alice, &org, &carol.email).await;
     stack.calls.take();
 
-    post(
-        &stack,
-        &format!("/v1/invitations/{id}/accept"),
-        &bob,
-        json!({}),
-    )
-    .await;
+    post(&stack, &format!("/v1/invitations/{id}/accept"), &bob, json!({})).await;
     measure("accept", &["BatchGetItem", "TransactWriteItems"]);
-    post(
-        &stack,
-        &format!("/v1/invitations/{carol_id}/decline"),
-        &carol,
-        json!({}),
-    )
-    .await;
+    post(&stack, &format!("/v1/invitations/{carol_id}/decline"), &carol, json!({})).await;
     measure("decline", &["BatchGetItem", "TransactWriteItems"]);
-    call(
-        &stack,
-        "DELETE",
-        &format!("/v1/organizations/{org}/members/{}", bob.sub),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    call(&stack, "DELETE", &format!("/v1/organizations/{org}/members/{}", bob.sub), Some(&alice.token), None)
+        .await;
     measure("remove member", &["BatchGetItem", "TransactWriteItems"]);
     get(&stack, &format!("/v1/organizations/{org}"), &alice).await;
     measure("get organization", &["BatchGetItem"]);
@@ -57,13 +39,7 @@ async fn each_operation_makes_the_round_trips_it_should() {
     measure("members page", &["Query"]);
     get(&stack, "/v1/me", &alice).await;
     measure("dashboard", &["GetItem", "Query", "Query"]);
-    post(
-        &stack,
-        &format!("/v1/organizations/{org}/invitations"),
-        &alice,
-        json!({"email": "bad"}),
-    )
-    .await;
+    post(&stack, &format!("/v1/organizations/{org}/invitations"), &alice, json!({"email": "bad"})).await;
     measure("rejected invitation", &[]);
     eprintln!("round trips per operation: {measured:?}");
 }

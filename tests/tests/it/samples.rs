@@ -10,8 +10,8 @@ use orgs::routes::{FALLBACK_FUNCTION, ROUTES};
 use serde_yaml_ng::Value;
 
 fn template() -> Value {
-    let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml"))
-        .expect("infra/template.yaml");
+    let text =
+        std::fs::read_to_string(workspace_root().join("infra/template.yaml")).expect("infra/template.yaml");
     serde_yaml_ng::from_str(&text).expect("template parses")
 }
 
@@ -25,9 +25,7 @@ fn function_crates() -> BTreeSet<String> {
 }
 
 fn event_path(function: &str) -> PathBuf {
-    workspace_root()
-        .join("events")
-        .join(format!("{function}.json"))
+    workspace_root().join("events").join(format!("{function}.json"))
 }
 
 #[test]
@@ -37,17 +35,9 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")
         .filter_map(|e| e.ok())
-        .map(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .trim_end_matches(".json")
-                .to_owned()
-        })
+        .map(|e| e.file_name().to_string_lossy().trim_end_matches(".json").to_owned())
         .collect();
-    assert_eq!(
-        samples, functions,
-        "one sample per function, named after it"
-    );
+    assert_eq!(samples, functions, "one sample per function, named after it");
 
     for function in &functions {
         let text = std::fs::read_to_string(event_path(function)).expect("sample");
@@ -61,8 +51,7 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
                 );
             }
             "send-invitation-email" => {
-                let event: aws_lambda_events::dynamodb::Event =
-                    serde_json::from_str(&text).expect(function);
+                let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
                 assert_eq!(event.records[0].event_name, "INSERT");
                 assert!(event.records[0].change.sequence_number.is_some());
             }
@@ -74,15 +63,8 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
                 if http_function == FALLBACK_FUNCTION {
                     assert_eq!(route_key, "$default");
                 } else {
-                    let route = ROUTES
-                        .iter()
-                        .find(|r| r.function == http_function)
-                        .expect("a route");
-                    assert_eq!(
-                        route_key,
-                        format!("{} {}", route.method, route.path),
-                        "{function}"
-                    );
+                    let route = ROUTES.iter().find(|r| r.function == http_function).expect("a route");
+                    assert_eq!(route_key, format!("{} {}", route.method, route.path), "{function}");
                 }
             }
         }
@@ -127,27 +109,15 @@ fn the_template_declares_the_table_the_code_uses() {
     assert_eq!(gsis[0]["IndexName"].as_str(), Some(index));
     assert_eq!(gsis[0]["KeySchema"][0]["AttributeName"].as_str(), Some(pk));
     assert_eq!(gsis[0]["KeySchema"][1]["AttributeName"].as_str(), Some(sk));
-    assert_eq!(
-        gsis[0]["Projection"]["ProjectionType"].as_str(),
-        Some("ALL")
-    );
+    assert_eq!(gsis[0]["Projection"]["ProjectionType"].as_str(), Some("ALL"));
 
     assert_eq!(
         table["StreamSpecification"]["StreamViewType"].as_str(),
         Some(definition.stream_view.as_str())
     );
-    assert_eq!(
-        table["TimeToLiveSpecification"]["AttributeName"].as_str(),
-        Some(definition.ttl_attribute)
-    );
-    assert_eq!(
-        table["TimeToLiveSpecification"]["Enabled"].as_bool(),
-        Some(true)
-    );
-    assert_eq!(
-        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
-        Some(true)
-    );
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"].as_str(), Some(definition.ttl_attribute));
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
+    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
 }
 
 #[test]
@@ -160,15 +130,8 @@ fn the_template_routes_every_operation_to_its_function() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .expect("Binary")
-            .to_owned();
-        assert_eq!(
-            resource["Metadata"]["BuildMethod"].as_str(),
-            Some("rust-cargolambda"),
-            "{binary}"
-        );
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned();
+        assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{binary}");
         if let Some(events) = resource["Properties"]["Events"].as_mapping() {
             for (_, event) in events {
                 if event["Type"].as_str() == Some("HttpApi") {
@@ -183,21 +146,9 @@ fn the_template_routes_every_operation_to_its_function() {
         }
         binaries.insert(binary);
     }
-    assert_eq!(
-        binaries,
-        function_crates(),
-        "every function crate is deployed, and nothing else"
-    );
-    let mut expected: BTreeSet<(String, String, String)> = ROUTES
-        .iter()
-        .map(|r| {
-            (
-                r.method.to_owned(),
-                r.path.to_owned(),
-                r.function.to_owned(),
-            )
-        })
-        .collect();
+    assert_eq!(binaries, function_crates(), "every function crate is deployed, and nothing else");
+    let mut expected: BTreeSet<(String, String, String)> =
+        ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.to_owned())).collect();
     expected.insert(("ANY".into(), "$default".into(), FALLBACK_FUNCTION.into()));
     assert_eq!(routes, expected);
 }

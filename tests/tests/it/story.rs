@@ -31,16 +31,9 @@ async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
-    assert_eq!(
-        created.body["email"],
-        bob_email.as_str(),
-        "the address is stored lowercased"
-    );
+    assert_eq!(created.body["email"], bob_email.as_str(), "the address is stored lowercased");
     assert_eq!(created.body["status"], "pending");
-    let invitation = created.body["invitation_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let invitation = created.body["invitation_id"].as_str().expect("id").to_owned();
     let mails = eventually("the invitation email", || async {
         let mails = emails_to(&bob_email).await;
         (!mails.is_empty()).then_some(mails)
@@ -49,31 +42,12 @@ async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
     let org_name = orgs[0]["name"].as_str().expect("name");
-    assert!(
-        mail.subject.contains(org_name) && mail.subject.contains(&alice.email),
-        "{}",
-        mail.subject
-    );
+    assert!(mail.subject.contains(org_name) && mail.subject.contains(&alice.email), "{}", mail.subject);
     assert!(mail.body.contains("as a member"), "{}", mail.body);
-    assert!(
-        mail.body
-            .contains(&format!("https://app.orgs.test/invitations/{invitation}")),
-        "{}",
-        mail.body
-    );
+    assert!(mail.body.contains(&format!("https://app.orgs.test/invitations/{invitation}")), "{}", mail.body);
     assert!(mail.body.contains("expires on"), "{}", mail.body);
     assert_eq!(mail.source, stack.options.sender);
-    let id = orgs::domain::InvitationId::parse(&invitation).expect("uuid");
-    let delivery = eventually("the recorded delivery", || async {
-        stack
-            .api
-            .store
-            .invitation(&id)
-            .await
-            .expect("read")
-            .and_then(|i| i.delivery)
-    })
-    .await;
+    let delivery = eventually("the recorded delivery", || delivery_of(&stack, &invitation)).await;
     assert_eq!(delivery.message_id, mail.id);
 
     // 3. Bob's dashboard shows the invitation; Alice's Members page shows him as invited.
@@ -93,19 +67,10 @@ async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
 
     // 5. Carol sees nothing of Alice's organization and cannot accept Bob's invitation.
     let carol = register(&stack, &email("carol")).await;
-    for path in [
-        format!("/v1/organizations/{org}"),
-        format!("/v1/organizations/{org}/members"),
-    ] {
+    for path in [format!("/v1/organizations/{org}"), format!("/v1/organizations/{org}/members")] {
         assert_problem(&get(&stack, &path, &carol).await, 404, &path);
     }
-    let stolen = post(
-        &stack,
-        &format!("/v1/invitations/{invitation}/accept"),
-        &carol,
-        json!({}),
-    )
-    .await;
+    let stolen = post(&stack, &format!("/v1/invitations/{invitation}/accept"), &carol, json!({})).await;
     assert_problem(&stolen, 404, "carol accepting bob's invitation");
     let carol_invites = post(
         &stack,
@@ -114,31 +79,17 @@ async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
         json!({"email": "x@example.com"}),
     )
     .await;
-    assert_problem(
-        &carol_invites,
-        404,
-        "carol inviting into alice's organization",
-    );
+    assert_problem(&carol_invites, 404, "carol inviting into alice's organization");
 
     // 4. Bob accepts; both see one organization with two members, and Bob's dashboard lists it.
-    let accepted = post(
-        &stack,
-        &format!("/v1/invitations/{invitation}/accept"),
-        &bob,
-        json!({}),
-    )
-    .await;
+    let accepted = post(&stack, &format!("/v1/invitations/{invitation}/accept"), &bob, json!({})).await;
     assert_eq!(accepted.status, StatusCode::OK, "{:?}", accepted.body);
     assert_eq!(accepted.body["role"], "member");
     for user in [&alice, &bob] {
         let page = get(&stack, &format!("/v1/organizations/{org}/members"), user).await;
         assert_eq!(page.status, StatusCode::OK);
-        let emails: Vec<_> = page.body["members"]
-            .as_array()
-            .expect("members")
-            .iter()
-            .map(|m| m["email"].clone())
-            .collect();
+        let emails: Vec<_> =
+            page.body["members"].as_array().expect("members").iter().map(|m| m["email"].clone()).collect();
         assert_eq!(emails, vec![json!(alice.email), json!(bob_email)]);
         assert_eq!(page.body["invitations"], json!([]));
     }
@@ -149,28 +100,15 @@ async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
         .iter()
         .map(|o| (o["org_id"].clone(), o["role"].clone()))
         .collect();
-    assert!(
-        bob_orgs.contains(&(json!(org), json!("member"))),
-        "{bob_orgs:?}"
-    );
+    assert!(bob_orgs.contains(&(json!(org), json!("member"))), "{bob_orgs:?}");
     assert_eq!(me.body["invitations"], json!([]));
-    let again = post(
-        &stack,
-        &format!("/v1/invitations/{invitation}/accept"),
-        &bob,
-        json!({}),
-    )
-    .await;
+    let again = post(&stack, &format!("/v1/invitations/{invitation}/accept"), &bob, json!({})).await;
     assert_problem(&again, 409, "accepting twice");
 
     // A plain member may read but not manage.
-    let by_member = post(
-        &stack,
-        &format!("/v1/organizations/{org}/invitations"),
-        &bob,
-        json!({"email": email("dave")}),
-    )
-    .await;
+    let by_member =
+        post(&stack, &format!("/v1/organizations/{org}/invitations"), &bob, json!({"email": email("dave")}))
+            .await;
     assert_problem(&by_member, 403, "a member inviting");
 
     // 6. Alice removes Bob: his very next request on the organization is refused.
@@ -183,24 +121,14 @@ async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
     )
     .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{:?}", removed.body);
-    assert_problem(
-        &get(&stack, &format!("/v1/organizations/{org}"), &bob).await,
-        404,
-        "bob after removal",
-    );
+    assert_problem(&get(&stack, &format!("/v1/organizations/{org}"), &bob).await, 404, "bob after removal");
     assert_problem(
         &get(&stack, &format!("/v1/organizations/{org}/members"), &bob).await,
         404,
         "bob after removal",
     );
     let me = get(&stack, "/v1/me", &bob).await;
-    assert!(
-        !me.body["organizations"]
-            .as_array()
-            .expect("orgs")
-            .iter()
-            .any(|o| o["org_id"] == json!(org))
-    );
+    assert!(!me.body["organizations"].as_array().expect("orgs").iter().any(|o| o["org_id"] == json!(org)));
 
     // The owner cannot be removed, by herself or anyone.
     let owner = call(
@@ -220,24 +148,12 @@ async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
 async fn a_retried_registration_creates_nothing_twice() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
-    let event = lambda_runtime::LambdaEvent::new(
-        post_confirmation(&alice.sub, &alice.email),
-        Default::default(),
-    );
-    let returned = register_user::handle(&stack.registrar, event)
-        .await
-        .expect("retry succeeds");
-    assert_eq!(
-        returned.request.user_attributes["sub"], alice.sub,
-        "the event goes back to Cognito"
-    );
+    let event =
+        lambda_runtime::LambdaEvent::new(post_confirmation(&alice.sub, &alice.email), Default::default());
+    let returned = register_user::handle(&stack.registrar, event).await.expect("retry succeeds");
+    assert_eq!(returned.request.user_attributes["sub"], alice.sub, "the event goes back to Cognito");
     let me = get(&stack, "/v1/me", &alice).await;
-    assert_eq!(
-        me.body["organizations"].as_array().map(Vec::len),
-        Some(1),
-        "{:?}",
-        me.body
-    );
+    assert_eq!(me.body["organizations"].as_array().map(Vec::len), Some(1), "{:?}", me.body);
 }
 
 #[tokio::test]
@@ -252,14 +168,8 @@ async fn a_user_the_trigger_missed_is_registered_by_their_first_dashboard_visit(
     assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
     assert_eq!(second.status, StatusCode::OK, "{:?}", second.body);
     assert_eq!(first.body["user"]["email"], "newcomer@example.com");
-    assert_eq!(
-        first.body["user"], second.body["user"],
-        "both visits see the one registration"
-    );
-    assert_eq!(
-        first.body["organizations"].as_array().map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(first.body["user"], second.body["user"], "both visits see the one registration");
+    assert_eq!(first.body["organizations"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
@@ -267,19 +177,10 @@ async fn a_member_may_leave_but_not_remove_others() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;
-    let (bob, carol) = (
-        register(&stack, &email("bob")).await,
-        register(&stack, &email("carol")).await,
-    );
+    let (bob, carol) = (register(&stack, &email("bob")).await, register(&stack, &email("carol")).await);
     for user in [&bob, &carol] {
         let id = invite(&stack, &alice, &org, &user.email).await;
-        let accepted = post(
-            &stack,
-            &format!("/v1/invitations/{id}/accept"),
-            user,
-            json!({}),
-        )
-        .await;
+        let accepted = post(&stack, &format!("/v1/invitations/{id}/accept"), user, json!({})).await;
         assert_eq!(accepted.status, StatusCode::OK);
     }
     let path = |u: &User| format!("/v1/organizations/{org}/members/{}", u.sub);

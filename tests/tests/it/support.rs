@@ -19,19 +19,14 @@ pub async fn emulator() -> &'static Emulator {
     init_logging();
     EMULATOR
         .get_or_init(|| async {
-            Emulator::start(None)
-                .await
-                .unwrap_or_else(|e| panic!("cannot start the local AWS emulator: {e}"))
+            Emulator::start(None).await.unwrap_or_else(|e| panic!("cannot start the local AWS emulator: {e}"))
         })
         .await
 }
 
 fn init_logging() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info")
-            .with_test_writer()
-            .try_init();
+        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
     }
 }
 
@@ -76,11 +71,7 @@ pub async fn register(stack: &Stack, email: &str) -> User {
     register_user::handle(&stack.registrar, event)
         .await
         .unwrap_or_else(|e| panic!("register-user failed: {e}"));
-    User {
-        token: stack.issuer.token(&sub, email),
-        sub,
-        email: email.to_lowercase(),
-    }
+    User { token: stack.issuer.token(&sub, email), sub, email: email.to_lowercase() }
 }
 
 /// An HTTP answer: status, headers and the body parsed as JSON (Null when empty).
@@ -98,14 +89,7 @@ pub async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Answer {
-    send(
-        stack,
-        method,
-        path,
-        token,
-        body.map(|b| ("application/json", b.to_string().into_bytes())),
-    )
-    .await
+    send(stack, method, path, token, body.map(|b| ("application/json", b.to_string().into_bytes()))).await
 }
 
 pub async fn send(
@@ -123,28 +107,17 @@ pub async fn send(
     if let Some((content_type, bytes)) = body {
         request = request.header("content-type", content_type).body(bytes);
     }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    let response = request.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let text = response.text().await.unwrap_or_default();
     let body = if text.is_empty() {
         Value::Null
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
-    Answer {
-        status,
-        content_type,
-        body,
-    }
+    Answer { status, content_type, body }
 }
 
 pub async fn get(stack: &Stack, path: &str, user: &User) -> Answer {
@@ -175,10 +148,7 @@ pub async fn invite(stack: &Stack, inviter: &User, org: &str, email: &str) -> St
     )
     .await;
     assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
-    answer.body["invitation_id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id: {}", answer.body))
-        .to_owned()
+    answer.body["invitation_id"].as_str().unwrap_or_else(|| panic!("no id: {}", answer.body)).to_owned()
 }
 
 /// Waits (polling, bounded) until `probe` yields something.
@@ -198,53 +168,36 @@ where
 
 /// The emails SES accepted for `to`.
 pub async fn emails_to(to: &str) -> Vec<SentEmail> {
-    let all = emulator()
-        .await
-        .sent_emails()
-        .await
-        .unwrap_or_else(|e| panic!("reading the SES outbox: {e}"));
-    all.into_iter()
-        .filter(|m| m.destinations.to.iter().any(|t| t == to))
-        .collect()
+    let all = emulator().await.sent_emails().await.unwrap_or_else(|e| panic!("reading the SES outbox: {e}"));
+    all.into_iter().filter(|m| m.destinations.to.iter().any(|t| t == to)).collect()
 }
 
 /// Asserts an RFC 9457 problem with `status`.
 pub fn assert_problem(answer: &Answer, status: u16, context: &str) {
-    assert_eq!(
-        answer.status.as_u16(),
-        status,
-        "{context}: {:?}",
-        answer.body
-    );
-    assert_eq!(
-        answer.content_type, "application/problem+json",
-        "{context}: content type"
-    );
-    assert_eq!(
-        answer.body["status"], status,
-        "{context}: {:?}",
-        answer.body
-    );
+    assert_eq!(answer.status.as_u16(), status, "{context}: {:?}", answer.body);
+    assert_eq!(answer.content_type, "application/problem+json", "{context}: content type");
+    assert_eq!(answer.body["status"], status, "{context}: {:?}", answer.body);
     assert!(
-        answer.body["type"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("/problems/")),
+        answer.body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")),
         "{context}: {:?}",
         answer.body
     );
-    assert!(
-        answer.body["detail"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty()),
-        "{context}: {:?}",
-        answer.body
-    );
+    assert!(answer.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{context}: {:?}", answer.body);
 }
 
 /// A unique email address for one test.
 pub fn email(name: &str) -> String {
-    format!(
-        "{name}-{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    )
+    format!("{name}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+/// The recorded delivery of an invitation, read strongly consistent.
+pub async fn delivery_of(stack: &Stack, invitation: &str) -> Option<orgs::domain::Delivery> {
+    let id = orgs::domain::InvitationId::parse(invitation).expect("invitation id");
+    stack.api.store.invitation(&id).await.expect("read invitation").expect("invitation exists").delivery
+}
+
+/// SES comes back: the stack's sender is verified.
+pub async fn verify_sender(stack: &Stack) {
+    let ses = aws_sdk_ses::Client::new(&emulator().await.sdk_config().await);
+    ses.verify_email_identity().email_address(&stack.options.sender).send().await.expect("verify sender");
 }
