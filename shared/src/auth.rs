@@ -119,11 +119,11 @@ impl Verifier {
     }
 
     async fn decoding_key(&self, kid: &str) -> Result<DecodingKey, ApiError> {
-        if let Some(set) = self.keys.read().await.clone() {
-            if let Some(jwk) = set.find(kid) {
-                return DecodingKey::from_jwk(jwk)
-                    .map_err(|_| ApiError::unauthorized("the signing key is unusable"));
-            }
+        if let Some(set) = self.keys.read().await.clone()
+            && let Some(jwk) = set.find(kid)
+        {
+            return DecodingKey::from_jwk(jwk)
+                .map_err(|_| ApiError::unauthorized("the signing key is unusable"));
         }
         let set = self.refresh().await?;
         match set.and_then(|s| s.find(kid).cloned()) {

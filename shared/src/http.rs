@@ -1,8 +1,8 @@
 //! The HTTP edge shared by every API function: the one table from domain errors to statuses,
 //! RFC 9457 problem+json answers, and request parsing that turns every client mistake into a 4xx.
 
+use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,12 +22,12 @@ pub struct ApiError {
     pub code: &'static str,
     /// Safe to show: never an internal cause.
     pub detail: String,
-    headers: HeaderMap,
+    headers: Vec<(&'static str, HeaderValue)>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), headers: HeaderMap::new() }
+        Self { status, code, detail: detail.into(), headers: Vec::new() }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -50,7 +50,7 @@ impl ApiError {
 
     pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
         if let Ok(v) = HeaderValue::from_str(value) {
-            self.headers.insert(name, v);
+            self.headers.push((name, v));
         }
         self
     }
@@ -76,7 +76,9 @@ impl ApiError {
         };
         let mut response = Response::new(Body::from(serde_json::to_string(&problem).unwrap_or_default()));
         *response.status_mut() = self.status;
-        response.headers_mut().extend(self.headers);
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
@@ -170,15 +172,15 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     }
     let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if !bytes.is_empty() && !(essence == "application/json" || essence.ends_with("+json")) {
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("a JSON body is required"));
+    }
+    if essence != "application/json" && !essence.ends_with("+json") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "the body must be application/json",
         ));
-    }
-    if bytes.is_empty() {
-        return Err(ApiError::bad_request("a JSON body is required"));
     }
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }

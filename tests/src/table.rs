@@ -35,10 +35,10 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, BoxError> {
 
 /// Creates `name` and returns its stream ARN. An existing table is kept (the dev stack restarts).
 pub async fn create(client: &Client, name: &str) -> Result<String, BoxError> {
-    if let Ok(existing) = client.describe_table().table_name(name).send().await {
-        if let Some(arn) = existing.table.and_then(|t| t.latest_stream_arn) {
-            return Ok(arn);
-        }
+    if let Ok(existing) = client.describe_table().table_name(name).send().await
+        && let Some(arn) = existing.table.and_then(|t| t.latest_stream_arn)
+    {
+        return Ok(arn);
     }
     let def = definition();
     let mut request =

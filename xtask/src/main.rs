@@ -3,7 +3,8 @@
 //! - `dev [--api-port N] [--emulator-port N] [--issuer-port N]`: the local stack (emulator, table,
 //!   API router, stream pump, JWKS) on 127.0.0.1.
 //! - `token <email>`: registers the user on the running dev stack if new and prints a bearer token.
-//! - `test`: installs the pinned emulator if missing, runs every test in the workspace, and lints
+//! - `test`: installs the pinned emulator if missing, checks formatting and clippy, runs every test
+//!   in the workspace, and lints
 //!   `infra/template.yaml` with cfn-lint.
 //!
 //! Standard library only, so that it builds in seconds.
@@ -85,6 +86,15 @@ fn test(extra: &[String]) -> Result<(), String> {
     let root = root();
     run(Command::new(cargo()).current_dir(&root).args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
+    run(Command::new(cargo()).current_dir(&root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     let totals = cargo_test(
         Command::new(cargo())
             .current_dir(&root)

@@ -233,7 +233,7 @@ impl EmailSlotItem {
 
     pub fn pending_invitation(self, now: Timestamp) -> Option<PendingInvitation> {
         let inv = self.invitation.filter(|_| self.state == SlotState::Invited)?;
-        (inv.expires_at > now).then(|| PendingInvitation {
+        (inv.expires_at > now).then_some(PendingInvitation {
             invitation_id: inv.invitation_id,
             email: self.email,
             role: inv.role,

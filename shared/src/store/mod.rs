@@ -340,7 +340,7 @@ impl Store {
         members.sort_by(|a, b| {
             a.joined_at.cmp(&b.joined_at).then_with(|| a.email.as_str().cmp(b.email.as_str()))
         });
-        pending.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        pending.sort_by_key(|a| a.created_at);
         Ok(organization.map(|organization| OrgMembers { organization, members, pending }))
     }
 

@@ -14,7 +14,9 @@ async fn bad_requests_get_a_4xx_problem_and_change_nothing() {
     let token = Some(alice.token.as_str());
     let json_body = |text: &str| Some(("application/json", text.as_bytes().to_vec()));
 
-    let cases: Vec<(&str, &str, String, Option<&str>, Option<(&str, Vec<u8>)>, u16)> = vec![
+    // (what, method, path, token, (content type, body), expected status)
+    type Case<'a> = (&'a str, &'a str, String, Option<&'a str>, Option<(&'a str, Vec<u8>)>, u16);
+    let cases: Vec<Case> = vec![
         ("malformed JSON", "POST", invitations.clone(), token, json_body("{\"email\": "), 400),
         ("JSON that is not an object", "POST", invitations.clone(), token, json_body("[1,2]"), 400),
         ("missing email", "POST", invitations.clone(), token, json_body(r#"{"role":"member"}"#), 400),
