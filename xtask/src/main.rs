@@ -4,8 +4,7 @@
 //!   API router, stream pump, JWKS) on 127.0.0.1.
 //! - `token <email>`: registers the user on the running dev stack if new and prints a bearer token.
 //! - `test`: installs the pinned emulator if missing, checks formatting and clippy, runs every test
-//!   in the workspace, and lints
-//!   `infra/template.yaml` with cfn-lint.
+//!   in the workspace, and lints `infra/template.yaml` with cfn-lint.
 //!
 //! Standard library only, so that it builds in seconds.
 
