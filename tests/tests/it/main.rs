@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod failures;
 mod invitations;
 mod jwt;
 mod mailer;

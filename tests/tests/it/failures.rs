@@ -1,0 +1,75 @@
+//! When a dependency fails the client gets a 503 problem that says nothing internal, and the
+//! function answers rather than erroring out of the runtime.
+
+use std::sync::Arc;
+
+use local_stack::emulator::free_port;
+use orgs::Api;
+use orgs::auth::Verifier;
+use orgs::config::AuthConfig;
+use orgs::store::Store;
+
+use crate::support::*;
+
+/// The sample event of `function` with `token` in its authorization header.
+fn sample_request(function: &str, token: &str) -> lambda_http::Request {
+    let path = local_stack::emulator::workspace_root().join("events").join(format!("{function}.json"));
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("json");
+    event["headers"]["authorization"] = serde_json::Value::String(format!("Bearer {token}"));
+    lambda_http::request::from_str(&event.to_string()).expect("request")
+}
+
+fn body_of(response: &lambda_http::Response<lambda_http::Body>) -> String {
+    String::from_utf8(response.body().as_ref().to_vec()).expect("utf-8")
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_503_that_names_nothing_internal() {
+    let stack = stack().await;
+    let sdk = emulator().await.sdk_config().await;
+    let broken = Api {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), "orgs-table-that-does-not-exist"),
+        verifier: Verifier::new(AuthConfig {
+            issuer: stack.issuer.url.clone(),
+            client_id: local_stack::LOCAL_CLIENT_ID.into(),
+            jwks_url: format!("{}/.well-known/jwks.json", stack.issuer.url),
+            jwks_min_refresh: std::time::Duration::from_secs(10),
+        }),
+        clock: Arc::new(orgs::SystemClock),
+    };
+    let token = stack.issuer.token(&uuid::Uuid::new_v4().to_string(), "alice@example.com");
+
+    let response =
+        get_me::handle(&broken, sample_request("get-me", &token)).await.expect("an answer, not an error");
+
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let body = body_of(&response);
+    for secret in ["does-not-exist", "ResourceNotFound", "DynamoDB", "dynamodb", "127.0.0.1"] {
+        assert!(!body.contains(secret), "{secret} leaked: {body}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_jwks_is_a_503_not_a_401() {
+    let stack = stack().await;
+    let dead = format!("http://127.0.0.1:{}", free_port().expect("port"));
+    let api = Api {
+        store: stack.api.store.clone(),
+        verifier: Verifier::new(AuthConfig {
+            issuer: stack.issuer.url.clone(),
+            client_id: local_stack::LOCAL_CLIENT_ID.into(),
+            jwks_url: format!("{dead}/.well-known/jwks.json"),
+            jwks_min_refresh: std::time::Duration::from_secs(10),
+        }),
+        clock: Arc::new(orgs::SystemClock),
+    };
+    let token = stack.issuer.token(&uuid::Uuid::new_v4().to_string(), "alice@example.com");
+
+    let response =
+        get_me::handle(&api, sample_request("get-me", &token)).await.expect("an answer, not an error");
+
+    assert_eq!(response.status().as_u16(), 503, "{}", body_of(&response));
+    assert!(!body_of(&response).contains(&dead));
+}
