@@ -22,7 +22,7 @@ impl Api {
     /// Reads configuration and builds clients. No network call: the SDK and the JWKS connect on
     /// first use.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = aws_config::load_from_env().await;
+        let sdk = crate::aws::sdk_config(&config::Env)?;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config::table_name(&config::Env)?);
         let verifier = Verifier::new(AuthConfig::from_source(&config::Env)?);
         Ok(Self { store, verifier, clock: Arc::new(SystemClock) })

@@ -12,6 +12,7 @@
 pub mod answer;
 pub mod app;
 pub mod auth;
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -19,7 +19,7 @@ pub struct Registrar {
 
 impl Registrar {
     pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
-        let sdk = aws_config::load_from_env().await;
+        let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
         let table = orgs::config::table_name(&orgs::config::Env)?;
         Ok(Self {
             store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),

@@ -30,7 +30,7 @@ pub struct InvitationMailer {
 impl InvitationMailer {
     pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
         let config = MailerConfig::from_source(&orgs::config::Env)?;
-        let sdk = aws_config::load_from_env().await;
+        let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
         Ok(Self {
             store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name),
             ses: SesMailer::new(aws_sdk_ses::Client::new(&sdk), config.sender),
