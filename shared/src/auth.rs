@@ -4,8 +4,14 @@
 //!
 //! The token says who the caller is, nothing more: what they may do is read from DynamoDB.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
@@ -65,10 +71,19 @@ impl Claims {
     }
 }
 
+/// The JWKS client: the hyper and rustls stack the AWS SDK already links, so no second HTTP
+/// client is compiled in.
+type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<bytes::Bytes>>;
+
+/// A JWKS document larger than this is refused.
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Verifies bearer tokens. One per cold start; the JWKS cache lives as long as it does.
 pub struct Verifier {
     config: AuthConfig,
-    http: reqwest::Client,
+    /// Built on first use: loading the root certificates is no work for init.
+    http: OnceLock<Result<HttpClient, String>>,
     keys: RwLock<Option<Arc<JwkSet>>>,
     /// Serializes refetches and remembers when the last one happened.
     last_fetch: Mutex<Option<Instant>>,
@@ -76,9 +91,7 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(config: AuthConfig) -> Self {
-        let http =
-            reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap_or_default();
-        Self { config, http, keys: RwLock::new(None), last_fetch: Mutex::new(None) }
+        Self { config, http: OnceLock::new(), keys: RwLock::new(None), last_fetch: Mutex::new(None) }
     }
 
     /// The caller named by `Authorization: Bearer <jwt>`, or 401 (503 when the JWKS cannot be had).
@@ -149,14 +162,38 @@ impl Verifier {
     }
 
     async fn fetch(&self) -> Result<JwkSet, DomainError> {
-        let response = self
+        let client = self
             .http
-            .get(&self.config.jwks_url)
-            .send()
+            .get_or_init(|| {
+                let https = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_native_roots()
+                    .map_err(|e| format!("loading root certificates: {e}"))?
+                    .https_or_http()
+                    .enable_http1()
+                    .build();
+                Ok(Client::builder(TokioExecutor::new()).build(https))
+            })
+            .as_ref()
+            .map_err(|e| DomainError::unavailable("building the JWKS client", e.clone()))?;
+        let uri: http::Uri =
+            self.config.jwks_url.parse().map_err(|e| DomainError::unavailable("parsing the JWKS URL", e))?;
+        let response = tokio::time::timeout(JWKS_TIMEOUT, client.get(uri))
             .await
-            .and_then(|r| r.error_for_status())
+            .map_err(|e| DomainError::unavailable("fetching the JWKS", e))?
             .map_err(|e| DomainError::unavailable("fetching the JWKS", e))?;
-        response.json::<JwkSet>().await.map_err(|e| DomainError::unavailable("decoding the JWKS", e))
+        if !response.status().is_success() {
+            return Err(DomainError::unavailable(
+                "fetching the JWKS",
+                format!("status {}", response.status()),
+            ));
+        }
+        let body =
+            tokio::time::timeout(JWKS_TIMEOUT, Limited::new(response.into_body(), MAX_JWKS_BYTES).collect())
+                .await
+                .map_err(|e| DomainError::unavailable("reading the JWKS", e))?
+                .map_err(|e| DomainError::unavailable("reading the JWKS", e))?
+                .to_bytes();
+        serde_json::from_slice(&body).map_err(|e| DomainError::unavailable("decoding the JWKS", e))
     }
 }
 
