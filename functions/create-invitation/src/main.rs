@@ -3,7 +3,8 @@
 
 use lambda_http::{Error, run, service_fn};
 
-#[tokio::main]
+// Lambda hands a function one event at a time: one thread, no worker pool to start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     orgs::telemetry::init();
     let api = orgs::Api::from_env().await?;
