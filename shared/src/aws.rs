@@ -34,7 +34,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_region_is_required_and_the_endpoint_honoured() {
+    fn the_region_is_required_and_the_endpoint_honoured() -> Result<(), ConfigError> {
         let none = |_: &str| None::<String>;
         assert!(matches!(sdk_config(&none), Err(ConfigError::Missing("AWS_REGION"))));
 
@@ -43,9 +43,10 @@ mod tests {
             "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:4566".to_owned()),
             _ => None,
         };
-        let config = sdk_config(&local).expect("config");
+        let config = sdk_config(&local)?;
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:4566"));
         assert!(config.credentials_provider().is_some());
+        Ok(())
     }
 }

@@ -118,14 +118,14 @@ mod tests {
     }
 
     #[test]
-    fn the_jwks_url_defaults_to_the_issuers_well_known_keys() {
+    fn the_jwks_url_defaults_to_the_issuers_well_known_keys() -> Result<(), ConfigError> {
         let cfg = AuthConfig::from_source(&source(&[
             ("JWT_ISSUER", "https://issuer.example/"),
             ("JWT_CLIENT_ID", "c"),
-        ]))
-        .unwrap();
+        ]))?;
         assert_eq!(cfg.jwks_url, "https://issuer.example/.well-known/jwks.json");
         assert_eq!(cfg.jwks_min_refresh, Duration::from_secs(10));
+        Ok(())
     }
 
     #[test]

@@ -190,7 +190,7 @@ mod tests {
     use super::*;
 
     fn body_text(r: &Response<Body>) -> String {
-        String::from_utf8(r.body().as_ref().to_vec()).unwrap()
+        String::from_utf8_lossy(r.body().as_ref()).into_owned()
     }
 
     #[test]
@@ -220,13 +220,14 @@ mod tests {
     }
 
     #[test]
-    fn a_problem_names_its_type_title_and_status() {
+    fn a_problem_names_its_type_title_and_status() -> Result<(), serde_json::Error> {
         let r = ApiError::from(DomainError::Conflict("bob@example.com is already a member".into()))
             .into_response(None);
-        let v: serde_json::Value = serde_json::from_str(&body_text(&r)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body_text(&r))?;
         assert_eq!(v["type"], "/problems/conflict");
         assert_eq!(v["title"], "Conflict");
         assert_eq!(v["status"], 409);
         assert_eq!(v["detail"], "bob@example.com is already a member");
+        Ok(())
     }
 }

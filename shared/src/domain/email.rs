@@ -76,10 +76,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_email_is_lowercased_and_trimmed() {
-        let email = Email::parse("  Bob@Example.COM ").unwrap();
+    fn an_email_is_lowercased_and_trimmed() -> Result<(), DomainError> {
+        let email = Email::parse("  Bob@Example.COM ")?;
         assert_eq!(email.as_str(), "bob@example.com");
         assert_eq!(email.local_part(), "bob");
+        Ok(())
     }
 
     #[test]

@@ -185,60 +185,64 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    fn inviter() -> Membership {
-        Membership {
+    fn inviter() -> Result<Membership, DomainError> {
+        Ok(Membership {
             org_id: OrgId::new(),
             org_name: "alice's organization".into(),
-            user_id: UserId::parse("alice-sub").unwrap(),
-            email: Email::parse("alice@example.com").unwrap(),
+            user_id: UserId::parse("alice-sub")?,
+            email: Email::parse("alice@example.com")?,
             role: Role::Owner,
             joined_at: now(),
-        }
+        })
     }
 
     fn now() -> Timestamp {
         Timestamp::from_datetime(datetime!(2026-11-28 12:00 UTC))
     }
 
-    fn invitation_for(email: &str) -> Invitation {
-        let request = NewInvitation { email: Email::parse(email).unwrap(), role: InviteRole::Member };
-        Invitation::issue(&inviter(), request, now())
+    fn invitation_for(email: &str) -> Result<Invitation, DomainError> {
+        let request = NewInvitation { email: Email::parse(email)?, role: InviteRole::Member };
+        Ok(Invitation::issue(&inviter()?, request, now()))
     }
 
     #[test]
-    fn an_invitation_expires_after_seven_days() {
-        let inv = invitation_for("bob@example.com");
+    fn an_invitation_expires_after_seven_days() -> Result<(), DomainError> {
+        let inv = invitation_for("bob@example.com")?;
         assert_eq!(inv.expires_at.to_rfc3339(), "2026-12-05T12:00:00Z");
         assert!(!inv.is_expired(now().plus(Duration::days(7) - Duration::seconds(1))));
         assert!(inv.is_expired(now().plus(Duration::days(7))));
+        Ok(())
     }
 
     #[test]
-    fn only_the_invited_email_may_answer_and_others_see_nothing() {
-        let inv = invitation_for("bob@example.com");
-        let bob = Email::parse("bob@example.com").unwrap();
-        let carol = Email::parse("carol@example.com").unwrap();
+    fn only_the_invited_email_may_answer_and_others_see_nothing() -> Result<(), DomainError> {
+        let inv = invitation_for("bob@example.com")?;
+        let bob = Email::parse("bob@example.com")?;
+        let carol = Email::parse("carol@example.com")?;
         assert!(inv.check_answerable_by(&bob, now()).is_ok());
         assert!(matches!(inv.check_answerable_by(&carol, now()), Err(DomainError::NotFound(_))));
+        Ok(())
     }
 
     #[test]
-    fn an_answered_invitation_conflicts_and_an_expired_one_is_gone() {
-        let bob = Email::parse("bob@example.com").unwrap();
-        let mut inv = invitation_for("bob@example.com");
+    fn an_answered_invitation_conflicts_and_an_expired_one_is_gone() -> Result<(), DomainError> {
+        let bob = Email::parse("bob@example.com")?;
+        let mut inv = invitation_for("bob@example.com")?;
         let later = now().plus(Duration::days(8));
         assert!(matches!(inv.check_answerable_by(&bob, later), Err(DomainError::Gone(_))));
         inv.status = InvitationStatus::Accepted;
         assert!(matches!(inv.check_answerable_by(&bob, now()), Err(DomainError::Conflict(_))));
+        Ok(())
     }
 
     #[test]
-    fn a_personal_organization_is_named_after_its_owner() {
-        let owner = UserId::parse("alice-sub").unwrap();
-        let email = Email::parse("alice@example.com").unwrap();
+    fn a_personal_organization_is_named_after_its_owner() -> Result<(), DomainError> {
+        let owner = UserId::parse("alice-sub")?;
+        let email = Email::parse("alice@example.com")?;
         let org = Organization::personal_for(&owner, &email, now());
         assert_eq!(org.name, "alice's organization");
         assert!(org.personal);
         assert_eq!(org.owner_id, owner);
+        Ok(())
     }
 }

@@ -55,8 +55,9 @@ mod tests {
     }
 
     #[test]
-    fn an_invitation_cannot_grant_ownership() {
+    fn an_invitation_cannot_grant_ownership() -> Result<(), serde_json::Error> {
         assert!(serde_json::from_str::<InviteRole>("\"owner\"").is_err());
-        assert_eq!(Role::from(serde_json::from_str::<InviteRole>("\"admin\"").unwrap()), Role::Admin);
+        assert_eq!(Role::from(serde_json::from_str::<InviteRole>("\"admin\"")?), Role::Admin);
+        Ok(())
     }
 }

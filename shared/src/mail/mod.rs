@@ -110,17 +110,16 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn the_email_names_org_inviter_role_expiry_and_link() {
+    fn the_email_names_org_inviter_role_expiry_and_link() -> Result<(), crate::domain::DomainError> {
         let inviter = Membership {
             org_id: OrgId::new(),
             org_name: "Acme <Data>".into(),
-            user_id: UserId::parse("alice").unwrap(),
-            email: Email::parse("alice@example.com").unwrap(),
+            user_id: UserId::parse("alice")?,
+            email: Email::parse("alice@example.com")?,
             role: Role::Owner,
             joined_at: Timestamp::from_datetime(datetime!(2026-11-28 12:00 UTC)),
         };
-        let request =
-            NewInvitation { email: Email::parse("bob@example.com").unwrap(), role: InviteRole::Admin };
+        let request = NewInvitation { email: Email::parse("bob@example.com")?, role: InviteRole::Admin };
         let inv = Invitation::issue(&inviter, request, inviter.joined_at);
         let mail = invitation_email(&inv, "https://app.example.com/");
         assert_eq!(mail.to, "bob@example.com");
@@ -129,5 +128,6 @@ mod tests {
         assert!(mail.text.contains("5 December 2026 at 12:00 UTC"));
         assert!(mail.text.contains(&format!("https://app.example.com/invitations/{}", inv.invitation_id)));
         assert!(mail.html.contains("Acme &lt;Data&gt;"), "HTML must be escaped: {}", mail.html);
+        Ok(())
     }
 }
