@@ -99,14 +99,6 @@ impl Store {
         Self { client, table: table.into() }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     fn put(&self, item: Item, condition: &str) -> Result<Put, DomainError> {
         built(
             Put::builder()
