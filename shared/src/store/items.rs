@@ -28,8 +28,25 @@ pub enum Entity {
     Invitation,
 }
 
-pub fn entity_of(item: &Item) -> Option<&str> {
-    item.get(super::schema::ENTITY).and_then(|v| v.as_s().ok()).map(String::as_str)
+impl Entity {
+    /// The stored spelling, the same as serde's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::User => "user",
+            Entity::Org => "org",
+            Entity::Member => "member",
+            Entity::Email => "email",
+            Entity::Invitation => super::schema::ENTITY_INVITATION,
+        }
+    }
+}
+
+/// The kind of a stored item, read from one attribute before deserializing the rest.
+pub fn entity_of(item: &Item) -> Option<Entity> {
+    let name = item.get(super::schema::ENTITY).and_then(|v| v.as_s().ok())?;
+    [Entity::User, Entity::Org, Entity::Member, Entity::Email, Entity::Invitation]
+        .into_iter()
+        .find(|e| e.as_str() == name)
 }
 
 pub fn to_item<T: Serialize>(value: &T) -> Result<Item, DomainError> {
@@ -313,5 +330,23 @@ impl From<InvitationItem> for Invitation {
             responded_at: i.responded_at,
             delivery: i.delivery,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_entity_names_are_serdes_names() -> Result<(), serde_json::Error> {
+        for entity in [Entity::User, Entity::Org, Entity::Member, Entity::Email, Entity::Invitation] {
+            assert_eq!(serde_json::to_value(entity)?, entity.as_str());
+            let item = Item::from([(
+                super::super::schema::ENTITY.to_owned(),
+                AttributeValue::S(entity.as_str().into()),
+            )]);
+            assert_eq!(entity_of(&item), Some(entity));
+        }
+        Ok(())
     }
 }

@@ -29,8 +29,8 @@ use crate::domain::{
     Organization, Role, Timestamp, User, UserId,
 };
 use items::{
-    EmailSlotItem, InvitationItem, Item, MemberItem, OrgItem, SlotState, UserItem, entity_of, from_item,
-    to_item,
+    EmailSlotItem, Entity, InvitationItem, Item, MemberItem, OrgItem, SlotState, UserItem, entity_of,
+    from_item, to_item,
 };
 
 /// The table and the client that reaches it. Cheap to clone.
@@ -270,12 +270,12 @@ impl Store {
         )?;
         let memberships = memberships
             .into_iter()
-            .filter(|i| entity_of(i) == Some("member"))
+            .filter(|i| entity_of(i) == Some(Entity::Member))
             .map(|i| from_item::<MemberItem>(i).map(Membership::from))
             .collect::<Result<Vec<_>, _>>()?;
         let invitations = invitations
             .into_iter()
-            .filter(|i| entity_of(i) == Some(schema::ENTITY_INVITATION))
+            .filter(|i| entity_of(i) == Some(Entity::Invitation))
             .map(|i| from_item::<InvitationItem>(i).map(Invitation::from))
             .filter(|r| r.as_ref().map_or(true, |inv| inv.is_open(now)))
             .collect::<Result<Vec<_>, _>>()?;
@@ -308,8 +308,8 @@ impl Store {
         let (mut organization, mut membership) = (None, None);
         for item in items {
             match entity_of(&item) {
-                Some("org") => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
-                Some("member") => membership = Some(Membership::from(from_item::<MemberItem>(item)?)),
+                Some(Entity::Org) => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
+                Some(Entity::Member) => membership = Some(Membership::from(from_item::<MemberItem>(item)?)),
                 _ => {}
             }
         }
@@ -323,9 +323,11 @@ impl Store {
         let mut pending = Vec::new();
         for item in self.query(None, schema::PK, keys::org_pk(org)).await? {
             match entity_of(&item) {
-                Some("org") => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
-                Some("member") => members.push(Membership::from(from_item::<MemberItem>(item)?)),
-                Some("email") => pending.extend(from_item::<EmailSlotItem>(item)?.pending_invitation(now)),
+                Some(Entity::Org) => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
+                Some(Entity::Member) => members.push(Membership::from(from_item::<MemberItem>(item)?)),
+                Some(Entity::Email) => {
+                    pending.extend(from_item::<EmailSlotItem>(item)?.pending_invitation(now))
+                }
                 _ => {}
             }
         }
@@ -418,8 +420,10 @@ impl Store {
         let (mut invitation, mut found_user) = (None, None);
         for item in items {
             match entity_of(&item) {
-                Some("invitation") => invitation = Some(Invitation::from(from_item::<InvitationItem>(item)?)),
-                Some("user") => found_user = Some(User::from(from_item::<UserItem>(item)?)),
+                Some(Entity::Invitation) => {
+                    invitation = Some(Invitation::from(from_item::<InvitationItem>(item)?))
+                }
+                Some(Entity::User) => found_user = Some(User::from(from_item::<UserItem>(item)?)),
                 _ => {}
             }
         }
