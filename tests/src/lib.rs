@@ -171,8 +171,10 @@ impl Stack {
             dashboard_url: options.dashboard_url.clone(),
             clock: clock.clone(),
         });
-        let registrar =
-            Arc::new(Registrar { store: Store::new(plain_dynamo, &options.table), clock: clock.clone() });
+        let registrar = Arc::new(Registrar {
+            store: Store::new(plain_dynamo.clone(), &options.table),
+            clock: clock.clone(),
+        });
 
         let mut tasks = Vec::new();
         let jwks_issuer = issuer.clone();
@@ -197,9 +199,14 @@ impl Stack {
 
         let pump_stats = Arc::new(pump::PumpStats::default());
         if options.pump {
-            let (client, arn, mailer, stats) =
-                (streams.clone(), stream_arn.clone(), mailer.clone(), pump_stats.clone());
-            tasks.push(tokio::spawn(pump::run(client, arn, mailer, pump::PumpOptions::default(), stats)));
+            tasks.push(tokio::spawn(pump::run(
+                plain_dynamo.clone(),
+                streams.clone(),
+                options.table.clone(),
+                pump::mailer_handler(mailer.clone()),
+                pump::PumpOptions::default(),
+                pump_stats.clone(),
+            )));
         }
 
         Ok(Self {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::Client;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use lambda_runtime::LambdaEvent;
@@ -22,6 +23,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct PumpStats {
     pub invocations: std::sync::atomic::AtomicU64,
     pub failed_records: std::sync::atomic::AtomicU64,
+    /// Times the pump found its stream replaced or rewritten and started over.
+    pub stream_changes: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Clone)]
@@ -126,50 +129,146 @@ async fn iterator(
     out.shard_iterator.ok_or_else(|| "no shard iterator".into())
 }
 
-/// Runs until the task is aborted.
+/// A stream consumer as Lambda sees it: one batch event in, partial failures out.
+pub type Handler = Arc<
+    dyn Fn(
+            aws_lambda_events::dynamodb::Event,
+        )
+            -> futures::future::BoxFuture<'static, Result<DynamoDbEventResponse, lambda_runtime::Error>>
+        + Send
+        + Sync,
+>;
+
+/// The mailer as a stream consumer.
+pub fn mailer_handler(mailer: Arc<InvitationMailer>) -> Handler {
+    Arc::new(move |event| {
+        let mailer = mailer.clone();
+        Box::pin(async move {
+            send_invitation_email::handle(&mailer, LambdaEvent::new(event, Default::default())).await
+        })
+    })
+}
+
+/// The last record a consumer has handled in one shard: its sequence number, and its event id
+/// so that a stream rewritten under the pump (same sequence number, other record) is noticed.
+#[derive(Debug, Clone)]
+struct Position {
+    sequence: String,
+    event_id: Option<String>,
+}
+
+/// Runs until the task is aborted. Each poll starts from the last sequence number handled, never
+/// from a held iterator, so the pump follows the table's stream wherever the emulator keeps it;
+/// when the table names a new stream, or the stream no longer holds the record the pump stopped
+/// at, it says so in the log and starts over from the stream's first record (the consumers are
+/// idempotent, so that redelivers and loses nothing).
 pub async fn run(
-    client: Client,
-    stream_arn: String,
-    mailer: Arc<InvitationMailer>,
+    dynamodb: aws_sdk_dynamodb::Client,
+    streams: Client,
+    table: String,
+    handler: Handler,
     options: PumpOptions,
     stats: Arc<PumpStats>,
 ) {
-    let mut positions: HashMap<String, String> = HashMap::new();
+    let mut stream_arn: Option<String> = None;
+    let mut positions: HashMap<String, Position> = HashMap::new();
     loop {
-        if let Err(e) = poll(&client, &stream_arn, &mailer, &options, &stats, &mut positions).await {
-            tracing::warn!(error = %e, "stream poll failed");
+        match latest_stream(&dynamodb, &table).await {
+            Ok(Some(latest)) => {
+                if let Some(old) = stream_arn.as_deref().filter(|old| *old != latest) {
+                    tracing::warn!(old, new = %latest, "the table's stream changed; following the new stream from its first record");
+                    stats.stream_changes.fetch_add(1, Ordering::SeqCst);
+                    positions.clear();
+                }
+                stream_arn = Some(latest.clone());
+                if let Err(e) = poll(&streams, &latest, &handler, &options, &stats, &mut positions).await {
+                    tracing::warn!(error = %e, "stream poll failed");
+                }
+            }
+            Ok(None) => tracing::warn!(table, "the table has no stream; nothing to deliver"),
+            Err(e) => tracing::warn!(error = %e, "cannot describe the table"),
         }
         tokio::time::sleep(options.poll_interval).await;
     }
 }
 
+async fn latest_stream(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Result<Option<String>, BoxError> {
+    let out = dynamodb.describe_table().table_name(table).send().await?;
+    Ok(out.table.and_then(|t| t.latest_stream_arn))
+}
+
+/// Up to `limit` records after `position` (from the shard's start when `None`). `Err(Rewritten)`
+/// when the record at `position` is no longer the one handled there.
+async fn records_after(
+    client: &Client,
+    stream_arn: &str,
+    shard: &str,
+    position: Option<&Position>,
+    limit: i32,
+) -> Result<Result<Vec<Record>, Rewritten>, BoxError> {
+    let Some(position) = position else {
+        let it = iterator(client, stream_arn, shard, ShardIteratorType::TrimHorizon, None).await?;
+        let out = client.get_records().shard_iterator(it).limit(limit).send().await?;
+        return Ok(Ok(out.records.unwrap_or_default()));
+    };
+    let it =
+        iterator(client, stream_arn, shard, ShardIteratorType::AtSequenceNumber, Some(&position.sequence))
+            .await?;
+    let out = client.get_records().shard_iterator(it).limit(limit + 1).send().await?;
+    let mut records = out.records.unwrap_or_default();
+    let same = records.first().is_some_and(|r| {
+        r.event_id == position.event_id
+            && r.dynamodb.as_ref().and_then(|d| d.sequence_number.as_deref()) == Some(&position.sequence)
+    });
+    if !same {
+        return Ok(Err(Rewritten));
+    }
+    records.remove(0);
+    Ok(Ok(records))
+}
+
+/// The stream no longer holds the record the pump last handled.
+struct Rewritten;
+
+fn position_of(record: &Record) -> Option<Position> {
+    let sequence = record.dynamodb.as_ref()?.sequence_number.clone()?;
+    Some(Position { sequence, event_id: record.event_id.clone() })
+}
+
 async fn poll(
     client: &Client,
     stream_arn: &str,
-    mailer: &InvitationMailer,
+    handler: &Handler,
     options: &PumpOptions,
     stats: &PumpStats,
-    positions: &mut HashMap<String, String>,
+    positions: &mut HashMap<String, Position>,
 ) -> Result<(), BoxError> {
     for shard in shards(client, stream_arn).await? {
-        let mut it = match positions.get(&shard) {
-            Some(it) => it.clone(),
-            None => iterator(client, stream_arn, &shard, ShardIteratorType::TrimHorizon, None).await?,
-        };
         let mut attempt = 0u32;
         loop {
-            let out = client.get_records().shard_iterator(&it).limit(options.batch_size).send().await?;
-            let records = out.records.unwrap_or_default();
-            let next = out.next_shard_iterator.clone();
-            if records.is_empty() {
-                if let Some(next) = next {
-                    it = next;
+            let records = match records_after(
+                client,
+                stream_arn,
+                &shard,
+                positions.get(&shard),
+                options.batch_size,
+            )
+            .await?
+            {
+                Ok(records) => records,
+                Err(Rewritten) => {
+                    let at = positions.get(&shard).map(|p| p.sequence.clone()).unwrap_or_default();
+                    tracing::error!(shard, sequence_number = %at, "the stream no longer holds the last record delivered (it was rewritten); delivering it again from its first record");
+                    stats.stream_changes.fetch_add(1, Ordering::SeqCst);
+                    positions.remove(&shard);
+                    continue;
                 }
+            };
+            if records.is_empty() {
                 break;
             }
             let event = lambda_event(&records, stream_arn)?;
-            let outcome =
-                send_invitation_email::handle(mailer, LambdaEvent::new(event, Default::default())).await;
+            let outcome = handler(event).await;
             stats.invocations.fetch_add(1, Ordering::SeqCst);
             let failed_from = match outcome {
                 Ok(response) => {
@@ -183,40 +282,48 @@ async fn poll(
                         .min_by(|a, b| seq_cmp(a, b))
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "mailer failed the whole batch");
+                    tracing::warn!(error = %e, "the handler failed the whole batch");
                     records.first().and_then(|r| r.dynamodb.as_ref()).and_then(|d| d.sequence_number.clone())
                 }
+            };
+            let index_of = |seq: &str| {
+                records
+                    .iter()
+                    .position(|r| r.dynamodb.as_ref().and_then(|d| d.sequence_number.as_deref()) == Some(seq))
             };
             match failed_from {
                 None => {
                     attempt = 0;
-                    match next {
-                        Some(next) => it = next,
-                        None => break,
+                    if let Some(p) = records.last().and_then(position_of) {
+                        positions.insert(shard.clone(), p);
                     }
                 }
                 Some(seq) if attempt < options.max_retries => {
                     attempt += 1;
+                    // Lambda checkpoints just before the lowest failure and retries from there.
+                    if let Some(p) =
+                        index_of(&seq).filter(|i| *i > 0).and_then(|i| position_of(&records[i - 1]))
+                    {
+                        positions.insert(shard.clone(), p);
+                    }
                     tokio::time::sleep(options.poll_interval * 2u32.pow(attempt)).await;
-                    it =
-                        iterator(client, stream_arn, &shard, ShardIteratorType::AtSequenceNumber, Some(&seq))
-                            .await?;
                 }
                 Some(seq) => {
                     tracing::error!(sequence_number = %seq, "batch failed after all retries; sent to the on-failure destination");
                     attempt = 0;
-                    it = iterator(
-                        client,
-                        stream_arn,
-                        &shard,
-                        ShardIteratorType::AfterSequenceNumber,
-                        Some(&seq),
-                    )
-                    .await?;
+                    match index_of(&seq).and_then(|i| position_of(&records[i])) {
+                        Some(p) => {
+                            positions.insert(shard.clone(), p);
+                        }
+                        None => {
+                            if let Some(p) = records.last().and_then(position_of) {
+                                positions.insert(shard.clone(), p);
+                            }
+                        }
+                    }
                 }
             }
         }
-        positions.insert(shard, it);
     }
     Ok(())
 }

@@ -102,6 +102,11 @@ async fn bad_requests_get_a_4xx_problem_and_change_nothing() {
     let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
     assert_eq!(page.body["invitations"], json!([]), "no bad request left an invitation behind");
     assert_eq!(page.body["members"].as_array().map(Vec::len), Some(1));
+
+    // A good request after all of them is created and mailed, once.
+    let bob = email("bob");
+    let id = invite(&stack, &alice, &org, &bob).await;
+    mailed_once(&stack, &id, &bob).await;
 }
 
 #[tokio::test]

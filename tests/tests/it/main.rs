@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod delivery;
 mod failures;
 mod invitations;
 mod jwt;

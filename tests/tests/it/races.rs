@@ -46,6 +46,8 @@ async fn twenty_parallel_invitations_of_one_email_leave_one_pending() {
     assert_eq!((created, conflicts), (1, 19), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
     let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
     assert_eq!(page.body["invitations"].as_array().map(Vec::len), Some(1), "{:?}", page.body);
+    let winner = answers.iter().find(|a| a.status == StatusCode::CREATED).expect("one 201");
+    mailed_once(&stack, winner.body["invitation_id"].as_str().expect("invitation id"), &bob).await;
 }
 
 #[tokio::test]

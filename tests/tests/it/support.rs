@@ -201,3 +201,10 @@ pub async fn verify_sender(stack: &Stack) {
     let ses = aws_sdk_ses::Client::new(&emulator().await.sdk_config().await);
     ses.verify_email_identity().email_address(&stack.options.sender).send().await.expect("verify sender");
 }
+
+/// Waits until the pump has mailed `invitation`, then asserts `to` got exactly one email.
+pub async fn mailed_once(stack: &Stack, invitation: &str, to: &str) {
+    eventually(&format!("the email to {to}"), || delivery_of(stack, invitation)).await;
+    let sent = emails_to(to).await;
+    assert_eq!(sent.len(), 1, "{to} got {} emails", sent.len());
+}
