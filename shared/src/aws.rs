@@ -9,8 +9,50 @@
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::config::{ConfigError, Source};
+use crate::domain::DomainError;
+
+/// Error codes that say "not now" rather than "no": throttling and the services' own trouble.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Whether a failed AWS call may succeed if tried again: a timeout, a connection that failed, a
+/// response that could not be read, a 5xx, or a throttling code. Everything else (access denied,
+/// a missing resource, a validation error) will fail the same way again.
+pub fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => {
+            service.raw().status().is_server_error()
+                || service.err().code().is_some_and(|code| TRANSIENT_CODES.contains(&code))
+        }
+        _ => false,
+    }
+}
+
+/// A failed AWS call in the domain's terms: [`DomainError::Unavailable`] (503, retry) when it
+/// may pass, [`DomainError::Failed`] (500) when it will not. The SDK error stays the source, for
+/// the log.
+pub fn failure<E>(context: &'static str, e: SdkError<E, HttpResponse>) -> DomainError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if is_transient(&e) { DomainError::unavailable(context, e) } else { DomainError::failed(context, e) }
+}
 
 /// The SDK configuration every client of a function is built from.
 pub fn sdk_config(src: &dyn Source) -> Result<SdkConfig, ConfigError> {
@@ -32,6 +74,36 @@ pub fn sdk_config(src: &dyn Source) -> Result<SdkConfig, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn service_error(status: u16, code: &str) -> SdkError<GetItemError, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message("from the service").build();
+        let raw = HttpResponse::new(StatusCode::try_from(status).expect("status"), SdkBody::empty());
+        SdkError::service_error(GetItemError::generic(meta), raw)
+    }
+
+    #[test]
+    fn throttling_timeouts_and_5xx_pass_and_the_rest_does_not() {
+        for (status, code) in [
+            (400, "ThrottlingException"),
+            (400, "ProvisionedThroughputExceededException"),
+            (400, "RequestLimitExceeded"),
+            (500, "InternalServerError"),
+            (503, "ServiceUnavailable"),
+        ] {
+            let e = failure("DynamoDB GetItem", service_error(status, code));
+            assert!(matches!(e, DomainError::Unavailable { .. }), "{code} should be transient");
+        }
+        for code in ["AccessDeniedException", "ResourceNotFoundException", "ValidationException"] {
+            let e = failure("DynamoDB GetItem", service_error(400, code));
+            assert!(matches!(e, DomainError::Failed { .. }), "{code} should be permanent");
+        }
+        let timeout: SdkError<GetItemError, HttpResponse> = SdkError::timeout_error("took too long");
+        assert!(matches!(failure("DynamoDB GetItem", timeout), DomainError::Unavailable { .. }));
+    }
 
     #[test]
     fn the_region_is_required_and_the_endpoint_honoured() -> Result<(), ConfigError> {

@@ -88,6 +88,9 @@ pub struct MailerConfig {
     pub sender: String,
     /// `DASHBOARD_URL`: where the email sends the invitee to answer.
     pub dashboard_url: String,
+    /// `SES_CONFIGURATION_SET` (optional): the configuration set whose event destination
+    /// publishes bounces and complaints to `record-mail-feedback`.
+    pub configuration_set: Option<String>,
 }
 
 impl MailerConfig {
@@ -96,6 +99,7 @@ impl MailerConfig {
             table_name: table_name(src)?,
             sender: required(src, "SES_SENDER")?,
             dashboard_url: url(src, "DASHBOARD_URL")?,
+            configuration_set: src.get("SES_CONFIGURATION_SET").filter(|v| !v.trim().is_empty()),
         })
     }
 }

@@ -103,6 +103,10 @@ impl From<DomainError> for ApiError {
                 )
                 .with_header("retry-after", "1")
             }
+            e @ DomainError::Failed { .. } => {
+                tracing::error!(error = %chain(&e), "dependency refused the request");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
+            }
             e @ DomainError::Corrupt(_) => {
                 tracing::error!(error = %chain(&e), "invariant broken");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
@@ -213,6 +217,8 @@ mod tests {
             (DomainError::Conflict("x".into()), 409),
             (DomainError::Gone("x".into()), 410),
             (DomainError::Corrupt("x".into()), 500),
+            (DomainError::failed("DynamoDB GetItem", "AccessDeniedException"), 500),
+            (DomainError::unavailable("DynamoDB GetItem", "ThrottlingException"), 503),
         ];
         for (e, status) in cases {
             assert_eq!(ApiError::from(e).status.as_u16(), status);

@@ -11,6 +11,7 @@
 
 pub mod emulator;
 pub mod issuer;
+pub mod outage;
 pub mod pump;
 pub mod router;
 pub mod table;
@@ -117,6 +118,8 @@ pub struct Stack {
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub options: StackOptions,
     pub pump_stats: Arc<pump::PumpStats>,
+    /// SES as the mailer meets it; `ses.set_down(true)` is an outage.
+    pub ses: Arc<outage::OutageMailer>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -165,9 +168,10 @@ impl Stack {
             verifier: Verifier::new(auth),
             clock: clock.clone(),
         });
+        let ses = Arc::new(outage::OutageMailer::new(SesMailer::new(ses, &options.sender, None)));
         let mailer = Arc::new(InvitationMailer {
             store: Store::new(plain_dynamo.clone(), &options.table),
-            ses: SesMailer::new(ses, &options.sender),
+            mail: ses.clone(),
             dashboard_url: options.dashboard_url.clone(),
             clock: clock.clone(),
         });
@@ -221,6 +225,7 @@ impl Stack {
             streams,
             options,
             pump_stats,
+            ses,
             tasks,
         })
     }

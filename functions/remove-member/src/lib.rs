@@ -27,6 +27,6 @@ async fn remove(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     if remover.user_id != removed.user_id && !remover.role.can_manage_members() {
         return Err(DomainError::Forbidden("only the owner and admins may remove members".into()).into());
     }
-    api.store.remove_member(&remover, &removed).await?;
+    api.store.remove_member(&remover, &removed, api.now()).await?;
     no_content()
 }

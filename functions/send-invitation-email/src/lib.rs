@@ -2,10 +2,15 @@
 //! delivery (message id, time) on the invitation.
 //!
 //! - Unrelated records are skipped from one attribute of the new image, without parsing it.
-//! - Failures are reported per record in `batchItemFailures` (the record's sequence number), so
-//!   Lambda retries from there; nothing is lost while SES is down.
+//! - A transient failure (SES throttling or unreachable, DynamoDB unavailable) stops the batch at
+//!   that record and reports it in `batchItemFailures`: Lambda retries from there, in order, and
+//!   nothing is lost while SES is down.
+//! - A permanent rejection (the address or the sender refused) is not retried: the invitation is
+//!   marked `undeliverable` with SES's reason, which the inviter sees on the Members page.
 //! - Redelivery is safe: the invitation is read fresh and skipped once a delivery is recorded, and
-//!   the recording itself is conditional, so a batch handled twice records one delivery.
+//!   the recording itself is conditional, so a batch handled twice records one delivery. The one
+//!   window left is a send that succeeded with its recording lost (the function died or DynamoDB
+//!   failed in between): the retry sends that one email a second time, and never more.
 //! - Invitations answered or expired before the email went out are not mailed.
 
 use std::sync::Arc;
@@ -14,15 +19,17 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::{Error, LambdaEvent};
 use orgs::config::MailerConfig;
-use orgs::domain::{Delivery, DomainError, InvitationId, InvitationStatus, Timestamp};
-use orgs::mail::{SesMailer, invitation_email};
+use orgs::domain::{
+    Delivery, DomainError, InvitationId, InvitationStatus, MailProblem, MailProblemKind, Timestamp,
+};
+use orgs::mail::{Mailer, SendError, SesMailer, invitation_email};
 use orgs::store::{Store, is_invitation_image, schema};
 use orgs::{Clock, SystemClock};
 
 /// What the mailer holds for its lifetime.
 pub struct InvitationMailer {
     pub store: Store,
-    pub ses: SesMailer,
+    pub mail: Arc<dyn Mailer>,
     pub dashboard_url: String,
     pub clock: Arc<dyn Clock>,
 }
@@ -33,7 +40,11 @@ impl InvitationMailer {
         let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
         Ok(Self {
             store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name),
-            ses: SesMailer::new(aws_sdk_ses::Client::new(&sdk), config.sender),
+            mail: Arc::new(SesMailer::new(
+                aws_sdk_ses::Client::new(&sdk),
+                config.sender,
+                config.configuration_set,
+            )),
             dashboard_url: config.dashboard_url,
             clock: Arc::new(SystemClock),
         })
@@ -48,6 +59,8 @@ pub enum Outcome {
     /// Already mailed, answered, expired or gone.
     Skipped,
     Sent,
+    /// SES refused it for good; recorded on the invitation.
+    Undeliverable,
 }
 
 pub async fn handle(
@@ -59,10 +72,12 @@ pub async fn handle(
         match mail_one(mailer, record).await {
             Ok(outcome) => tracing::debug!(event_id = %record.event_id, ?outcome, "record handled"),
             Err(e) => {
-                tracing::error!(event_id = %record.event_id, error = %orgs::http::chain(&e), "invitation email failed; the record will be retried");
+                tracing::error!(event_id = %record.event_id, error = %orgs::http::chain(&e), "invitation email failed; the batch is retried from this record");
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier = record.change.sequence_number.clone();
                 response.batch_item_failures.push(failure);
+                // Lambda resumes from the lowest failure: the records after it come again, in order.
+                break;
             }
         }
     }
@@ -94,10 +109,23 @@ async fn mail_one(mailer: &InvitationMailer, record: &EventRecord) -> Result<Out
     {
         return Ok(Outcome::Skipped);
     }
+    if invitation.mail_problem.is_some() {
+        return Ok(Outcome::Skipped);
+    }
     let email = invitation_email(&invitation, &mailer.dashboard_url);
-    let message_id = mailer.ses.send(&email).await?;
-    let delivery = Delivery { message_id, sent_at: now };
-    mailer.store.record_delivery(&id, &delivery).await?;
-    tracing::info!(invitation_id = %id, "invitation email sent");
-    Ok(Outcome::Sent)
+    match mailer.mail.send(&email, &id.to_string()).await {
+        Ok(message_id) => {
+            let delivery = Delivery { message_id, sent_at: now };
+            mailer.store.record_delivery(&invitation, &delivery).await?;
+            tracing::info!(invitation_id = %id, "invitation email sent");
+            Ok(Outcome::Sent)
+        }
+        Err(SendError::Rejected(reason)) => {
+            tracing::warn!(invitation_id = %id, %reason, "SES rejected the invitation email; marked undeliverable");
+            let problem = MailProblem { kind: MailProblemKind::Undeliverable, reason, at: now };
+            mailer.store.record_mail_problem(&invitation, &problem).await?;
+            Ok(Outcome::Undeliverable)
+        }
+        Err(SendError::Failed(e)) => Err(e),
+    }
 }

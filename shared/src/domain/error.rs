@@ -20,9 +20,18 @@ pub enum DomainError {
     /// The thing existed but its time is over (an expired invitation).
     #[error("{0}")]
     Gone(String),
-    /// A dependency (DynamoDB, SES, the JWKS endpoint) failed; the cause goes to the log only.
+    /// A dependency (DynamoDB, SES, the JWKS endpoint) failed in a way that passes: throttling,
+    /// a timeout, a 5xx. The client may retry; the cause goes to the log only.
     #[error("{context}")]
     Unavailable {
+        context: &'static str,
+        #[source]
+        source: Source,
+    },
+    /// A dependency refused in a way that retrying will not fix (access denied, a missing table,
+    /// a request it calls invalid): a fault of this deployment, not of the request.
+    #[error("{context}")]
+    Failed {
         context: &'static str,
         #[source]
         source: Source,
@@ -35,5 +44,9 @@ pub enum DomainError {
 impl DomainError {
     pub fn unavailable(context: &'static str, source: impl Into<Source>) -> Self {
         Self::Unavailable { context, source: source.into() }
+    }
+
+    pub fn failed(context: &'static str, source: impl Into<Source>) -> Self {
+        Self::Failed { context, source: source.into() }
     }
 }

@@ -11,8 +11,8 @@ pub use email::Email;
 pub use error::DomainError;
 pub use ids::{InvitationId, OrgId, UserId};
 pub use model::{
-    Delivery, INVITATION_LIFETIME, Invitation, InvitationStatus, Member, Membership, NewInvitation,
-    OrgMembers, Organization, PendingInvitation, User,
+    Delivery, INVITATION_LIFETIME, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus,
+    Member, Membership, NewInvitation, OrgMembers, Organization, PendingInvitation, User,
 };
 pub use role::{InviteRole, Role};
 pub use timestamp::Timestamp;

@@ -72,6 +72,8 @@ pub enum InvitationStatus {
     Pending,
     Accepted,
     Declined,
+    /// Withdrawn before it was answered: its inviter was removed (or, later, revoked it).
+    Revoked,
 }
 
 /// Proof that the invitation email went out.
@@ -79,6 +81,52 @@ pub enum InvitationStatus {
 pub struct Delivery {
     pub message_id: String,
     pub sent_at: Timestamp,
+}
+
+/// Why the invitation email did not reach its addressee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailProblemKind {
+    /// SES refused to send it, for good (the address or the sender is not acceptable).
+    Undeliverable,
+    /// The recipient's mail server refused it for good (a permanent bounce).
+    Bounced,
+    /// The recipient marked it as spam.
+    Complained,
+}
+
+/// What became of an invitation email that did not arrive, as SES told it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct MailProblem {
+    pub kind: MailProblemKind,
+    /// SES's own words (an error message or a bounce's diagnostic), safe to show the inviter.
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// The invitation email's state, as the inviter sees it on the Members page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailStatus {
+    /// Not sent yet (the mailer is on its way, or retrying).
+    Sending,
+    Sent,
+    Undeliverable,
+    Bounced,
+    Complained,
+}
+
+impl MailStatus {
+    /// A problem outranks a send: a bounce arrives after the email went out.
+    pub fn of(sent: bool, problem: Option<MailProblemKind>) -> Self {
+        match (problem, sent) {
+            (Some(MailProblemKind::Undeliverable), _) => Self::Undeliverable,
+            (Some(MailProblemKind::Bounced), _) => Self::Bounced,
+            (Some(MailProblemKind::Complained), _) => Self::Complained,
+            (None, true) => Self::Sent,
+            (None, false) => Self::Sending,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,6 +145,8 @@ pub struct Invitation {
     pub responded_at: Option<Timestamp>,
     #[serde(skip)]
     pub delivery: Option<Delivery>,
+    #[serde(skip)]
+    pub mail_problem: Option<MailProblem>,
 }
 
 /// What the invite endpoint is asked for, once the inviter has been authorized.
@@ -122,6 +172,7 @@ impl Invitation {
             expires_at: now.plus(INVITATION_LIFETIME),
             responded_at: None,
             delivery: None,
+            mail_problem: None,
         }
     }
 
@@ -135,7 +186,7 @@ impl Invitation {
     }
 
     /// Whether `email` may accept or decline this invitation now. Anyone it is not addressed to
-    /// learns nothing: not found.
+    /// learns nothing (not found), and a revoked invitation is gone from its invitee's view too.
     pub fn check_answerable_by(&self, email: &Email, now: Timestamp) -> Result<(), DomainError> {
         if &self.email != email {
             return Err(DomainError::NotFound("invitation"));
@@ -151,6 +202,7 @@ impl Invitation {
             InvitationStatus::Declined => {
                 Err(DomainError::Conflict("this invitation has already been declined".into()))
             }
+            InvitationStatus::Revoked => Err(DomainError::NotFound("invitation")),
         }
     }
 }
@@ -164,6 +216,10 @@ pub struct PendingInvitation {
     pub invited_by: UserId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Whether the email went out, or why it did not arrive.
+    pub mail: MailStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_problem: Option<String>,
 }
 
 /// Everything the Members page needs, read in one strongly consistent query.
@@ -232,6 +288,8 @@ mod tests {
         assert!(matches!(inv.check_answerable_by(&bob, later), Err(DomainError::Gone(_))));
         inv.status = InvitationStatus::Accepted;
         assert!(matches!(inv.check_answerable_by(&bob, now()), Err(DomainError::Conflict(_))));
+        inv.status = InvitationStatus::Revoked;
+        assert!(matches!(inv.check_answerable_by(&bob, now()), Err(DomainError::NotFound(_))));
         Ok(())
     }
 

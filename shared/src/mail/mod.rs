@@ -1,9 +1,41 @@
-//! The invitation email and the SES mailer that sends it.
+//! The invitation email, the [`Mailer`] seam, and the SES mailer behind it.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use aws_sdk_ses::Client;
-use aws_sdk_ses::types::{Body, Content, Destination, Message};
+use aws_sdk_ses::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ses::operation::send_email::SendEmailError;
+use aws_sdk_ses::types::{Body, Content, Destination, Message, MessageTag};
 
 use crate::domain::{DomainError, Invitation};
+
+/// The SES message tag that carries the invitation id, so that a bounce or complaint published
+/// by the configuration set names the invitation it is about.
+pub const INVITATION_TAG: &str = "invitation_id";
+
+/// Why an email was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// SES refused this message for good (the address, or the sender): sending it again cannot
+    /// help. SES's words, safe to show the inviter.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// Anything else: SES throttled, was unreachable, or the deployment is misconfigured. The
+    /// record is retried.
+    #[error(transparent)]
+    Failed(#[from] DomainError),
+}
+
+/// Sends email. SES in production; a test puts a mailer that fails on purpose in front of it.
+pub trait Mailer: Send + Sync {
+    /// Sends and returns the provider's message id. `tag` is the invitation the email is about.
+    fn send<'a>(
+        &'a self,
+        email: &'a OutgoingEmail,
+        tag: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<String, SendError>> + Send + 'a>>;
+}
 
 /// An email ready to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,42 +97,78 @@ fn escape(s: &str) -> String {
         .collect()
 }
 
-/// Sends through SES from one verified sender.
+/// SES error codes that refuse the message itself: sending it again cannot help.
+const REJECTIONS: &[&str] =
+    &["MessageRejected", "MailFromDomainNotVerifiedException", "InvalidParameterValue"];
+
+/// Sends through SES from one verified sender, through a configuration set that publishes
+/// bounces and complaints (when one is configured).
 #[derive(Debug, Clone)]
 pub struct SesMailer {
     client: Client,
     sender: String,
+    configuration_set: Option<String>,
 }
 
 impl SesMailer {
-    pub fn new(client: Client, sender: impl Into<String>) -> Self {
-        Self { client, sender: sender.into() }
+    pub fn new(client: Client, sender: impl Into<String>, configuration_set: Option<String>) -> Self {
+        Self { client, sender: sender.into(), configuration_set }
     }
 
-    /// Sends and returns SES's message id.
-    pub async fn send(&self, email: &OutgoingEmail) -> Result<String, DomainError> {
+    async fn send_email(&self, email: &OutgoingEmail, tag: &str) -> Result<String, SendError> {
         let content = |data: &str| {
             Content::builder()
                 .data(data)
                 .charset("UTF-8")
                 .build()
-                .map_err(|e| DomainError::unavailable("building an SES request", e))
+                .map_err(|e| DomainError::failed("building an SES request", e))
         };
         let message = Message::builder()
             .subject(content(&email.subject)?)
             .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
             .build();
-        let out = self
+        let tag = MessageTag::builder()
+            .name(INVITATION_TAG)
+            .value(tag)
+            .build()
+            .map_err(|e| DomainError::failed("building an SES request", e))?;
+        let result = self
             .client
             .send_email()
             .source(&self.sender)
             .destination(Destination::builder().to_addresses(&email.to).build())
             .message(message)
+            .tags(tag)
+            .set_configuration_set_name(self.configuration_set.clone())
             .send()
-            .await
-            .map_err(|e| DomainError::unavailable("SES SendEmail", e))?;
-        Ok(out.message_id)
+            .await;
+        match result {
+            Ok(out) => Ok(out.message_id),
+            Err(e) => Err(classify(e)),
+        }
     }
+}
+
+impl Mailer for SesMailer {
+    fn send<'a>(
+        &'a self,
+        email: &'a OutgoingEmail,
+        tag: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<String, SendError>> + Send + 'a>> {
+        Box::pin(self.send_email(email, tag))
+    }
+}
+
+fn classify(
+    e: SdkError<SendEmailError, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> SendError {
+    if let SdkError::ServiceError(service) = &e
+        && service.err().code().is_some_and(|code| REJECTIONS.contains(&code))
+    {
+        let reason = service.err().message().unwrap_or("SES rejected the message").to_owned();
+        return SendError::Rejected(reason);
+    }
+    SendError::Failed(crate::aws::failure("SES SendEmail", e))
 }
 
 #[cfg(test)]

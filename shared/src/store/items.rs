@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use crate::domain::{
-    Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, InviteRole, Membership, OrgId,
-    Organization, PendingInvitation, Role, Timestamp, User, UserId,
+    Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, InviteRole, MailProblem,
+    MailStatus, Membership, OrgId, Organization, PendingInvitation, Role, Timestamp, User, UserId,
 };
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -211,6 +211,12 @@ pub struct SlotInvitation {
     pub invited_by: UserId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// When the email went out, copied here by the mailer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<Timestamp>,
+    /// Why the email did not arrive, copied here by the mailer or the feedback handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_problem: Option<MailProblem>,
 }
 
 impl EmailSlotItem {
@@ -243,6 +249,8 @@ impl EmailSlotItem {
                 invited_by: inv.invited_by.clone(),
                 created_at: inv.created_at,
                 expires_at: inv.expires_at,
+                sent_at: None,
+                mail_problem: None,
             }),
             ttl: Some(inv.expires_at.plus(time::Duration::days(1)).unix()),
         }
@@ -257,6 +265,8 @@ impl EmailSlotItem {
             invited_by: inv.invited_by,
             created_at: inv.created_at,
             expires_at: inv.expires_at,
+            mail: MailStatus::of(inv.sent_at.is_some(), inv.mail_problem.as_ref().map(|p| p.kind)),
+            mail_problem: inv.mail_problem.map(|p| p.reason),
         })
     }
 }
@@ -280,6 +290,8 @@ pub struct InvitationItem {
     pub responded_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<Delivery>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_problem: Option<MailProblem>,
     /// Present only while pending: the dashboard's index of open invitations is sparse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi1pk: Option<String>,
@@ -307,6 +319,7 @@ impl From<&Invitation> for InvitationItem {
             expires_at: inv.expires_at,
             responded_at: inv.responded_at,
             delivery: inv.delivery.clone(),
+            mail_problem: inv.mail_problem.clone(),
             gsi1pk: pending.then(|| keys::invitation_gsi_pk(&inv.email)),
             gsi1sk: pending.then(|| format!("INVITATION#{}#{}", inv.created_at, inv.invitation_id)),
             ttl: inv.expires_at.plus(INVITATION_RETENTION).unix(),
@@ -329,6 +342,7 @@ impl From<InvitationItem> for Invitation {
             expires_at: i.expires_at,
             responded_at: i.responded_at,
             delivery: i.delivery,
+            mail_problem: i.mail_problem,
         }
     }
 }

@@ -24,12 +24,10 @@ fn body_of(response: &lambda_http::Response<lambda_http::Body>) -> String {
     String::from_utf8(response.body().as_ref().to_vec()).expect("utf-8")
 }
 
-#[tokio::test]
-async fn a_missing_table_is_a_503_that_names_nothing_internal() {
-    let stack = stack().await;
-    let sdk = emulator().await.sdk_config().await;
-    let broken = Api {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), "orgs-table-that-does-not-exist"),
+/// The API of `stack`, but with its store on `store`.
+fn api_with_store(stack: &local_stack::Stack, store: Store) -> Api {
+    Api {
+        store,
         verifier: Verifier::new(AuthConfig {
             issuer: stack.issuer.url.clone(),
             client_id: local_stack::LOCAL_CLIENT_ID.into(),
@@ -37,18 +35,50 @@ async fn a_missing_table_is_a_503_that_names_nothing_internal() {
             jwks_min_refresh: std::time::Duration::from_secs(10),
         }),
         clock: Arc::new(orgs::SystemClock),
-    };
+    }
+}
+
+fn assert_names_nothing_internal(response: &lambda_http::Response<lambda_http::Body>) {
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let body = body_of(response);
+    for secret in ["does-not-exist", "ResourceNotFound", "DynamoDB", "dynamodb", "127.0.0.1", "dispatch"] {
+        assert!(!body.contains(secret), "{secret} leaked: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_500_that_names_nothing_internal() {
+    let stack = stack().await;
+    let sdk = emulator().await.sdk_config().await;
+    let broken = api_with_store(
+        &stack,
+        Store::new(aws_sdk_dynamodb::Client::new(&sdk), "orgs-table-that-does-not-exist"),
+    );
     let token = stack.issuer.token(&uuid::Uuid::new_v4().to_string(), "alice@example.com");
 
     let response =
         get_me::handle(&broken, sample_request("get-me", &token)).await.expect("an answer, not an error");
 
-    assert_eq!(response.status().as_u16(), 503);
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
-    let body = body_of(&response);
-    for secret in ["does-not-exist", "ResourceNotFound", "DynamoDB", "dynamodb", "127.0.0.1"] {
-        assert!(!body.contains(secret), "{secret} leaked: {body}");
-    }
+    assert_eq!(response.status().as_u16(), 500, "retrying cannot help: {}", body_of(&response));
+    assert!(response.headers().get("retry-after").is_none());
+    assert_names_nothing_internal(&response);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_503_with_retry_after() {
+    let stack = stack().await;
+    let dead = format!("http://127.0.0.1:{}", free_port().expect("port"));
+    let sdk = local_stack::emulator::sdk_config_for(&dead).await;
+    let broken =
+        api_with_store(&stack, Store::new(aws_sdk_dynamodb::Client::new(&sdk), &stack.options.table));
+    let token = stack.issuer.token(&uuid::Uuid::new_v4().to_string(), "alice@example.com");
+
+    let response =
+        get_me::handle(&broken, sample_request("get-me", &token)).await.expect("an answer, not an error");
+
+    assert_eq!(response.status().as_u16(), 503, "{}", body_of(&response));
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_names_nothing_internal(&response);
 }
 
 #[tokio::test]

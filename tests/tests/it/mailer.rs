@@ -19,14 +19,24 @@ fn is_invitation_insert(record: &Record) -> bool {
             == Some("invitation")
 }
 
-/// A stack whose SES sender is verified or not (an unverified sender is our SES outage), with
-/// or without the background pump, where Alice has invited a fresh address. Returns the stack,
-/// the address and the invitation id.
-async fn alice_invited_someone(sender_verified: bool, pump: bool) -> (Stack, String, String) {
+/// SES as a test wants it.
+#[derive(Clone, Copy, PartialEq)]
+enum Ses {
+    Up,
+    /// Throttling every send: a transient failure.
+    Down,
+    /// The sender is not verified: SES rejects every message for good.
+    Rejecting,
+}
+
+/// A stack with SES as given, with or without the background pump, where Alice has invited a
+/// fresh address. Returns the stack, the address and the invitation id.
+async fn alice_invited_someone(ses: Ses, pump: bool) -> (Stack, String, String) {
     let mut options = StackOptions::for_test();
-    options.verify_sender = sender_verified;
+    options.verify_sender = ses != Ses::Rejecting;
     options.pump = pump;
     let stack = stack_with(options).await;
+    stack.ses.set_down(ses == Ses::Down);
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;
     let invitee = email("bob");
@@ -43,7 +53,7 @@ async fn stream_batch(stack: &Stack) -> (Vec<Record>, aws_lambda_events::dynamod
 
 #[tokio::test]
 async fn a_failing_send_is_reported_retried_and_recorded_once() {
-    let (stack, bob, id) = alice_invited_someone(false, false).await;
+    let (stack, bob, id) = alice_invited_someone(Ses::Down, false).await;
     let (records, event) = stream_batch(&stack).await;
     let invitation_records: Vec<_> = records.iter().filter(|r| is_invitation_insert(r)).collect();
     assert_eq!(invitation_records.len(), 1);
@@ -60,7 +70,7 @@ async fn a_failing_send_is_reported_retried_and_recorded_once() {
     assert!(emails_to(&bob).await.is_empty());
 
     // SES is back: the retry sends it and records the delivery.
-    verify_sender(&stack).await;
+    stack.ses.set_down(false);
     let response = handle().await.expect("handler");
     assert!(response.batch_item_failures.is_empty());
     let sent = emails_to(&bob).await;
@@ -77,7 +87,7 @@ async fn a_failing_send_is_reported_retried_and_recorded_once() {
 
 #[tokio::test]
 async fn the_pump_retries_a_failed_send_until_ses_is_back() {
-    let (stack, bob, id) = alice_invited_someone(false, true).await;
+    let (stack, bob, id) = alice_invited_someone(Ses::Down, true).await;
 
     // Wait until the pump has tried and failed: still no delivery, no email.
     eventually("a failed send", || async {
@@ -87,14 +97,66 @@ async fn the_pump_retries_a_failed_send_until_ses_is_back() {
     assert!(emails_to(&bob).await.is_empty());
     assert!(delivery_of(&stack, &id).await.is_none());
 
-    verify_sender(&stack).await;
+    stack.ses.set_down(false);
     eventually("the retried delivery", || delivery_of(&stack, &id)).await;
     assert_eq!(emails_to(&bob).await.len(), 1);
 }
 
 #[tokio::test]
+async fn a_rejected_email_is_marked_undeliverable_for_the_inviter_and_not_retried() {
+    let (stack, bob, id) = alice_invited_someone(Ses::Rejecting, false).await;
+    let (_, event) = stream_batch(&stack).await;
+    let handle =
+        || send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event.clone(), Default::default()));
+
+    let response = handle().await.expect("handler");
+
+    assert!(response.batch_item_failures.is_empty(), "a permanent rejection is not retried");
+    assert!(emails_to(&bob).await.is_empty());
+    let invitation = invitation_of(&stack, &id).await;
+    let problem = invitation.mail_problem.expect("the rejection is recorded");
+    assert_eq!(problem.kind, orgs::domain::MailProblemKind::Undeliverable);
+    assert!(problem.reason.contains("not verified"), "SES's reason: {}", problem.reason);
+
+    // The inviter sees it on the Members page.
+    let page =
+        stack.api.store.org_members(&invitation.org_id, stack.api.now()).await.expect("page").expect("org");
+    let pending = page.pending.iter().find(|p| p.email.as_str() == bob).expect("still pending");
+    assert_eq!(pending.mail, orgs::domain::MailStatus::Undeliverable);
+    assert_eq!(pending.mail_problem.as_deref(), Some(problem.reason.as_str()));
+
+    // The same batch again, even with SES healthy now: the verdict stands, nothing is sent.
+    verify_sender(&stack).await;
+    let response = handle().await.expect("handler");
+    assert!(response.batch_item_failures.is_empty());
+    assert!(emails_to(&bob).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_transient_failure_stops_the_batch_at_its_record_so_order_holds() {
+    let stack = stack_with(StackOptions { pump: false, ..StackOptions::for_test() }).await;
+    let alice = register(&stack, &email("alice")).await;
+    let org = personal_org(&stack, &alice).await;
+    let (first, second) = (email("first"), email("second"));
+    invite(&stack, &alice, &org, &first).await;
+    invite(&stack, &alice, &org, &second).await;
+    let (records, event) = stream_batch(&stack).await;
+    let first_invitation = records.iter().find(|r| is_invitation_insert(r)).expect("an invitation record");
+    stack.ses.set_down(true);
+
+    let response = send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event, Default::default()))
+        .await
+        .expect("handler");
+
+    let failed: Vec<_> =
+        response.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect();
+    assert_eq!(failed, vec![sequence_of(first_invitation)], "only the first failure, nothing after it tried");
+    assert!(emails_to(&first).await.is_empty() && emails_to(&second).await.is_empty());
+}
+
+#[tokio::test]
 async fn an_answered_invitation_is_not_mailed() {
-    let (stack, bob, id) = alice_invited_someone(true, false).await;
+    let (stack, bob, id) = alice_invited_someone(Ses::Up, false).await;
     let bob = register(&stack, &bob).await;
     let declined = post(&stack, &format!("/v1/invitations/{id}/decline"), &bob, serde_json::json!({})).await;
     assert_eq!(declined.status.as_u16(), 204);

@@ -7,6 +7,7 @@ mod bad_input;
 mod delivery;
 mod failures;
 mod invitations;
+mod inviters;
 mod jwt;
 mod mailer;
 mod races;

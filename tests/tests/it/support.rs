@@ -190,10 +190,15 @@ pub fn email(name: &str) -> String {
     format!("{name}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
-/// The recorded delivery of an invitation, read strongly consistent.
-pub async fn delivery_of(stack: &Stack, invitation: &str) -> Option<orgs::domain::Delivery> {
+/// An invitation as stored, read strongly consistent.
+pub async fn invitation_of(stack: &Stack, invitation: &str) -> orgs::domain::Invitation {
     let id = orgs::domain::InvitationId::parse(invitation).expect("invitation id");
-    stack.api.store.invitation(&id).await.expect("read invitation").expect("invitation exists").delivery
+    stack.api.store.invitation(&id).await.expect("read invitation").expect("invitation exists")
+}
+
+/// The recorded delivery of an invitation.
+pub async fn delivery_of(stack: &Stack, invitation: &str) -> Option<orgs::domain::Delivery> {
+    invitation_of(stack, invitation).await.delivery
 }
 
 /// SES comes back: the stack's sender is verified.

@@ -1,0 +1,105 @@
+//! Members: removal (and leaving), which takes the removed member's open invitations with it.
+
+use super::Store;
+use super::invitations::{REVOKED, REVOKED_SLOT};
+use super::items::{Item, MemberItem, from_item};
+use super::keys;
+use super::plumbing::{Tx, built, contention, key, s, stored};
+use crate::domain::{DomainError, Membership, OrgId, Role, Timestamp, UserId};
+
+const MEMBER: &str = "membership";
+const SLOT: &str = "email slot";
+const REMOVER: &str = "remover's role";
+
+/// DynamoDB takes 100 actions in one transaction; a removal uses up to 3 and each withdrawn
+/// invitation 2. Invitations beyond these are withdrawn right after, in transactions of their own
+/// (and until then `accept` refuses them, since it checks the inviter).
+const REVOKED_WITH_REMOVAL: usize = 48;
+const REVOKED_PER_TRANSACTION: usize = 50;
+
+impl Store {
+    /// The memberships of the remover and the removed, in one round trip.
+    pub async fn memberships(
+        &self,
+        org: &OrgId,
+        users: [&UserId; 2],
+    ) -> Result<[Option<Membership>; 2], DomainError> {
+        // BatchGetItem refuses a key named twice (someone removing themselves).
+        let mut keys: Vec<Item> = users.iter().map(|u| key(keys::org_pk(org), keys::member_sk(u))).collect();
+        keys.dedup();
+        let mut found = [None, None];
+        for item in self.get_many(keys).await? {
+            let m = Membership::from(from_item::<MemberItem>(item)?);
+            for (slot, user) in found.iter_mut().zip(users) {
+                if &m.user_id == user {
+                    *slot = Some(m.clone());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Removes `target` from the organization: the membership, the email's slot and every open
+    /// invitation the target sent go together. Refused when the target is the owner, or (unless
+    /// removing themselves) when `remover` no longer manages members at the moment of the write.
+    /// Returns how many invitations were withdrawn.
+    pub async fn remove_member(
+        &self,
+        remover: &Membership,
+        target: &Membership,
+        now: Timestamp,
+    ) -> Result<usize, DomainError> {
+        let org = &target.org_id;
+        let sent = self.open_invitations_by(org, &target.user_id, now).await?;
+        let (with_removal, after) = sent.split_at(sent.len().min(REVOKED_WITH_REMOVAL));
+
+        let delete_member = built(
+            self.delete(key(keys::org_pk(org), keys::member_sk(&target.user_id)))
+                .condition_expression("attribute_exists(pk) AND #role <> :owner")
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":owner", stored(&Role::Owner)?)
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build(),
+        )?;
+        let delete_slot = built(
+            self.delete(key(keys::org_pk(org), keys::email_slot_sk(&target.email)))
+                .condition_expression("attribute_not_exists(pk) OR user_id = :uid")
+                .expression_attribute_values(":uid", s(target.user_id.as_str()))
+                .build(),
+        )?;
+        let mut tx = Tx::new().delete(MEMBER, delete_member).delete(SLOT, delete_slot);
+        if remover.user_id != target.user_id {
+            tx = tx.check(REMOVER, self.still_manager(org, &remover.user_id)?);
+        }
+        let tx = self.revoke_into(tx, org, with_removal, now)?;
+        self.commit("removal", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(MEMBER) {
+                    Some(match c.old_item(MEMBER) {
+                        Some(_) => DomainError::Conflict(
+                            "the owner cannot be removed from their organization".into(),
+                        ),
+                        None => DomainError::NotFound("member"),
+                    })
+                } else if c.failed(REMOVER) {
+                    Some(DomainError::NotFound("organization"))
+                } else {
+                    (c.failed(SLOT) || c.failed(REVOKED) || c.failed(REVOKED_SLOT)).then(contention)
+                }
+            })
+        })?;
+
+        // Beyond one transaction: the rest, each batch on its own. One answered meanwhile just
+        // fails its condition; accept already refuses the others.
+        for chunk in after.chunks(REVOKED_PER_TRANSACTION / 2) {
+            let tx = self.revoke_into(Tx::new(), org, chunk, now)?;
+            if let Err(e) = self.commit("revocation", tx).await {
+                let e = e.explain(|c| (c.failed(REVOKED) || c.failed(REVOKED_SLOT)).then(contention));
+                tracing::warn!(error = %crate::http::chain(&e), "some invitations of a removed member were not withdrawn; accept refuses them");
+            }
+        }
+        Ok(sent.len())
+    }
+}

@@ -1,0 +1,275 @@
+//! The DynamoDB plumbing every aggregate shares: key and value builders, strongly consistent
+//! reads, paginated queries, and transactions whose actions have names.
+//!
+//! A transaction is built as named actions; when DynamoDB cancels it, each cancellation reason is
+//! read by the name of its action, never by position, and [`TxError::explain`] owns the tail every
+//! write shares: a named failure becomes the caller's domain error, a concurrent transaction a
+//! retryable conflict, anything else a broken invariant.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use serde::Serialize;
+
+use super::Store;
+use super::items::Item;
+use super::schema;
+use crate::aws::failure;
+use crate::domain::DomainError;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A value as serde stores it: enum values in conditions are spelled exactly as in the items.
+pub fn stored<T: Serialize>(value: &T) -> Result<AttributeValue, DomainError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| DomainError::Corrupt(format!("cannot encode a condition value: {e}")))
+}
+
+pub fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([(schema::PK.to_owned(), s(pk)), (schema::SK.to_owned(), s(sk))])
+}
+
+/// A request the SDK refused to build is this code's mistake: permanent.
+pub fn built<T, E: std::error::Error + Send + Sync + 'static>(r: Result<T, E>) -> Result<T, DomainError> {
+    r.map_err(|e| DomainError::failed("building a DynamoDB request", e))
+}
+
+pub fn contention() -> DomainError {
+    DomainError::Conflict("another request changed this at the same moment; try again".into())
+}
+
+/// The actions of one transaction, each with a name its cancellation reason is read by.
+#[derive(Default)]
+pub struct Tx {
+    names: Vec<&'static str>,
+    actions: Vec<TransactWriteItem>,
+}
+
+impl Tx {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Several actions of one kind may share a name (every revoked invitation of a removal):
+    /// the name then fails when any of them does.
+    fn with(mut self, name: &'static str, action: TransactWriteItem) -> Self {
+        self.names.push(name);
+        self.actions.push(action);
+        self
+    }
+
+    pub fn put(self, name: &'static str, put: Put) -> Self {
+        self.with(name, TransactWriteItem::builder().put(put).build())
+    }
+
+    pub fn update(self, name: &'static str, update: Update) -> Self {
+        self.with(name, TransactWriteItem::builder().update(update).build())
+    }
+
+    pub fn delete(self, name: &'static str, delete: Delete) -> Self {
+        self.with(name, TransactWriteItem::builder().delete(delete).build())
+    }
+
+    pub fn check(self, name: &'static str, check: ConditionCheck) -> Self {
+        self.with(name, TransactWriteItem::builder().condition_check(check).build())
+    }
+}
+
+/// Why DynamoDB cancelled a transaction, by action name.
+#[derive(Debug)]
+pub struct Cancelled {
+    what: &'static str,
+    reasons: Vec<(&'static str, Option<String>, Option<Item>)>,
+}
+
+impl Cancelled {
+    /// Whether the condition of the action named `name` failed.
+    pub fn failed(&self, name: &str) -> bool {
+        self.reasons
+            .iter()
+            .any(|(n, code, _)| *n == name && code.as_deref() == Some("ConditionalCheckFailed"))
+    }
+
+    /// The item as it was when the condition of `name` failed (ALL_OLD).
+    pub fn old_item(&self, name: &str) -> Option<Item> {
+        self.reasons.iter().find(|(n, _, _)| *n == name).and_then(|(_, _, item)| item.clone())
+    }
+
+    /// A concurrent transaction touched the same items: the caller may retry.
+    fn conflicted(&self) -> bool {
+        self.reasons.iter().any(|(_, code, _)| code.as_deref() == Some("TransactionConflict"))
+    }
+}
+
+pub enum TxError {
+    Cancelled(Cancelled),
+    Failed(DomainError),
+}
+
+impl TxError {
+    /// Whether the condition of the action named `name` failed.
+    pub fn failed(&self, name: &str) -> bool {
+        matches!(self, TxError::Cancelled(c) if c.failed(name))
+    }
+
+    /// The domain error: `explain` names what a failed condition means; a conflict with another
+    /// transaction is a retryable 409; any other cancellation is a broken invariant.
+    pub fn explain(self, explain: impl FnOnce(&Cancelled) -> Option<DomainError>) -> DomainError {
+        match self {
+            TxError::Failed(e) => e,
+            TxError::Cancelled(c) => match explain(&c) {
+                Some(e) => e,
+                None if c.conflicted() => contention(),
+                None => DomainError::Corrupt(format!("{} cancelled: {:?}", c.what, c.reasons)),
+            },
+        }
+    }
+}
+
+impl Store {
+    /// A put whose failed condition returns the item as it was.
+    pub(super) fn put(&self, item: Item, condition: &str) -> Result<Put, DomainError> {
+        built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )
+    }
+
+    pub(super) fn update(&self, key: Item) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder().table_name(&self.table).set_key(Some(key))
+    }
+
+    pub(super) fn delete(&self, key: Item) -> aws_sdk_dynamodb::types::builders::DeleteBuilder {
+        Delete::builder().table_name(&self.table).set_key(Some(key))
+    }
+
+    pub(super) fn condition(&self, key: Item) -> aws_sdk_dynamodb::types::builders::ConditionCheckBuilder {
+        ConditionCheck::builder().table_name(&self.table).set_key(Some(key))
+    }
+
+    /// Runs `tx` all or nothing. `what` names it in the log of a broken invariant.
+    pub(super) async fn commit(&self, what: &'static str, tx: Tx) -> Result<(), TxError> {
+        let Tx { names, actions } = tx;
+        match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
+            {
+                let reasons = match e.into_err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        c.cancellation_reasons.unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                };
+                Err(TxError::Cancelled(Cancelled {
+                    what,
+                    reasons: names.into_iter().zip(reasons).map(|(n, r)| (n, r.code, r.item)).collect(),
+                }))
+            }
+            Err(e) => Err(TxError::Failed(failure("DynamoDB TransactWriteItems", e))),
+        }
+    }
+
+    pub(super) async fn get(&self, pk: String, sk: impl Into<String>) -> Result<Option<Item>, DomainError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failure("DynamoDB GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// Strongly consistent reads of several items in one round trip (retrying unprocessed keys).
+    pub(super) async fn get_many(&self, keys: Vec<Item>) -> Result<Vec<Item>, DomainError> {
+        let mut pending = keys;
+        let mut found = Vec::new();
+        for attempt in 0..5u32 {
+            let request =
+                built(KeysAndAttributes::builder().set_keys(Some(pending)).consistent_read(true).build())?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| failure("DynamoDB BatchGetItem", e))?;
+            if let Some(mut responses) = out.responses {
+                found.extend(responses.remove(&self.table).unwrap_or_default());
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(found);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+        }
+        Err(DomainError::unavailable("DynamoDB BatchGetItem", "keys left unprocessed after retries"))
+    }
+
+    /// Every item of one partition (strongly consistent) or one GSI key (eventually consistent),
+    /// optionally filtered, through the SDK's paginator.
+    pub(super) async fn query(&self, q: Query<'_>) -> Result<Vec<Item>, DomainError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(q.index.map(str::to_owned))
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", q.key_attr)
+            .expression_attribute_values(":v", s(q.value))
+            .set_consistent_read(q.index.is_none().then_some(true));
+        if let Some(filter) = q.filter {
+            request = request.filter_expression(filter.expression);
+            for (name, attr) in filter.names {
+                request = request.expression_attribute_names(*name, *attr);
+            }
+            for (name, value) in filter.values {
+                request = request.expression_attribute_values(*name, value.clone());
+            }
+        }
+        request.into_paginator().items().send().try_collect().await.map_err(|e| failure("DynamoDB Query", e))
+    }
+}
+
+/// A query of one partition (`index: None`) or one GSI key.
+pub struct Query<'a> {
+    pub index: Option<&'a str>,
+    pub key_attr: &'a str,
+    pub value: String,
+    pub filter: Option<Filter<'a>>,
+}
+
+/// A filter expression with its attribute names and values.
+pub struct Filter<'a> {
+    pub expression: &'a str,
+    pub names: &'a [(&'a str, &'a str)],
+    pub values: &'a [(&'a str, AttributeValue)],
+}
+
+impl<'a> Query<'a> {
+    pub fn partition(pk: String) -> Self {
+        Self { index: None, key_attr: schema::PK, value: pk, filter: None }
+    }
+
+    pub fn gsi1(value: String) -> Self {
+        Self { index: Some(schema::GSI1), key_attr: schema::GSI1_PK, value, filter: None }
+    }
+}

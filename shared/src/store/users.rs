@@ -1,0 +1,96 @@
+//! Users: registration (with the personal organization) and the dashboard's reads.
+
+use super::Store;
+use super::items::{
+    EmailSlotItem, Entity, InvitationItem, MemberItem, OrgItem, UserItem, entity_of, from_item, to_item,
+};
+use super::keys;
+use super::plumbing::{Query, Tx};
+use crate::domain::{
+    DomainError, Email, Invitation, Membership, Organization, Role, Timestamp, User, UserId,
+};
+
+/// What registering a user did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Registration {
+    Created { user: User, organization: Organization },
+    AlreadyRegistered,
+}
+
+const USER: &str = "user";
+const ORG: &str = "organization";
+const OWNER: &str = "owner's membership";
+const OWNER_SLOT: &str = "owner's email slot";
+
+impl Store {
+    /// Creates the user and their personal organization, owned by them, in one transaction.
+    /// Idempotent: when the user exists already nothing is written.
+    pub async fn register(
+        &self,
+        user_id: &UserId,
+        email: &Email,
+        now: Timestamp,
+    ) -> Result<Registration, DomainError> {
+        let organization = Organization::personal_for(user_id, email, now);
+        let user = User {
+            user_id: user_id.clone(),
+            email: email.clone(),
+            personal_org_id: organization.org_id,
+            created_at: now,
+        };
+        let membership = Membership {
+            org_id: organization.org_id,
+            org_name: organization.name.clone(),
+            user_id: user_id.clone(),
+            email: email.clone(),
+            role: Role::Owner,
+            joined_at: now,
+        };
+        let new = "attribute_not_exists(pk)";
+        let tx = Tx::new()
+            .put(USER, self.put(to_item(&UserItem::from(&user))?, new)?)
+            .put(ORG, self.put(to_item(&OrgItem::from(&organization))?, new)?)
+            .put(OWNER, self.put(to_item(&MemberItem::from(&membership))?, new)?)
+            .put(
+                OWNER_SLOT,
+                self.put(to_item(&EmailSlotItem::member(&organization.org_id, user_id, email))?, new)?,
+            );
+        match self.commit("registration", tx).await {
+            Ok(()) => Ok(Registration::Created { user, organization }),
+            Err(e) if e.failed(USER) => Ok(Registration::AlreadyRegistered),
+            Err(e) => Err(e.explain(|_| None)),
+        }
+    }
+
+    pub async fn user(&self, user_id: &UserId) -> Result<Option<User>, DomainError> {
+        self.get(keys::user_pk(user_id), keys::USER_SK)
+            .await?
+            .map(|i| from_item::<UserItem>(i).map(User::from))
+            .transpose()
+    }
+
+    /// The user's memberships and the invitations addressed to their email that are still open,
+    /// read concurrently from the GSI.
+    pub async fn dashboard(
+        &self,
+        user: &User,
+        now: Timestamp,
+    ) -> Result<(Vec<Membership>, Vec<Invitation>), DomainError> {
+        let (memberships, invitations) = tokio::try_join!(
+            self.query(Query::gsi1(keys::member_gsi_pk(&user.user_id))),
+            self.query(Query::gsi1(keys::invitation_gsi_pk(&user.email))),
+        )?;
+        let memberships = memberships
+            .into_iter()
+            .filter(|i| entity_of(i) == Some(Entity::Member))
+            .map(|i| from_item::<MemberItem>(i).map(Membership::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        let invitations = invitations
+            .into_iter()
+            .filter(|i| entity_of(i) == Some(Entity::Invitation))
+            .map(|i| from_item::<InvitationItem>(i).map(Invitation::from))
+            .filter(|r| r.as_ref().map_or(true, |inv| inv.is_open(now)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((memberships, invitations))
+    }
+}

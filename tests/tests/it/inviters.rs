@@ -1,0 +1,104 @@
+//! An invitation is valid only while its inviter may still invite: removing an inviter withdraws
+//! their open invitations, and accepting checks the inviter in the same transaction.
+
+use futures::future::join;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+/// Alice's organization with Dave in it as an admin. Returns (alice, dave, org).
+async fn alice_with_admin_dave(stack: &local_stack::Stack) -> (User, User, String) {
+    let alice = register(stack, &email("alice")).await;
+    let org = personal_org(stack, &alice).await;
+    let dave = register(stack, &email("dave")).await;
+    let path = format!("/v1/organizations/{org}/invitations");
+    let invited = post(stack, &path, &alice, json!({ "email": dave.email, "role": "admin" })).await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{:?}", invited.body);
+    let id = invited.body["invitation_id"].as_str().expect("id");
+    let joined = post(stack, &format!("/v1/invitations/{id}/accept"), &dave, json!({})).await;
+    assert_eq!(joined.status, StatusCode::OK, "{:?}", joined.body);
+    (alice, dave, org)
+}
+
+async fn remove(stack: &local_stack::Stack, remover: &User, org: &str, who: &User) -> StatusCode {
+    let path = format!("/v1/organizations/{org}/members/{}", who.sub);
+    call(stack, "DELETE", &path, Some(&remover.token), None).await.status
+}
+
+#[tokio::test]
+async fn removing_an_admin_withdraws_the_invitations_they_sent() {
+    let stack = stack().await;
+    let (alice, dave, org) = alice_with_admin_dave(&stack).await;
+    let erin = register(&stack, &email("erin")).await;
+    let id = invite(&stack, &dave, &org, &erin.email).await;
+    assert_eq!(get(&stack, "/v1/me", &erin).await.body["invitations"].as_array().map(Vec::len), Some(1));
+
+    assert_eq!(remove(&stack, &alice, &org, &dave).await, StatusCode::NO_CONTENT);
+
+    let me = get(&stack, "/v1/me", &erin).await;
+    assert_eq!(me.body["invitations"], json!([]), "it left Erin's dashboard");
+    let accepted = post(&stack, &format!("/v1/invitations/{id}/accept"), &erin, json!({})).await;
+    assert_problem(&accepted, 404, "accepting a withdrawn invitation");
+    let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
+    assert_eq!(page.body["invitations"], json!([]), "nor is it pending on the Members page");
+    assert_eq!(invitation_of(&stack, &id).await.status, orgs::domain::InvitationStatus::Revoked);
+    // Erin's address is free for an invitation from someone who may still invite.
+    invite(&stack, &alice, &org, &erin.email).await;
+}
+
+#[tokio::test]
+async fn an_invitation_whose_inviter_lost_their_role_cannot_be_accepted() {
+    let stack = stack().await;
+    let (_alice, dave, org) = alice_with_admin_dave(&stack).await;
+    let erin = register(&stack, &email("erin")).await;
+    let id = invite(&stack, &dave, &org, &erin.email).await;
+    // Dave's membership ends without the removal's withdrawal (as for invitations beyond one
+    // transaction, or one written while the removal ran): only accept's own check remains.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&emulator().await.sdk_config().await);
+    dynamodb
+        .delete_item()
+        .table_name(&stack.options.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{org}")))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("MEMBER#{}", dave.sub)))
+        .send()
+        .await
+        .expect("delete Dave's membership");
+
+    let accepted = post(&stack, &format!("/v1/invitations/{id}/accept"), &erin, json!({})).await;
+
+    assert_problem(&accepted, 404, "accepting an invitation from a former admin");
+    let me = get(&stack, "/v1/me", &erin).await;
+    assert_eq!(me.body["organizations"].as_array().map(Vec::len), Some(1), "Erin did not join");
+}
+
+#[tokio::test]
+async fn an_admin_removed_while_inviting_leaves_no_acceptable_invitation() {
+    // Each round races Dave's invitation of Erin against Alice removing Dave. Whatever order the
+    // writes land in, once Dave is gone Erin cannot join through him.
+    for round in 0..6 {
+        let stack = stack().await;
+        let (alice, dave, org) = alice_with_admin_dave(&stack).await;
+        let erin = register(&stack, &email("erin")).await;
+        let path = format!("/v1/organizations/{org}/invitations");
+
+        let (invited, removed) = join(
+            post(&stack, &path, &dave, json!({ "email": erin.email })),
+            remove(&stack, &alice, &org, &dave),
+        )
+        .await;
+
+        assert_eq!(removed, StatusCode::NO_CONTENT, "round {round}: the removal itself always succeeds");
+        if invited.status == StatusCode::CREATED {
+            let id = invited.body["invitation_id"].as_str().expect("id");
+            let accepted = post(&stack, &format!("/v1/invitations/{id}/accept"), &erin, json!({})).await;
+            assert_problem(&accepted, 404, &format!("round {round}: accepting Dave's invitation"));
+        } else {
+            assert_problem(&invited, 404, &format!("round {round}: Dave inviting after his removal"));
+        }
+        let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
+        let emails: Vec<_> =
+            page.body["members"].as_array().expect("members").iter().map(|m| m["email"].clone()).collect();
+        assert_eq!(emails, vec![json!(alice.email)], "round {round}: only Alice is left");
+    }
+}
