@@ -32,6 +32,7 @@ use orgs::clock::ShiftedClock;
 use orgs::config::AuthConfig;
 use orgs::mail::SesMailer;
 use orgs::store::Store;
+use record_mail_feedback::FeedbackRecorder;
 use register_user::Registrar;
 use send_invitation_email::InvitationMailer;
 use tokio::task::JoinHandle;
@@ -112,6 +113,8 @@ pub struct Stack {
     pub api: Arc<Api>,
     pub mailer: Arc<InvitationMailer>,
     pub registrar: Arc<Registrar>,
+    /// The handler SES's bounce and complaint notifications reach through SNS.
+    pub feedback: Arc<FeedbackRecorder>,
     pub clock: Arc<ShiftedClock>,
     pub calls: CallCounter,
     pub stream_arn: String,
@@ -175,6 +178,10 @@ impl Stack {
             dashboard_url: options.dashboard_url.clone(),
             clock: clock.clone(),
         });
+        let feedback = Arc::new(FeedbackRecorder {
+            store: Store::new(plain_dynamo.clone(), &options.table),
+            clock: clock.clone(),
+        });
         let registrar = Arc::new(Registrar {
             store: Store::new(plain_dynamo.clone(), &options.table),
             clock: clock.clone(),
@@ -219,6 +226,7 @@ impl Stack {
             api,
             mailer,
             registrar,
+            feedback,
             clock,
             calls,
             stream_arn,

@@ -169,3 +169,102 @@ async fn an_answered_invitation_is_not_mailed() {
     assert!(emails_to(&bob.email).await.is_empty());
     assert!(delivery_of(&stack, &id).await.is_none());
 }
+
+/// The SNS event SES's configuration set publishes for `event_type` about `invitation`.
+fn ses_notification(
+    event_type: &str,
+    invitation: &str,
+    detail: serde_json::Value,
+) -> aws_lambda_events::sns::SnsEvent {
+    let mut message = serde_json::json!({
+        "eventType": event_type,
+        "mail": {
+            "timestamp": "2026-11-28T12:00:00.000Z",
+            "source": "no-reply@orgs.test",
+            "messageId": "0100017a-test-message",
+            "destination": ["someone@example.com"],
+            "tags": { "ses:configuration-set": ["orgs-invitations"], "invitation_id": [invitation] }
+        }
+    });
+    if let (Some(message), Some(detail)) = (message.as_object_mut(), detail.as_object()) {
+        message.extend(detail.clone());
+    }
+    serde_json::from_value(serde_json::json!({ "Records": [{
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:orgs-mail-feedback:sub",
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": uuid::Uuid::new_v4().to_string(),
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:orgs-mail-feedback",
+            "Message": message.to_string(),
+            "Timestamp": "2026-11-28T12:00:05.123Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE",
+            "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/cert.pem",
+            "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+            "MessageAttributes": {}
+        }
+    }]}))
+    .expect("SNS event")
+}
+
+async fn feed(stack: &Stack, event: aws_lambda_events::sns::SnsEvent) -> Vec<record_mail_feedback::Outcome> {
+    record_mail_feedback::handle(&stack.feedback, LambdaEvent::new(event, Default::default()))
+        .await
+        .expect("the feedback handler")
+}
+
+#[tokio::test]
+async fn a_bounce_and_a_complaint_reach_the_inviter_and_a_soft_bounce_does_not() {
+    use orgs::domain::MailProblemKind;
+    let stack = stack().await;
+    let alice = register(&stack, &email("alice")).await;
+    let org = personal_org(&stack, &alice).await;
+    let (bounced, complained, soft) = (email("bounced"), email("complained"), email("soft"));
+    let bounced_id = invite(&stack, &alice, &org, &bounced).await;
+    let complained_id = invite(&stack, &alice, &org, &complained).await;
+    let soft_id = invite(&stack, &alice, &org, &soft).await;
+    for (id, to) in [(&bounced_id, &bounced), (&complained_id, &complained), (&soft_id, &soft)] {
+        mailed_once(&stack, id, to).await;
+    }
+
+    let hard = serde_json::json!({ "bounce": { "bounceType": "Permanent", "bounceSubType": "General",
+        "bouncedRecipients": [{ "emailAddress": bounced, "diagnosticCode": "smtp; 550 5.1.1 user unknown" }] } });
+    let complaint =
+        serde_json::json!({ "complaint": { "complaintFeedbackType": "abuse", "complainedRecipients": [] } });
+    let transient = serde_json::json!({ "bounce": { "bounceType": "Transient", "bounceSubType": "MailboxFull",
+        "bouncedRecipients": [{ "emailAddress": soft }] } });
+    use record_mail_feedback::Outcome;
+    assert_eq!(
+        feed(&stack, ses_notification("Bounce", &bounced_id, hard.clone())).await,
+        vec![Outcome::Recorded(MailProblemKind::Bounced)]
+    );
+    assert_eq!(
+        feed(&stack, ses_notification("Complaint", &complained_id, complaint)).await,
+        vec![Outcome::Recorded(MailProblemKind::Complained)]
+    );
+    assert_eq!(feed(&stack, ses_notification("Bounce", &soft_id, transient)).await, vec![Outcome::Ignored]);
+    // SNS delivers at least once: the same bounce again changes nothing.
+    assert_eq!(feed(&stack, ses_notification("Bounce", &bounced_id, hard)).await, vec![Outcome::Ignored]);
+
+    let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
+    let status_of = |to: &str| {
+        let invitations = page.body["invitations"].as_array().expect("invitations");
+        let found = invitations.iter().find(|i| i["email"] == to).expect("listed");
+        (found["mail"].clone(), found["mail_problem"].clone())
+    };
+    assert_eq!(
+        status_of(&bounced),
+        (serde_json::json!("bounced"), serde_json::json!("smtp; 550 5.1.1 user unknown"))
+    );
+    assert_eq!(
+        status_of(&complained),
+        (serde_json::json!("complained"), serde_json::json!("marked as abuse"))
+    );
+    assert_eq!(status_of(&soft).0, serde_json::json!("sent"));
+    assert_eq!(
+        invitation_of(&stack, &bounced_id).await.mail_problem.map(|p| p.kind),
+        Some(MailProblemKind::Bounced)
+    );
+}

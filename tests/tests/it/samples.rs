@@ -31,7 +31,7 @@ fn event_path(function: &str) -> PathBuf {
 #[test]
 fn every_function_has_a_sample_event_its_handler_accepts() {
     let functions = function_crates();
-    assert_eq!(functions.len(), 10, "{functions:?}");
+    assert_eq!(functions.len(), 11, "{functions:?}");
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")
         .filter_map(|e| e.ok())
@@ -54,6 +54,13 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
                 assert_eq!(event.records[0].event_name, "INSERT");
                 assert!(event.records[0].change.sequence_number.is_some());
+            }
+            "record-mail-feedback" => {
+                let event: aws_lambda_events::sns::SnsEvent = serde_json::from_str(&text).expect(function);
+                let message: serde_json::Value =
+                    serde_json::from_str(&event.records[0].sns.message).expect("an SES notification");
+                assert_eq!(message["eventType"], "Bounce");
+                assert!(message["mail"]["tags"][orgs::mail::INVITATION_TAG][0].is_string());
             }
             http_function => {
                 let event: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
@@ -151,4 +158,66 @@ fn the_template_routes_every_operation_to_its_function() {
         ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.to_owned())).collect();
     expected.insert(("ANY".into(), "$default".into(), FALLBACK_FUNCTION.into()));
     assert_eq!(routes, expected);
+}
+
+/// The resource a `!Ref` names.
+fn reference(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_template_keeps_logs_alarms_and_mail_as_production_needs() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let of_type = |kind: &str| -> Vec<(&Value, &Value)> {
+        resources.iter().filter(|(_, r)| r["Type"].as_str() == Some(kind)).collect()
+    };
+
+    // Every function logs to a group of its own with a retention.
+    for (name, function) in of_type("AWS::Serverless::Function") {
+        let group = reference(&function["Properties"]["LoggingConfig"]["LogGroup"]).expect("a log group");
+        let retention = &template["Resources"][group]["Properties"]["RetentionInDays"];
+        assert_eq!(reference(&retention), Some("LogRetentionDays"), "{name:?}");
+    }
+
+    // The alarms a person on call needs, all to the topic given as a parameter.
+    let alarms: BTreeSet<String> =
+        of_type("AWS::CloudWatch::Alarm").iter().map(|(n, _)| n.as_str().unwrap_or("").to_owned()).collect();
+    for alarm in ["MailerIteratorAgeAlarm", "FailureQueueAlarm", "FunctionErrorsAlarm", "Api5xxAlarm"] {
+        assert!(alarms.contains(alarm), "{alarm} missing from {alarms:?}");
+        let actions = &template["Resources"][alarm]["Properties"]["AlarmActions"];
+        assert_eq!(reference(&actions[0]), Some("AlarmTopicArn"), "{alarm}");
+    }
+    let errors =
+        template["Resources"]["FunctionErrorsAlarm"]["Properties"]["Metrics"].as_sequence().expect("metrics");
+    let watched =
+        errors.iter().filter(|m| m["MetricStat"]["Metric"]["MetricName"].as_str() == Some("Errors")).count();
+    assert_eq!(watched, function_crates().len(), "the errors alarm watches every function");
+
+    // Mail: Cognito sends through SES, the mailer's concurrency is bounded, and SES feedback
+    // reaches the feedback function.
+    let pool = &template["Resources"]["UserPool"]["Properties"]["EmailConfiguration"];
+    assert_eq!(pool["EmailSendingAccount"].as_str(), Some("DEVELOPER"));
+    let mailer = &template["Resources"]["SendInvitationEmailFunction"]["Properties"];
+    assert!(mailer["ReservedConcurrentExecutions"].as_u64().is_some_and(|n| n >= 1));
+    assert!(reference(&mailer["Environment"]["Variables"]["SES_CONFIGURATION_SET"]).is_some());
+    let feedback = &template["Resources"]["RecordMailFeedbackFunction"]["Properties"]["Events"]["Feedback"];
+    assert_eq!(feedback["Type"].as_str(), Some("SNS"));
+    let destination = &template["Resources"]["MailFeedbackDestination"]["Properties"]["EventDestination"];
+    assert_eq!(
+        reference(&destination["SnsDestination"]["TopicARN"]),
+        reference(&feedback["Properties"]["Topic"])
+    );
+
+    // The JWT settings live once, in Globals, and the invitation route has its own throttle.
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(
+        !globals["JWT_ISSUER"].is_null() && reference(&globals["JWT_CLIENT_ID"]) == Some("UserPoolClient")
+    );
+    let route = &template["Resources"]["HttpApi"]["Properties"]["RouteSettings"]["POST /v1/organizations/{org_id}/invitations"];
+    let default = &template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"];
+    assert!(route["ThrottlingRateLimit"].as_u64() < default["ThrottlingRateLimit"].as_u64());
 }
