@@ -180,7 +180,7 @@ fn the_template_keeps_logs_alarms_and_mail_as_production_needs() {
     for (name, function) in of_type("AWS::Serverless::Function") {
         let group = reference(&function["Properties"]["LoggingConfig"]["LogGroup"]).expect("a log group");
         let retention = &template["Resources"][group]["Properties"]["RetentionInDays"];
-        assert_eq!(reference(&retention), Some("LogRetentionDays"), "{name:?}");
+        assert_eq!(reference(retention), Some("LogRetentionDays"), "{name:?}");
     }
 
     // The alarms a person on call needs, all to the topic given as a parameter.
