@@ -29,6 +29,30 @@ async fn bad_requests_get_a_4xx_problem_and_change_nothing() {
             400,
         ),
         ("malformed email", "POST", invitations.clone(), token, json_body(r#"{"email":"bob@"}"#), 400),
+        (
+            "non-ASCII local part",
+            "POST",
+            invitations.clone(),
+            token,
+            json_body(r#"{"email":"jöran@example.com"}"#),
+            400,
+        ),
+        (
+            "zero-width space in the address",
+            "POST",
+            invitations.clone(),
+            token,
+            json_body("{\"email\":\"bob\u{200B}@example.com\"}"),
+            400,
+        ),
+        (
+            "right-to-left override in the address",
+            "POST",
+            invitations.clone(),
+            token,
+            json_body("{\"email\":\"\u{202E}moc.elpmaxe@bob\"}"),
+            400,
+        ),
         ("email of the wrong type", "POST", invitations.clone(), token, json_body(r#"{"email":42}"#), 400),
         (
             "unknown role",
@@ -116,4 +140,35 @@ async fn a_wrong_method_names_the_allowed_ones() {
         reqwest::Client::new().patch(format!("{}/v1/me", stack.api_url)).send().await.expect("request");
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "GET");
+}
+
+#[tokio::test]
+async fn an_internationalized_domain_is_invited_and_mailed_in_its_ascii_form() {
+    let stack = stack().await;
+    let alice = register(&stack, &email("alice")).await;
+    let org = personal_org(&stack, &alice).await;
+    let local = email("bob").split('@').next().map(str::to_owned).unwrap_or_default();
+
+    let created = post(
+        &stack,
+        &format!("/v1/organizations/{org}/invitations"),
+        &alice,
+        json!({ "email": format!("{local}@BÜCHER.example") }),
+    )
+    .await;
+
+    assert_eq!(created.status.as_u16(), 201, "{:?}", created.body);
+    let stored = format!("{local}@xn--bcher-kva.example");
+    assert_eq!(created.body["email"], stored.as_str());
+    let id = created.body["invitation_id"].as_str().expect("id");
+    mailed_once(&stack, id, &stored).await;
+    // The same address in its other spelling is the same invitee.
+    let again = post(
+        &stack,
+        &format!("/v1/organizations/{org}/invitations"),
+        &alice,
+        json!({ "email": format!("{local}@bücher.example") }),
+    )
+    .await;
+    assert_problem(&again, 409, "the same address spelled in Unicode");
 }
