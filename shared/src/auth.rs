@@ -1,11 +1,17 @@
-//! Bearer JWT to [`Caller`]: RS256 only, verified against the issuer's JWKS, which is fetched on
-//! first use (never during init), cached, and refetched when a token names an unknown `kid` (at
-//! most once per `jwks_min_refresh`, so forged kids cannot turn into a flood of fetches).
+//! Bearer JWT to [`Caller`]: RS256 only, verified against the issuer's JWKS.
+//!
+//! - Time: `exp` and `nbf` are enforced with a leeway of [`LEEWAY_SECONDS`] (not the library's
+//!   60), and a token whose `iat` lies beyond that in the future is refused.
+//! - Keys: fetched on first use (never during init), trusted for `jwks_max_age` (an hour: a key
+//!   the issuer drops stops being trusted within it), refetched when a token names an unknown
+//!   `kid` at most once per `jwks_min_refresh` (forged kids cannot become a flood of fetches),
+//!   and after a failed fetch not fetched again until a backoff (1 s doubling to 60 s) has passed.
+//!   Keys older than `jwks_max_age` are not used when the refetch fails: that is a 503.
 //!
 //! The token says who the caller is, nothing more: what they may do is read from DynamoDB.
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_rustls::HttpsConnector;
@@ -16,8 +22,10 @@ use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
-use tokio::sync::{Mutex, RwLock};
+use time::OffsetDateTime;
+use tokio::sync::Mutex;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::AuthConfig;
 use crate::domain::{DomainError, Email, UserId};
 use crate::http::ApiError;
@@ -41,6 +49,8 @@ struct Claims {
     client_id: Option<String>,
     #[serde(default)]
     token_use: Option<String>,
+    #[serde(default)]
+    iat: Option<i64>,
     #[serde(default)]
     email: Option<String>,
     /// Cognito sends a boolean; some issuers send the string "true".
@@ -78,20 +88,55 @@ type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<bytes::Bytes>>;
 /// A JWKS document larger than this is refused.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECONDS: u64 = 5;
+/// After failed fetches, the next one waits 1 s, 2 s, 4 s... up to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The issuer's keys as last fetched, and how fetching has gone.
+#[derive(Default)]
+struct KeyCache {
+    keys: Option<Arc<JwkSet>>,
+    fetched_at: Option<OffsetDateTime>,
+    /// The last attempt, successful or not: unknown kids refetch at most once per min refresh.
+    attempted_at: Option<OffsetDateTime>,
+    /// Failed fetches in a row; the next attempt waits for the backoff they set.
+    failures: u32,
+}
+
+impl KeyCache {
+    fn backoff(&self) -> Duration {
+        match self.failures {
+            0 => Duration::ZERO,
+            n => Duration::from_secs(1u64 << (n - 1).min(6)).min(MAX_BACKOFF),
+        }
+    }
+}
 
 /// Verifies bearer tokens. One per cold start; the JWKS cache lives as long as it does.
 pub struct Verifier {
     config: AuthConfig,
+    clock: Arc<dyn Clock>,
     /// Built on first use: loading the root certificates is no work for init.
     http: OnceLock<Result<HttpClient, String>>,
-    keys: RwLock<Option<Arc<JwkSet>>>,
-    /// Serializes refetches and remembers when the last one happened.
-    last_fetch: Mutex<Option<Instant>>,
+    /// Also serializes fetches: concurrent requests wait for one fetch rather than each making one.
+    cache: Mutex<KeyCache>,
 }
 
 impl Verifier {
     pub fn new(config: AuthConfig) -> Self {
-        Self { config, http: OnceLock::new(), keys: RwLock::new(None), last_fetch: Mutex::new(None) }
+        Self {
+            config,
+            clock: Arc::new(SystemClock),
+            http: OnceLock::new(),
+            cache: Mutex::new(KeyCache::default()),
+        }
+    }
+
+    /// The same verifier reading time from `clock` (for the key cache and `iat`).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The caller named by `Authorization: Bearer <jwt>`, or 401 (503 when the JWKS cannot be had).
@@ -109,12 +154,18 @@ impl Verifier {
         let key = self.decoding_key(&kid).await?;
 
         let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
         validation.set_issuer(&[&self.config.issuer]);
         validation.validate_aud = false; // checked below: ID tokens use `aud`, access tokens `client_id`
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         let claims = decode::<Claims>(token, &key, &validation)
             .map_err(|e| ApiError::unauthorized(format!("the token is not valid: {}", reason(&e))))?
             .claims;
+        let now = self.clock.now().unix_timestamp();
+        if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECONDS as i64) {
+            return Err(ApiError::unauthorized("the token is not valid: it was issued in the future"));
+        }
         if !claims.issued_to(&self.config.client_id) {
             return Err(ApiError::unauthorized("the token was issued to another client"));
         }
@@ -132,33 +183,42 @@ impl Verifier {
     }
 
     async fn decoding_key(&self, kid: &str) -> Result<DecodingKey, ApiError> {
-        if let Some(set) = self.keys.read().await.clone()
-            && let Some(jwk) = set.find(kid)
-        {
-            return DecodingKey::from_jwk(jwk)
-                .map_err(|_| ApiError::unauthorized("the signing key is unusable"));
+        let unusable = |_| ApiError::unauthorized("the signing key is unusable");
+        let mut cache = self.cache.lock().await;
+        let now = self.clock.now();
+        let age = |t: Option<OffsetDateTime>| t.map(|t| now - t).unwrap_or(time::Duration::MAX);
+        let fresh = age(cache.fetched_at) < self.config.jwks_max_age;
+        if fresh && let Some(jwk) = cache.keys.as_ref().and_then(|set| set.find(kid)) {
+            return DecodingKey::from_jwk(jwk).map_err(unusable);
         }
-        let set = self.refresh().await?;
-        match set.and_then(|s| s.find(kid).cloned()) {
-            Some(jwk) => {
-                DecodingKey::from_jwk(&jwk).map_err(|_| ApiError::unauthorized("the signing key is unusable"))
+        // Stale keys must be refetched; fresh ones only for an unknown kid, and not too often.
+        let waited = if fresh { self.config.jwks_min_refresh.max(cache.backoff()) } else { cache.backoff() };
+        if cache.attempted_at.is_some() && age(cache.attempted_at) < waited {
+            return Err(if fresh {
+                ApiError::unauthorized("the token's signing key is unknown")
+            } else {
+                ApiError::from(DomainError::unavailable(
+                    "fetching the JWKS",
+                    format!("backing off after {} failed fetches", cache.failures),
+                ))
+            });
+        }
+        cache.attempted_at = Some(now);
+        match self.fetch().await {
+            Ok(set) => {
+                cache.keys = Some(Arc::new(set));
+                cache.fetched_at = Some(now);
+                cache.failures = 0;
             }
+            Err(e) => {
+                cache.failures = cache.failures.saturating_add(1);
+                return Err(e.into());
+            }
+        }
+        match cache.keys.as_ref().and_then(|set| set.find(kid)) {
+            Some(jwk) => DecodingKey::from_jwk(jwk).map_err(unusable),
             None => Err(ApiError::unauthorized("the token's signing key is unknown")),
         }
-    }
-
-    /// Fetches the JWKS unless another request just did; returns the keys as they now are.
-    async fn refresh(&self) -> Result<Option<Arc<JwkSet>>, ApiError> {
-        let mut last = self.last_fetch.lock().await;
-        let cached = self.keys.read().await.clone();
-        if cached.is_some() && last.is_some_and(|t| t.elapsed() < self.config.jwks_min_refresh) {
-            return Ok(cached);
-        }
-        let fetched = self.fetch().await.map_err(ApiError::from)?;
-        *last = Some(Instant::now());
-        let fetched = Arc::new(fetched);
-        *self.keys.write().await = Some(fetched.clone());
-        Ok(Some(fetched))
     }
 
     async fn fetch(&self) -> Result<JwkSet, DomainError> {
@@ -174,9 +234,9 @@ impl Verifier {
                 Ok(Client::builder(TokioExecutor::new()).build(https))
             })
             .as_ref()
-            .map_err(|e| DomainError::unavailable("building the JWKS client", e.clone()))?;
+            .map_err(|e| DomainError::failed("building the JWKS client", e.clone()))?;
         let uri: http::Uri =
-            self.config.jwks_url.parse().map_err(|e| DomainError::unavailable("parsing the JWKS URL", e))?;
+            self.config.jwks_url.parse().map_err(|e| DomainError::failed("parsing the JWKS URL", e))?;
         let response = tokio::time::timeout(JWKS_TIMEOUT, client.get(uri))
             .await
             .map_err(|e| DomainError::unavailable("fetching the JWKS", e))?

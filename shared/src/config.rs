@@ -60,6 +60,31 @@ pub struct AuthConfig {
     pub jwks_url: String,
     /// `JWKS_MIN_REFRESH_SECONDS`: an unknown `kid` refetches the keys at most this often (10).
     pub jwks_min_refresh: Duration,
+    /// `JWKS_MAX_AGE_SECONDS`: fetched keys are trusted this long (3600), then fetched again, so
+    /// a key the issuer drops stops being trusted within it.
+    pub jwks_max_age: Duration,
+}
+
+/// Whether `url` is `https`, or `http` to this machine (the local stack's issuer).
+fn https_or_loopback(url: &str) -> bool {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return false;
+    };
+    match (uri.scheme_str(), uri.host()) {
+        (Some("https"), Some(_)) => true,
+        (Some("http"), Some(host)) => matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1"),
+        _ => false,
+    }
+}
+
+fn seconds(src: &dyn Source, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    match src.get(name) {
+        None => Ok(Duration::from_secs(default)),
+        Some(v) => Ok(Duration::from_secs(v.parse().map_err(|_| ConfigError::Invalid {
+            name,
+            reason: "must be a whole number of seconds".into(),
+        })?)),
+    }
 }
 
 impl AuthConfig {
@@ -69,14 +94,23 @@ impl AuthConfig {
             Some(_) => url(src, "JWKS_URL")?,
             None => format!("{issuer}/.well-known/jwks.json"),
         };
-        let jwks_min_refresh = match src.get("JWKS_MIN_REFRESH_SECONDS") {
-            None => Duration::from_secs(10),
-            Some(v) => Duration::from_secs(v.parse().map_err(|_| ConfigError::Invalid {
-                name: "JWKS_MIN_REFRESH_SECONDS",
-                reason: "must be a whole number of seconds".into(),
-            })?),
-        };
-        Ok(Self { issuer, client_id: required(src, "JWT_CLIENT_ID")?, jwks_url, jwks_min_refresh })
+        if !https_or_loopback(&jwks_url) {
+            let name =
+                if src.get("JWKS_URL").is_some_and(|v| !v.is_empty()) { "JWKS_URL" } else { "JWT_ISSUER" };
+            return Err(ConfigError::Invalid {
+                name,
+                reason:
+                    "the signing keys must be fetched over https (plain http only on this machine's loopback)"
+                        .into(),
+            });
+        }
+        Ok(Self {
+            issuer,
+            client_id: required(src, "JWT_CLIENT_ID")?,
+            jwks_url,
+            jwks_min_refresh: seconds(src, "JWKS_MIN_REFRESH_SECONDS", 10)?,
+            jwks_max_age: seconds(src, "JWKS_MAX_AGE_SECONDS", 3600)?,
+        })
     }
 }
 
@@ -129,7 +163,30 @@ mod tests {
         ]))?;
         assert_eq!(cfg.jwks_url, "https://issuer.example/.well-known/jwks.json");
         assert_eq!(cfg.jwks_min_refresh, Duration::from_secs(10));
+        assert_eq!(cfg.jwks_max_age, Duration::from_secs(3600));
         Ok(())
+    }
+
+    #[test]
+    fn signing_keys_are_fetched_over_https_except_on_loopback() {
+        let config = |issuer: &str, jwks: Option<&str>| {
+            let mut pairs = vec![("JWT_ISSUER", issuer), ("JWT_CLIENT_ID", "c")];
+            pairs.extend(jwks.map(|j| ("JWKS_URL", j)));
+            AuthConfig::from_source(&source(&pairs))
+        };
+        assert!(config("https://cognito-idp.us-east-1.amazonaws.com/pool", None).is_ok());
+        assert!(config("http://127.0.0.1:3001", None).is_ok());
+        assert!(config("http://localhost:3001", None).is_ok());
+        assert!(config("http://[::1]:3001", None).is_ok());
+        for (issuer, jwks) in [
+            ("http://issuer.example", None),
+            ("https://issuer.example", Some("http://issuer.example/keys")),
+            ("https://issuer.example", Some("http://127.0.0.1.example.com/keys")),
+            ("https://issuer.example", Some("http://10.0.0.1/keys")),
+        ] {
+            let err = config(issuer, jwks).expect_err(issuer);
+            assert!(err.to_string().contains("https"), "{issuer} {jwks:?}: {err}");
+        }
     }
 
     #[test]

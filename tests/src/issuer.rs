@@ -101,6 +101,13 @@ impl Issuer {
         }
     }
 
+    /// Stops publishing the key `kid`, as the last step of a rotation does.
+    pub fn retire(&self, kid: &str) {
+        if let Ok(mut keys) = self.published.write() {
+            keys.retain(|k| k.kid != kid);
+        }
+    }
+
     pub fn current_key(&self) -> SigningKey {
         self.published
             .read()

@@ -16,6 +16,7 @@ pub mod pump;
 pub mod router;
 pub mod table;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +72,14 @@ impl Intercept for CallCounter {
     }
 }
 
+/// The local issuer's JWKS endpoint, observable and breakable by tests.
+#[derive(Debug, Default)]
+pub struct JwksEndpoint {
+    pub fetches: AtomicU64,
+    /// While set, the endpoint answers 503.
+    pub down: AtomicBool,
+}
+
 /// How to start a stack.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
@@ -121,6 +130,8 @@ pub struct Stack {
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub options: StackOptions,
     pub pump_stats: Arc<pump::PumpStats>,
+    /// The issuer's JWKS endpoint: how often it was fetched, and an outage switch.
+    pub jwks: Arc<JwksEndpoint>,
     /// SES as the mailer meets it; `ses.set_down(true)` is an outage.
     pub ses: Arc<outage::OutageMailer>,
     tasks: Vec<JoinHandle<()>>,
@@ -165,10 +176,11 @@ impl Stack {
             client_id: LOCAL_CLIENT_ID.into(),
             jwks_url: format!("{issuer_url}/.well-known/jwks.json"),
             jwks_min_refresh: options.jwks_min_refresh,
+            jwks_max_age: Duration::from_secs(3600),
         };
         let api = Arc::new(Api {
             store: Store::new(dynamo, &options.table),
-            verifier: Verifier::new(auth),
+            verifier: Verifier::new(auth).with_clock(clock.clone()),
             clock: clock.clone(),
         });
         let ses = Arc::new(outage::OutageMailer::new(SesMailer::new(ses, &options.sender, None)));
@@ -189,11 +201,20 @@ impl Stack {
 
         let mut tasks = Vec::new();
         let jwks_issuer = issuer.clone();
+        let jwks_endpoint = Arc::new(JwksEndpoint::default());
+        let endpoint = jwks_endpoint.clone();
         let jwks = axum::Router::new().route(
             "/.well-known/jwks.json",
             axum::routing::get(move || {
-                let issuer = jwks_issuer.clone();
-                async move { axum::Json(issuer.jwks()) }
+                let (issuer, endpoint) = (jwks_issuer.clone(), endpoint.clone());
+                async move {
+                    use axum::response::IntoResponse;
+                    endpoint.fetches.fetch_add(1, Ordering::SeqCst);
+                    if endpoint.down.load(Ordering::SeqCst) {
+                        return http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+                    }
+                    axum::Json(issuer.jwks()).into_response()
+                }
             }),
         );
         tasks.push(tokio::spawn(async move {
@@ -233,6 +254,7 @@ impl Stack {
             streams,
             options,
             pump_stats,
+            jwks: jwks_endpoint,
             ses,
             tasks,
         })

@@ -33,6 +33,7 @@ fn api_with_store(stack: &local_stack::Stack, store: Store) -> Api {
             client_id: local_stack::LOCAL_CLIENT_ID.into(),
             jwks_url: format!("{}/.well-known/jwks.json", stack.issuer.url),
             jwks_min_refresh: std::time::Duration::from_secs(10),
+            jwks_max_age: std::time::Duration::from_secs(3600),
         }),
         clock: Arc::new(orgs::SystemClock),
     }
@@ -92,6 +93,7 @@ async fn an_unreachable_jwks_is_a_503_not_a_401() {
             client_id: local_stack::LOCAL_CLIENT_ID.into(),
             jwks_url: format!("{dead}/.well-known/jwks.json"),
             jwks_min_refresh: std::time::Duration::from_secs(10),
+            jwks_max_age: std::time::Duration::from_secs(3600),
         }),
         clock: Arc::new(orgs::SystemClock),
     };

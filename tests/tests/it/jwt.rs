@@ -94,3 +94,77 @@ async fn an_access_token_names_the_client_in_client_id() {
     let answer = call(&stack, "GET", "/v1/me", Some(&stack.issuer.current_key().sign(&access)), None).await;
     assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
 }
+
+#[tokio::test]
+async fn time_claims_get_seconds_of_leeway_not_a_minute() {
+    let stack = stack().await;
+    let alice = register(&stack, &email("alice")).await;
+    let key = stack.issuer.current_key();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = || serde_json::to_value(stack.issuer.claims(&alice.sub, &alice.email)).expect("claims");
+
+    // Each of these would pass with jsonwebtoken's default leeway of 60 seconds.
+    let mut expired = claims();
+    expired["exp"] = json!(now - 30);
+    let mut not_yet = claims();
+    not_yet["nbf"] = json!(now + 30);
+    let mut from_the_future = claims();
+    from_the_future["iat"] = json!(now + 30);
+    for (name, claims) in
+        [("expired 30 s ago", expired), ("nbf in 30 s", not_yet), ("iat in 30 s", from_the_future)]
+    {
+        let answer = call(&stack, "GET", "/v1/me", Some(&key.sign(&claims)), None).await;
+        assert_problem(&answer, 401, name);
+    }
+
+    let mut valid_now = claims();
+    valid_now["nbf"] = json!(now - 1);
+    let answer = call(&stack, "GET", "/v1/me", Some(&key.sign(&valid_now)), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "an nbf just past passes: {:?}", answer.body);
+}
+
+#[tokio::test]
+async fn a_key_the_issuer_drops_stops_being_trusted_within_an_hour() {
+    let stack = stack().await;
+    let alice = register(&stack, &email("alice")).await;
+    let old = stack.issuer.current_key();
+    assert_eq!(get(&stack, "/v1/me", &alice).await.status, StatusCode::OK, "the keys are cached");
+
+    // The issuer rotates: a new key, and the old one is dropped.
+    stack.issuer.publish(SigningKey::generate("rotated-2"));
+    stack.issuer.retire(&old.kid);
+    assert_eq!(get(&stack, "/v1/me", &alice).await.status, StatusCode::OK, "cached keys hold for now");
+
+    stack.clock.advance(time::Duration::minutes(61));
+    let answer = get(&stack, "/v1/me", &alice).await;
+    assert_problem(&answer, 401, "a token signed with the dropped key, an hour later");
+    let fresh = stack.issuer.token(&alice.sub, &alice.email);
+    assert_eq!(call(&stack, "GET", "/v1/me", Some(&fresh), None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_failing_jwks_is_fetched_again_only_after_a_backoff() {
+    use std::sync::atomic::Ordering;
+    let stack = stack().await;
+    let alice = register(&stack, &email("alice")).await;
+    stack.jwks.down.store(true, Ordering::SeqCst);
+    let fetches = || stack.jwks.fetches.load(Ordering::SeqCst);
+
+    assert_problem(&get(&stack, "/v1/me", &alice).await, 503, "the first request, JWKS down");
+    assert_eq!(fetches(), 1);
+    for _ in 0..5 {
+        assert_problem(&get(&stack, "/v1/me", &alice).await, 503, "within the backoff");
+    }
+    assert_eq!(fetches(), 1, "no fetch while backing off");
+
+    stack.clock.advance(time::Duration::seconds(2));
+    assert_problem(&get(&stack, "/v1/me", &alice).await, 503, "after the backoff, still down");
+    assert_eq!(fetches(), 2, "one more fetch after the backoff");
+    assert_problem(&get(&stack, "/v1/me", &alice).await, 503, "the backoff doubled");
+    assert_eq!(fetches(), 2);
+
+    stack.jwks.down.store(false, Ordering::SeqCst);
+    stack.clock.advance(time::Duration::seconds(3));
+    assert_eq!(get(&stack, "/v1/me", &alice).await.status, StatusCode::OK, "back once the JWKS is");
+    assert_eq!(fetches(), 3);
+}
