@@ -10,6 +10,7 @@
 //! - [`CallCounter`]: an SDK interceptor counting DynamoDB round trips per operation.
 
 pub mod emulator;
+pub mod events;
 pub mod issuer;
 pub mod outage;
 pub mod pump;

@@ -3,6 +3,8 @@
 //! - `dev [--api-port N] [--emulator-port N] [--issuer-port N]`: the local stack (emulator, table,
 //!   API router, stream pump, JWKS) on 127.0.0.1.
 //! - `token <email>`: registers the user on the running dev stack if new and prints a bearer token.
+//! - `event <function|all> --as <email>`: writes `.local/events/<function>.json`, an event ready for
+//!   `cargo lambda invoke`, with a fresh token and ids that exist on the running dev stack.
 //! - `test`: installs the pinned emulator if missing, checks formatting and clippy, runs every test
 //!   in the workspace, and lints `infra/template.yaml` with cfn-lint.
 //!
@@ -11,8 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str =
-    "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | test>";
+const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | event <function|all> --as <email> | test>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +21,9 @@ fn main() -> ExitCode {
         Some("dev") => ensure_venv().and_then(|venv| local_stack(&venv, "dev", &args[1..], false)),
         Some("token") if args.len() == 2 => {
             ensure_venv().and_then(|venv| local_stack(&venv, "token", &args[1..], true))
+        }
+        Some("event") if args.len() == 4 && args[2] == "--as" => {
+            ensure_venv().and_then(|venv| local_stack(&venv, "event", &args[1..], true))
         }
         Some("test") => test(&args[1..]),
         _ => Err(USAGE.to_owned()),

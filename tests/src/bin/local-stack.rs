@@ -1,20 +1,18 @@
-//! `local-stack dev` and `local-stack token <email>`: what `cargo xtask dev` and
-//! `cargo xtask token` run. State shared between the two (the signing key and the stack's
+//! `local-stack dev`, `local-stack token <email>` and `local-stack event <function> --as <email>`:
+//! what `cargo xtask dev`, `cargo xtask token` and `cargo xtask event` run. State shared between the two (the signing key and the stack's
 //! addresses) lives in `.local/`, which git ignores.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
-use lambda_runtime::LambdaEvent;
 use local_stack::emulator::{Emulator, sdk_config_for, workspace_root};
 use local_stack::{SigningKey, Stack, StackOptions};
-use orgs::domain::{Email, UserId};
+use orgs::domain::Email;
 use serde::{Deserialize, Serialize};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>";
+const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>";
 
 /// What `dev` leaves for `token`.
 #[derive(Serialize, Deserialize)]
@@ -38,6 +36,7 @@ async fn main() {
             Some(email) => token(email).await,
             None => Err(USAGE.into()),
         },
+        Some("event") => event(&args[1..]).await,
         _ => Err(USAGE.into()),
     };
     if let Err(e) = result {
@@ -111,42 +110,50 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn token(email: &str) -> Result<(), BoxError> {
-    let email = Email::parse(email).map_err(|e| format!("{e}"))?;
+/// What generating events needs, from the running dev stack's state.
+async fn context() -> Result<local_stack::events::EventContext, BoxError> {
     let state: StackState = serde_json::from_str(
         &std::fs::read_to_string(state_dir().join("stack.json"))
             .map_err(|_| "no local stack found: start it with `cargo xtask dev` in another terminal")?,
     )?;
     let key = SigningKey::from_pem("local-1", &dev_key()?)?;
-    // A stable subject per email, so the same person gets the same account every time.
-    let sub =
-        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("mailto:{email}").as_bytes()).to_string();
     let sdk = sdk_config_for(&state.emulator).await;
-    let store = orgs::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &state.table);
-    let user_id = UserId::parse(&sub)?;
-    if store.user(&user_id).await?.is_none() {
-        let registrar = register_user::Registrar { store, clock: std::sync::Arc::new(orgs::SystemClock) };
-        let event: CognitoEventUserPoolsPostConfirmation =
-            serde_json::from_value(post_confirmation(&sub, email.as_str()))?;
-        register_user::handle(&registrar, LambdaEvent::new(event, Default::default()))
-            .await
-            .map_err(|e| format!("register-user failed: {e}"))?;
-    }
-    let issuer = local_stack::Issuer::new(state.issuer, key);
-    println!("{}", issuer.token(&sub, email.as_str()));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    dynamodb.describe_table().table_name(&state.table).send().await.map_err(|_| {
+        format!("the dev stack at {} does not answer: is `cargo xtask dev` running?", state.emulator)
+    })?;
+    Ok(local_stack::events::EventContext {
+        store: orgs::store::Store::new(dynamodb.clone(), &state.table),
+        dynamodb,
+        streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
+        table: state.table,
+        issuer: local_stack::Issuer::new(state.issuer, key),
+    })
+}
+
+async fn token(email: &str) -> Result<(), BoxError> {
+    let email = Email::parse(email).map_err(|e| format!("{e}"))?;
+    let context = context().await?;
+    let user = context.ensure_user(&email).await?;
+    println!("{}", context.issuer.token(user.user_id.as_str(), user.email.as_str()));
     Ok(())
 }
 
-/// The event Cognito sends after a sign-up is confirmed.
-pub fn post_confirmation(sub: &str, email: &str) -> serde_json::Value {
-    serde_json::json!({
-        "version": "1",
-        "triggerSource": "PostConfirmation_ConfirmSignUp",
-        "region": "us-east-1",
-        "userPoolId": "us-east-1_local",
-        "userName": sub,
-        "callerContext": { "awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": local_stack::LOCAL_CLIENT_ID },
-        "request": { "userAttributes": { "sub": sub, "email": email, "email_verified": "true", "cognito:user_status": "CONFIRMED" } },
-        "response": {}
-    })
+async fn event(args: &[String]) -> Result<(), BoxError> {
+    let (Some(function), Some("--as"), Some(email)) =
+        (args.first(), args.get(1).map(String::as_str), args.get(2))
+    else {
+        return Err(USAGE.into());
+    };
+    let email = Email::parse(email).map_err(|e| format!("{e}"))?;
+    let context = context().await?;
+    let functions: Vec<&str> =
+        if function == "all" { local_stack::events::FUNCTIONS.to_vec() } else { vec![function.as_str()] };
+    for function in functions {
+        let event = context.event(function, &email).await?;
+        let path = local_stack::events::write(&state_dir().join("events"), function, &event)?;
+        let shown = path.strip_prefix(workspace_root()).unwrap_or(&path).display().to_string();
+        println!("cargo lambda invoke {function} --invoke-address 127.0.0.1 --data-file {shown}");
+    }
+    Ok(())
 }

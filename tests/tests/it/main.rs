@@ -9,6 +9,7 @@ mod failures;
 mod invitations;
 mod inviters;
 mod jwt;
+mod local_events;
 mod mailer;
 mod races;
 mod round_trips;

@@ -1,0 +1,278 @@
+//! Ready-to-invoke events for every function, with a fresh token and ids that exist on a running
+//! stack: what `cargo xtask event <function> --as <email>` writes under `.local/events/`, so that
+//! `cargo lambda invoke <function> --data-file .local/events/<function>.json` answers 2xx.
+//!
+//! Each event starts from the function's sample in `events/` (the realistic shape) and gets the
+//! caller's token and the ids of things made for it: the caller's organization, a fresh
+//! invitation to the caller, a fresh member to remove, a fresh invitation for the mailer.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
+use lambda_runtime::LambdaEvent;
+use orgs::domain::{
+    Email, Invitation, InvitationId, InviteRole, Membership, NewInvitation, Timestamp, User, UserId,
+};
+use orgs::store::Store;
+use orgs::{Clock, SystemClock};
+use register_user::Registrar;
+use serde_json::{Value, json};
+
+use crate::Issuer;
+use crate::emulator::workspace_root;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The functions an event can be generated for: every one.
+pub const FUNCTIONS: &[&str] = &[
+    "register-user",
+    "get-me",
+    "get-organization",
+    "list-members",
+    "create-invitation",
+    "accept-invitation",
+    "decline-invitation",
+    "remove-member",
+    "route-not-found",
+    "send-invitation-email",
+    "record-mail-feedback",
+];
+
+/// What generating events needs of a running stack.
+pub struct EventContext {
+    pub store: Store,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    pub table: String,
+    pub issuer: Issuer,
+}
+
+/// The stable subject of a local user: the same email is the same account on every run.
+pub fn local_sub(email: &Email) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("mailto:{email}").as_bytes()).to_string()
+}
+
+/// The event Cognito sends after a sign-up is confirmed.
+pub fn post_confirmation(sub: &str, email: &str) -> Value {
+    json!({
+        "version": "1",
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "region": "us-east-1",
+        "userPoolId": "us-east-1_local",
+        "userName": sub,
+        "callerContext": { "awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": crate::LOCAL_CLIENT_ID },
+        "request": { "userAttributes": { "sub": sub, "email": email, "email_verified": "true", "cognito:user_status": "CONFIRMED" } },
+        "response": {}
+    })
+}
+
+fn fresh(name: &str) -> Result<Email, BoxError> {
+    Ok(Email::parse(&format!("{name}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..8]))?)
+}
+
+impl EventContext {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_datetime(SystemClock.now())
+    }
+
+    /// Registers `email` (with its stable subject) unless it is already, as the trigger would.
+    pub async fn ensure_user(&self, email: &Email) -> Result<User, BoxError> {
+        let user_id = UserId::parse(&local_sub(email))?;
+        if let Some(user) = self.store.user(&user_id).await? {
+            return Ok(user);
+        }
+        let registrar = Registrar { store: self.store.clone(), clock: Arc::new(SystemClock) };
+        let event: CognitoEventUserPoolsPostConfirmation =
+            serde_json::from_value(post_confirmation(user_id.as_str(), email.as_str()))?;
+        register_user::handle(&registrar, LambdaEvent::new(event, Default::default()))
+            .await
+            .map_err(|e| format!("register-user failed: {e}"))?;
+        self.store.user(&user_id).await?.ok_or_else(|| "the user was not registered".into())
+    }
+
+    async fn owner_of(&self, user: &User) -> Result<Membership, BoxError> {
+        self.store
+            .membership(&user.personal_org_id, &user.user_id)
+            .await?
+            .ok_or_else(|| "the user's personal organization has no owner membership".into())
+    }
+
+    async fn invite(&self, inviter: &Membership, email: &Email) -> Result<Invitation, BoxError> {
+        let now = self.now();
+        let request = NewInvitation { email: email.clone(), role: InviteRole::Member };
+        let invitation = Invitation::issue(inviter, request, now);
+        self.store.create_invitation(inviter, &invitation, now).await?;
+        Ok(invitation)
+    }
+
+    /// The event `function` needs, acting as `email`.
+    pub async fn event(&self, function: &str, email: &Email) -> Result<Value, BoxError> {
+        let caller = self.ensure_user(email).await?;
+        let org = caller.personal_org_id;
+        let token = self.issuer.token(caller.user_id.as_str(), caller.email.as_str());
+        let http = |path: String, params: Value, body: Option<Value>| {
+            http_event(function, &caller, &token, &path, params, body)
+        };
+        match function {
+            "register-user" => Ok(post_confirmation(caller.user_id.as_str(), caller.email.as_str())),
+            "get-me" => http("/v1/me".into(), Value::Null, None),
+            "get-organization" => http(format!("/v1/organizations/{org}"), json!({ "org_id": org }), None),
+            "list-members" => {
+                http(format!("/v1/organizations/{org}/members"), json!({ "org_id": org }), None)
+            }
+            "create-invitation" => http(
+                format!("/v1/organizations/{org}/invitations"),
+                json!({ "org_id": org }),
+                Some(json!({ "email": fresh("guest")?, "role": "member" })),
+            ),
+            "accept-invitation" | "decline-invitation" => {
+                let inviter = self.ensure_user(&fresh("sample-inviter")?).await?;
+                let invitation = self.invite(&self.owner_of(&inviter).await?, &caller.email).await?;
+                let id = invitation.invitation_id;
+                let action = function.trim_end_matches("-invitation");
+                http(
+                    format!("/v1/invitations/{id}/{action}"),
+                    json!({ "invitation_id": id }),
+                    Some(json!({})),
+                )
+            }
+            "remove-member" => {
+                let member = self.ensure_user(&fresh("sample-member")?).await?;
+                let invitation = self.invite(&self.owner_of(&caller).await?, &member.email).await?;
+                self.store.accept_invitation(&invitation, &member, self.now()).await?;
+                let user = &member.user_id;
+                http(
+                    format!("/v1/organizations/{org}/members/{user}"),
+                    json!({ "org_id": org, "user_id": user }),
+                    None,
+                )
+            }
+            "route-not-found" => http("/v1/no-such-route".into(), Value::Null, None),
+            "send-invitation-email" => self.mailer_event(&caller).await,
+            "record-mail-feedback" => {
+                let invitation = self.invite(&self.owner_of(&caller).await?, &fresh("bouncing")?).await?;
+                Ok(bounce_notification(&invitation.invitation_id, &invitation.email))
+            }
+            other => Err(format!("no function named {other}; one of: {}", FUNCTIONS.join(", ")).into()),
+        }
+    }
+
+    /// The stream record of a fresh invitation from the caller's organization, as the mailer
+    /// receives it. A running dev stack's own pump mails it at once; the invitation is then marked
+    /// unsent again, so that invoking the mailer with this event sends it (a second time).
+    async fn mailer_event(&self, caller: &User) -> Result<Value, BoxError> {
+        let invitation = self.invite(&self.owner_of(caller).await?, &fresh("guest")?).await?;
+        let stream_arn = self
+            .dynamodb
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await?
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .ok_or("the table has no stream")?;
+        let id = invitation.invitation_id.to_string();
+        let records = crate::pump::read_batch(&self.streams, &stream_arn, 100).await?;
+        let record = records
+            .into_iter()
+            .rev()
+            .find(|r| {
+                let image = r.dynamodb.as_ref().and_then(|d| d.new_image.as_ref());
+                r.event_name.as_ref().map(|n| n.as_str()) == Some("INSERT")
+                    && image.and_then(|i| i.get("invitation_id")).and_then(|v| v.as_s().ok()) == Some(&id)
+            })
+            .ok_or("the invitation's stream record was not found")?;
+        // Give a running pump a moment to mail it, then mark it unsent.
+        for _ in 0..20 {
+            if self.store.invitation(&invitation.invitation_id).await?.is_some_and(|i| i.delivery.is_some()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("INVITATION#{id}")))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("INVITATION".into()))
+            .update_expression("REMOVE delivery")
+            .send()
+            .await?;
+        Ok(serde_json::to_value(crate::pump::lambda_event(&[record], &stream_arn)?)?)
+    }
+}
+
+/// The function's sample API Gateway event with the caller's token, the path and its parameters.
+fn http_event(
+    function: &str,
+    caller: &User,
+    token: &str,
+    path: &str,
+    params: Value,
+    body: Option<Value>,
+) -> Result<Value, BoxError> {
+    let mut event = sample(function)?;
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["requestContext"]["requestId"] = json!(uuid::Uuid::new_v4().to_string());
+    event["requestContext"]["timeEpoch"] = json!(SystemClock.now().unix_timestamp() * 1000);
+    event["headers"]["authorization"] = json!(format!("Bearer {token}"));
+    if !params.is_null() {
+        event["pathParameters"] = params;
+    }
+    if let Some(body) = body {
+        let text = body.to_string();
+        event["headers"]["content-type"] = json!("application/json");
+        event["headers"]["content-length"] = json!(text.len().to_string());
+        event["body"] = json!(text);
+        event["isBase64Encoded"] = json!(false);
+    }
+    // The authorizer's claims are API Gateway's copy of the token's: keep them the caller's.
+    let claims = &mut event["requestContext"]["authorizer"]["jwt"]["claims"];
+    if claims.is_object() {
+        claims["sub"] = json!(caller.user_id);
+        claims["email"] = json!(caller.email);
+    }
+    Ok(event)
+}
+
+fn sample(function: &str) -> Result<Value, BoxError> {
+    let path = workspace_root().join("events").join(format!("{function}.json"));
+    Ok(serde_json::from_str(
+        &std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+    )?)
+}
+
+/// The SNS event SES publishes for a permanent bounce of an invitation email.
+fn bounce_notification(id: &InvitationId, to: &Email) -> Value {
+    let mut event = sample("record-mail-feedback").unwrap_or_else(|_| json!({ "Records": [{ "Sns": {} }] }));
+    let message = json!({
+        "eventType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{ "emailAddress": to, "action": "failed", "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1 user unknown" }],
+            "timestamp": Timestamp::from_datetime(SystemClock.now()).to_rfc3339()
+        },
+        "mail": {
+            "timestamp": Timestamp::from_datetime(SystemClock.now()).to_rfc3339(),
+            "source": "no-reply@orgs.local",
+            "messageId": format!("local-{}", uuid::Uuid::new_v4().simple()),
+            "destination": [to],
+            "tags": { "invitation_id": [id.to_string()] }
+        }
+    });
+    event["Records"][0]["Sns"]["Message"] = json!(message.to_string());
+    event["Records"][0]["Sns"]["MessageId"] = json!(uuid::Uuid::new_v4().to_string());
+    event
+}
+
+/// Writes `event` to `<dir>/<function>.json` and returns the path.
+pub fn write(dir: &Path, function: &str, event: &Value) -> Result<std::path::PathBuf, BoxError> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{function}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(event)?)?;
+    Ok(path)
+}

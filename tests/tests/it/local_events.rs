@@ -1,0 +1,91 @@
+//! `cargo xtask event <function> --as <email>`: every generated event, run through its function's
+//! handler on a running stack, succeeds — what `cargo lambda invoke` with the same file does.
+
+use lambda_http::{Body, Response};
+use lambda_runtime::LambdaEvent;
+use local_stack::events::{EventContext, FUNCTIONS};
+use orgs::domain::{Email, MailProblemKind};
+
+use crate::support::*;
+
+fn status_and_body(response: Response<Body>) -> (u16, String) {
+    (response.status().as_u16(), String::from_utf8_lossy(response.body().as_ref()).into_owned())
+}
+
+#[tokio::test]
+async fn every_generated_event_succeeds_through_its_function() {
+    let stack = stack().await;
+    let sdk = emulator().await.sdk_config().await;
+    let context = EventContext {
+        store: stack.api.store.clone(),
+        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        streams: stack.streams.clone(),
+        table: stack.options.table.clone(),
+        issuer: stack.issuer.clone(),
+    };
+    let caller = Email::parse(&email("dev")).expect("email");
+
+    for function in FUNCTIONS {
+        let event = context.event(function, &caller).await.unwrap_or_else(|e| panic!("{function}: {e}"));
+        let text = event.to_string();
+        let request = || lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{function}: {e}"));
+        let answer = match *function {
+            "register-user" => {
+                let event = serde_json::from_value(event).expect("PostConfirmation");
+                register_user::handle(&stack.registrar, LambdaEvent::new(event, Default::default()))
+                    .await
+                    .map(|_| (200, String::new()))
+            }
+            "get-me" => get_me::handle(&stack.api, request()).await.map(status_and_body),
+            "get-organization" => get_organization::handle(&stack.api, request()).await.map(status_and_body),
+            "list-members" => list_members::handle(&stack.api, request()).await.map(status_and_body),
+            "create-invitation" => {
+                create_invitation::handle(&stack.api, request()).await.map(status_and_body)
+            }
+            "accept-invitation" => {
+                accept_invitation::handle(&stack.api, request()).await.map(status_and_body)
+            }
+            "decline-invitation" => {
+                decline_invitation::handle(&stack.api, request()).await.map(status_and_body)
+            }
+            "remove-member" => remove_member::handle(&stack.api, request()).await.map(status_and_body),
+            "route-not-found" => {
+                // Its whole job is the problem+json 404 for a path the API does not have.
+                let (status, body) =
+                    status_and_body(route_not_found::handle(request()).await.expect("answer"));
+                assert_eq!(status, 404, "{body}");
+                assert!(body.contains("/problems/not_found"), "{body}");
+                continue;
+            }
+            "send-invitation-email" => {
+                let to = event["Records"][0]["dynamodb"]["NewImage"]["email"]["S"]
+                    .as_str()
+                    .expect("the invitation's address")
+                    .to_owned();
+                let before = emails_to(&to).await.len();
+                let event = serde_json::from_value(event).expect("stream event");
+                let response =
+                    send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event, Default::default()))
+                        .await
+                        .expect("mailer");
+                assert!(response.batch_item_failures.is_empty());
+                assert_eq!(emails_to(&to).await.len(), before + 1, "invoking the mailer sends the email");
+                continue;
+            }
+            "record-mail-feedback" => {
+                let event = serde_json::from_value(event).expect("SNS event");
+                let outcomes = record_mail_feedback::handle(
+                    &stack.feedback,
+                    LambdaEvent::new(event, Default::default()),
+                )
+                .await
+                .expect("feedback");
+                assert_eq!(outcomes, vec![record_mail_feedback::Outcome::Recorded(MailProblemKind::Bounced)]);
+                continue;
+            }
+            other => panic!("no handler wired for {other}"),
+        };
+        let (status, body) = answer.unwrap_or_else(|e| panic!("{function}: {e}"));
+        assert!((200..300).contains(&status), "{function} answered {status}: {body}");
+    }
+}
