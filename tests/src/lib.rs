@@ -9,11 +9,13 @@
 //! - [`pump`]: the stream's event source mapping, feeding the mailer.
 //! - [`CallCounter`]: an SDK interceptor counting DynamoDB round trips per operation.
 
+pub mod bench;
 pub mod emulator;
 pub mod events;
 pub mod issuer;
 pub mod outage;
 pub mod pump;
+pub mod round_trips;
 pub mod router;
 pub mod table;
 
@@ -259,6 +261,17 @@ impl Stack {
             ses,
             tasks,
         })
+    }
+
+    /// What `cargo xtask event` needs to generate events for this stack.
+    pub fn event_context(&self, sdk: &SdkConfig) -> events::EventContext {
+        events::EventContext {
+            store: self.api.store.clone(),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            streams: self.streams.clone(),
+            table: self.options.table.clone(),
+            issuer: self.issuer.clone(),
+        }
     }
 
     /// Environment of the functions pointed at this stack, in the form `cargo lambda watch

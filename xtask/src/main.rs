@@ -8,12 +8,16 @@
 //! - `test`: installs the pinned emulator if missing, checks formatting and clippy, runs every test
 //!   in the workspace, and lints `infra/template.yaml` with cfn-lint.
 //!
+//! - `bench`: builds the release binaries (and the arm64 ones, with cargo lambda from the pinned
+//!   bench requirements), then measures size, cold start, peak RSS, round trips and mutations per
+//!   second, prints the table and writes it into the README. Not a test: nothing depends on timing.
+//!
 //! Standard library only, so that it builds in seconds.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | event <function|all> --as <email> | test>";
+const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | event <function|all> --as <email> | test | bench>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +30,7 @@ fn main() -> ExitCode {
             ensure_venv().and_then(|venv| local_stack(&venv, "event", &args[1..], true))
         }
         Some("test") => test(&args[1..]),
+        Some("bench") => bench(),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -150,4 +155,73 @@ fn cargo_test(cmd: &mut Command) -> Result<Totals, String> {
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     if status.success() { Ok(totals) } else { Err(format!("cargo test failed ({status})")) }
+}
+
+/// The release binaries measured: every function and the two baselines.
+fn release_packages() -> Result<Vec<String>, String> {
+    let mut packages: Vec<String> = std::fs::read_dir(root().join("functions"))
+        .map_err(|e| format!("functions/: {e}"))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    packages.sort();
+    packages.extend(["hello-http".to_owned(), "hello-sdk".to_owned()]);
+    Ok(packages)
+}
+
+fn bench() -> Result<(), String> {
+    let venv = ensure_venv()?;
+    let root = root();
+    let packages = release_packages()?;
+    let mut build = Command::new(cargo());
+    build.current_dir(&root).args(["build", "--release"]);
+    for p in &packages {
+        build.args(["-p", p]);
+    }
+    eprintln!("xtask: building the release binaries (fat LTO links each one on its own: minutes)");
+    run(&mut build)?;
+
+    let arm64_dir = root.join("target/lambda");
+    let arm64 = arm64_build(&venv, &root, &packages);
+    if let Err(e) = &arm64 {
+        eprintln!("xtask: arm64 sizes will be missing: {e}");
+    }
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(&root)
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "local-stack",
+            "--bin",
+            "local-stack",
+            "--",
+            "bench",
+            "--bin-dir",
+        ])
+        .arg(root.join("target/release"))
+        .env("ORGS_VENV", &venv);
+    if arm64.is_ok() {
+        cmd.arg("--arm64-dir").arg(&arm64_dir);
+    }
+    run(&mut cmd)
+}
+
+/// `cargo lambda build --release --arm64` for every measured binary, with cargo-lambda (and the
+/// Zig it cross-links with) from the pinned bench requirements.
+fn arm64_build(venv: &Path, root: &Path, packages: &[String]) -> Result<(), String> {
+    let requirements = root.join("xtask/bench-requirements.txt");
+    run(Command::new(venv.join("bin/python"))
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    run(Command::new("rustup").args(["target", "add", "aarch64-unknown-linux-gnu"]))?;
+    let path = format!("{}:{}", venv.join("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let mut cmd = Command::new(venv.join("bin/cargo-lambda"));
+    cmd.current_dir(root).env("PATH", path).args(["lambda", "build", "--release", "--arm64"]);
+    for p in packages {
+        cmd.args(["--package", p]);
+    }
+    eprintln!("xtask: building the arm64 binaries with cargo lambda");
+    run(&mut cmd)
 }

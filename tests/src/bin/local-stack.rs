@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>";
+const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]";
 
 /// What `dev` leaves for `token`.
 #[derive(Serialize, Deserialize)]
@@ -37,6 +37,7 @@ async fn main() {
             None => Err(USAGE.into()),
         },
         Some("event") => event(&args[1..]).await,
+        Some("bench") => bench(&args[1..]).await,
         _ => Err(USAGE.into()),
     };
     if let Err(e) = result {
@@ -154,6 +155,37 @@ async fn event(args: &[String]) -> Result<(), BoxError> {
         let path = local_stack::events::write(&state_dir().join("events"), function, &event)?;
         let shown = path.strip_prefix(workspace_root()).unwrap_or(&path).display().to_string();
         println!("cargo lambda invoke {function} --invoke-address 127.0.0.1 --data-file {shown}");
+    }
+    Ok(())
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+}
+
+/// Measures the release binaries in `--bin-dir` and writes the table into the README between
+/// its bench markers.
+async fn bench(args: &[String]) -> Result<(), BoxError> {
+    let bin_dir = flag(args, "--bin-dir").ok_or(USAGE)?;
+    let options = local_stack::bench::BenchOptions {
+        bin_dir: bin_dir.into(),
+        arm64_dir: flag(args, "--arm64-dir").map(PathBuf::from),
+        cold_starts: 15,
+        warm: 100,
+    };
+    let table = local_stack::bench::run(options).await?;
+    println!("{table}");
+    let readme =
+        flag(args, "--readme").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("README.md"));
+    let text = std::fs::read_to_string(&readme)?;
+    let (start, end) = ("<!-- bench:start -->", "<!-- bench:end -->");
+    match (text.find(start), text.find(end)) {
+        (Some(i), Some(j)) if i < j => {
+            let updated = format!("{}{start}\n{table}{}", &text[..i], &text[j..]);
+            std::fs::write(&readme, updated)?;
+            eprintln!("bench: wrote the table into {}", readme.display());
+        }
+        _ => eprintln!("bench: {} has no bench markers; the table is above", readme.display()),
     }
     Ok(())
 }

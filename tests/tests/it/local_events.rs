@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Response};
 use lambda_runtime::LambdaEvent;
-use local_stack::events::{EventContext, FUNCTIONS};
+use local_stack::events::FUNCTIONS;
 use orgs::domain::{Email, MailProblemKind};
 
 use crate::support::*;
@@ -16,13 +16,7 @@ fn status_and_body(response: Response<Body>) -> (u16, String) {
 async fn every_generated_event_succeeds_through_its_function() {
     let stack = stack().await;
     let sdk = emulator().await.sdk_config().await;
-    let context = EventContext {
-        store: stack.api.store.clone(),
-        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-        streams: stack.streams.clone(),
-        table: stack.options.table.clone(),
-        issuer: stack.issuer.clone(),
-    };
+    let context = stack.event_context(&sdk);
     let caller = Email::parse(&email("dev")).expect("email");
 
     for function in FUNCTIONS {

@@ -1,0 +1,75 @@
+//! DynamoDB round trips per operation, counted by the stack's SDK interceptor while each
+//! operation goes through the API as a client calls it. The integration test holds the counts to
+//! the README's table; `cargo xtask bench` prints them.
+
+use lambda_runtime::LambdaEvent;
+use serde_json::{Value, json};
+
+use crate::Stack;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn register(stack: &Stack, name: &str) -> Result<(String, String), BoxError> {
+    let sub = uuid::Uuid::new_v4().to_string();
+    let email = format!("{name}-{}@example.com", &sub[..8]);
+    let event = serde_json::from_value(crate::events::post_confirmation(&sub, &email))?;
+    register_user::handle(&stack.registrar, LambdaEvent::new(event, Default::default()))
+        .await
+        .map_err(|e| format!("register-user: {e}"))?;
+    Ok((stack.issuer.token(&sub, &email), email))
+}
+
+async fn call(
+    stack: &Stack,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Result<Value, BoxError> {
+    let mut request = reqwest::Client::new()
+        .request(reqwest::Method::from_bytes(method.as_bytes())?, format!("{}{path}", stack.api_url))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let text = request.send().await?.text().await?;
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Each operation and the DynamoDB calls it made, in order.
+pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, BoxError> {
+    let (alice, _) = register(stack, "alice").await?;
+    let (bob, bob_email) = register(stack, "bob").await?;
+    let (carol, carol_email) = register(stack, "carol").await?;
+    let me = call(stack, "GET", "/v1/me", &alice, None).await?;
+    let org = me["user"]["personal_org_id"].as_str().ok_or("no organization")?.to_owned();
+    let bob_me = call(stack, "GET", "/v1/me", &bob, None).await?;
+    let bob_id = bob_me["user"]["user_id"].as_str().ok_or("no user")?.to_owned();
+    let invitations = format!("/v1/organizations/{org}/invitations");
+    let mut measured = Vec::new();
+    stack.calls.take();
+
+    let invited = call(stack, "POST", &invitations, &alice, Some(json!({ "email": bob_email }))).await?;
+    measured.push(("invite", stack.calls.take()));
+    let bob_invitation = invited["invitation_id"].as_str().ok_or("no invitation")?.to_owned();
+    let invited = call(stack, "POST", &invitations, &alice, Some(json!({ "email": carol_email }))).await?;
+    let carol_invitation = invited["invitation_id"].as_str().ok_or("no invitation")?.to_owned();
+    stack.calls.take();
+
+    call(stack, "POST", &format!("/v1/invitations/{bob_invitation}/accept"), &bob, Some(json!({}))).await?;
+    measured.push(("accept", stack.calls.take()));
+    call(stack, "POST", &format!("/v1/invitations/{carol_invitation}/decline"), &carol, Some(json!({})))
+        .await?;
+    measured.push(("decline", stack.calls.take()));
+    call(stack, "DELETE", &format!("/v1/organizations/{org}/members/{bob_id}"), &alice, None).await?;
+    measured.push(("remove member", stack.calls.take()));
+    call(stack, "GET", &format!("/v1/organizations/{org}"), &alice, None).await?;
+    measured.push(("get organization", stack.calls.take()));
+    call(stack, "GET", &format!("/v1/organizations/{org}/members"), &alice, None).await?;
+    measured.push(("members page", stack.calls.take()));
+    call(stack, "GET", "/v1/me", &alice, None).await?;
+    measured.push(("dashboard", stack.calls.take()));
+    call(stack, "POST", &invitations, &alice, Some(json!({ "email": "bad" }))).await?;
+    measured.push(("rejected invitation", stack.calls.take()));
+    Ok(measured)
+}
