@@ -19,10 +19,13 @@ impl Clock for SystemClock {
     }
 }
 
-/// The real clock moved by an offset a test can change, for expiry tests on the local stack.
+/// The real clock moved by an offset a test can change, for expiry tests on the local stack; a
+/// test that must not see real time pass freezes it.
 #[derive(Debug, Default)]
 pub struct ShiftedClock {
     offset_seconds: AtomicI64,
+    /// When set (seconds since the epoch), real time no longer moves this clock.
+    frozen_at: AtomicI64,
 }
 
 impl ShiftedClock {
@@ -30,12 +33,26 @@ impl ShiftedClock {
     pub fn advance(&self, by: time::Duration) {
         self.offset_seconds.fetch_add(by.whole_seconds(), Ordering::SeqCst);
     }
+
+    /// Stops real time from moving this clock: from now on only `advance` does.
+    pub fn freeze(&self) {
+        let _ = self.frozen_at.compare_exchange(
+            0,
+            OffsetDateTime::now_utc().unix_timestamp(),
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
 }
 
 impl Clock for ShiftedClock {
     fn now(&self) -> OffsetDateTime {
         let offset = time::Duration::seconds(self.offset_seconds.load(Ordering::SeqCst));
-        truncate(OffsetDateTime::now_utc() + offset)
+        let base = match self.frozen_at.load(Ordering::SeqCst) {
+            0 => OffsetDateTime::now_utc(),
+            at => OffsetDateTime::from_unix_timestamp(at).unwrap_or_else(|_| OffsetDateTime::now_utc()),
+        };
+        truncate(base + offset)
     }
 }
 

@@ -184,8 +184,8 @@ impl EventContext {
                     && image.and_then(|i| i.get("invitation_id")).and_then(|v| v.as_s().ok()) == Some(&id)
             })
             .ok_or("the invitation's stream record was not found")?;
-        // Give a running pump a moment to mail it, then mark it unsent.
-        for _ in 0..20 {
+        // Give a running pump time to mail it (10 s at most), then mark it unsent.
+        for _ in 0..100 {
             if self.store.invitation(&invitation.invitation_id).await?.is_some_and(|i| i.delivery.is_some()) {
                 break;
             }

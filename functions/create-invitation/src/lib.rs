@@ -4,6 +4,7 @@
 use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::domain::authz::{self, Action};
 use orgs::domain::{DomainError, Email, Invitation, InviteRole, NewInvitation, OrgId};
 use orgs::http::{ApiError, json, json_body, path_param, respond};
 use serde::Deserialize;
@@ -32,9 +33,7 @@ async fn invite(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
 
     let inviter =
         api.store.membership(&org, &caller.user_id).await?.ok_or(DomainError::NotFound("organization"))?;
-    if !inviter.role.can_manage_members() {
-        return Err(DomainError::Forbidden("only the owner and admins may invite".into()).into());
-    }
+    authz::check(inviter.role, Action::Invite(request.role))?;
     let now = api.now();
     let invitation = Invitation::issue(&inviter, request, now);
     api.store.create_invitation(&inviter, &invitation, now).await?;

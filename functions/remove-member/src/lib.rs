@@ -4,6 +4,7 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::domain::authz::{self, Action};
 use orgs::domain::{DomainError, OrgId, Role, UserId};
 use orgs::http::{ApiError, no_content, path_param, respond};
 
@@ -24,9 +25,8 @@ async fn remove(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
             DomainError::Conflict("the owner cannot be removed from their organization".into()).into()
         );
     }
-    if remover.user_id != removed.user_id && !remover.role.can_manage_members() {
-        return Err(DomainError::Forbidden("only the owner and admins may remove members".into()).into());
-    }
+    let action = if remover.user_id == removed.user_id { Action::Leave } else { Action::RemoveMember };
+    authz::check(remover.role, action)?;
     api.store.remove_member(&remover, &removed, api.now()).await?;
     no_content()
 }

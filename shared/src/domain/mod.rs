@@ -1,5 +1,6 @@
 //! Newtypes and rules of the organizations domain. Nothing here knows about DynamoDB or HTTP.
 
+pub mod authz;
 mod email;
 mod error;
 mod ids;

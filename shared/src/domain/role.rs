@@ -1,4 +1,4 @@
-//! Roles within an organization and what each may do.
+//! Roles within an organization; what each may do is in `authz`.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,11 +12,6 @@ pub enum Role {
 }
 
 impl Role {
-    /// Owners and admins invite and remove members; every member may read.
-    pub fn can_manage_members(self) -> bool {
-        matches!(self, Role::Owner | Role::Admin)
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",
@@ -46,13 +41,6 @@ impl From<InviteRole> for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_owners_and_admins_manage_members() {
-        assert!(Role::Owner.can_manage_members());
-        assert!(Role::Admin.can_manage_members());
-        assert!(!Role::Member.can_manage_members());
-    }
 
     #[test]
     fn an_invitation_cannot_grant_ownership() -> Result<(), serde_json::Error> {

@@ -147,6 +147,7 @@ async fn a_failing_jwks_is_fetched_again_only_after_a_backoff() {
     use std::sync::atomic::Ordering;
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
+    stack.clock.freeze(); // only advance() moves the backoff's clock: no timing in this test
     stack.jwks.down.store(true, Ordering::SeqCst);
     let fetches = || stack.jwks.fetches.load(Ordering::SeqCst);
 
