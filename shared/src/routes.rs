@@ -22,6 +22,11 @@ pub const ROUTES: &[Route] = &[
         path: "/v1/organizations/{org_id}/members/{user_id}",
         function: "remove-member",
     },
+    Route {
+        method: "PATCH",
+        path: "/v1/organizations/{org_id}/members/{user_id}",
+        function: "change-member-role",
+    },
 ];
 
 /// The function API Gateway's `$default` route invokes when nothing else matches.

@@ -35,6 +35,7 @@ pub const FUNCTIONS: &[&str] = &[
     "accept-invitation",
     "decline-invitation",
     "remove-member",
+    "change-member-role",
     "route-not-found",
     "send-invitation-email",
     "record-mail-feedback",
@@ -147,6 +148,17 @@ impl EventContext {
                     format!("/v1/organizations/{org}/members/{user}"),
                     json!({ "org_id": org, "user_id": user }),
                     None,
+                )
+            }
+            "change-member-role" => {
+                let member = self.ensure_user(&fresh("sample-member")?).await?;
+                let invitation = self.invite(&self.owner_of(&caller).await?, &member.email).await?;
+                self.store.accept_invitation(&invitation, &member, self.now()).await?;
+                let user = &member.user_id;
+                http(
+                    format!("/v1/organizations/{org}/members/{user}"),
+                    json!({ "org_id": org, "user_id": user }),
+                    Some(json!({ "role": "admin" })),
                 )
             }
             "route-not-found" => http("/v1/no-such-route".into(), Value::Null, None),

@@ -58,6 +58,11 @@ pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, 
 
     call(stack, "POST", &format!("/v1/invitations/{bob_invitation}/accept"), &bob, Some(json!({}))).await?;
     measured.push(("accept", stack.calls.take()));
+    let member = format!("/v1/organizations/{org}/members/{bob_id}");
+    call(stack, "PATCH", &member, &alice, Some(json!({ "role": "admin" }))).await?;
+    measured.push(("promote", stack.calls.take()));
+    call(stack, "PATCH", &member, &alice, Some(json!({ "role": "member" }))).await?;
+    measured.push(("demote", stack.calls.take()));
     call(stack, "POST", &format!("/v1/invitations/{carol_invitation}/decline"), &carol, Some(json!({})))
         .await?;
     measured.push(("decline", stack.calls.take()));

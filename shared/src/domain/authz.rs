@@ -15,17 +15,20 @@ pub enum Action {
     Invite(InviteRole),
     /// Remove another member.
     RemoveMember,
+    /// Make a member an admin, or an admin a member.
+    ChangeRole,
     /// Remove oneself.
     Leave,
 }
 
 impl Action {
     /// Every action, for the printed table.
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
         Action::Read,
         Action::Invite(InviteRole::Member),
         Action::Invite(InviteRole::Admin),
         Action::RemoveMember,
+        Action::ChangeRole,
         Action::Leave,
     ];
 }
@@ -37,6 +40,7 @@ impl fmt::Display for Action {
             Action::Invite(InviteRole::Member) => f.write_str("invite a member"),
             Action::Invite(InviteRole::Admin) => f.write_str("invite an admin"),
             Action::RemoveMember => f.write_str("remove a member"),
+            Action::ChangeRole => f.write_str("change a member's role"),
             Action::Leave => f.write_str("leave"),
         }
     }
@@ -47,7 +51,7 @@ pub fn check(role: Role, action: Action) -> Result<(), DomainError> {
     let manager = matches!(role, Role::Owner | Role::Admin);
     let allowed = match action {
         Action::Read => true,
-        Action::Invite(_) | Action::RemoveMember => manager,
+        Action::Invite(_) | Action::RemoveMember | Action::ChangeRole => manager,
         // The owner cannot leave: an organization always has exactly one.
         Action::Leave => role != Role::Owner,
     };
@@ -88,6 +92,7 @@ mod tests {
             (Action::Invite(InviteRole::Member), vec![true, true, false]),
             (Action::Invite(InviteRole::Admin), vec![true, true, false]),
             (Action::RemoveMember, vec![true, true, false]),
+            (Action::ChangeRole, vec![true, true, false]),
             (Action::Leave, vec![false, true, true]),
         ];
         assert_eq!(table, expected);

@@ -5,7 +5,9 @@ use super::invitations::{REVOKED, REVOKED_SLOT};
 use super::items::{Item, MemberItem, from_item};
 use super::keys;
 use super::plumbing::{Tx, built, contention, key, s, stored};
-use crate::domain::{DomainError, Membership, OrgId, Role, Timestamp, UserId};
+use crate::domain::{
+    DomainError, Email, InvitationId, InviteRole, Membership, OrgId, Role, Timestamp, UserId,
+};
 
 const MEMBER: &str = "membership";
 const SLOT: &str = "email slot";
@@ -91,15 +93,89 @@ impl Store {
             })
         })?;
 
-        // Beyond one transaction: the rest, each batch on its own. One answered meanwhile just
-        // fails its condition; accept already refuses the others.
-        for chunk in after.chunks(REVOKED_PER_TRANSACTION / 2) {
-            let tx = self.revoke_into(Tx::new(), org, chunk, now)?;
+        self.revoke_rest(org, after, now).await;
+        Ok(sent.len())
+    }
+
+    /// Withdraws invitations beyond one transaction, each batch on its own. One answered
+    /// meanwhile just fails its condition; accept already refuses the others (it checks the
+    /// inviter's role), so a failure here is logged, not returned.
+    async fn revoke_rest(&self, org: &OrgId, invitations: &[(InvitationId, Email)], now: Timestamp) {
+        for chunk in invitations.chunks(REVOKED_PER_TRANSACTION / 2) {
+            let tx = match self.revoke_into(Tx::new(), org, chunk, now) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    tracing::warn!(error = %crate::http::chain(&e), "cannot build a revocation");
+                    continue;
+                }
+            };
             if let Err(e) = self.commit("revocation", tx).await {
                 let e = e.explain(|c| (c.failed(REVOKED) || c.failed(REVOKED_SLOT)).then(contention));
-                tracing::warn!(error = %crate::http::chain(&e), "some invitations of a removed member were not withdrawn; accept refuses them");
+                tracing::warn!(error = %crate::http::chain(&e), "some invitations of a former inviter were not withdrawn; accept refuses them");
             }
         }
-        Ok(sent.len())
+    }
+}
+
+const TARGET: &str = "target's membership";
+const ACTOR: &str = "actor's role";
+
+impl Store {
+    /// Gives `target` the role `role` (admin or member; ownership moves only by transfer), on
+    /// condition that the target is not the owner and, unless acting on themselves, that `actor`
+    /// still manages members at the moment of the write. A demotion to member withdraws the open
+    /// invitations the target sent, as a removal does. Returns the membership as it now is.
+    pub async fn change_role(
+        &self,
+        actor: &Membership,
+        target: &Membership,
+        role: InviteRole,
+        now: Timestamp,
+    ) -> Result<Membership, DomainError> {
+        let org = &target.org_id;
+        let role = Role::from(role);
+        let withdrawn = if role == Role::Member {
+            self.open_invitations_by(org, &target.user_id, now).await?
+        } else {
+            Vec::new()
+        };
+        let (with_change, after) = withdrawn.split_at(withdrawn.len().min(REVOKED_WITH_REMOVAL));
+        let update = built(
+            self.update(key(keys::org_pk(org), keys::member_sk(&target.user_id)))
+                .update_expression("SET #role = :role")
+                .condition_expression("attribute_exists(pk) AND #role <> :owner")
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":role", stored(&role)?)
+                .expression_attribute_values(":owner", stored(&Role::Owner)?)
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build(),
+        )?;
+        let mut tx = Tx::new().update(TARGET, update);
+        if actor.user_id != target.user_id {
+            tx = tx.check(ACTOR, self.still_manager(org, &actor.user_id)?);
+        }
+        let tx = self.revoke_into(tx, org, with_change, now)?;
+        self.commit("role change", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(TARGET) {
+                    Some(match c.old_item(TARGET) {
+                        Some(_) => DomainError::Conflict(
+                            "the owner's role does not change this way: transfer ownership instead".into(),
+                        ),
+                        None => DomainError::NotFound("member"),
+                    })
+                } else if c.failed(ACTOR) {
+                    Some(DomainError::Forbidden(
+                        "only the owner and admins may change a member's role".into(),
+                    ))
+                } else {
+                    (c.failed(REVOKED) || c.failed(REVOKED_SLOT)).then(contention)
+                }
+            })
+        })?;
+        self.revoke_rest(org, after, now).await;
+        Ok(Membership { role, ..target.clone() })
     }
 }

@@ -43,6 +43,9 @@ async fn every_generated_event_succeeds_through_its_function() {
                 decline_invitation::handle(&stack.api, request()).await.map(status_and_body)
             }
             "remove-member" => remove_member::handle(&stack.api, request()).await.map(status_and_body),
+            "change-member-role" => {
+                change_member_role::handle(&stack.api, request()).await.map(status_and_body)
+            }
             "route-not-found" => {
                 // Its whole job is the problem+json 404 for a path the API does not have.
                 let (status, body) =

@@ -12,6 +12,7 @@ mod jwt;
 mod local_events;
 mod mailer;
 mod races;
+mod roles;
 mod round_trips;
 mod samples;
 mod story;

@@ -12,6 +12,8 @@ async fn each_operation_makes_the_round_trips_it_should() {
     let expected: Vec<(&str, Vec<&str>)> = vec![
         ("invite", vec!["GetItem", "TransactWriteItems"]),
         ("accept", vec!["BatchGetItem", "TransactWriteItems"]),
+        ("promote", vec!["BatchGetItem", "TransactWriteItems"]),
+        ("demote", vec!["BatchGetItem", "Query", "TransactWriteItems"]),
         ("decline", vec!["BatchGetItem", "TransactWriteItems"]),
         ("remove member", vec!["BatchGetItem", "Query", "TransactWriteItems"]),
         ("get organization", vec!["BatchGetItem"]),

@@ -1,0 +1,43 @@
+//! `PATCH /v1/organizations/{org_id}/members/{user_id}` `{"role": "admin"|"member"}`: the owner
+//! and admins change a member's role. Nobody changes the owner's role this way (409: ownership
+//! moves by transfer), and no one is made owner. The change holds from the very next request; a
+//! demotion to member withdraws the open invitations the demoted member sent.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, Response};
+use orgs::Api;
+use orgs::domain::authz::{self, Action};
+use orgs::domain::{DomainError, InviteRole, Member, OrgId, Role, UserId};
+use orgs::http::{ApiError, json, json_body, path_param, respond};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleChange {
+    /// `owner` is not an `InviteRole`: asking for it is a 400.
+    role: InviteRole,
+}
+
+pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
+    Ok(respond(&req, change(api, &req).await))
+}
+
+async fn change(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = api.authenticate(req).await?;
+    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
+    let body: RoleChange = json_body(req)?;
+
+    let [actor, member] = api.store.memberships(&org, [&caller.user_id, &target]).await?;
+    let actor = actor.ok_or(DomainError::NotFound("organization"))?;
+    authz::check(actor.role, Action::ChangeRole)?;
+    let member = member.ok_or(DomainError::NotFound("member"))?;
+    if member.role == Role::Owner {
+        return Err(DomainError::Conflict(
+            "the owner's role does not change this way: transfer ownership instead".into(),
+        )
+        .into());
+    }
+    let changed = api.store.change_role(&actor, &member, body.role, api.now()).await?;
+    json(StatusCode::OK, &Member::from(&changed))
+}
