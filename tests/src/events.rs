@@ -108,6 +108,14 @@ impl EventContext {
         Ok(invitation)
     }
 
+    /// A new person who has just joined `owner`'s organization.
+    async fn fresh_member_of(&self, owner: &User) -> Result<User, BoxError> {
+        let member = self.ensure_user(&fresh("sample-member")?).await?;
+        let invitation = self.invite(&self.owner_of(owner).await?, &member.email).await?;
+        self.store.accept_invitation(&invitation, &member, self.now()).await?;
+        Ok(member)
+    }
+
     /// The event `function` needs, acting as `email`.
     pub async fn event(&self, function: &str, email: &Email) -> Result<Value, BoxError> {
         let caller = self.ensure_user(email).await?;
@@ -139,26 +147,13 @@ impl EventContext {
                     Some(json!({})),
                 )
             }
-            "remove-member" => {
-                let member = self.ensure_user(&fresh("sample-member")?).await?;
-                let invitation = self.invite(&self.owner_of(&caller).await?, &member.email).await?;
-                self.store.accept_invitation(&invitation, &member, self.now()).await?;
-                let user = &member.user_id;
+            "remove-member" | "change-member-role" => {
+                let user = self.fresh_member_of(&caller).await?.user_id;
+                let body = (function == "change-member-role").then(|| json!({ "role": "admin" }));
                 http(
                     format!("/v1/organizations/{org}/members/{user}"),
                     json!({ "org_id": org, "user_id": user }),
-                    None,
-                )
-            }
-            "change-member-role" => {
-                let member = self.ensure_user(&fresh("sample-member")?).await?;
-                let invitation = self.invite(&self.owner_of(&caller).await?, &member.email).await?;
-                self.store.accept_invitation(&invitation, &member, self.now()).await?;
-                let user = &member.user_id;
-                http(
-                    format!("/v1/organizations/{org}/members/{user}"),
-                    json!({ "org_id": org, "user_id": user }),
-                    Some(json!({ "role": "admin" })),
+                    body,
                 )
             }
             "route-not-found" => http("/v1/no-such-route".into(), Value::Null, None),
