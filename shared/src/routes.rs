@@ -27,6 +27,7 @@ pub const ROUTES: &[Route] = &[
         path: "/v1/organizations/{org_id}/members/{user_id}",
         function: "change-member-role",
     },
+    Route { method: "POST", path: "/v1/organizations/{org_id}/ownership", function: "transfer-ownership" },
 ];
 
 /// The function API Gateway's `$default` route invokes when nothing else matches.

@@ -36,6 +36,7 @@ pub const FUNCTIONS: &[&str] = &[
     "decline-invitation",
     "remove-member",
     "change-member-role",
+    "transfer-ownership",
     "route-not-found",
     "send-invitation-email",
     "record-mail-feedback",
@@ -154,6 +155,23 @@ impl EventContext {
                     format!("/v1/organizations/{org}/members/{user}"),
                     json!({ "org_id": org, "user_id": user }),
                     body,
+                )
+            }
+            "transfer-ownership" => {
+                // An earlier invocation may have handed the caller's organization away: take it
+                // back first, so the event works every time it is generated.
+                let org_item = self.store.organization_for(&org, &caller.user_id).await?;
+                if let Some((organization, mine)) = org_item.filter(|(o, _)| o.owner_id != caller.user_id) {
+                    let holder = self.store.membership(&org, &organization.owner_id).await?;
+                    if let Some(holder) = holder {
+                        self.store.transfer_ownership(&holder, &mine).await?;
+                    }
+                }
+                let user = self.fresh_member_of(&caller).await?.user_id;
+                http(
+                    format!("/v1/organizations/{org}/ownership"),
+                    json!({ "org_id": org }),
+                    Some(json!({ "user_id": user })),
                 )
             }
             "route-not-found" => http("/v1/no-such-route".into(), Value::Null, None),

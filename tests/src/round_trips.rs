@@ -43,6 +43,7 @@ pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, 
     let (carol, carol_email) = register(stack, "carol").await?;
     let me = call(stack, "GET", "/v1/me", &alice, None).await?;
     let org = me["user"]["personal_org_id"].as_str().ok_or("no organization")?.to_owned();
+    let alice_id = me["user"]["user_id"].as_str().ok_or("no user")?.to_owned();
     let bob_me = call(stack, "GET", "/v1/me", &bob, None).await?;
     let bob_id = bob_me["user"]["user_id"].as_str().ok_or("no user")?.to_owned();
     let invitations = format!("/v1/organizations/{org}/invitations");
@@ -63,6 +64,11 @@ pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, 
     measured.push(("promote", stack.calls.take()));
     call(stack, "PATCH", &member, &alice, Some(json!({ "role": "member" }))).await?;
     measured.push(("demote", stack.calls.take()));
+    let ownership = format!("/v1/organizations/{org}/ownership");
+    call(stack, "POST", &ownership, &alice, Some(json!({ "user_id": bob_id }))).await?;
+    measured.push(("transfer ownership", stack.calls.take()));
+    call(stack, "POST", &ownership, &bob, Some(json!({ "user_id": alice_id }))).await?;
+    stack.calls.take();
     call(stack, "POST", &format!("/v1/invitations/{carol_invitation}/decline"), &carol, Some(json!({})))
         .await?;
     measured.push(("decline", stack.calls.take()));

@@ -17,18 +17,21 @@ pub enum Action {
     RemoveMember,
     /// Make a member an admin, or an admin a member.
     ChangeRole,
+    /// Hand the organization to another member.
+    TransferOwnership,
     /// Remove oneself.
     Leave,
 }
 
 impl Action {
     /// Every action, for the printed table.
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::Read,
         Action::Invite(InviteRole::Member),
         Action::Invite(InviteRole::Admin),
         Action::RemoveMember,
         Action::ChangeRole,
+        Action::TransferOwnership,
         Action::Leave,
     ];
 }
@@ -41,6 +44,7 @@ impl fmt::Display for Action {
             Action::Invite(InviteRole::Admin) => f.write_str("invite an admin"),
             Action::RemoveMember => f.write_str("remove a member"),
             Action::ChangeRole => f.write_str("change a member's role"),
+            Action::TransferOwnership => f.write_str("transfer ownership"),
             Action::Leave => f.write_str("leave"),
         }
     }
@@ -52,6 +56,7 @@ pub fn check(role: Role, action: Action) -> Result<(), DomainError> {
     let allowed = match action {
         Action::Read => true,
         Action::Invite(_) | Action::RemoveMember | Action::ChangeRole => manager,
+        Action::TransferOwnership => role == Role::Owner,
         // The owner cannot leave: an organization always has exactly one.
         Action::Leave => role != Role::Owner,
     };
@@ -61,6 +66,7 @@ pub fn check(role: Role, action: Action) -> Result<(), DomainError> {
     Err(match action {
         Action::Leave => DomainError::Conflict("the owner cannot leave their organization".into()),
         Action::Invite(_) => DomainError::Forbidden("only the owner and admins may invite".into()),
+        Action::TransferOwnership => DomainError::Forbidden("only the owner may transfer ownership".into()),
         _ => DomainError::Forbidden(format!("only the owner and admins may {action}")),
     })
 }
@@ -93,6 +99,7 @@ mod tests {
             (Action::Invite(InviteRole::Admin), vec![true, true, false]),
             (Action::RemoveMember, vec![true, true, false]),
             (Action::ChangeRole, vec![true, true, false]),
+            (Action::TransferOwnership, vec![true, false, false]),
             (Action::Leave, vec![false, true, true]),
         ];
         assert_eq!(table, expected);

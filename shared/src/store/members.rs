@@ -179,3 +179,56 @@ impl Store {
         Ok(Membership { role, ..target.clone() })
     }
 }
+
+const OLD_OWNER: &str = "old owner's membership";
+const NEW_OWNER: &str = "new owner's membership";
+const ORGANIZATION: &str = "organization";
+
+impl Store {
+    /// Hands the organization from `owner` to `member`, who must still be a member; the old owner
+    /// becomes an admin. One transaction: at no moment has the organization no owner or two.
+    pub async fn transfer_ownership(
+        &self,
+        owner: &Membership,
+        member: &Membership,
+    ) -> Result<(), DomainError> {
+        let org = &owner.org_id;
+        let role_update = |user: &UserId, role: Role, condition: &str| {
+            built(
+                self.update(key(keys::org_pk(org), keys::member_sk(user)))
+                    .update_expression("SET #role = :role")
+                    .condition_expression(condition)
+                    .expression_attribute_names("#role", "role")
+                    .expression_attribute_values(":role", stored(&role)?)
+                    .expression_attribute_values(":owner", stored(&Role::Owner)?)
+                    .build(),
+            )
+        };
+        let organization = built(
+            self.update(key(keys::org_pk(org), keys::ORG_SK))
+                .update_expression("SET owner_id = :new")
+                .condition_expression("owner_id = :old")
+                .expression_attribute_values(":new", s(member.user_id.as_str()))
+                .expression_attribute_values(":old", s(owner.user_id.as_str()))
+                .build(),
+        )?;
+        let tx = Tx::new()
+            .update(OLD_OWNER, role_update(&owner.user_id, Role::Admin, "#role = :owner")?)
+            .update(
+                NEW_OWNER,
+                role_update(&member.user_id, Role::Owner, "attribute_exists(pk) AND #role <> :owner")?,
+            )
+            .update(ORGANIZATION, organization);
+        self.commit("ownership transfer", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(OLD_OWNER) {
+                    Some(DomainError::Forbidden("only the owner may transfer ownership".into()))
+                } else if c.failed(NEW_OWNER) {
+                    Some(DomainError::NotFound("member"))
+                } else {
+                    c.failed(ORGANIZATION).then(contention)
+                }
+            })
+        })
+    }
+}

@@ -46,6 +46,9 @@ async fn every_generated_event_succeeds_through_its_function() {
             "change-member-role" => {
                 change_member_role::handle(&stack.api, request()).await.map(status_and_body)
             }
+            "transfer-ownership" => {
+                transfer_ownership::handle(&stack.api, request()).await.map(status_and_body)
+            }
             "route-not-found" => {
                 // Its whole job is the problem+json 404 for a path the API does not have.
                 let (status, body) =
@@ -85,4 +88,11 @@ async fn every_generated_event_succeeds_through_its_function() {
         let (status, body) = answer.unwrap_or_else(|e| panic!("{function}: {e}"));
         assert!((200..300).contains(&status), "{function} answered {status}: {body}");
     }
+
+    // Invoked, the transfer handed the caller's organization away; generated again, it still works.
+    let again = context.event("transfer-ownership", &caller).await.expect("generated again");
+    let request = lambda_http::request::from_str(&again.to_string()).expect("request");
+    let (status, body) =
+        status_and_body(transfer_ownership::handle(&stack.api, request).await.expect("answer"));
+    assert_eq!(status, 200, "{body}");
 }

@@ -122,3 +122,115 @@ async fn two_admins_demoting_each_other_leave_exactly_one_admin() {
         );
     }
 }
+
+async fn transfer(stack: &local_stack::Stack, owner: &User, org: &str, to: &str) -> Answer {
+    let path = format!("/v1/organizations/{org}/ownership");
+    call(stack, "POST", &path, Some(&owner.token), Some(json!({ "user_id": to }))).await
+}
+
+/// The organization's owners as its Members page lists them, and its `owner_id`.
+async fn owners(stack: &local_stack::Stack, viewer: &User, org: &str) -> (Vec<String>, String) {
+    let page = get(stack, &format!("/v1/organizations/{org}/members"), viewer).await;
+    let owners = page.body["members"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| m["role"] == "owner")
+        .filter_map(|m| m["user_id"].as_str().map(str::to_owned))
+        .collect();
+    let organization = get(stack, &format!("/v1/organizations/{org}"), viewer).await;
+    (owners, organization.body["owner_id"].as_str().unwrap_or("").to_owned())
+}
+
+#[tokio::test]
+async fn the_owner_hands_the_organization_to_a_member_and_becomes_an_admin() {
+    let stack = stack().await;
+    let (alice, bob, carol, org) = alice_bob_and_carol(&stack).await;
+    let stranger = register(&stack, &email("mallory")).await;
+
+    assert_problem(&transfer(&stack, &carol, &org, &carol.sub).await, 403, "a member transfers");
+    assert_problem(&transfer(&stack, &alice, &org, &stranger.sub).await, 404, "to a non-member");
+    assert_problem(&transfer(&stack, &alice, &org, &alice.sub).await, 409, "to oneself");
+    assert_problem(&transfer(&stack, &alice, &org, "not-a-user").await, 404, "to a malformed id");
+
+    let done = transfer(&stack, &alice, &org, &bob.sub).await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    assert_eq!(done.body["owner_id"], bob.sub.as_str());
+    assert_eq!(owners(&stack, &alice, &org).await, (vec![bob.sub.clone()], bob.sub.clone()));
+    assert_eq!(role_of(&stack, &alice, &org, &alice).await, "admin");
+
+    // The old owner holds an admin's rights only; the new one may leave only by handing it on.
+    assert_problem(&transfer(&stack, &alice, &org, &carol.sub).await, 403, "the old owner transfers again");
+    let leave = format!("/v1/organizations/{org}/members/{}", bob.sub);
+    assert_problem(
+        &call(&stack, "DELETE", &leave, Some(&bob.token), None).await,
+        409,
+        "the new owner leaves",
+    );
+    let bob_me = get(&stack, "/v1/me", &bob).await;
+    let role_in_org = bob_me.body["organizations"]
+        .as_array()
+        .and_then(|orgs| orgs.iter().find(|o| o["org_id"] == org.as_str()).map(|o| o["role"].clone()));
+    assert_eq!(role_in_org, Some(json!("owner")), "Bob's dashboard says so");
+}
+
+#[tokio::test]
+async fn transferring_to_a_member_who_is_being_removed_leaves_exactly_one_owner() {
+    for round in 0..6 {
+        let stack = stack().await;
+        let (alice, bob, carol, org) = alice_bob_and_carol(&stack).await;
+        assert_eq!(set_role(&stack, &alice, &org, &bob, "admin").await.status, StatusCode::OK);
+        let removal = format!("/v1/organizations/{org}/members/{}", carol.sub);
+
+        let (transferred, removed) = join(
+            transfer(&stack, &alice, &org, &carol.sub),
+            call(&stack, "DELETE", &removal, Some(&bob.token), None),
+        )
+        .await;
+
+        let (owner_ids, owner_id) = owners(&stack, &alice, &org).await;
+        assert_eq!(owner_ids.len(), 1, "round {round}: exactly one owner: {owner_ids:?}");
+        assert_eq!(owner_ids[0], owner_id, "round {round}: the organization names the same owner");
+        match (transferred.status, removed.status) {
+            (StatusCode::OK, _) => {
+                assert_eq!(owner_id, carol.sub, "round {round}");
+                assert_problem(&removed, 409, &format!("round {round}: removing the new owner"));
+            }
+            (_, StatusCode::NO_CONTENT) => {
+                assert_eq!(owner_id, alice.sub, "round {round}");
+                assert_problem(
+                    &transferred,
+                    404,
+                    &format!("round {round}: transferring to a removed member"),
+                );
+            }
+            other => panic!("round {round}: neither won: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_to_a_member_removed_after_it_was_read_changes_nothing() {
+    // The interleaving the race above rarely meets: the transfer has read Carol's membership,
+    // then her removal commits, then the transfer writes. Its condition alone must refuse.
+    let stack = stack().await;
+    let (alice, _bob, carol, org) = alice_bob_and_carol(&stack).await;
+    let org_id = orgs::domain::OrgId::parse(&org).expect("org id");
+    let users = [
+        &orgs::domain::UserId::parse(&alice.sub).expect("id"),
+        &orgs::domain::UserId::parse(&carol.sub).expect("id"),
+    ];
+    let [owner, member] = stack.api.store.memberships(&org_id, users).await.expect("read");
+    let (owner, member) = (owner.expect("alice"), member.expect("carol"));
+    let removal = format!("/v1/organizations/{org}/members/{}", carol.sub);
+    assert_eq!(
+        call(&stack, "DELETE", &removal, Some(&alice.token), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+
+    let result = stack.api.store.transfer_ownership(&owner, &member).await;
+
+    assert!(matches!(result, Err(orgs::DomainError::NotFound("member"))), "{result:?}");
+    assert_eq!(owners(&stack, &alice, &org).await, (vec![alice.sub.clone()], alice.sub.clone()));
+}

@@ -14,6 +14,7 @@ async fn each_operation_makes_the_round_trips_it_should() {
         ("accept", vec!["BatchGetItem", "TransactWriteItems"]),
         ("promote", vec!["BatchGetItem", "TransactWriteItems"]),
         ("demote", vec!["BatchGetItem", "Query", "TransactWriteItems"]),
+        ("transfer ownership", vec!["BatchGetItem", "TransactWriteItems"]),
         ("decline", vec!["BatchGetItem", "TransactWriteItems"]),
         ("remove member", vec!["BatchGetItem", "Query", "TransactWriteItems"]),
         ("get organization", vec!["BatchGetItem"]),
