@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use lambda_http::Request;
+use std::future::Future;
+
+use lambda_http::{Body, Request, Response, run_concurrent, service_fn};
 
 use crate::auth::{Caller, Verifier};
 use crate::clock::{Clock, SystemClock};
@@ -37,4 +39,16 @@ impl Api {
         let header = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         self.verifier.verify(header).await
     }
+}
+
+/// What an API function's `main` runs: builds the [`Api`] once per cold start, then hands every
+/// request to `handle`. `run_concurrent` polls sequentially unless AWS_LAMBDA_MAX_CONCURRENCY asks
+/// for more (Lambda Managed Instances; `cargo lambda watch` sets it to 1).
+pub async fn serve<F, Fut>(handle: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Arc<Api>, Request) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Response<Body>, lambda_http::Error>> + Send + 'static,
+{
+    let api = Arc::new(Api::from_env().await?);
+    run_concurrent(service_fn(move |req| handle(api.clone(), req))).await
 }
