@@ -28,6 +28,11 @@ pub const ROUTES: &[Route] = &[
         function: "change-member-role",
     },
     Route { method: "POST", path: "/v1/organizations/{org_id}/ownership", function: "transfer-ownership" },
+    Route {
+        method: "DELETE",
+        path: "/v1/organizations/{org_id}/invitations/{invitation_id}",
+        function: "revoke-invitation",
+    },
 ];
 
 /// The function API Gateway's `$default` route invokes when nothing else matches.

@@ -37,6 +37,7 @@ pub const FUNCTIONS: &[&str] = &[
     "remove-member",
     "change-member-role",
     "transfer-ownership",
+    "revoke-invitation",
     "route-not-found",
     "send-invitation-email",
     "record-mail-feedback",
@@ -172,6 +173,15 @@ impl EventContext {
                     format!("/v1/organizations/{org}/ownership"),
                     json!({ "org_id": org }),
                     Some(json!({ "user_id": user })),
+                )
+            }
+            "revoke-invitation" => {
+                let invitation = self.invite(&self.owner_of(&caller).await?, &fresh("guest")?).await?;
+                let id = invitation.invitation_id;
+                http(
+                    format!("/v1/organizations/{org}/invitations/{id}"),
+                    json!({ "org_id": org, "invitation_id": id }),
+                    None,
                 )
             }
             "route-not-found" => http("/v1/no-such-route".into(), Value::Null, None),

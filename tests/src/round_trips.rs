@@ -72,6 +72,12 @@ pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, 
     call(stack, "POST", &format!("/v1/invitations/{carol_invitation}/decline"), &carol, Some(json!({})))
         .await?;
     measured.push(("decline", stack.calls.take()));
+    let invited =
+        call(stack, "POST", &invitations, &alice, Some(json!({ "email": "dan@example.com" }))).await?;
+    let dan_invitation = invited["invitation_id"].as_str().ok_or("no invitation")?.to_owned();
+    stack.calls.take();
+    call(stack, "DELETE", &format!("{invitations}/{dan_invitation}"), &alice, None).await?;
+    measured.push(("revoke", stack.calls.take()));
     call(stack, "DELETE", &format!("/v1/organizations/{org}/members/{bob_id}"), &alice, None).await?;
     measured.push(("remove member", stack.calls.take()));
     call(stack, "GET", &format!("/v1/organizations/{org}"), &alice, None).await?;

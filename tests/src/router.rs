@@ -56,6 +56,7 @@ async fn dispatch(State(api): State<Arc<Api>>, request: AxumRequest) -> AxumResp
         "remove-member" => remove_member::handle(&api, request).await,
         "change-member-role" => change_member_role::handle(&api, request).await,
         "transfer-ownership" => transfer_ownership::handle(&api, request).await,
+        "revoke-invitation" => revoke_invitation::handle(&api, request).await,
         _ => route_not_found::handle(request).await,
     };
     match result {

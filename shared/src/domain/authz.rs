@@ -19,19 +19,22 @@ pub enum Action {
     ChangeRole,
     /// Hand the organization to another member.
     TransferOwnership,
+    /// Withdraw a pending invitation someone else sent (one's own may always be withdrawn).
+    RevokeInvitation,
     /// Remove oneself.
     Leave,
 }
 
 impl Action {
     /// Every action, for the printed table.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::Read,
         Action::Invite(InviteRole::Member),
         Action::Invite(InviteRole::Admin),
         Action::RemoveMember,
         Action::ChangeRole,
         Action::TransferOwnership,
+        Action::RevokeInvitation,
         Action::Leave,
     ];
 }
@@ -45,6 +48,7 @@ impl fmt::Display for Action {
             Action::RemoveMember => f.write_str("remove a member"),
             Action::ChangeRole => f.write_str("change a member's role"),
             Action::TransferOwnership => f.write_str("transfer ownership"),
+            Action::RevokeInvitation => f.write_str("revoke an invitation"),
             Action::Leave => f.write_str("leave"),
         }
     }
@@ -55,7 +59,7 @@ pub fn check(role: Role, action: Action) -> Result<(), DomainError> {
     let manager = matches!(role, Role::Owner | Role::Admin);
     let allowed = match action {
         Action::Read => true,
-        Action::Invite(_) | Action::RemoveMember | Action::ChangeRole => manager,
+        Action::Invite(_) | Action::RemoveMember | Action::ChangeRole | Action::RevokeInvitation => manager,
         Action::TransferOwnership => role == Role::Owner,
         // The owner cannot leave: an organization always has exactly one.
         Action::Leave => role != Role::Owner,
@@ -100,6 +104,7 @@ mod tests {
             (Action::RemoveMember, vec![true, true, false]),
             (Action::ChangeRole, vec![true, true, false]),
             (Action::TransferOwnership, vec![true, false, false]),
+            (Action::RevokeInvitation, vec![true, true, false]),
             (Action::Leave, vec![false, true, true]),
         ];
         assert_eq!(table, expected);

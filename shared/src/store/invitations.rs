@@ -224,6 +224,48 @@ impl Store {
         })
     }
 
+    /// Withdraws a pending invitation: revoked, off the invitee's dashboard, its email slot freed.
+    /// Unless `actor` sent it, they must still manage members at the moment of the write.
+    pub async fn revoke_invitation(
+        &self,
+        actor: &Membership,
+        invitation: &Invitation,
+        now: Timestamp,
+    ) -> Result<(), DomainError> {
+        let mut tx = self.revoke_into(
+            Tx::new(),
+            &invitation.org_id,
+            &[(invitation.invitation_id, invitation.email.clone())],
+            now,
+        )?;
+        if actor.user_id != invitation.invited_by {
+            tx = tx.check(INVITER, self.still_manager(&actor.org_id, &actor.user_id)?);
+        }
+        self.commit("revocation", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(REVOKED) {
+                    let old = c
+                        .old_item(REVOKED)
+                        .and_then(|i| from_item::<InvitationItem>(i).ok())
+                        .map(Invitation::from);
+                    Some(match old.map(|i| i.status) {
+                        Some(InvitationStatus::Accepted) => {
+                            DomainError::Conflict("this invitation has already been accepted".into())
+                        }
+                        Some(InvitationStatus::Declined) => {
+                            DomainError::Conflict("this invitation has already been declined".into())
+                        }
+                        _ => DomainError::NotFound("invitation"),
+                    })
+                } else if c.failed(INVITER) {
+                    Some(DomainError::Forbidden("only the owner and admins may revoke an invitation".into()))
+                } else {
+                    c.failed(REVOKED_SLOT).then(contention)
+                }
+            })
+        })
+    }
+
     /// The open invitations `inviter` sent to `org`, from the email slots (strongly consistent).
     pub(super) async fn open_invitations_by(
         &self,

@@ -102,3 +102,82 @@ async fn an_admin_removed_while_inviting_leaves_no_acceptable_invitation() {
         assert_eq!(emails, vec![json!(alice.email)], "round {round}: only Alice is left");
     }
 }
+
+async fn revoke(stack: &local_stack::Stack, actor: &User, org: &str, id: &str) -> Answer {
+    call(stack, "DELETE", &format!("/v1/organizations/{org}/invitations/{id}"), Some(&actor.token), None)
+        .await
+}
+
+#[tokio::test]
+async fn a_revoked_invitation_leaves_the_invitees_dashboard_and_frees_the_address() {
+    let stack = stack().await;
+    let (alice, dave, org) = alice_with_admin_dave(&stack).await;
+    let erin = register(&stack, &email("erin")).await;
+    let id = invite(&stack, &alice, &org, &erin.email).await;
+    let stranger = register(&stack, &email("mallory")).await;
+    let member = register(&stack, &email("frank")).await;
+    let frank_id = invite(&stack, &alice, &org, &member.email).await;
+    assert_eq!(
+        post(&stack, &format!("/v1/invitations/{frank_id}/accept"), &member, json!({})).await.status,
+        StatusCode::OK
+    );
+
+    assert_problem(&revoke(&stack, &stranger, &org, &id).await, 404, "a non-member revokes");
+    assert_problem(
+        &revoke(&stack, &member, &org, &id).await,
+        403,
+        "a plain member revokes another's invitation",
+    );
+    assert_problem(
+        &revoke(&stack, &alice, &org, &uuid::Uuid::new_v4().to_string()).await,
+        404,
+        "an unknown invitation",
+    );
+
+    // An admin revokes the owner's invitation.
+    assert_eq!(revoke(&stack, &dave, &org, &id).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(get(&stack, "/v1/me", &erin).await.body["invitations"], json!([]));
+    assert_problem(
+        &post(&stack, &format!("/v1/invitations/{id}/accept"), &erin, json!({})).await,
+        404,
+        "accepting it",
+    );
+    assert_problem(&revoke(&stack, &alice, &org, &id).await, 404, "revoking it again");
+    let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
+    assert_eq!(page.body["invitations"], json!([]));
+    invite(&stack, &alice, &org, &erin.email).await;
+    // An answered one stays answered.
+    assert_problem(&revoke(&stack, &alice, &org, &frank_id).await, 409, "revoking an accepted invitation");
+}
+
+#[tokio::test]
+async fn revoking_while_the_invitee_accepts_leaves_one_answer() {
+    for round in 0..6 {
+        let stack = stack().await;
+        let (alice, _dave, org) = alice_with_admin_dave(&stack).await;
+        let erin = register(&stack, &email("erin")).await;
+        let id = invite(&stack, &alice, &org, &erin.email).await;
+
+        let (revoked, accepted) = join(
+            revoke(&stack, &alice, &org, &id),
+            post(&stack, &format!("/v1/invitations/{id}/accept"), &erin, json!({})),
+        )
+        .await;
+
+        let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
+        let joined = page.body["members"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["email"] == erin.email.as_str()));
+        match (revoked.status, accepted.status) {
+            (StatusCode::NO_CONTENT, _) => {
+                assert_problem(&accepted, 404, &format!("round {round}: accepting a revoked invitation"));
+                assert!(!joined, "round {round}: revoked, yet Erin joined");
+            }
+            (_, StatusCode::OK) => {
+                assert_problem(&revoked, 409, &format!("round {round}: revoking an accepted invitation"));
+                assert!(joined, "round {round}: accepted, yet Erin is not a member");
+            }
+            other => panic!("round {round}: neither won: {other:?}"),
+        }
+    }
+}

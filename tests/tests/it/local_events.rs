@@ -49,6 +49,9 @@ async fn every_generated_event_succeeds_through_its_function() {
             "transfer-ownership" => {
                 transfer_ownership::handle(&stack.api, request()).await.map(status_and_body)
             }
+            "revoke-invitation" => {
+                revoke_invitation::handle(&stack.api, request()).await.map(status_and_body)
+            }
             "route-not-found" => {
                 // Its whole job is the problem+json 404 for a path the API does not have.
                 let (status, body) =

@@ -16,6 +16,7 @@ async fn each_operation_makes_the_round_trips_it_should() {
         ("demote", vec!["BatchGetItem", "Query", "TransactWriteItems"]),
         ("transfer ownership", vec!["BatchGetItem", "TransactWriteItems"]),
         ("decline", vec!["BatchGetItem", "TransactWriteItems"]),
+        ("revoke", vec!["GetItem", "GetItem", "TransactWriteItems"]),
         ("remove member", vec!["BatchGetItem", "Query", "TransactWriteItems"]),
         ("get organization", vec!["BatchGetItem"]),
         ("members page", vec!["Query"]),

@@ -1,0 +1,44 @@
+//! `DELETE /v1/organizations/{org_id}/invitations/{invitation_id}`: the owner, admins, or whoever
+//! sent it withdraw a pending invitation. It leaves the invitee's dashboard and answers them 404;
+//! the address is free for a new invitation. An answered invitation is a 409; one already revoked,
+//! or of another organization, a 404.
+
+use lambda_http::{Body, Error, Request, Response};
+use orgs::Api;
+use orgs::domain::authz::{self, Action};
+use orgs::domain::{DomainError, InvitationId, InvitationStatus, OrgId};
+use orgs::http::{ApiError, no_content, path_param, respond};
+
+pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
+    Ok(respond(&req, revoke(api, &req).await))
+}
+
+async fn revoke(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = api.authenticate(req).await?;
+    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let id = InvitationId::parse(&path_param(req, "invitation_id")?)
+        .map_err(|_| DomainError::NotFound("invitation"))?;
+
+    let actor =
+        api.store.membership(&org, &caller.user_id).await?.ok_or(DomainError::NotFound("organization"))?;
+    let invitation = api
+        .store
+        .invitation(&id)
+        .await?
+        .filter(|i| i.org_id == org && i.status != InvitationStatus::Revoked)
+        .ok_or(DomainError::NotFound("invitation"))?;
+    if invitation.invited_by != caller.user_id {
+        authz::check(actor.role, Action::RevokeInvitation)?;
+    }
+    match invitation.status {
+        InvitationStatus::Accepted => {
+            return Err(DomainError::Conflict("this invitation has already been accepted".into()).into());
+        }
+        InvitationStatus::Declined => {
+            return Err(DomainError::Conflict("this invitation has already been declined".into()).into());
+        }
+        InvitationStatus::Pending | InvitationStatus::Revoked => {}
+    }
+    api.store.revoke_invitation(&actor, &invitation, api.now()).await?;
+    no_content()
+}
