@@ -13,6 +13,13 @@ use crate::domain::Timestamp;
 use crate::http::ApiError;
 use crate::store::Store;
 
+/// The table from Lambda's environment (`TABLE_NAME`, the region and credentials): what every
+/// function that only needs the store builds at init.
+pub fn store_from_env() -> Result<Store, ConfigError> {
+    let sdk = crate::aws::sdk_config(&config::Env)?;
+    Ok(Store::new(aws_sdk_dynamodb::Client::new(&sdk), config::table_name(&config::Env)?))
+}
+
 /// The dependencies of the API functions, built once per cold start.
 pub struct Api {
     pub store: Store,
@@ -24,8 +31,7 @@ impl Api {
     /// Reads configuration and builds clients. No network call: the SDK and the JWKS connect on
     /// first use.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = crate::aws::sdk_config(&config::Env)?;
-        let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config::table_name(&config::Env)?);
+        let store = store_from_env()?;
         let verifier = Verifier::new(AuthConfig::from_source(&config::Env)?);
         Ok(Self { store, verifier, clock: Arc::new(SystemClock) })
     }

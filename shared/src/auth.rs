@@ -96,7 +96,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The issuer's keys as last fetched, and how fetching has gone.
 #[derive(Default)]
 struct KeyCache {
-    keys: Option<Arc<JwkSet>>,
+    keys: Option<JwkSet>,
     fetched_at: Option<OffsetDateTime>,
     /// The last attempt, successful or not: unknown kids refetch at most once per min refresh.
     attempted_at: Option<OffsetDateTime>,
@@ -206,7 +206,7 @@ impl Verifier {
         cache.attempted_at = Some(now);
         match self.fetch().await {
             Ok(set) => {
-                cache.keys = Some(Arc::new(set));
+                cache.keys = Some(set);
                 cache.fetched_at = Some(now);
                 cache.failures = 0;
             }

@@ -19,12 +19,7 @@ pub struct Registrar {
 
 impl Registrar {
     pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
-        let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
-        let table = orgs::config::table_name(&orgs::config::Env)?;
-        Ok(Self {
-            store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-            clock: Arc::new(SystemClock),
-        })
+        Ok(Self { store: orgs::app::store_from_env()?, clock: Arc::new(SystemClock) })
     }
 }
 

@@ -30,15 +30,7 @@ async fn revoke(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     if invitation.invited_by != caller.user_id {
         authz::check(actor.role, Action::RevokeInvitation)?;
     }
-    match invitation.status {
-        InvitationStatus::Accepted => {
-            return Err(DomainError::Conflict("this invitation has already been accepted".into()).into());
-        }
-        InvitationStatus::Declined => {
-            return Err(DomainError::Conflict("this invitation has already been declined".into()).into());
-        }
-        InvitationStatus::Pending | InvitationStatus::Revoked => {}
-    }
+    invitation.check_revocable()?;
     api.store.revoke_invitation(&actor, &invitation, api.now()).await?;
     no_content()
 }

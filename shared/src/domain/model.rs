@@ -207,6 +207,23 @@ impl Invitation {
     }
 }
 
+impl Invitation {
+    /// Whether it may still be withdrawn: only while pending (expired ones too). An answered one
+    /// stays answered; a revoked one is gone.
+    pub fn check_revocable(&self) -> Result<(), DomainError> {
+        match self.status {
+            InvitationStatus::Pending => Ok(()),
+            InvitationStatus::Accepted => {
+                Err(DomainError::Conflict("this invitation has already been accepted".into()))
+            }
+            InvitationStatus::Declined => {
+                Err(DomainError::Conflict("this invitation has already been declined".into()))
+            }
+            InvitationStatus::Revoked => Err(DomainError::NotFound("invitation")),
+        }
+    }
+}
+
 /// An invitation as the Members page shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PendingInvitation {

@@ -248,14 +248,9 @@ impl Store {
                         .old_item(REVOKED)
                         .and_then(|i| from_item::<InvitationItem>(i).ok())
                         .map(Invitation::from);
-                    Some(match old.map(|i| i.status) {
-                        Some(InvitationStatus::Accepted) => {
-                            DomainError::Conflict("this invitation has already been accepted".into())
-                        }
-                        Some(InvitationStatus::Declined) => {
-                            DomainError::Conflict("this invitation has already been declined".into())
-                        }
-                        _ => DomainError::NotFound("invitation"),
+                    Some(match old {
+                        Some(inv) => inv.check_revocable().err().unwrap_or_else(contention),
+                        None => DomainError::NotFound("invitation"),
                     })
                 } else if c.failed(INVITER) {
                     Some(DomainError::Forbidden("only the owner and admins may revoke an invitation".into()))

@@ -44,13 +44,12 @@ impl Store {
     /// Removes `target` from the organization: the membership, the email's slot and every open
     /// invitation the target sent go together. Refused when the target is the owner, or (unless
     /// removing themselves) when `remover` no longer manages members at the moment of the write.
-    /// Returns how many invitations were withdrawn.
     pub async fn remove_member(
         &self,
         remover: &Membership,
         target: &Membership,
         now: Timestamp,
-    ) -> Result<usize, DomainError> {
+    ) -> Result<(), DomainError> {
         let org = &target.org_id;
         let sent = self.open_invitations_by(org, &target.user_id, now).await?;
         let (with_removal, after) = sent.split_at(sent.len().min(REVOKED_WITH_REMOVAL));
@@ -94,7 +93,7 @@ impl Store {
         })?;
 
         self.revoke_rest(org, after, now).await;
-        Ok(sent.len())
+        Ok(())
     }
 
     /// Withdraws invitations beyond one transaction, each batch on its own. One answered
