@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response, run_concurrent, service_fn};
 
 use crate::auth::{Caller, Verifier};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{self, AuthConfig, ConfigError};
+use crate::config::{self, AuthConfig, ConfigError, Limits};
 use crate::domain::Timestamp;
 use crate::http::ApiError;
 use crate::store::Store;
@@ -25,6 +25,7 @@ pub struct Api {
     pub store: Store,
     pub verifier: Verifier,
     pub clock: Arc<dyn Clock>,
+    pub limits: Limits,
 }
 
 impl Api {
@@ -33,7 +34,8 @@ impl Api {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let store = store_from_env()?;
         let verifier = Verifier::new(AuthConfig::from_source(&config::Env)?);
-        Ok(Self { store, verifier, clock: Arc::new(SystemClock) })
+        let limits = Limits::from_source(&config::Env)?;
+        Ok(Self { store, verifier, clock: Arc::new(SystemClock), limits })
     }
 
     pub fn now(&self) -> Timestamp {

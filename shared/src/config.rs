@@ -114,6 +114,46 @@ impl AuthConfig {
     }
 }
 
+/// The deployment's limits on what one organization or user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `INVITATIONS_PER_ORG_PER_DAY` (50): invitations, new or resent, per organization in any
+    /// rolling 24 hours.
+    pub invitations_per_org: usize,
+    /// `INVITATIONS_PER_INVITER_PER_DAY` (100): the same per inviter, across their organizations.
+    pub invitations_per_inviter: usize,
+    /// `MAX_OWNED_ORGANIZATIONS` (20): organizations one user may own.
+    pub max_owned: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { invitations_per_org: 50, invitations_per_inviter: 100, max_owned: 20 }
+    }
+}
+
+fn count(src: &dyn Source, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match src.get(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => v.trim().parse::<u32>().ok().filter(|n| (1..=1000).contains(n)).ok_or(ConfigError::Invalid {
+            name,
+            reason: "must be a whole number from 1 to 1000".into(),
+        }),
+    }
+}
+
+impl Limits {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        Ok(Self {
+            invitations_per_org: count(src, "INVITATIONS_PER_ORG_PER_DAY", d.invitations_per_org as u32)? as usize,
+            invitations_per_inviter: count(src, "INVITATIONS_PER_INVITER_PER_DAY", d.invitations_per_inviter as u32)?
+                as usize,
+            max_owned: count(src, "MAX_OWNED_ORGANIZATIONS", d.max_owned)?,
+        })
+    }
+}
+
 /// What the invitation mailer needs.
 #[derive(Debug, Clone)]
 pub struct MailerConfig {
@@ -187,6 +227,18 @@ mod tests {
             let err = config(issuer, jwks).expect_err(issuer);
             assert!(err.to_string().contains("https"), "{issuer} {jwks:?}: {err}");
         }
+    }
+
+    #[test]
+    fn limits_default_and_are_bounded() -> Result<(), ConfigError> {
+        assert_eq!(Limits::from_source(&source(&[]))?, Limits::default());
+        let set = Limits::from_source(&source(&[("INVITATIONS_PER_ORG_PER_DAY", "5")]))?;
+        assert_eq!(set.invitations_per_org, 5);
+        for bad in ["0", "1001", "many"] {
+            let err = Limits::from_source(&source(&[("MAX_OWNED_ORGANIZATIONS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("MAX_OWNED_ORGANIZATIONS"), "{bad}");
+        }
+        Ok(())
     }
 
     #[test]

@@ -94,6 +94,10 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, "forbidden", detail),
             DomainError::Conflict(detail) => Self::new(StatusCode::CONFLICT, "conflict", detail),
             DomainError::Gone(detail) => Self::new(StatusCode::GONE, "gone", detail),
+            DomainError::TooMany { detail, retry_after_seconds } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)
+                    .with_header("retry-after", &retry_after_seconds.max(1).to_string())
+            }
             e @ DomainError::Unavailable { .. } => {
                 tracing::error!(error = %chain(&e), "dependency failed");
                 Self::new(
@@ -163,6 +167,16 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("missing path parameter {name}")))
 }
 
+/// A query string parameter, if given.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
+}
+
+/// `?limit=` and `?cursor=` of a list; both are checked by the store against the list they are for.
+pub fn page_request(req: &Request) -> Result<crate::store::PageRequest, ApiError> {
+    Ok(crate::store::PageRequest { limit: query_param(req, "limit"), cursor: query_param(req, "cursor") })
+}
+
 /// Parses a JSON body into `T` (which should deny unknown fields). Too large: 413; not JSON: 415;
 /// malformed or not matching `T`: 400 saying where.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
@@ -216,6 +230,7 @@ mod tests {
             (DomainError::Forbidden("x".into()), 403),
             (DomainError::Conflict("x".into()), 409),
             (DomainError::Gone("x".into()), 410),
+            (DomainError::TooMany { detail: "x".into(), retry_after_seconds: 60 }, 429),
             (DomainError::Corrupt("x".into()), 500),
             (DomainError::failed("DynamoDB GetItem", "AccessDeniedException"), 500),
             (DomainError::unavailable("DynamoDB GetItem", "ThrottlingException"), 503),

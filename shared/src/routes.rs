@@ -33,6 +33,16 @@ pub const ROUTES: &[Route] = &[
         path: "/v1/organizations/{org_id}/invitations/{invitation_id}",
         function: "revoke-invitation",
     },
+    Route {
+        method: "POST",
+        path: "/v1/organizations/{org_id}/invitations/{invitation_id}/resend",
+        function: "resend-invitation",
+    },
+    Route { method: "GET", path: "/v1/organizations/{org_id}/invitations", function: "list-invitations" },
+    Route { method: "PUT", path: "/v1/organizations/{org_id}/permissions", function: "update-permissions" },
+    Route { method: "POST", path: "/v1/organizations", function: "create-organization" },
+    Route { method: "PATCH", path: "/v1/organizations/{org_id}", function: "rename-organization" },
+    Route { method: "GET", path: "/v1/organizations/{org_id}/events", function: "list-events" },
 ];
 
 /// The function API Gateway's `$default` route invokes when nothing else matches.

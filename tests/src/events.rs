@@ -105,8 +105,10 @@ impl EventContext {
     async fn invite(&self, inviter: &Membership, email: &Email) -> Result<Invitation, BoxError> {
         let now = self.now();
         let request = NewInvitation { email: email.clone(), role: InviteRole::Member };
-        let invitation = Invitation::issue(inviter, request, now);
-        self.store.create_invitation(inviter, &invitation, now).await?;
+        let settings = orgs::domain::Settings::default();
+        let invitation = Invitation::issue(inviter, request, &settings, now);
+        let grant = orgs::domain::authz::check(inviter.role, &settings, orgs::domain::authz::Action::Invite(InviteRole::Member))?;
+        self.store.create_invitation(inviter, &grant, &invitation, &orgs::config::Limits::default(), now).await?;
         Ok(invitation)
     }
 
@@ -165,7 +167,7 @@ impl EventContext {
                 if let Some((organization, mine)) = org_item.filter(|(o, _)| o.owner_id != caller.user_id) {
                     let holder = self.store.membership(&org, &organization.owner_id).await?;
                     if let Some(holder) = holder {
-                        self.store.transfer_ownership(&holder, &mine).await?;
+                        self.store.transfer_ownership(&holder, &mine, orgs::config::Limits::default().max_owned, self.now()).await?;
                     }
                 }
                 let user = self.fresh_member_of(&caller).await?.user_id;

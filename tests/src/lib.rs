@@ -99,6 +99,8 @@ pub struct StackOptions {
     /// Run the stream pump in the background.
     pub pump: bool,
     pub jwks_min_refresh: Duration,
+    /// The deployment's limits (a test may lower them).
+    pub limits: orgs::config::Limits,
 }
 
 impl StackOptions {
@@ -114,6 +116,7 @@ impl StackOptions {
             dashboard_url: "https://app.orgs.test".into(),
             pump: true,
             jwks_min_refresh: Duration::from_secs(10),
+            limits: orgs::config::Limits::default(),
         }
     }
 }
@@ -185,7 +188,10 @@ impl Stack {
             store: Store::new(dynamo, &options.table),
             verifier: Verifier::new(auth).with_clock(clock.clone()),
             clock: clock.clone(),
+            limits: options.limits,
         });
+        let name_sync =
+            Arc::new(sync_organization_name::NameSync { store: Store::new(plain_dynamo.clone(), &options.table) });
         let ses = Arc::new(outage::OutageMailer::new(SesMailer::new(ses, &options.sender, None)));
         let mailer = Arc::new(InvitationMailer {
             store: Store::new(plain_dynamo.clone(), &options.table),
@@ -241,6 +247,15 @@ impl Stack {
                 pump::mailer_handler(mailer.clone()),
                 pump::PumpOptions::default(),
                 pump_stats.clone(),
+            )));
+            // A second consumer with its own positions, as a second event source mapping is.
+            tasks.push(tokio::spawn(pump::run(
+                plain_dynamo.clone(),
+                streams.clone(),
+                options.table.clone(),
+                pump::name_sync_handler(name_sync.clone()),
+                pump::PumpOptions::default(),
+                Arc::new(pump::PumpStats::default()),
             )));
         }
 

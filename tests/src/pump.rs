@@ -149,6 +149,16 @@ pub fn mailer_handler(mailer: Arc<InvitationMailer>) -> Handler {
     })
 }
 
+/// The organization-name sync as a stream consumer.
+pub fn name_sync_handler(sync: Arc<sync_organization_name::NameSync>) -> Handler {
+    Arc::new(move |event| {
+        let sync = sync.clone();
+        Box::pin(async move {
+            sync_organization_name::handle(&sync, LambdaEvent::new(event, Default::default())).await
+        })
+    })
+}
+
 /// The last record a consumer has handled in one shard: its sequence number, and its event id
 /// so that a stream rewritten under the pump (same sequence number, other record) is noticed.
 #[derive(Debug, Clone)]

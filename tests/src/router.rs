@@ -57,6 +57,12 @@ async fn dispatch(State(api): State<Arc<Api>>, request: AxumRequest) -> AxumResp
         "change-member-role" => change_member_role::handle(&api, request).await,
         "transfer-ownership" => transfer_ownership::handle(&api, request).await,
         "revoke-invitation" => revoke_invitation::handle(&api, request).await,
+        "resend-invitation" => resend_invitation::handle(&api, request).await,
+        "list-invitations" => list_invitations::handle(&api, request).await,
+        "update-permissions" => update_permissions::handle(&api, request).await,
+        "create-organization" => create_organization::handle(&api, request).await,
+        "rename-organization" => rename_organization::handle(&api, request).await,
+        "list-events" => list_events::handle(&api, request).await,
         _ => route_not_found::handle(request).await,
     };
     match result {

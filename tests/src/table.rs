@@ -8,11 +8,11 @@ use aws_sdk_dynamodb::types::{
 };
 use orgs::store::schema;
 
-/// The table as the service needs it: keys, the one GSI, the stream and TTL.
+/// The table as the service needs it: keys, the GSIs, the stream and TTL.
 pub struct TableDefinition {
     pub key_schema: Vec<(&'static str, KeyType)>,
     pub attributes: Vec<&'static str>,
-    pub gsi: (&'static str, &'static str, &'static str),
+    pub gsis: Vec<(&'static str, &'static str, &'static str)>,
     pub stream_view: StreamViewType,
     pub ttl_attribute: &'static str,
 }
@@ -20,8 +20,18 @@ pub struct TableDefinition {
 pub fn definition() -> TableDefinition {
     TableDefinition {
         key_schema: vec![(schema::PK, KeyType::Hash), (schema::SK, KeyType::Range)],
-        attributes: vec![schema::PK, schema::SK, schema::GSI1_PK, schema::GSI1_SK],
-        gsi: (schema::GSI1, schema::GSI1_PK, schema::GSI1_SK),
+        attributes: vec![
+            schema::PK,
+            schema::SK,
+            schema::GSI1_PK,
+            schema::GSI1_SK,
+            schema::GSI2_PK,
+            schema::GSI2_SK,
+        ],
+        gsis: vec![
+            (schema::GSI1, schema::GSI1_PK, schema::GSI1_SK),
+            (schema::GSI2, schema::GSI2_PK, schema::GSI2_SK),
+        ],
         stream_view: StreamViewType::NewAndOldImages,
         ttl_attribute: schema::TTL,
     }
@@ -56,15 +66,16 @@ pub async fn create(client: &Client, name: &str) -> Result<String, BoxError> {
                 .build()?,
         );
     }
-    let (index, pk, sk) = def.gsi;
-    request = request.global_secondary_indexes(
-        GlobalSecondaryIndex::builder()
-            .index_name(index)
-            .key_schema(key(pk, KeyType::Hash)?)
-            .key_schema(key(sk, KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-            .build()?,
-    );
+    for (index, pk, sk) in def.gsis {
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(key(pk, KeyType::Hash)?)
+                .key_schema(key(sk, KeyType::Range)?)
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()?,
+        );
+    }
     let created = request.send().await?;
     client
         .update_time_to_live()

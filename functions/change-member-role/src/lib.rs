@@ -28,9 +28,9 @@ async fn change(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
     let body: RoleChange = json_body(req)?;
 
-    let [actor, member] = api.store.memberships(&org, [&caller.user_id, &target]).await?;
-    let actor = actor.ok_or(DomainError::NotFound("organization"))?;
-    authz::check(actor.role, Action::ChangeRole)?;
+    let (organization, [actor, member]) = api.store.organization_with(&org, [&caller.user_id, &target]).await?;
+    let (organization, actor) = organization.zip(actor).ok_or(DomainError::NotFound("organization"))?;
+    let grant = authz::check(actor.role, &organization.settings, Action::ChangeRole)?;
     let member = member.ok_or(DomainError::NotFound("member"))?;
     if member.role == Role::Owner {
         return Err(DomainError::Conflict(
@@ -38,6 +38,8 @@ async fn change(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
         )
         .into());
     }
-    let changed = api.store.change_role(&actor, &member, body.role, api.now()).await?;
+    // An admin stepping down to member rests on nothing but their own membership.
+    let grant = (actor.user_id != member.user_id).then_some(grant);
+    let changed = api.store.change_role(&actor, grant.as_ref(), &member, body.role, api.now()).await?;
     json(StatusCode::OK, &Member::from(&changed))
 }

@@ -1,5 +1,7 @@
-//! `POST /v1/organizations/{org_id}/invitations`: owners and admins invite an email address.
-//! This function only writes; the invitation's stream record reaches `send-invitation-email`.
+//! `POST /v1/organizations/{org_id}/invitations`: owners and admins invite an email address, and
+//! plain members too (as members) when `members_can_invite` is on. The invitation lasts the
+//! organization's `invitation_ttl_days`, and counts against both rate limits. This function only
+//! writes; the invitation's stream record reaches `send-invitation-email`.
 
 use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
@@ -31,12 +33,15 @@ async fn invite(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let body: InviteRequest = json_body(req)?;
     let request = NewInvitation { email: Email::parse(&body.email)?, role: body.role };
 
-    let inviter =
-        api.store.membership(&org, &caller.user_id).await?.ok_or(DomainError::NotFound("organization"))?;
-    authz::check(inviter.role, Action::Invite(request.role))?;
+    let (organization, inviter) = api
+        .store
+        .organization_for(&org, &caller.user_id)
+        .await?
+        .ok_or(DomainError::NotFound("organization"))?;
+    let grant = authz::check(inviter.role, &organization.settings, Action::Invite(request.role))?;
     let now = api.now();
-    let invitation = Invitation::issue(&inviter, request, now);
-    api.store.create_invitation(&inviter, &invitation, now).await?;
+    let invitation = Invitation::issue(&inviter, request, &organization.settings, now);
+    api.store.create_invitation(&inviter, &grant, &invitation, &api.limits, now).await?;
 
     let mut response = json(StatusCode::CREATED, &invitation)?;
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/invitations/{}", invitation.invitation_id)) {

@@ -1,10 +1,12 @@
-//! `GET /v1/organizations/{org_id}/members`: the Members page. Members with email, role and
-//! join date, and the open invitations, from one strongly consistent query.
+//! `GET /v1/organizations/{org_id}/members?limit=&cursor=`: the Members list, a page at a time in
+//! a stable order (by user id), strongly consistent. Pending invitations are listed by
+//! `GET .../invitations`.
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::domain::{DomainError, Member, OrgId, PendingInvitation};
-use orgs::http::{ApiError, json, path_param, respond};
+use orgs::domain::authz::{self, Action};
+use orgs::domain::{DomainError, Member, OrgId};
+use orgs::http::{ApiError, json, page_request, path_param, respond};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -12,7 +14,8 @@ struct MembersPage {
     org_id: OrgId,
     name: String,
     members: Vec<Member>,
-    invitations: Vec<PendingInvitation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
@@ -22,17 +25,21 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 async fn members(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
     let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
-    let page = api.store.org_members(&org, api.now()).await?.ok_or(DomainError::NotFound("organization"))?;
-    if page.membership_of(&caller.user_id).is_none() {
-        return Err(DomainError::NotFound("organization").into());
-    }
+    let paging = page_request(req)?;
+    let (organization, membership) = api
+        .store
+        .organization_for(&org, &caller.user_id)
+        .await?
+        .ok_or(DomainError::NotFound("organization"))?;
+    authz::check(membership.role, &organization.settings, Action::Read)?;
+    let page = api.store.members_page(&org, &paging).await?;
     json(
         lambda_http::http::StatusCode::OK,
         &MembersPage {
-            org_id: page.organization.org_id,
-            name: page.organization.name,
-            members: page.members.iter().map(Member::from).collect(),
-            invitations: page.pending,
+            org_id: organization.org_id,
+            name: organization.name,
+            members: page.items.iter().map(Member::from).collect(),
+            next_cursor: page.next_cursor,
         },
     )
 }

@@ -17,16 +17,20 @@ async fn remove(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
     let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
 
-    let [remover, removed] = api.store.memberships(&org, [&caller.user_id, &target]).await?;
-    let remover = remover.ok_or(DomainError::NotFound("organization"))?;
+    let (organization, [remover, removed]) = api.store.organization_with(&org, [&caller.user_id, &target]).await?;
+    let (organization, remover) =
+        organization.zip(remover).ok_or(DomainError::NotFound("organization"))?;
     let removed = removed.ok_or(DomainError::NotFound("member"))?;
     if removed.role == Role::Owner {
         return Err(
             DomainError::Conflict("the owner cannot be removed from their organization".into()).into()
         );
     }
-    let action = if remover.user_id == removed.user_id { Action::Leave } else { Action::RemoveMember };
-    authz::check(remover.role, action)?;
-    api.store.remove_member(&remover, &removed, api.now()).await?;
+    let leaving = remover.user_id == removed.user_id;
+    let action = if leaving { Action::Leave } else { Action::RemoveMember };
+    let grant = authz::check(remover.role, &organization.settings, action)?;
+    // Leaving rests on nothing but being a member, which the delete itself requires.
+    let grant = (!leaving).then_some(grant);
+    api.store.remove_member(&remover, grant.as_ref(), &removed, api.now()).await?;
     no_content()
 }

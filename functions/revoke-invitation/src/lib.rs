@@ -19,18 +19,24 @@ async fn revoke(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let id = InvitationId::parse(&path_param(req, "invitation_id")?)
         .map_err(|_| DomainError::NotFound("invitation"))?;
 
-    let actor =
-        api.store.membership(&org, &caller.user_id).await?.ok_or(DomainError::NotFound("organization"))?;
+    let (organization, actor) = api
+        .store
+        .organization_for(&org, &caller.user_id)
+        .await?
+        .ok_or(DomainError::NotFound("organization"))?;
     let invitation = api
         .store
         .invitation(&id)
         .await?
         .filter(|i| i.org_id == org && i.status != InvitationStatus::Revoked)
         .ok_or(DomainError::NotFound("invitation"))?;
-    if invitation.invited_by != caller.user_id {
-        authz::check(actor.role, Action::RevokeInvitation)?;
-    }
+    // One's own invitation may always be withdrawn; anyone else's rests on the actor's role.
+    let grant = if invitation.invited_by == caller.user_id {
+        None
+    } else {
+        Some(authz::check(actor.role, &organization.settings, Action::RevokeInvitation)?)
+    };
     invitation.check_revocable()?;
-    api.store.revoke_invitation(&actor, &invitation, api.now()).await?;
+    api.store.revoke_invitation(&actor, grant.as_ref(), &invitation, api.now()).await?;
     no_content()
 }

@@ -1,7 +1,9 @@
-//! DynamoDB Streams handler: sends the SES email for each new pending invitation and records the
-//! delivery (message id, time) on the invitation.
+//! DynamoDB Streams handler: sends the SES email for each new pending invitation, and again for
+//! each resend, and records the delivery (message id, time) on the invitation.
 //!
-//! - Unrelated records are skipped from one attribute of the new image, without parsing it.
+//! - Unrelated records are skipped from the images, without parsing them: an invitation's INSERT
+//!   is mailed, and a MODIFY only when its `sends` count grew (a resend; the recording of a
+//!   delivery, and the no-op updates the emulator streams, leave it alone).
 //! - A transient failure (SES throttling or unreachable, DynamoDB unavailable) stops the batch at
 //!   that record and reports it in `batchItemFailures`: Lambda retries from there, in order, and
 //!   nothing is lost while SES is down.
@@ -90,7 +92,9 @@ async fn mail_one(mailer: &InvitationMailer, record: &EventRecord) -> Result<Out
         Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
         _ => None,
     };
-    if record.event_name != "INSERT" || !is_invitation_image(entity) {
+    let resent = record.event_name == "MODIFY"
+        && image.get("sends") != record.change.old_image.get("sends");
+    if !(record.event_name == "INSERT" || resent) || !is_invitation_image(entity) {
         return Ok(Outcome::Ignored);
     }
     let id = match image.get("invitation_id") {

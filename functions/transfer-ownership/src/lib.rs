@@ -35,13 +35,13 @@ async fn transfer(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> 
     let body: Transfer = json_body(req)?;
     let new_owner = UserId::parse(&body.user_id).map_err(|_| DomainError::NotFound("member"))?;
 
-    let [owner, member] = api.store.memberships(&org, [&caller.user_id, &new_owner]).await?;
-    let owner = owner.ok_or(DomainError::NotFound("organization"))?;
-    authz::check(owner.role, Action::TransferOwnership)?;
+    let (organization, [owner, member]) = api.store.organization_with(&org, [&caller.user_id, &new_owner]).await?;
+    let (organization, owner) = organization.zip(owner).ok_or(DomainError::NotFound("organization"))?;
+    authz::check(owner.role, &organization.settings, Action::TransferOwnership)?;
     if new_owner == caller.user_id {
         return Err(DomainError::Conflict("you already own this organization".into()).into());
     }
     let member = member.ok_or(DomainError::NotFound("member"))?;
-    api.store.transfer_ownership(&owner, &member).await?;
+    api.store.transfer_ownership(&owner, &member, api.limits.max_owned, api.now()).await?;
     json(StatusCode::OK, &Transferred { org_id: org, owner_id: member.user_id, role: Role::Admin })
 }

@@ -1,77 +1,150 @@
-//! Who may do what in an organization: the one table every function asks. A function never
-//! compares roles itself; the store then carries the role the decision rested on as a condition,
-//! so a demotion between the read and the write cannot slip through.
+//! Who may do what in an organization: the one table every function asks, from the actor's role
+//! and the organization's settings. A function never compares roles itself. The answer, a
+//! [`Grant`], names what the decision rested on; the store writes it as conditions, so a demotion
+//! or a permission turned off between the read and the write cannot slip through.
 
 use std::fmt;
 
-use super::{DomainError, InviteRole, Role};
+use super::{DomainError, InviteRole, Permission, Role, Settings};
 
 /// What a member asks to do in their organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// See the organization and its Members page.
+    /// See the organization, its members and its invitations.
     Read,
     /// Invite someone with the given role.
     Invite(InviteRole),
+    /// Send an invitation someone else sent again (one's own: see [`Action::Invite`]).
+    ResendInvitation,
+    /// Withdraw a pending invitation someone else sent (one's own may always be withdrawn).
+    RevokeInvitation,
     /// Remove another member.
     RemoveMember,
     /// Make a member an admin, or an admin a member.
     ChangeRole,
     /// Hand the organization to another member.
     TransferOwnership,
-    /// Withdraw a pending invitation someone else sent (one's own may always be withdrawn).
-    RevokeInvitation,
     /// Remove oneself.
     Leave,
+    /// Change the permissions and settings document.
+    UpdateSettings,
+    Rename,
+    /// Read the audit log.
+    ReadEvents,
+    /// Start and stop the organization's clusters.
+    OperateClusters,
+    /// Create and terminate clusters.
+    ManageClusters,
+    /// Open and close a cluster's service ports.
+    OpenPorts,
 }
 
 impl Action {
     /// Every action, for the printed table.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 15] = [
         Action::Read,
         Action::Invite(InviteRole::Member),
         Action::Invite(InviteRole::Admin),
+        Action::ResendInvitation,
+        Action::RevokeInvitation,
         Action::RemoveMember,
         Action::ChangeRole,
         Action::TransferOwnership,
-        Action::RevokeInvitation,
         Action::Leave,
+        Action::UpdateSettings,
+        Action::Rename,
+        Action::ReadEvents,
+        Action::OperateClusters,
+        Action::ManageClusters,
+        Action::OpenPorts,
     ];
-}
 
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The permission that lets a plain member do this, if any.
+    pub fn permission(self) -> Option<Permission> {
         match self {
-            Action::Read => f.write_str("read the organization"),
-            Action::Invite(InviteRole::Member) => f.write_str("invite a member"),
-            Action::Invite(InviteRole::Admin) => f.write_str("invite an admin"),
-            Action::RemoveMember => f.write_str("remove a member"),
-            Action::ChangeRole => f.write_str("change a member's role"),
-            Action::TransferOwnership => f.write_str("transfer ownership"),
-            Action::RevokeInvitation => f.write_str("revoke an invitation"),
-            Action::Leave => f.write_str("leave"),
+            Action::Invite(InviteRole::Member) => Some(Permission::MembersCanInvite),
+            Action::ManageClusters => Some(Permission::MembersCanManageClusters),
+            Action::OpenPorts => Some(Permission::MembersCanOpenPorts),
+            _ => None,
         }
     }
 }
 
-/// Whether `role` may do `action`; the refusal says who may.
-pub fn check(role: Role, action: Action) -> Result<(), DomainError> {
-    let manager = matches!(role, Role::Owner | Role::Admin);
-    let allowed = match action {
-        Action::Read => true,
-        Action::Invite(_) | Action::RemoveMember | Action::ChangeRole | Action::RevokeInvitation => manager,
-        Action::TransferOwnership => role == Role::Owner,
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Read => "read the organization",
+            Action::Invite(InviteRole::Member) => "invite a member",
+            Action::Invite(InviteRole::Admin) => "invite an admin",
+            Action::ResendInvitation => "resend an invitation",
+            Action::RevokeInvitation => "revoke an invitation",
+            Action::RemoveMember => "remove a member",
+            Action::ChangeRole => "change a member's role",
+            Action::TransferOwnership => "transfer ownership",
+            Action::Leave => "leave",
+            Action::UpdateSettings => "change the organization's permissions",
+            Action::Rename => "rename the organization",
+            Action::ReadEvents => "read the audit log",
+            Action::OperateClusters => "start and stop clusters",
+            Action::ManageClusters => "create and terminate clusters",
+            Action::OpenPorts => "open and close ports",
+        })
+    }
+}
+
+const MANAGERS: &[Role] = &[Role::Owner, Role::Admin];
+const OWNER: &[Role] = &[Role::Owner];
+const EVERYONE: &[Role] = &[Role::Owner, Role::Admin, Role::Member];
+const NOT_OWNER: &[Role] = &[Role::Admin, Role::Member];
+const MEMBER: &[Role] = &[Role::Member];
+
+/// What an allowed action rested on: the actor must still hold one of `roles` when the write
+/// lands and, if `permission` is set, the organization must still grant it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub roles: &'static [Role],
+    pub permission: Option<Permission>,
+}
+
+impl Grant {
+    /// Whether it rests on the actor managing members (owner or admin) and nothing else.
+    pub fn roles_only(roles: &'static [Role]) -> Self {
+        Self { roles, permission: None }
+    }
+}
+
+/// Whether a member with `role` may do `action` in an organization with `settings`; the refusal
+/// says who may.
+pub fn check(role: Role, settings: &Settings, action: Action) -> Result<Grant, DomainError> {
+    let by_role = match action {
+        Action::Read | Action::OperateClusters => EVERYONE,
+        Action::TransferOwnership => OWNER,
         // The owner cannot leave: an organization always has exactly one.
-        Action::Leave => role != Role::Owner,
+        Action::Leave => NOT_OWNER,
+        _ => MANAGERS,
     };
-    if allowed {
-        return Ok(());
+    if by_role.contains(&role) {
+        return Ok(Grant::roles_only(by_role));
+    }
+    if let Some(permission) = action.permission().filter(|p| p.granted_by(settings)) {
+        if role == Role::Member {
+            return Ok(Grant { roles: MEMBER, permission: Some(permission) });
+        }
     }
     Err(match action {
-        Action::Leave => DomainError::Conflict("the owner cannot leave their organization".into()),
-        Action::Invite(_) => DomainError::Forbidden("only the owner and admins may invite".into()),
+        Action::Leave => DomainError::Conflict(
+            "the owner cannot leave their organization: transfer ownership first".into(),
+        ),
         Action::TransferOwnership => DomainError::Forbidden("only the owner may transfer ownership".into()),
-        _ => DomainError::Forbidden(format!("only the owner and admins may {action}")),
+        Action::Invite(InviteRole::Admin) => {
+            DomainError::Forbidden("only the owner and admins may invite an admin".into())
+        }
+        _ => match action.permission() {
+            Some(p) => DomainError::Forbidden(format!(
+                "only the owner and admins may {action} (unless {p} is on)"
+            )),
+            None => DomainError::Forbidden(format!("only the owner and admins may {action}")),
+        },
     })
 }
 
@@ -79,45 +152,89 @@ pub fn check(role: Role, action: Action) -> Result<(), DomainError> {
 mod tests {
     use super::*;
 
-    /// The whole table, printed (`cargo test -p orgs authz -- --nocapture`) and held.
+    fn with(permission: Option<Permission>) -> Settings {
+        Settings {
+            members_can_invite: permission == Some(Permission::MembersCanInvite),
+            members_can_manage_clusters: permission == Some(Permission::MembersCanManageClusters),
+            members_can_open_ports: permission == Some(Permission::MembersCanOpenPorts),
+            ..Settings::default()
+        }
+    }
+
+    /// The whole table, printed (`cargo test -p orgs authz -- --nocapture`) and held: owner,
+    /// admin, a member with no permission, then a member with each permission.
     #[test]
     fn the_authorization_table() {
-        let roles = [Role::Owner, Role::Admin, Role::Member];
-        let mut printed = String::from("action                 | owner | admin | member\n");
+        let mut actors = vec![
+            ("owner", Role::Owner, with(None)),
+            ("admin", Role::Admin, with(None)),
+            ("member", Role::Member, with(None)),
+        ];
+        for p in Permission::ALL {
+            actors.push((p.name(), Role::Member, with(Some(p))));
+        }
+        let mut printed = format!("{:<38}", "action");
+        for (name, _, _) in &actors {
+            printed.push_str(&format!(" | {name}"));
+        }
+        printed.push('\n');
         let mut table = Vec::new();
         for action in Action::ALL {
-            let row: Vec<bool> = roles.iter().map(|r| check(*r, action).is_ok()).collect();
-            printed.push_str(&format!(
-                "{:<22} | {:<5} | {:<5} | {}\n",
-                action.to_string(),
-                row[0],
-                row[1],
-                row[2]
-            ));
+            let row: Vec<u8> =
+                actors.iter().map(|(_, role, s)| u8::from(check(*role, s, action).is_ok())).collect();
+            printed.push_str(&format!("{:<38}", action.to_string()));
+            for ((name, _, _), allowed) in actors.iter().zip(&row) {
+                printed.push_str(&format!(" | {:<w$}", if *allowed == 1 { "yes" } else { "-" }, w = name.len()));
+            }
+            printed.push('\n');
             table.push((action, row));
         }
         println!("{printed}");
+        //          owner admin member +invite +manage_clusters +open_ports
         let expected = vec![
-            (Action::Read, vec![true, true, true]),
-            (Action::Invite(InviteRole::Member), vec![true, true, false]),
-            (Action::Invite(InviteRole::Admin), vec![true, true, false]),
-            (Action::RemoveMember, vec![true, true, false]),
-            (Action::ChangeRole, vec![true, true, false]),
-            (Action::TransferOwnership, vec![true, false, false]),
-            (Action::RevokeInvitation, vec![true, true, false]),
-            (Action::Leave, vec![false, true, true]),
+            (Action::Read, vec![1, 1, 1, 1, 1, 1]),
+            (Action::Invite(InviteRole::Member), vec![1, 1, 0, 1, 0, 0]),
+            (Action::Invite(InviteRole::Admin), vec![1, 1, 0, 0, 0, 0]),
+            (Action::ResendInvitation, vec![1, 1, 0, 0, 0, 0]),
+            (Action::RevokeInvitation, vec![1, 1, 0, 0, 0, 0]),
+            (Action::RemoveMember, vec![1, 1, 0, 0, 0, 0]),
+            (Action::ChangeRole, vec![1, 1, 0, 0, 0, 0]),
+            (Action::TransferOwnership, vec![1, 0, 0, 0, 0, 0]),
+            (Action::Leave, vec![0, 1, 1, 1, 1, 1]),
+            (Action::UpdateSettings, vec![1, 1, 0, 0, 0, 0]),
+            (Action::Rename, vec![1, 1, 0, 0, 0, 0]),
+            (Action::ReadEvents, vec![1, 1, 0, 0, 0, 0]),
+            (Action::OperateClusters, vec![1, 1, 1, 1, 1, 1]),
+            (Action::ManageClusters, vec![1, 1, 0, 0, 1, 0]),
+            (Action::OpenPorts, vec![1, 1, 0, 0, 0, 1]),
         ];
         assert_eq!(table, expected);
     }
 
     #[test]
+    fn a_grant_by_permission_carries_the_permission() {
+        let open = with(Some(Permission::MembersCanInvite));
+        let grant = check(Role::Member, &open, Action::Invite(InviteRole::Member));
+        assert!(matches!(grant, Ok(Grant { roles: [Role::Member], permission: Some(Permission::MembersCanInvite) })));
+        // An admin's grant rests on the role alone, whatever the settings say.
+        let grant = check(Role::Admin, &open, Action::Invite(InviteRole::Member));
+        assert!(matches!(grant, Ok(Grant { permission: None, .. })));
+    }
+
+    #[test]
     fn a_refusal_says_who_may() {
-        match check(Role::Member, Action::RemoveMember) {
+        match check(Role::Member, &Settings::default(), Action::RemoveMember) {
             Err(DomainError::Forbidden(detail)) => {
                 assert_eq!(detail, "only the owner and admins may remove a member")
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(check(Role::Owner, Action::Leave), Err(DomainError::Conflict(_))));
+        match check(Role::Member, &Settings::default(), Action::Invite(InviteRole::Member)) {
+            Err(DomainError::Forbidden(detail)) => {
+                assert_eq!(detail, "only the owner and admins may invite a member (unless members_can_invite is on)")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(check(Role::Owner, &Settings::default(), Action::Leave), Err(DomainError::Conflict(_))));
     }
 }

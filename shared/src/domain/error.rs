@@ -20,6 +20,9 @@ pub enum DomainError {
     /// The thing existed but its time is over (an expired invitation).
     #[error("{0}")]
     Gone(String),
+    /// A rate limit is reached; the detail says which. It frees up after `retry_after_seconds`.
+    #[error("{detail}")]
+    TooMany { detail: String, retry_after_seconds: u64 },
     /// A dependency (DynamoDB, SES, the JWKS endpoint) failed in a way that passes: throttling,
     /// a timeout, a 5xx. The client may retry; the cause goes to the log only.
     #[error("{context}")]

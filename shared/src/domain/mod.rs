@@ -1,19 +1,23 @@
 //! Newtypes and rules of the organizations domain. Nothing here knows about DynamoDB or HTTP.
 
+pub mod audit;
 pub mod authz;
 mod email;
 mod error;
 mod ids;
 mod model;
 mod role;
+mod settings;
 mod timestamp;
 
 pub use email::Email;
 pub use error::DomainError;
 pub use ids::{InvitationId, OrgId, UserId};
 pub use model::{
-    Delivery, INVITATION_LIFETIME, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus,
+    Delivery, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus,
     Member, Membership, NewInvitation, OrgMembers, Organization, PendingInvitation, User,
 };
+pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use role::{InviteRole, Role};
+pub use settings::{OrgName, Permission, Settings, TtlDays};
 pub use timestamp::Timestamp;

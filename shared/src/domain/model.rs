@@ -1,12 +1,9 @@
 //! The entities of the service and the rules that belong to them.
 
 use serde::Serialize;
-use time::Duration;
 
-use super::{DomainError, Email, InvitationId, InviteRole, OrgId, Role, Timestamp, UserId};
-
-/// How long an invitation can be answered.
-pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+use super::audit::Actor;
+use super::{DomainError, Email, InvitationId, InviteRole, OrgId, OrgName, Role, Settings, Timestamp, UserId};
 
 /// A registered person. `email` is the identity provider's verified address.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,6 +22,7 @@ pub struct Organization {
     /// Created for its owner at registration.
     pub personal: bool,
     pub created_at: Timestamp,
+    pub settings: Settings,
 }
 
 impl Organization {
@@ -36,6 +34,19 @@ impl Organization {
             owner_id: owner.clone(),
             personal: true,
             created_at: now,
+            settings: Settings::default(),
+        }
+    }
+
+    /// Another organization, created by `owner` with `POST /v1/organizations`.
+    pub fn named(owner: &UserId, name: OrgName, now: Timestamp) -> Self {
+        Self {
+            org_id: OrgId::new(),
+            name: name.into(),
+            owner_id: owner.clone(),
+            personal: false,
+            created_at: now,
+            settings: Settings::default(),
         }
     }
 }
@@ -49,6 +60,13 @@ pub struct Membership {
     pub email: Email,
     pub role: Role,
     pub joined_at: Timestamp,
+}
+
+impl Membership {
+    /// The member as the audit log names them when they act.
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: self.user_id.clone(), email: self.email.clone() }
+    }
 }
 
 /// A membership as the Members page lists it.
@@ -72,8 +90,10 @@ pub enum InvitationStatus {
     Pending,
     Accepted,
     Declined,
-    /// Withdrawn before it was answered: its inviter was removed (or, later, revoked it).
+    /// Withdrawn before it was answered: revoked, or its inviter was removed or demoted.
     Revoked,
+    /// Pending past its expiry. Never stored: shown when a pending invitation's time is over.
+    Expired,
 }
 
 /// Proof that the invitation email went out.
@@ -138,9 +158,15 @@ pub struct Invitation {
     pub role: InviteRole,
     pub invited_by: UserId,
     pub invited_by_email: Email,
+    /// The inviter's role when they invited: a plain member's invitation (`members_can_invite`)
+    /// stands while they are a member, an owner's or admin's while they manage members.
+    #[serde(skip)]
+    pub inviter_role: Role,
     pub status: InvitationStatus,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// How many times the email was asked for: 1, plus one per resend.
+    pub sends: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responded_at: Option<Timestamp>,
     #[serde(skip)]
@@ -157,8 +183,9 @@ pub struct NewInvitation {
 }
 
 impl Invitation {
-    /// A fresh pending invitation from `inviter` (whose membership names the organization).
-    pub fn issue(inviter: &Membership, request: NewInvitation, now: Timestamp) -> Self {
+    /// A fresh pending invitation from `inviter` (whose membership names the organization),
+    /// answerable for the organization's invitation lifetime.
+    pub fn issue(inviter: &Membership, request: NewInvitation, settings: &Settings, now: Timestamp) -> Self {
         Self {
             invitation_id: InvitationId::new(),
             org_id: inviter.org_id,
@@ -167,13 +194,28 @@ impl Invitation {
             role: request.role,
             invited_by: inviter.user_id.clone(),
             invited_by_email: inviter.email.clone(),
+            inviter_role: inviter.role,
             status: InvitationStatus::Pending,
             created_at: now,
-            expires_at: now.plus(INVITATION_LIFETIME),
+            expires_at: now.plus(settings.invitation_ttl_days.duration()),
+            sends: 1,
             responded_at: None,
             delivery: None,
             mail_problem: None,
         }
+    }
+
+    /// Whether the email went out, or why it did not arrive.
+    pub fn mail_status(&self) -> MailStatus {
+        MailStatus::of(self.delivery.is_some(), self.mail_problem.as_ref().map(|p| p.kind))
+    }
+
+    /// As a list shows it: a pending invitation past its time is `expired`.
+    pub fn shown_at(mut self, now: Timestamp) -> Self {
+        if self.status == InvitationStatus::Pending && self.is_expired(now) {
+            self.status = InvitationStatus::Expired;
+        }
+        self
     }
 
     pub fn is_expired(&self, now: Timestamp) -> bool {
@@ -202,7 +244,7 @@ impl Invitation {
             InvitationStatus::Declined => {
                 Err(DomainError::Conflict("this invitation has already been declined".into()))
             }
-            InvitationStatus::Revoked => Err(DomainError::NotFound("invitation")),
+            InvitationStatus::Revoked | InvitationStatus::Expired => Err(DomainError::NotFound("invitation")),
         }
     }
 }
@@ -219,7 +261,7 @@ impl Invitation {
             InvitationStatus::Declined => {
                 Err(DomainError::Conflict("this invitation has already been declined".into()))
             }
-            InvitationStatus::Revoked => Err(DomainError::NotFound("invitation")),
+            InvitationStatus::Revoked | InvitationStatus::Expired => Err(DomainError::NotFound("invitation")),
         }
     }
 }
@@ -256,6 +298,7 @@ impl OrgMembers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::Duration;
     use time::macros::datetime;
 
     fn inviter() -> Result<Membership, DomainError> {
@@ -275,11 +318,11 @@ mod tests {
 
     fn invitation_for(email: &str) -> Result<Invitation, DomainError> {
         let request = NewInvitation { email: Email::parse(email)?, role: InviteRole::Member };
-        Ok(Invitation::issue(&inviter()?, request, now()))
+        Ok(Invitation::issue(&inviter()?, request, &Settings::default(), now()))
     }
 
     #[test]
-    fn an_invitation_expires_after_seven_days() -> Result<(), DomainError> {
+    fn an_invitation_expires_after_seven_days_by_default() -> Result<(), DomainError> {
         let inv = invitation_for("bob@example.com")?;
         assert_eq!(inv.expires_at.to_rfc3339(), "2026-12-05T12:00:00Z");
         assert!(!inv.is_expired(now().plus(Duration::days(7) - Duration::seconds(1))));

@@ -29,6 +29,12 @@ pub enum InviteRole {
     Member,
 }
 
+impl InviteRole {
+    pub fn as_str(self) -> &'static str {
+        Role::from(self).as_str()
+    }
+}
+
 impl From<InviteRole> for Role {
     fn from(value: InviteRole) -> Self {
         match value {

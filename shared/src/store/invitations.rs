@@ -7,14 +7,20 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValuesOnConditi
 
 use super::Store;
 use super::items::{
-    EmailSlotItem, Entity, InvitationItem, MemberItem, SlotState, UserItem, entity_of, from_item, to_item,
+    EmailSlotItem, Entity, InvitationItem, MemberItem, SlotState, UserItem, entity_of, from_item,
+    invitation_ttl, slot_ttl, to_item,
 };
 use super::keys;
-use super::plumbing::{Filter, Query, Tx, built, contention, key, s, stored};
+use super::limits::{INVITER_SLOT, ORG_SLOT, SLOT_ATTEMPTS};
+use super::organizations::{ACTOR_ROLE, EVENT, PERMISSION};
+use super::pages::{Page, PageRequest, cursor, position};
+use super::plumbing::{Filter, Query, Tx, TxError, built, contention, key, s, stored};
 use crate::aws::failure;
+use crate::config::Limits;
+use crate::domain::authz::Grant;
 use crate::domain::{
-    Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, MailProblem, Membership, OrgId,
-    Timestamp, User, UserId,
+    AuditEvent, Delivery, DomainError, Email, EventAction, Invitation, InvitationId, InvitationStatus,
+    MailProblem, Membership, OrgId, Role, Settings, Timestamp, User, UserId,
 };
 
 const INVITATION: &str = "invitation";
@@ -23,13 +29,16 @@ const INVITER: &str = "inviter's role";
 const MEMBER: &str = "new membership";
 
 impl Store {
-    /// Writes a new pending invitation. Fails with `Conflict` when the email already belongs to a
-    /// member or holds an open invitation, and with `NotFound` when the inviter lost their role
-    /// meanwhile. The stream then carries it to the mailer.
+    /// Writes a new pending invitation, with its audit event and a slot of each rate limit. Fails
+    /// with `Conflict` when the email already belongs to a member or holds an open invitation,
+    /// `Forbidden` when what the inviter's grant rested on changed meanwhile, and `TooMany` past a
+    /// limit. The stream then carries it to the mailer.
     pub async fn create_invitation(
         &self,
         inviter: &Membership,
+        grant: &Grant,
         invitation: &Invitation,
+        limits: &Limits,
         now: Timestamp,
     ) -> Result<(), DomainError> {
         let slot = built(
@@ -45,14 +54,18 @@ impl Store {
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
+        let event = AuditEvent::new(invitation.org_id, inviter.actor(), EventAction::Invited, now)
+            .about_invitation(invitation.invitation_id, &invitation.email)
+            .with("role", invitation.role.as_str());
         let tx = Tx::new()
             .put(
                 INVITATION,
                 self.put(to_item(&InvitationItem::from(invitation))?, "attribute_not_exists(pk)")?,
             )
             .put(SLOT, slot)
-            .check(INVITER, self.still_manager(&inviter.org_id, &inviter.user_id)?);
-        self.commit("invitation", tx).await.map_err(|e| {
+            .put(EVENT, self.event_put(&event)?);
+        let tx = self.still_granted(tx, &inviter.org_id, &inviter.user_id, grant)?;
+        self.commit_with_slots("invitation", tx, inviter, limits, now).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(SLOT) {
                     let state =
@@ -67,10 +80,40 @@ impl Store {
                         ),
                     }))
                 } else {
-                    c.failed(INVITER).then_some(DomainError::NotFound("organization"))
+                    lost_grant(c, "invite")
                 }
             })
         })
+    }
+
+    /// Commits a send with a slot of each rate limit, picking again when a parallel send took the
+    /// same slot. Any other failure is the caller's to explain.
+    async fn commit_with_slots(
+        &self,
+        what: &'static str,
+        tx: Tx,
+        sender: &Membership,
+        limits: &Limits,
+        now: Timestamp,
+    ) -> Result<(), TxError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let with_slots = self
+                .take_slots(tx.clone(), &sender.org_id, &sender.user_id, limits, now)
+                .await
+                .map_err(TxError::Failed)?;
+            match self.commit(what, with_slots).await {
+                Err(e)
+                    if attempt < SLOT_ATTEMPTS
+                        && (e.failed(ORG_SLOT) || e.failed(INVITER_SLOT))
+                        && !e.any_failed_except(&[ORG_SLOT, INVITER_SLOT]) =>
+                {
+                    continue;
+                }
+                result => return result,
+            }
+        }
     }
 
     /// An invitation and the user answering it, in one round trip.
@@ -182,11 +225,21 @@ impl Store {
                 .expression_attribute_values(":id", s(invitation.invitation_id.to_string()))
                 .build(),
         )?;
+        let event = AuditEvent::new(
+            invitation.org_id,
+            crate::domain::Actor { user_id: user.user_id.clone(), email: user.email.clone() },
+            EventAction::Accepted,
+            now,
+        )
+        .about_invitation(invitation.invitation_id, &invitation.email)
+        .with("role", invitation.role.as_str())
+        .with("invited_by", &invitation.invited_by_email);
         let tx = Tx::new()
             .update(INVITATION, self.close(&invitation.invitation_id, InvitationStatus::Accepted, now)?)
             .put(SLOT, slot)
             .put(MEMBER, self.put(to_item(&MemberItem::from(&membership))?, "attribute_not_exists(pk)")?)
-            .check(INVITER, self.still_manager(&invitation.org_id, &invitation.invited_by)?);
+            .check(INVITER, self.inviter_still_may(invitation)?)
+            .put(EVENT, self.event_put(&event)?);
         self.commit("accept", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(INVITATION) {
@@ -210,9 +263,17 @@ impl Store {
         user: &User,
         now: Timestamp,
     ) -> Result<(), DomainError> {
+        let event = AuditEvent::new(
+            invitation.org_id,
+            crate::domain::Actor { user_id: user.user_id.clone(), email: user.email.clone() },
+            EventAction::Declined,
+            now,
+        )
+        .about_invitation(invitation.invitation_id, &invitation.email);
         let tx = Tx::new()
             .update(INVITATION, self.close(&invitation.invitation_id, InvitationStatus::Declined, now)?)
-            .delete(SLOT, self.free_slot(&invitation.org_id, &invitation.email, &invitation.invitation_id)?);
+            .delete(SLOT, self.free_slot(&invitation.org_id, &invitation.email, &invitation.invitation_id)?)
+            .put(EVENT, self.event_put(&event)?);
         self.commit("decline", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(INVITATION) {
@@ -225,21 +286,25 @@ impl Store {
     }
 
     /// Withdraws a pending invitation: revoked, off the invitee's dashboard, its email slot freed.
-    /// Unless `actor` sent it, they must still manage members at the moment of the write.
+    /// `grant` is what the actor's right rested on (`None` for one's own invitation).
     pub async fn revoke_invitation(
         &self,
         actor: &Membership,
+        grant: Option<&Grant>,
         invitation: &Invitation,
         now: Timestamp,
     ) -> Result<(), DomainError> {
+        let event = AuditEvent::new(invitation.org_id, actor.actor(), EventAction::Revoked, now)
+            .about_invitation(invitation.invitation_id, &invitation.email);
         let mut tx = self.revoke_into(
             Tx::new(),
             &invitation.org_id,
             &[(invitation.invitation_id, invitation.email.clone())],
             now,
         )?;
-        if actor.user_id != invitation.invited_by {
-            tx = tx.check(INVITER, self.still_manager(&actor.org_id, &actor.user_id)?);
+        tx = tx.put(EVENT, self.event_put(&event)?);
+        if let Some(grant) = grant {
+            tx = self.still_granted(tx, &actor.org_id, &actor.user_id, grant)?;
         }
         self.commit("revocation", tx).await.map_err(|e| {
             e.explain(|c| {
@@ -252,13 +317,175 @@ impl Store {
                         Some(inv) => inv.check_revocable().err().unwrap_or_else(contention),
                         None => DomainError::NotFound("invitation"),
                     })
-                } else if c.failed(INVITER) {
-                    Some(DomainError::Forbidden("only the owner and admins may revoke an invitation".into()))
+                } else if c.failed(REVOKED_SLOT) {
+                    Some(contention())
                 } else {
-                    c.failed(REVOKED_SLOT).then(contention)
+                    lost_grant(c, "revoke an invitation")
                 }
             })
         })
+    }
+
+    /// Sends a pending invitation again (an expired one too): a new expiry from now, the email
+    /// asked for once more, a slot of each rate limit. Refused when it was answered or revoked,
+    /// or when its email slot now holds a member or a newer invitation.
+    pub async fn resend_invitation(
+        &self,
+        actor: &Membership,
+        grant: &Grant,
+        invitation: &Invitation,
+        settings: &Settings,
+        limits: &Limits,
+        now: Timestamp,
+    ) -> Result<Invitation, DomainError> {
+        let resent = Invitation {
+            expires_at: now.plus(settings.invitation_ttl_days.duration()),
+            sends: invitation.sends + 1,
+            delivery: None,
+            mail_problem: None,
+            ..invitation.clone()
+        };
+        let update = built(
+            self.update(key(keys::invitation_pk(&invitation.invitation_id), keys::INVITATION_SK))
+                .update_expression(
+                    "SET expires_at = :expires, sends = :sends, #ttl = :ttl REMOVE delivery, mail_problem",
+                )
+                .condition_expression("#status = :pending AND sends = :before")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":expires", stored(&resent.expires_at)?)
+                .expression_attribute_values(":sends", stored(&resent.sends)?)
+                .expression_attribute_values(":before", stored(&invitation.sends)?)
+                .expression_attribute_values(":ttl", stored(&invitation_ttl(resent.expires_at))?)
+                .expression_attribute_values(":pending", stored(&InvitationStatus::Pending)?)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )?;
+        // The slot may have aged out (TTL) since the invitation expired: it is put back.
+        let slot = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&EmailSlotItem::invited(&resent))?))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR (#state = :invited AND invitation.invitation_id = :id)",
+                )
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
+                .expression_attribute_values(":id", s(invitation.invitation_id.to_string()))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )?;
+        debug_assert_eq!(EmailSlotItem::invited(&resent).ttl, Some(slot_ttl(resent.expires_at)));
+        let event = AuditEvent::new(invitation.org_id, actor.actor(), EventAction::Resent, now)
+            .about_invitation(invitation.invitation_id, &invitation.email)
+            .with("expires_at", resent.expires_at);
+        let tx = Tx::new().update(INVITATION, update).put(SLOT, slot).put(EVENT, self.event_put(&event)?);
+        let tx = self.still_granted(tx, &actor.org_id, &actor.user_id, grant)?;
+        self.commit_with_slots("resend", tx, actor, limits, now).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(INVITATION) {
+                    let old = c
+                        .old_item(INVITATION)
+                        .and_then(|i| from_item::<InvitationItem>(i).ok())
+                        .map(Invitation::from);
+                    Some(match old {
+                        Some(inv) if inv.status == InvitationStatus::Pending => contention(),
+                        Some(inv) => inv.check_revocable().err().unwrap_or_else(contention),
+                        None => DomainError::NotFound("invitation"),
+                    })
+                } else if c.failed(SLOT) {
+                    let state =
+                        c.old_item(SLOT).and_then(|i| from_item::<EmailSlotItem>(i).ok()).map(|s| s.state);
+                    Some(DomainError::Conflict(match state {
+                        Some(SlotState::Member) => {
+                            format!("{} is already a member of this organization", invitation.email)
+                        }
+                        _ => format!(
+                            "a newer invitation to {} has replaced this one: resend that one instead",
+                            invitation.email
+                        ),
+                    }))
+                } else {
+                    lost_grant(c, "resend this invitation")
+                }
+            })
+        })?;
+        Ok(resent)
+    }
+
+    /// One page of the organization's invitations, newest first, optionally of one status
+    /// (`expired` is a pending one past its time). Read from GSI2: eventually consistent.
+    pub async fn invitations_page(
+        &self,
+        org: &OrgId,
+        status: Option<InvitationStatus>,
+        request: &PageRequest,
+        now: Timestamp,
+    ) -> Result<Page<Invitation>, DomainError> {
+        let partition = keys::org_invitations_gsi_pk(org);
+        let list = match status {
+            None => "invitations".to_owned(),
+            Some(s) => format!("invitations:{}", stored(&s)?.as_s().map(String::as_str).unwrap_or("")),
+        };
+        let pos = position(request, &list, org, &["gsi2pk", "gsi2sk", "pk", "sk"], |name, value| match name {
+            "gsi2pk" => value == partition,
+            "pk" => value.starts_with("INVITATION#"),
+            "sk" => value == keys::INVITATION_SK,
+            _ => true,
+        })?;
+        let names = [("#status", "status")];
+        let pending = stored(&InvitationStatus::Pending)?;
+        let (expression, values) = match status {
+            None => ("", vec![]),
+            Some(InvitationStatus::Pending) => {
+                ("#status = :s AND expires_at > :now", vec![(":s", pending), (":now", stored(&now)?)])
+            }
+            Some(InvitationStatus::Expired) => {
+                ("#status = :s AND expires_at <= :now", vec![(":s", pending), (":now", stored(&now)?)])
+            }
+            Some(other) => ("#status = :s", vec![(":s", stored(&other)?)]),
+        };
+        let mut query = Query::gsi2(partition.clone()).newest_first();
+        if status.is_some() {
+            query.filter = Some(Filter { expression, names: &names, values: &values });
+        }
+        let (items, last) = self.page(query, pos.limit, pos.start).await?;
+        let invitations = items
+            .into_iter()
+            .map(|i| from_item::<InvitationItem>(i).map(|i| Invitation::from(i).shown_at(now)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items: invitations, next_cursor: cursor(&list, org, last)? })
+    }
+
+    /// Copies `name` onto the organization's pending invitations (what invitees' dashboards show).
+    pub(super) async fn copy_org_name_to_invitations(&self, org: &OrgId, name: &str) -> Result<usize, DomainError> {
+        let names = [("#status", "status")];
+        let values = [(":s", stored(&InvitationStatus::Pending)?), (":name", s(name))];
+        let mut query = Query::gsi2(keys::org_invitations_gsi_pk(org));
+        query.filter = Some(Filter { expression: "#status = :s AND org_name <> :name", names: &names, values: &values });
+        let mut changed = 0;
+        for item in self.query(query).await? {
+            let inv = from_item::<InvitationItem>(item)?;
+            if self.set_copied_name(key(inv.pk, inv.sk), name).await? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Condition that the inviter of `invitation` may still stand behind it: an inviter who was a
+    /// plain member (invited under `members_can_invite`) must still be a member; any other must
+    /// still be the owner or an admin (a demotion withdraws their invitations).
+    fn inviter_still_may(&self, invitation: &Invitation) -> Result<aws_sdk_dynamodb::types::ConditionCheck, DomainError> {
+        if invitation.inviter_role == Role::Member {
+            built(
+                self.condition(key(keys::org_pk(&invitation.org_id), keys::member_sk(&invitation.invited_by)))
+                    .condition_expression("attribute_exists(pk)")
+                    .build(),
+            )
+        } else {
+            self.still_manager(&invitation.org_id, &invitation.invited_by)
+        }
     }
 
     /// The open invitations `inviter` sent to `org`, from the email slots (strongly consistent).
@@ -369,7 +596,7 @@ impl Store {
     }
 
     /// One conditional UpdateItem; whether its condition held.
-    async fn update_if(
+    pub(super) async fn update_if(
         &self,
         key: super::items::Item,
         expression: &str,
@@ -395,6 +622,17 @@ impl Store {
             }
             Err(e) => Err(failure("DynamoDB UpdateItem", e)),
         }
+    }
+}
+
+/// The refusal of a write whose actor lost what their grant rested on meanwhile.
+pub(super) fn lost_grant(c: &super::plumbing::Cancelled, what: &str) -> Option<DomainError> {
+    if c.failed(ACTOR_ROLE) {
+        Some(DomainError::Forbidden(format!("your role no longer allows you to {what}")))
+    } else if c.failed(PERMISSION) {
+        Some(DomainError::Forbidden(format!("this organization no longer allows members to {what}")))
+    } else {
+        None
     }
 }
 

@@ -9,14 +9,23 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use crate::domain::{
-    Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, InviteRole, MailProblem,
-    MailStatus, Membership, OrgId, Organization, PendingInvitation, Role, Timestamp, User, UserId,
+    AuditEvent, Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, InviteRole,
+    MailProblem, MailStatus, Membership, OrgId, Organization, PendingInvitation, Role, Settings, Timestamp,
+    User, UserId,
 };
 
 pub type Item = HashMap<String, AttributeValue>;
 
 /// Answered and expired invitations stay readable this long after they expire, then TTL removes them.
 const INVITATION_RETENTION: time::Duration = time::Duration::days(30);
+
+/// When TTL may remove an invitation that expires at `expires_at`.
+pub fn invitation_ttl(expires_at: Timestamp) -> i64 {
+    expires_at.plus(INVITATION_RETENTION).unix()
+}
+
+/// Audit events are kept at least this long (TTL removes them some time after).
+const EVENT_RETENTION: time::Duration = time::Duration::days(400);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,17 +35,31 @@ pub enum Entity {
     Member,
     Email,
     Invitation,
+    Event,
+    RateSlot,
 }
 
 impl Entity {
+    pub const ALL: [Entity; 7] = [
+        Entity::User,
+        Entity::Org,
+        Entity::Member,
+        Entity::Email,
+        Entity::Invitation,
+        Entity::Event,
+        Entity::RateSlot,
+    ];
+
     /// The stored spelling, the same as serde's.
     pub fn as_str(self) -> &'static str {
         match self {
             Entity::User => "user",
-            Entity::Org => "org",
+            Entity::Org => super::schema::ENTITY_ORG,
             Entity::Member => "member",
             Entity::Email => "email",
             Entity::Invitation => super::schema::ENTITY_INVITATION,
+            Entity::Event => "event",
+            Entity::RateSlot => "rate_slot",
         }
     }
 }
@@ -44,8 +67,7 @@ impl Entity {
 /// The kind of a stored item, read from one attribute before deserializing the rest.
 pub fn entity_of(item: &Item) -> Option<Entity> {
     let name = item.get(super::schema::ENTITY).and_then(|v| v.as_s().ok())?;
-    [Entity::User, Entity::Org, Entity::Member, Entity::Email, Entity::Invitation]
-        .into_iter()
+    Entity::ALL.into_iter()
         .find(|e| e.as_str() == name)
 }
 
@@ -67,6 +89,18 @@ pub struct UserItem {
     pub email: Email,
     pub personal_org_id: OrgId,
     pub created_at: Timestamp,
+    /// How many organizations the user owns, kept by every write that changes it so that the
+    /// per-user limit is one condition. Users registered before it was kept own one: their own.
+    #[serde(default = "one")]
+    pub owned_orgs: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn manager() -> Role {
+    Role::Admin
 }
 
 impl From<&User> for UserItem {
@@ -79,6 +113,7 @@ impl From<&User> for UserItem {
             email: u.email.clone(),
             personal_org_id: u.personal_org_id,
             created_at: u.created_at,
+            owned_orgs: 1,
         }
     }
 }
@@ -104,6 +139,10 @@ pub struct OrgItem {
     pub owner_id: UserId,
     pub personal: bool,
     pub created_at: Timestamp,
+    /// Organizations created before settings existed have the defaults every organization
+    /// starts with, which is what they had in effect.
+    #[serde(default)]
+    pub settings: Settings,
 }
 
 impl From<&Organization> for OrgItem {
@@ -117,6 +156,7 @@ impl From<&Organization> for OrgItem {
             owner_id: o.owner_id.clone(),
             personal: o.personal,
             created_at: o.created_at,
+            settings: o.settings,
         }
     }
 }
@@ -129,6 +169,7 @@ impl From<OrgItem> for Organization {
             owner_id: i.owner_id,
             personal: i.personal,
             created_at: i.created_at,
+            settings: i.settings,
         }
     }
 }
@@ -252,7 +293,7 @@ impl EmailSlotItem {
                 sent_at: None,
                 mail_problem: None,
             }),
-            ttl: Some(inv.expires_at.plus(time::Duration::days(1)).unix()),
+            ttl: Some(slot_ttl(inv.expires_at)),
         }
     }
 
@@ -271,6 +312,11 @@ impl EmailSlotItem {
     }
 }
 
+/// When TTL may remove the slot of an invitation that expires at `expires_at`.
+pub fn slot_ttl(expires_at: Timestamp) -> i64 {
+    expires_at.plus(time::Duration::days(1)).unix()
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct InvitationItem {
     pub pk: String,
@@ -283,9 +329,15 @@ pub struct InvitationItem {
     pub role: InviteRole,
     pub invited_by: UserId,
     pub invited_by_email: Email,
+    /// Invitations written before this was kept were all sent by owners and admins.
+    #[serde(default = "manager")]
+    pub inviter_role: Role,
     pub status: InvitationStatus,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Invitations written before resending existed were sent once.
+    #[serde(default = "one")]
+    pub sends: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responded_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -297,6 +349,9 @@ pub struct InvitationItem {
     pub gsi1pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi1sk: Option<String>,
+    /// The organization's invitations, newest first, whatever their status.
+    pub gsi2pk: String,
+    pub gsi2sk: String,
     pub ttl: i64,
 }
 
@@ -314,15 +369,19 @@ impl From<&Invitation> for InvitationItem {
             role: inv.role,
             invited_by: inv.invited_by.clone(),
             invited_by_email: inv.invited_by_email.clone(),
+            inviter_role: inv.inviter_role,
             status: inv.status,
             created_at: inv.created_at,
             expires_at: inv.expires_at,
+            sends: inv.sends,
             responded_at: inv.responded_at,
             delivery: inv.delivery.clone(),
             mail_problem: inv.mail_problem.clone(),
             gsi1pk: pending.then(|| keys::invitation_gsi_pk(&inv.email)),
             gsi1sk: pending.then(|| format!("INVITATION#{}#{}", inv.created_at, inv.invitation_id)),
-            ttl: inv.expires_at.plus(INVITATION_RETENTION).unix(),
+            gsi2pk: keys::org_invitations_gsi_pk(&inv.org_id),
+            gsi2sk: format!("{}#{}", inv.created_at, inv.invitation_id),
+            ttl: invitation_ttl(inv.expires_at),
         }
     }
 }
@@ -337,14 +396,49 @@ impl From<InvitationItem> for Invitation {
             role: i.role,
             invited_by: i.invited_by,
             invited_by_email: i.invited_by_email,
+            inviter_role: i.inviter_role,
             status: i.status,
             created_at: i.created_at,
             expires_at: i.expires_at,
+            sends: i.sends,
             responded_at: i.responded_at,
             delivery: i.delivery,
             mail_problem: i.mail_problem,
         }
     }
+}
+
+/// One audit event, in its organization's event partition, newest last by key.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EventItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: Entity,
+    #[serde(flatten)]
+    pub event: AuditEvent,
+    pub ttl: i64,
+}
+
+impl From<&AuditEvent> for EventItem {
+    fn from(e: &AuditEvent) -> Self {
+        Self {
+            pk: keys::events_pk(&e.org_id),
+            sk: keys::event_sk(e.at, &e.event_id),
+            entity: Entity::Event,
+            event: e.clone(),
+            ttl: e.at.plus(EVENT_RETENTION).unix(),
+        }
+    }
+}
+
+/// One of the N slots of a rate limit: it may be taken again a window after `used_at`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RateSlotItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: Entity,
+    pub used_at: Timestamp,
+    pub ttl: i64,
 }
 
 #[cfg(test)]
@@ -353,7 +447,7 @@ mod tests {
 
     #[test]
     fn the_stored_entity_names_are_serdes_names() -> Result<(), serde_json::Error> {
-        for entity in [Entity::User, Entity::Org, Entity::Member, Entity::Email, Entity::Invitation] {
+        for entity in Entity::ALL {
             assert_eq!(serde_json::to_value(entity)?, entity.as_str());
             let item = Item::from([(
                 super::super::schema::ENTITY.to_owned(),

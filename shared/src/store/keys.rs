@@ -1,6 +1,6 @@
 //! Key builders: the only place that knows how keys are spelled.
 
-use crate::domain::{Email, InvitationId, OrgId, UserId};
+use crate::domain::{Email, InvitationId, OrgId, Timestamp, UserId};
 
 pub fn user_pk(user: &UserId) -> String {
     format!("USER#{user}")
@@ -35,4 +35,29 @@ pub fn member_gsi_pk(user: &UserId) -> String {
 /// GSI key of the pending invitations addressed to an email.
 pub fn invitation_gsi_pk(email: &Email) -> String {
     format!("EMAIL#{email}")
+}
+
+/// GSI2 key of an organization's invitations, whatever their status.
+pub fn org_invitations_gsi_pk(org: &OrgId) -> String {
+    format!("ORG#{org}#INVITATIONS")
+}
+
+/// An organization's audit log lives in a partition of its own, so that the organization's
+/// partition (members, slots) stays small however long the log grows.
+pub fn events_pk(org: &OrgId) -> String {
+    format!("EVENTS#{org}")
+}
+
+/// Time first, so that a query in key order is a query in time order.
+pub fn event_sk(at: Timestamp, id: &uuid::Uuid) -> String {
+    format!("EVENT#{at}#{id}")
+}
+
+/// The slots of a rate limit: `RATE#ORG#id` or `RATE#USER#id`.
+pub fn rate_pk(scope: &str) -> String {
+    format!("RATE#{scope}")
+}
+
+pub fn rate_slot_sk(n: usize) -> String {
+    format!("SLOT#{n:03}")
 }

@@ -1,52 +1,33 @@
 //! Members: removal (and leaving), which takes the removed member's open invitations with it.
 
 use super::Store;
-use super::invitations::{REVOKED, REVOKED_SLOT};
-use super::items::{Item, MemberItem, from_item};
+use super::invitations::{REVOKED, REVOKED_SLOT, lost_grant};
 use super::keys;
+use super::organizations::{EVENT, owned_limit};
 use super::plumbing::{Tx, built, contention, key, s, stored};
+use crate::domain::authz::Grant;
 use crate::domain::{
-    DomainError, Email, InvitationId, InviteRole, Membership, OrgId, Role, Timestamp, UserId,
+    AuditEvent, DomainError, Email, EventAction, InvitationId, InviteRole, Membership, OrgId, Role, Timestamp,
+    UserId,
 };
 
 const MEMBER: &str = "membership";
 const SLOT: &str = "email slot";
-const REMOVER: &str = "remover's role";
 
-/// DynamoDB takes 100 actions in one transaction; a removal uses up to 3 and each withdrawn
-/// invitation 2. Invitations beyond these are withdrawn right after, in transactions of their own
+/// DynamoDB takes 100 actions in one transaction; a removal uses up to 4 (with its audit event and
+/// the remover's role) and each withdrawn invitation 2. Invitations beyond these are withdrawn right after, in transactions of their own
 /// (and until then `accept` refuses them, since it checks the inviter).
 const REVOKED_WITH_REMOVAL: usize = 48;
 const REVOKED_PER_TRANSACTION: usize = 50;
 
 impl Store {
-    /// The memberships of the remover and the removed, in one round trip.
-    pub async fn memberships(
-        &self,
-        org: &OrgId,
-        users: [&UserId; 2],
-    ) -> Result<[Option<Membership>; 2], DomainError> {
-        // BatchGetItem refuses a key named twice (someone removing themselves).
-        let mut keys: Vec<Item> = users.iter().map(|u| key(keys::org_pk(org), keys::member_sk(u))).collect();
-        keys.dedup();
-        let mut found = [None, None];
-        for item in self.get_many(keys).await? {
-            let m = Membership::from(from_item::<MemberItem>(item)?);
-            for (slot, user) in found.iter_mut().zip(users) {
-                if &m.user_id == user {
-                    *slot = Some(m.clone());
-                }
-            }
-        }
-        Ok(found)
-    }
-
     /// Removes `target` from the organization: the membership, the email's slot and every open
-    /// invitation the target sent go together. Refused when the target is the owner, or (unless
-    /// removing themselves) when `remover` no longer manages members at the moment of the write.
+    /// invitation the target sent go together, with the audit event. Refused when the target is
+    /// the owner, or when what the remover's `grant` rested on changed meanwhile (`None`: leaving).
     pub async fn remove_member(
         &self,
         remover: &Membership,
+        grant: Option<&Grant>,
         target: &Membership,
         now: Timestamp,
     ) -> Result<(), DomainError> {
@@ -70,9 +51,15 @@ impl Store {
                 .expression_attribute_values(":uid", s(target.user_id.as_str()))
                 .build(),
         )?;
-        let mut tx = Tx::new().delete(MEMBER, delete_member).delete(SLOT, delete_slot);
-        if remover.user_id != target.user_id {
-            tx = tx.check(REMOVER, self.still_manager(org, &remover.user_id)?);
+        let action = if remover.user_id == target.user_id { EventAction::Left } else { EventAction::Removed };
+        let event = AuditEvent::new(*org, remover.actor(), action, now)
+            .about_user(&target.user_id, &target.email)
+            .with("role", target.role.as_str())
+            .with("invitations_revoked", sent.len());
+        let mut tx =
+            Tx::new().delete(MEMBER, delete_member).delete(SLOT, delete_slot).put(EVENT, self.event_put(&event)?);
+        if let Some(grant) = grant {
+            tx = self.still_granted(tx, org, &remover.user_id, grant)?;
         }
         let tx = self.revoke_into(tx, org, with_removal, now)?;
         self.commit("removal", tx).await.map_err(|e| {
@@ -84,10 +71,10 @@ impl Store {
                         ),
                         None => DomainError::NotFound("member"),
                     })
-                } else if c.failed(REMOVER) {
-                    Some(DomainError::NotFound("organization"))
+                } else if c.failed(SLOT) || c.failed(REVOKED) || c.failed(REVOKED_SLOT) {
+                    Some(contention())
                 } else {
-                    (c.failed(SLOT) || c.failed(REVOKED) || c.failed(REVOKED_SLOT)).then(contention)
+                    lost_grant(c, "remove a member")
                 }
             })
         })?;
@@ -117,7 +104,6 @@ impl Store {
 }
 
 const TARGET: &str = "target's membership";
-const ACTOR: &str = "actor's role";
 
 impl Store {
     /// Gives `target` the role `role` (admin or member; ownership moves only by transfer), on
@@ -127,6 +113,7 @@ impl Store {
     pub async fn change_role(
         &self,
         actor: &Membership,
+        grant: Option<&Grant>,
         target: &Membership,
         role: InviteRole,
         now: Timestamp,
@@ -151,9 +138,13 @@ impl Store {
                 )
                 .build(),
         )?;
-        let mut tx = Tx::new().update(TARGET, update);
-        if actor.user_id != target.user_id {
-            tx = tx.check(ACTOR, self.still_manager(org, &actor.user_id)?);
+        let event = AuditEvent::new(*org, actor.actor(), EventAction::RoleChanged, now)
+            .about_user(&target.user_id, &target.email)
+            .with("from", target.role.as_str())
+            .with("to", role.as_str());
+        let mut tx = Tx::new().update(TARGET, update).put(EVENT, self.event_put(&event)?);
+        if let Some(grant) = grant {
+            tx = self.still_granted(tx, org, &actor.user_id, grant)?;
         }
         let tx = self.revoke_into(tx, org, with_change, now)?;
         self.commit("role change", tx).await.map_err(|e| {
@@ -165,12 +156,10 @@ impl Store {
                         ),
                         None => DomainError::NotFound("member"),
                     })
-                } else if c.failed(ACTOR) {
-                    Some(DomainError::Forbidden(
-                        "only the owner and admins may change a member's role".into(),
-                    ))
+                } else if c.failed(REVOKED) || c.failed(REVOKED_SLOT) {
+                    Some(contention())
                 } else {
-                    (c.failed(REVOKED) || c.failed(REVOKED_SLOT)).then(contention)
+                    lost_grant(c, "change a member's role")
                 }
             })
         })?;
@@ -182,14 +171,19 @@ impl Store {
 const OLD_OWNER: &str = "old owner's membership";
 const NEW_OWNER: &str = "new owner's membership";
 const ORGANIZATION: &str = "organization";
+const NEW_OWNER_COUNT: &str = "new owner's organization count";
+const OLD_OWNER_COUNT: &str = "old owner's organization count";
 
 impl Store {
     /// Hands the organization from `owner` to `member`, who must still be a member; the old owner
-    /// becomes an admin. One transaction: at no moment has the organization no owner or two.
+    /// becomes an admin. One transaction: at no moment has the organization no owner or two. The
+    /// new owner must own fewer than `max_owned` organizations.
     pub async fn transfer_ownership(
         &self,
         owner: &Membership,
         member: &Membership,
+        max_owned: u32,
+        now: Timestamp,
     ) -> Result<(), DomainError> {
         let org = &owner.org_id;
         let role_update = |user: &UserId, role: Role, condition: &str| {
@@ -217,15 +211,32 @@ impl Store {
                 NEW_OWNER,
                 role_update(&member.user_id, Role::Owner, "attribute_exists(pk) AND #role <> :owner")?,
             )
-            .update(ORGANIZATION, organization);
+            .update(ORGANIZATION, organization)
+            .update(NEW_OWNER_COUNT, self.count_owned(&member.user_id, 1, max_owned)?)
+            .update(OLD_OWNER_COUNT, self.count_owned(&owner.user_id, -1, max_owned)?)
+            .put(
+                EVENT,
+                self.event_put(
+                    &AuditEvent::new(*org, owner.actor(), EventAction::OwnershipTransferred, now)
+                        .about_user(&member.user_id, &member.email),
+                )?,
+            );
         self.commit("ownership transfer", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(OLD_OWNER) {
                     Some(DomainError::Forbidden("only the owner may transfer ownership".into()))
                 } else if c.failed(NEW_OWNER) {
                     Some(DomainError::NotFound("member"))
+                } else if c.failed(NEW_OWNER_COUNT) {
+                    Some(match owned_limit(c.old_item(NEW_OWNER_COUNT), max_owned) {
+                        DomainError::Conflict(_) => DomainError::Conflict(format!(
+                            "{} already owns {max_owned} organizations, the most one user may own",
+                            member.email
+                        )),
+                        other => other,
+                    })
                 } else {
-                    c.failed(ORGANIZATION).then(contention)
+                    (c.failed(ORGANIZATION) || c.failed(OLD_OWNER_COUNT)).then(contention)
                 }
             })
         })

@@ -16,14 +16,19 @@
 mod invitations;
 mod items;
 mod keys;
+mod limits;
 mod members;
 mod organizations;
+mod pages;
 mod plumbing;
 pub mod schema;
 mod users;
 
 use aws_sdk_dynamodb::Client;
 
+pub use limits::WINDOW as RATE_WINDOW;
+pub use organizations::DEFAULT_MAX_OWNED;
+pub use pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
 pub use users::Registration;
 
 /// The table and the client that reaches it. Cheap to clone.

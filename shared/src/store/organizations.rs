@@ -1,12 +1,33 @@
-//! Organizations: the caller's membership, the organization with it, and the Members page.
+//! Organizations: the caller's membership and the organization with it, authorization as
+//! conditions, settings, names, creation, and the paginated Members list and audit log.
 
-use aws_sdk_dynamodb::types::ConditionCheck;
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, Update};
 
 use super::Store;
-use super::items::{EmailSlotItem, Entity, MemberItem, OrgItem, entity_of, from_item};
+use super::items::{
+    EmailSlotItem, Entity, EventItem, MemberItem, OrgItem, UserItem, entity_of, from_item, to_item,
+};
 use super::keys;
-use super::plumbing::{Query, built, key, stored};
-use crate::domain::{DomainError, Membership, OrgId, OrgMembers, Organization, Role, Timestamp, UserId};
+use super::pages::{Page, PageRequest, cursor, position};
+use super::plumbing::{Query, Tx, built, contention, key, s, stored};
+use crate::domain::authz::Grant;
+use crate::domain::{
+    AuditEvent, DomainError, EventAction, Membership, OrgId, OrgName, Organization, Role, Settings, Timestamp,
+    UserId,
+};
+
+/// The names of the authorization conditions every write that rests on a [`Grant`] carries.
+pub(super) const ACTOR_ROLE: &str = "actor's role";
+pub(super) const PERMISSION: &str = "organization's permission";
+pub(super) const EVENT: &str = "audit event";
+
+const ORGANIZATION: &str = "organization";
+const OWNER: &str = "owner's membership";
+const OWNER_SLOT: &str = "owner's email slot";
+const OWNER_USER: &str = "owner's organization count";
+
+/// How many organizations one user may own, unless the deployment says otherwise.
+pub const DEFAULT_MAX_OWNED: u32 = 20;
 
 impl Store {
     /// The caller's membership of an organization, read strongly consistent: authorization
@@ -24,47 +45,113 @@ impl Store {
         org: &OrgId,
         user: &UserId,
     ) -> Result<Option<(Organization, Membership)>, DomainError> {
-        let items = self
-            .get_many(vec![
-                key(keys::org_pk(org), keys::ORG_SK),
-                key(keys::org_pk(org), keys::member_sk(user)),
-            ])
-            .await?;
-        let (mut organization, mut membership) = (None, None);
-        for item in items {
-            match entity_of(&item) {
-                Some(Entity::Org) => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
-                Some(Entity::Member) => membership = Some(Membership::from(from_item::<MemberItem>(item)?)),
-                _ => {}
-            }
-        }
+        let (organization, [membership, _]) = self.organization_with(org, [user, user]).await?;
         Ok(organization.zip(membership))
     }
 
-    /// The whole Members page in one strongly consistent query of the organization's partition.
-    pub async fn org_members(&self, org: &OrgId, now: Timestamp) -> Result<Option<OrgMembers>, DomainError> {
-        let mut organization = None;
-        let mut members = Vec::new();
-        let mut pending = Vec::new();
-        for item in self.query(Query::partition(keys::org_pk(org))).await? {
+    /// The organization and two users' memberships of it (the actor and the one acted on), in
+    /// one strongly consistent round trip.
+    pub async fn organization_with(
+        &self,
+        org: &OrgId,
+        users: [&UserId; 2],
+    ) -> Result<(Option<Organization>, [Option<Membership>; 2]), DomainError> {
+        // BatchGetItem refuses a key named twice (someone acting on themselves).
+        let mut wanted = vec![key(keys::org_pk(org), keys::ORG_SK)];
+        for user in users {
+            let k = key(keys::org_pk(org), keys::member_sk(user));
+            if !wanted.contains(&k) {
+                wanted.push(k);
+            }
+        }
+        let (mut organization, mut found) = (None, [None, None]);
+        for item in self.get_many(wanted).await? {
             match entity_of(&item) {
                 Some(Entity::Org) => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
-                Some(Entity::Member) => members.push(Membership::from(from_item::<MemberItem>(item)?)),
-                Some(Entity::Email) => {
-                    pending.extend(from_item::<EmailSlotItem>(item)?.pending_invitation(now))
+                Some(Entity::Member) => {
+                    let m = Membership::from(from_item::<MemberItem>(item)?);
+                    for (slot, user) in found.iter_mut().zip(users) {
+                        if &m.user_id == user {
+                            *slot = Some(m.clone());
+                        }
+                    }
                 }
                 _ => {}
             }
         }
-        members.sort_by(|a, b| {
-            a.joined_at.cmp(&b.joined_at).then_with(|| a.email.as_str().cmp(b.email.as_str()))
-        });
-        pending.sort_by_key(|a| a.created_at);
-        Ok(organization.map(|organization| OrgMembers { organization, members, pending }))
+        Ok((organization, found))
     }
 
-    /// Condition that `user` is still a member of `org` whose role manages members (invites and
-    /// removes) at the moment of the write.
+    /// One page of the Members list, in key order (by user id), strongly consistent.
+    pub async fn members_page(&self, org: &OrgId, request: &PageRequest) -> Result<Page<Membership>, DomainError> {
+        let partition = keys::org_pk(org);
+        let pos = position(request, "members", org, &["pk", "sk"], |name, value| match name {
+            "pk" => value == partition,
+            _ => value.starts_with("MEMBER#"),
+        })?;
+        let query = Query::partition(partition.clone()).prefix("MEMBER#");
+        let (items, last) = self.page(query, pos.limit, pos.start).await?;
+        let members = items
+            .into_iter()
+            .map(|i| from_item::<MemberItem>(i).map(Membership::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items: members, next_cursor: cursor("members", org, last)? })
+    }
+
+    /// One page of the audit log, newest first.
+    pub async fn events_page(&self, org: &OrgId, request: &PageRequest) -> Result<Page<AuditEvent>, DomainError> {
+        let partition = keys::events_pk(org);
+        let pos = position(request, "events", org, &["pk", "sk"], |name, value| match name {
+            "pk" => value == partition,
+            _ => value.starts_with("EVENT#"),
+        })?;
+        let query = Query::partition(partition.clone()).prefix("EVENT#").newest_first();
+        let (items, last) = self.page(query, pos.limit, pos.start).await?;
+        let events =
+            items.into_iter().map(|i| from_item::<EventItem>(i).map(|e| e.event)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items: events, next_cursor: cursor("events", org, last)? })
+    }
+
+    /// The put of one audit event, part of the transaction of the change it tells.
+    pub(super) fn event_put(&self, event: &AuditEvent) -> Result<Put, DomainError> {
+        self.put(to_item(&EventItem::from(event))?, "attribute_not_exists(pk)")
+    }
+
+    /// Adds to `tx` the conditions `grant` rests on: `user` still holds one of its roles and, when
+    /// it rests on a permission, the organization still grants it.
+    pub(super) fn still_granted(
+        &self,
+        tx: Tx,
+        org: &OrgId,
+        user: &UserId,
+        grant: &Grant,
+    ) -> Result<Tx, DomainError> {
+        let mut check = self
+            .condition(key(keys::org_pk(org), keys::member_sk(user)))
+            .expression_attribute_names("#role", "role");
+        let mut names = Vec::new();
+        for (i, role) in grant.roles.iter().enumerate() {
+            let name = format!(":role{i}");
+            check = check.expression_attribute_values(&name, stored(role)?);
+            names.push(name);
+        }
+        let tx = tx.check(ACTOR_ROLE, built(check.condition_expression(format!("#role IN ({})", names.join(", "))).build())?);
+        match grant.permission {
+            None => Ok(tx),
+            Some(permission) => Ok(tx.check(
+                PERMISSION,
+                built(
+                    self.condition(key(keys::org_pk(org), keys::ORG_SK))
+                        .condition_expression("settings.#permission = :on")
+                        .expression_attribute_names("#permission", permission.name())
+                        .expression_attribute_values(":on", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+                        .build(),
+                )?,
+            )),
+        }
+    }
+
+    /// Condition that `user` is still the owner or an admin at the moment of the write.
     pub(super) fn still_manager(&self, org: &OrgId, user: &UserId) -> Result<ConditionCheck, DomainError> {
         built(
             self.condition(key(keys::org_pk(org), keys::member_sk(user)))
@@ -74,5 +161,202 @@ impl Store {
                 .expression_attribute_values(":admin", stored(&Role::Admin)?)
                 .build(),
         )
+    }
+
+    /// Replaces the organization's settings, while `actor` still holds what `grant` rests on.
+    pub async fn update_settings(
+        &self,
+        actor: &Membership,
+        grant: &Grant,
+        before: &Settings,
+        settings: &Settings,
+        now: Timestamp,
+    ) -> Result<(), DomainError> {
+        let org = &actor.org_id;
+        let update = built(
+            self.update(key(keys::org_pk(org), keys::ORG_SK))
+                .update_expression("SET settings = :settings")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":settings", stored(settings)?)
+                .build(),
+        )?;
+        let mut event = AuditEvent::new(*org, actor.actor(), EventAction::SettingsChanged, now);
+        for (name, old, new) in changes(before, settings)? {
+            event = event.with(&name, format!("{old} -> {new}"));
+        }
+        let tx = Tx::new().update(ORGANIZATION, update).put(EVENT, self.event_put(&event)?);
+        let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
+        self.commit("settings change", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(ACTOR_ROLE) {
+                    Some(DomainError::Forbidden("only the owner and admins may change the organization's permissions".into()))
+                } else if c.failed(ORGANIZATION) {
+                    Some(DomainError::NotFound("organization"))
+                } else {
+                    None
+                }
+            })
+        })
+    }
+
+    /// Renames the organization. The copies of the name on memberships and invitations follow
+    /// through the stream (`sync-organization-name`).
+    pub async fn rename(
+        &self,
+        actor: &Membership,
+        grant: &Grant,
+        from: &str,
+        name: &OrgName,
+        now: Timestamp,
+    ) -> Result<(), DomainError> {
+        let org = &actor.org_id;
+        let update = built(
+            self.update(key(keys::org_pk(org), keys::ORG_SK))
+                .update_expression("SET #name = :name")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name.as_str()))
+                .build(),
+        )?;
+        let event = AuditEvent::new(*org, actor.actor(), EventAction::OrganizationRenamed, now)
+            .with("from", from)
+            .with("to", name);
+        let tx = Tx::new().update(ORGANIZATION, update).put(EVENT, self.event_put(&event)?);
+        let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
+        self.commit("rename", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(ACTOR_ROLE) {
+                    Some(DomainError::Forbidden("only the owner and admins may rename the organization".into()))
+                } else {
+                    c.failed(ORGANIZATION).then_some(DomainError::NotFound("organization"))
+                }
+            })
+        })
+    }
+
+    /// Creates an organization owned by `owner`, within the per-user limit of owned organizations
+    /// (a condition on the owner's count, so parallel creations cannot pass it).
+    pub async fn create_organization(
+        &self,
+        owner: &crate::domain::User,
+        organization: &Organization,
+        max_owned: u32,
+    ) -> Result<Membership, DomainError> {
+        let membership = Membership {
+            org_id: organization.org_id,
+            org_name: organization.name.clone(),
+            user_id: owner.user_id.clone(),
+            email: owner.email.clone(),
+            role: Role::Owner,
+            joined_at: organization.created_at,
+        };
+        let new = "attribute_not_exists(pk)";
+        let event = AuditEvent::new(
+            organization.org_id,
+            membership.actor(),
+            EventAction::OrganizationCreated,
+            organization.created_at,
+        )
+        .with("name", &organization.name);
+        let tx = Tx::new()
+            .update(OWNER_USER, self.count_owned(&owner.user_id, 1, max_owned)?)
+            .put(ORGANIZATION, self.put(to_item(&OrgItem::from(organization))?, new)?)
+            .put(OWNER, self.put(to_item(&MemberItem::from(&membership))?, new)?)
+            .put(
+                OWNER_SLOT,
+                self.put(
+                    to_item(&EmailSlotItem::member(&organization.org_id, &owner.user_id, &owner.email))?,
+                    new,
+                )?,
+            )
+            .put(EVENT, self.event_put(&event)?);
+        self.commit("organization creation", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(OWNER_USER) {
+                    Some(owned_limit(c.old_item(OWNER_USER), max_owned))
+                } else {
+                    (c.failed(ORGANIZATION) || c.failed(OWNER) || c.failed(OWNER_SLOT)).then(contention)
+                }
+            })
+        })?;
+        Ok(membership)
+    }
+
+    /// Changes a user's count of owned organizations by `delta`; an increase is refused at `max`.
+    /// Users registered before the count was kept own one, their personal organization.
+    pub(super) fn count_owned(&self, user: &UserId, delta: i32, max: u32) -> Result<Update, DomainError> {
+        let mut update = self
+            .update(key(keys::user_pk(user), keys::USER_SK))
+            .update_expression("SET owned_orgs = if_not_exists(owned_orgs, :one) + :delta")
+            .expression_attribute_values(":one", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+            .expression_attribute_values(":delta", aws_sdk_dynamodb::types::AttributeValue::N(delta.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        update = if delta > 0 {
+            update
+                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(owned_orgs) OR owned_orgs < :max)")
+                .expression_attribute_values(":max", aws_sdk_dynamodb::types::AttributeValue::N(max.to_string()))
+        } else {
+            update.condition_expression("attribute_exists(pk)")
+        };
+        built(update.build())
+    }
+
+    /// The organizations whose names are copied onto `org`'s memberships: every membership whose
+    /// copy differs from `name` gets it. Safe to repeat; returns how many copies changed.
+    pub async fn copy_org_name(&self, org: &OrgId) -> Result<usize, DomainError> {
+        let Some(item) = self.get(keys::org_pk(org), keys::ORG_SK).await? else {
+            return Ok(0);
+        };
+        let name = from_item::<OrgItem>(item)?.name;
+        let mut changed = 0;
+        for item in self.query(Query::partition(keys::org_pk(org)).prefix("MEMBER#")).await? {
+            let member = from_item::<MemberItem>(item)?;
+            if member.org_name == name {
+                continue;
+            }
+            let key = key(member.pk, member.sk);
+            if self.set_copied_name(key, &name).await? {
+                changed += 1;
+            }
+        }
+        changed += self.copy_org_name_to_invitations(org, &name).await?;
+        Ok(changed)
+    }
+
+    /// Writes `name` as the copy on one item, unless it is there already (no write, no record).
+    pub(super) async fn set_copied_name(&self, key: super::items::Item, name: &str) -> Result<bool, DomainError> {
+        self.update_if(
+            key,
+            "SET org_name = :name",
+            "attribute_exists(pk) AND org_name <> :name",
+            vec![(":name", s(name))],
+        )
+        .await
+    }
+}
+
+/// The fields of the settings document that differ, as (name, old, new) text.
+fn changes(before: &Settings, after: &Settings) -> Result<Vec<(String, String, String)>, DomainError> {
+    let encode = |s: &Settings| {
+        serde_json::to_value(s).map_err(|e| DomainError::Corrupt(format!("cannot encode settings: {e}")))
+    };
+    let (old, new) = (encode(before)?, encode(after)?);
+    let mut out = Vec::new();
+    if let (Some(old), Some(new)) = (old.as_object(), new.as_object()) {
+        for (name, value) in new {
+            let was = old.get(name).cloned().unwrap_or_default();
+            if &was != value {
+                out.push((name.clone(), was.to_string(), value.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The 409 of a creation or transfer past the limit of owned organizations.
+pub(super) fn owned_limit(old_user: Option<super::items::Item>, max: u32) -> DomainError {
+    match old_user.and_then(|i| from_item::<UserItem>(i).ok()) {
+        Some(_) => DomainError::Conflict(format!("a user may own at most {max} organizations")),
+        None => DomainError::NotFound("user"),
     }
 }

@@ -46,7 +46,7 @@ pub fn contention() -> DomainError {
 }
 
 /// The actions of one transaction, each with a name its cancellation reason is read by.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Tx {
     names: Vec<&'static str>,
     actions: Vec<TransactWriteItem>,
@@ -117,6 +117,16 @@ impl TxError {
     /// Whether the condition of the action named `name` failed.
     pub fn failed(&self, name: &str) -> bool {
         matches!(self, TxError::Cancelled(c) if c.failed(name))
+    }
+
+    /// Whether an action not named in `names` failed or conflicted (or the write failed outright).
+    pub fn any_failed_except(&self, names: &[&str]) -> bool {
+        match self {
+            TxError::Failed(_) => true,
+            TxError::Cancelled(c) => c.reasons.iter().any(|(n, code, _)| {
+                !names.contains(n) && code.as_deref().is_some_and(|code| code != "None")
+            }),
+        }
     }
 
     /// The domain error: `explain` names what a failed condition means; a conflict with another
@@ -224,19 +234,24 @@ impl Store {
         Err(DomainError::unavailable("DynamoDB BatchGetItem", "keys left unprocessed after retries"))
     }
 
-    /// Every item of one partition (strongly consistent) or one GSI key (eventually consistent),
-    /// optionally filtered, through the SDK's paginator.
-    pub(super) async fn query(&self, q: Query<'_>) -> Result<Vec<Item>, DomainError> {
+    fn query_request(&self, q: &Query<'_>) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let mut request = self
             .client
             .query()
             .table_name(&self.table)
             .set_index_name(q.index.map(str::to_owned))
-            .key_condition_expression("#k = :v")
             .expression_attribute_names("#k", q.key_attr)
-            .expression_attribute_values(":v", s(q.value))
-            .set_consistent_read(q.index.is_none().then_some(true));
-        if let Some(filter) = q.filter {
+            .expression_attribute_values(":v", s(q.value.clone()))
+            .set_consistent_read(q.index.is_none().then_some(true))
+            .scan_index_forward(!q.newest_first);
+        request = match &q.sk_prefix {
+            Some(prefix) => request
+                .key_condition_expression("#k = :v AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", q.sort_attr)
+                .expression_attribute_values(":prefix", s(prefix.clone())),
+            None => request.key_condition_expression("#k = :v"),
+        };
+        if let Some(filter) = &q.filter {
             request = request.filter_expression(filter.expression);
             for (name, attr) in filter.names {
                 request = request.expression_attribute_names(*name, *attr);
@@ -245,16 +260,63 @@ impl Store {
                 request = request.expression_attribute_values(*name, value.clone());
             }
         }
-        request.into_paginator().items().send().try_collect().await.map_err(|e| failure("DynamoDB Query", e))
+        request
+    }
+
+    /// Every item of one partition (strongly consistent) or one GSI key (eventually consistent),
+    /// optionally filtered, through the SDK's paginator.
+    pub(super) async fn query(&self, q: Query<'_>) -> Result<Vec<Item>, DomainError> {
+        self.query_request(&q)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| failure("DynamoDB Query", e))
+    }
+
+    /// One page of at most `limit` items from `start`, and the key to continue from (none at the
+    /// end). A filter may leave a DynamoDB page short: reads continue until the page is full, for
+    /// at most [`MAX_READS_PER_PAGE`] calls, and then the page ends early with a cursor.
+    pub(super) async fn page(
+        &self,
+        q: Query<'_>,
+        limit: i32,
+        mut start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), DomainError> {
+        let mut items = Vec::new();
+        for _ in 0..MAX_READS_PER_PAGE {
+            let want = limit - i32::try_from(items.len()).unwrap_or(limit);
+            let out = self
+                .query_request(&q)
+                .limit(want)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| failure("DynamoDB Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() || i32::try_from(items.len()).unwrap_or(limit) >= limit {
+                break;
+            }
+        }
+        Ok((items, start))
     }
 }
 
-/// A query of one partition (`index: None`) or one GSI key.
+/// How many Query calls one filtered page may take before it ends early.
+const MAX_READS_PER_PAGE: usize = 5;
+
+/// A query of one partition (`index: None`) or one GSI key, optionally of the sort keys that
+/// begin with a prefix.
 pub struct Query<'a> {
     pub index: Option<&'a str>,
     pub key_attr: &'a str,
+    pub sort_attr: &'a str,
     pub value: String,
+    pub sk_prefix: Option<String>,
     pub filter: Option<Filter<'a>>,
+    pub newest_first: bool,
 }
 
 /// A filter expression with its attribute names and values.
@@ -266,10 +328,32 @@ pub struct Filter<'a> {
 
 impl<'a> Query<'a> {
     pub fn partition(pk: String) -> Self {
-        Self { index: None, key_attr: schema::PK, value: pk, filter: None }
+        Self {
+            index: None,
+            key_attr: schema::PK,
+            sort_attr: schema::SK,
+            value: pk,
+            sk_prefix: None,
+            filter: None,
+            newest_first: false,
+        }
     }
 
     pub fn gsi1(value: String) -> Self {
-        Self { index: Some(schema::GSI1), key_attr: schema::GSI1_PK, value, filter: None }
+        Self { index: Some(schema::GSI1), key_attr: schema::GSI1_PK, sort_attr: schema::GSI1_SK, ..Self::partition(value) }
+    }
+
+    pub fn gsi2(value: String) -> Self {
+        Self { index: Some(schema::GSI2), key_attr: schema::GSI2_PK, sort_attr: schema::GSI2_SK, ..Self::partition(value) }
+    }
+
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.sk_prefix = Some(prefix.into());
+        self
+    }
+
+    pub fn newest_first(mut self) -> Self {
+        self.newest_first = true;
+        self
     }
 }

@@ -5,14 +5,21 @@
 pub const PK: &str = "pk";
 /// Sort key attribute.
 pub const SK: &str = "sk";
-/// The one global secondary index: a user's memberships (`USER#id`) and the pending invitations
+/// The first global secondary index: a user's memberships (`USER#id`) and the pending invitations
 /// addressed to an email (`EMAIL#address`).
 pub const GSI1: &str = "gsi1";
 pub const GSI1_PK: &str = "gsi1pk";
 pub const GSI1_SK: &str = "gsi1sk";
+/// The second global secondary index: an organization's invitations by creation time
+/// (`ORG#id#INVITATIONS`), for the invitations list and its status filter.
+pub const GSI2: &str = "gsi2";
+pub const GSI2_PK: &str = "gsi2pk";
+pub const GSI2_SK: &str = "gsi2sk";
 /// DynamoDB's TTL attribute (epoch seconds): answered and expired invitations age out.
 pub const TTL: &str = "ttl";
 /// Names the kind of every item; the stream filter and handlers select on it.
 pub const ENTITY: &str = "entity";
 /// The `entity` value of invitation items, the only records the mailer receives.
 pub const ENTITY_INVITATION: &str = "invitation";
+/// The `entity` value of organization items: renames reach `sync-organization-name`.
+pub const ENTITY_ORG: &str = "org";

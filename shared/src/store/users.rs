@@ -5,9 +5,11 @@ use super::items::{
     EmailSlotItem, Entity, InvitationItem, MemberItem, OrgItem, UserItem, entity_of, from_item, to_item,
 };
 use super::keys;
+use super::organizations::EVENT;
 use super::plumbing::{Query, Tx};
 use crate::domain::{
-    DomainError, Email, Invitation, Membership, Organization, Role, Timestamp, User, UserId,
+    AuditEvent, DomainError, Email, EventAction, Invitation, Membership, Organization, Role, Timestamp, User,
+    UserId,
 };
 
 /// What registering a user did.
@@ -47,6 +49,9 @@ impl Store {
             joined_at: now,
         };
         let new = "attribute_not_exists(pk)";
+        let event = AuditEvent::new(organization.org_id, membership.actor(), EventAction::OrganizationCreated, now)
+            .with("name", &organization.name)
+            .with("personal", true);
         let tx = Tx::new()
             .put(USER, self.put(to_item(&UserItem::from(&user))?, new)?)
             .put(ORG, self.put(to_item(&OrgItem::from(&organization))?, new)?)
@@ -54,7 +59,8 @@ impl Store {
             .put(
                 OWNER_SLOT,
                 self.put(to_item(&EmailSlotItem::member(&organization.org_id, user_id, email))?, new)?,
-            );
+            )
+            .put(EVENT, self.event_put(&event)?);
         match self.commit("registration", tx).await {
             Ok(()) => Ok(Registration::Created { user, organization }),
             Err(e) if e.failed(USER) => Ok(Registration::AlreadyRegistered),

@@ -86,6 +86,8 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
         dashboard_url: "http://127.0.0.1:5173".into(),
         pump: true,
         jwks_min_refresh: Duration::from_secs(10),
+        // The deployment's limits, as the functions read them from their environment.
+        limits: orgs::config::Limits::from_source(&orgs::config::Env)?,
     };
     let stack = Stack::start(&sdk, options).await?;
     let state = StackState {

@@ -36,6 +36,7 @@ fn api_with_store(stack: &local_stack::Stack, store: Store) -> Api {
             jwks_max_age: std::time::Duration::from_secs(3600),
         }),
         clock: Arc::new(orgs::SystemClock),
+        limits: orgs::config::Limits::default(),
     }
 }
 
@@ -96,6 +97,7 @@ async fn an_unreachable_jwks_is_a_503_not_a_401() {
             jwks_max_age: std::time::Duration::from_secs(3600),
         }),
         clock: Arc::new(orgs::SystemClock),
+        limits: orgs::config::Limits::default(),
     };
     let token = stack.issuer.token(&uuid::Uuid::new_v4().to_string(), "alice@example.com");
 

@@ -119,11 +119,20 @@ async fn a_rejected_email_is_marked_undeliverable_for_the_inviter_and_not_retrie
     assert!(problem.reason.contains("not verified"), "SES's reason: {}", problem.reason);
 
     // The inviter sees it on the Members page.
-    let page =
-        stack.api.store.org_members(&invitation.org_id, stack.api.now()).await.expect("page").expect("org");
-    let pending = page.pending.iter().find(|p| p.email.as_str() == bob).expect("still pending");
-    assert_eq!(pending.mail, orgs::domain::MailStatus::Undeliverable);
-    assert_eq!(pending.mail_problem.as_deref(), Some(problem.reason.as_str()));
+    let page = stack
+        .api
+        .store
+        .invitations_page(
+            &invitation.org_id,
+            Some(orgs::domain::InvitationStatus::Pending),
+            &Default::default(),
+            stack.api.now(),
+        )
+        .await
+        .expect("page");
+    let pending = page.items.iter().find(|p| p.email.as_str() == bob).expect("still pending");
+    assert_eq!(pending.mail_status(), orgs::domain::MailStatus::Undeliverable);
+    assert_eq!(pending.mail_problem.as_ref().map(|p| p.reason.as_str()), Some(problem.reason.as_str()));
 
     // The same batch again, even with SES healthy now: the verdict stands, nothing is sent.
     verify_sender(&stack).await;
@@ -248,9 +257,9 @@ async fn a_bounce_and_a_complaint_reach_the_inviter_and_a_soft_bounce_does_not()
     // SNS delivers at least once: the same bounce again changes nothing.
     assert_eq!(feed(&stack, ses_notification("Bounce", &bounced_id, hard)).await, vec![Outcome::Ignored]);
 
-    let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
+    let pending = get(&stack, &format!("/v1/organizations/{org}/invitations?status=pending"), &alice).await;
     let status_of = |to: &str| {
-        let invitations = page.body["invitations"].as_array().expect("invitations");
+        let invitations = pending.body["invitations"].as_array().expect("invitations");
         let found = invitations.iter().find(|i| i["email"] == to).expect("listed");
         (found["mail"].clone(), found["mail_problem"].clone())
     };

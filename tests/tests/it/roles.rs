@@ -221,7 +221,7 @@ async fn a_transfer_to_a_member_removed_after_it_was_read_changes_nothing() {
         &orgs::domain::UserId::parse(&alice.sub).expect("id"),
         &orgs::domain::UserId::parse(&carol.sub).expect("id"),
     ];
-    let [owner, member] = stack.api.store.memberships(&org_id, users).await.expect("read");
+    let (_, [owner, member]) = stack.api.store.organization_with(&org_id, users).await.expect("read");
     let (owner, member) = (owner.expect("alice"), member.expect("carol"));
     let removal = format!("/v1/organizations/{org}/members/{}", carol.sub);
     assert_eq!(
@@ -229,7 +229,7 @@ async fn a_transfer_to_a_member_removed_after_it_was_read_changes_nothing() {
         StatusCode::NO_CONTENT
     );
 
-    let result = stack.api.store.transfer_ownership(&owner, &member).await;
+    let result = stack.api.store.transfer_ownership(&owner, &member, 20, stack.api.now()).await;
 
     assert!(matches!(result, Err(orgs::DomainError::NotFound("member"))), "{result:?}");
     assert_eq!(owners(&stack, &alice, &org).await, (vec![alice.sub.clone()], alice.sub.clone()));

@@ -111,12 +111,13 @@ fn the_template_declares_the_table_the_code_uses() {
     assert_eq!(attributes, definition.attributes.iter().copied().collect());
 
     let gsis = table["GlobalSecondaryIndexes"].as_sequence().expect("GSIs");
-    assert_eq!(gsis.len(), 1, "one GSI");
-    let (index, pk, sk) = definition.gsi;
-    assert_eq!(gsis[0]["IndexName"].as_str(), Some(index));
-    assert_eq!(gsis[0]["KeySchema"][0]["AttributeName"].as_str(), Some(pk));
-    assert_eq!(gsis[0]["KeySchema"][1]["AttributeName"].as_str(), Some(sk));
-    assert_eq!(gsis[0]["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+    assert_eq!(gsis.len(), definition.gsis.len(), "the same number of GSIs");
+    for (gsi, (index, pk, sk)) in gsis.iter().zip(&definition.gsis) {
+        assert_eq!(gsi["IndexName"].as_str(), Some(*index));
+        assert_eq!(gsi["KeySchema"][0]["AttributeName"].as_str(), Some(*pk));
+        assert_eq!(gsi["KeySchema"][1]["AttributeName"].as_str(), Some(*sk));
+        assert_eq!(gsi["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+    }
 
     assert_eq!(
         table["StreamSpecification"]["StreamViewType"].as_str(),

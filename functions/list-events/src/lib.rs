@@ -1,0 +1,35 @@
+//! `GET /v1/organizations/{org_id}/events?limit=&cursor=`: the audit log, newest first. The owner
+//! and admins read it; members get 403. Each event names its actor and subject as they were:
+//! events outlive memberships, and are kept at least 400 days.
+
+use lambda_http::{Body, Error, Request, Response};
+use orgs::Api;
+use orgs::domain::authz::{self, Action};
+use orgs::domain::{AuditEvent, DomainError, OrgId};
+use orgs::http::{ApiError, json, page_request, path_param, respond};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct EventsPage {
+    events: Vec<AuditEvent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
+    Ok(respond(&req, events(api, &req).await))
+}
+
+async fn events(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = api.authenticate(req).await?;
+    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let paging = page_request(req)?;
+    let (organization, membership) = api
+        .store
+        .organization_for(&org, &caller.user_id)
+        .await?
+        .ok_or(DomainError::NotFound("organization"))?;
+    authz::check(membership.role, &organization.settings, Action::ReadEvents)?;
+    let page = api.store.events_page(&org, &paging).await?;
+    json(lambda_http::http::StatusCode::OK, &EventsPage { events: page.items, next_cursor: page.next_cursor })
+}

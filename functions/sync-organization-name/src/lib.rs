@@ -1,0 +1,82 @@
+//! DynamoDB Streams handler: when an organization is renamed, the copies of its name on every
+//! membership (what each member's dashboard lists) and on its pending invitations (what invitees
+//! see) follow.
+//!
+//! - Only organization records whose name changed are handled; everything else (and the no-op
+//!   updates the emulator still streams) is skipped from the images, without a read.
+//! - The name written is the organization's name read fresh, not the record's: a replayed or
+//!   late record never brings an old name back.
+//! - Each copy is written only where it differs (a conditional update), so a batch handled twice
+//!   writes nothing the second time.
+//! - A failure stops the batch at that record and reports it in `batchItemFailures`: Lambda
+//!   retries from there, in order.
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use lambda_runtime::{Error, LambdaEvent};
+use orgs::domain::{DomainError, OrgId};
+use orgs::store::{Store, schema};
+
+/// What the function holds for its lifetime.
+pub struct NameSync {
+    pub store: Store,
+}
+
+impl NameSync {
+    pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
+        Ok(Self { store: orgs::app::store_from_env()? })
+    }
+}
+
+/// What became of one record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not a rename.
+    Ignored,
+    /// How many copies changed.
+    Copied(usize),
+}
+
+pub async fn handle(sync: &NameSync, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
+    let mut response = DynamoDbEventResponse::default();
+    for record in &event.payload.records {
+        match sync_one(sync, record).await {
+            Ok(outcome) => tracing::debug!(event_id = %record.event_id, ?outcome, "record handled"),
+            Err(e) => {
+                tracing::error!(event_id = %record.event_id, error = %orgs::http::chain(&e), "name copy failed; the batch is retried from this record");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+                break;
+            }
+        }
+    }
+    Ok(response)
+}
+
+fn text<'a>(image: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
+    match image.get(name) {
+        Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// Whether a record is an organization whose name changed.
+pub fn is_rename(record: &EventRecord) -> bool {
+    let (new, old) = (&record.change.new_image, &record.change.old_image);
+    record.event_name == "MODIFY"
+        && text(new, schema::ENTITY) == Some(schema::ENTITY_ORG)
+        && text(new, "name") != text(old, "name")
+}
+
+async fn sync_one(sync: &NameSync, record: &EventRecord) -> Result<Outcome, DomainError> {
+    if !is_rename(record) {
+        return Ok(Outcome::Ignored);
+    }
+    let org = text(&record.change.new_image, "org_id")
+        .ok_or_else(|| DomainError::Corrupt("organization record without org_id".into()))
+        .and_then(|raw| OrgId::parse(raw))?;
+    let copied = sync.store.copy_org_name(&org).await?;
+    tracing::info!(org_id = %org, copied, "organization name copied");
+    Ok(Outcome::Copied(copied))
+}

@@ -1,0 +1,88 @@
+//! The audit log: one event per change, written in the same transaction as the change, so that
+//! neither exists without the other. Events copy the people they name (id and email): they
+//! outlive memberships and accounts.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Email, InvitationId, OrgId, Timestamp, UserId};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventAction {
+    OrganizationCreated,
+    OrganizationRenamed,
+    SettingsChanged,
+    Invited,
+    Resent,
+    Revoked,
+    Declined,
+    Accepted,
+    Removed,
+    Left,
+    RoleChanged,
+    OwnershipTransferred,
+}
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub email: Email,
+}
+
+/// Who or what the action was about. Empty for changes to the organization itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Subject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_id: Option<InvitationId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub event_id: uuid::Uuid,
+    pub org_id: OrgId,
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub action: EventAction,
+    pub subject: Subject,
+    /// The facts of this kind of event (`role`, `from`, `to`, `name`...), as text.
+    pub details: BTreeMap<String, String>,
+}
+
+impl AuditEvent {
+    pub fn new(org: OrgId, actor: Actor, action: EventAction, at: Timestamp) -> Self {
+        Self {
+            event_id: uuid::Uuid::new_v4(),
+            org_id: org,
+            at,
+            actor,
+            action,
+            subject: Subject::default(),
+            details: BTreeMap::new(),
+        }
+    }
+
+    pub fn about_user(mut self, user: &UserId, email: &Email) -> Self {
+        self.subject.user_id = Some(user.clone());
+        self.subject.email = Some(email.clone());
+        self
+    }
+
+    pub fn about_invitation(mut self, id: InvitationId, email: &Email) -> Self {
+        self.subject.invitation_id = Some(id);
+        self.subject.email = Some(email.clone());
+        self
+    }
+
+    pub fn with(mut self, name: &str, value: impl ToString) -> Self {
+        self.details.insert(name.to_owned(), value.to_string());
+        self
+    }
+}

@@ -1,0 +1,206 @@
+//! An organization's settings: what plain members may do, and how long invitations last. The
+//! owner and admins change them; `authz` reads them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+use super::DomainError;
+
+/// How many days an invitation can be answered: 1 to 30.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct TtlDays(u8);
+
+impl TtlDays {
+    pub const DEFAULT: TtlDays = TtlDays(7);
+
+    pub fn duration(self) -> Duration {
+        Duration::days(i64::from(self.0))
+    }
+}
+
+impl TryFrom<u32> for TtlDays {
+    type Error = DomainError;
+    fn try_from(days: u32) -> Result<Self, Self::Error> {
+        match u8::try_from(days) {
+            Ok(d @ 1..=30) => Ok(Self(d)),
+            _ => Err(DomainError::Invalid(format!("invitation_ttl_days must be 1 to 30, not {days}"))),
+        }
+    }
+}
+
+impl From<TtlDays> for u32 {
+    fn from(value: TtlDays) -> Self {
+        u32::from(value.0)
+    }
+}
+
+/// The permissions and settings document of `GET`/`PUT .../permissions`, stored on the
+/// organization. Every field is required in a `PUT`: it replaces the whole document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Plain members may invite, and only with role `member`.
+    pub members_can_invite: bool,
+    /// Plain members may create and terminate clusters (every member may start and stop them).
+    pub members_can_manage_clusters: bool,
+    /// Plain members may open and close service ports.
+    pub members_can_open_ports: bool,
+    pub invitation_ttl_days: TtlDays,
+}
+
+impl Default for Settings {
+    /// What a new organization starts with: members deploy clusters in the shared account, as the
+    /// product always let them, and nothing more.
+    fn default() -> Self {
+        Self {
+            members_can_invite: false,
+            members_can_manage_clusters: true,
+            members_can_open_ports: false,
+            invitation_ttl_days: TtlDays::DEFAULT,
+        }
+    }
+}
+
+/// A permission a plain member may be given, by the attribute it is stored as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    MembersCanInvite,
+    MembersCanManageClusters,
+    MembersCanOpenPorts,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 3] =
+        [Permission::MembersCanInvite, Permission::MembersCanManageClusters, Permission::MembersCanOpenPorts];
+
+    /// The field's name in [`Settings`] (and in the stored item).
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::MembersCanInvite => "members_can_invite",
+            Permission::MembersCanManageClusters => "members_can_manage_clusters",
+            Permission::MembersCanOpenPorts => "members_can_open_ports",
+        }
+    }
+
+    pub fn granted_by(self, settings: &Settings) -> bool {
+        match self {
+            Permission::MembersCanInvite => settings.members_can_invite,
+            Permission::MembersCanManageClusters => settings.members_can_manage_clusters,
+            Permission::MembersCanOpenPorts => settings.members_can_open_ports,
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An organization's name: 1 to 64 characters after trimming, any script, no control or format
+/// characters (which would let a name hide or reorder text on a dashboard).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrgName(String);
+
+impl OrgName {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        let name = raw.trim();
+        let count = name.chars().count();
+        if count == 0 || count > Self::MAX_CHARS {
+            return Err(DomainError::Invalid(format!(
+                "an organization's name is 1 to {} characters, not {count}",
+                Self::MAX_CHARS
+            )));
+        }
+        let hidden = |c: char| {
+            c.is_control()
+                || matches!(
+                    c.general_category(),
+                    GeneralCategory::Format
+                        | GeneralCategory::LineSeparator
+                        | GeneralCategory::ParagraphSeparator
+                        | GeneralCategory::Surrogate
+                        | GeneralCategory::Unassigned
+                        | GeneralCategory::PrivateUse
+                )
+        };
+        if let Some(c) = name.chars().find(|c| hidden(*c)) {
+            return Err(DomainError::Invalid(format!(
+                "an organization's name may not contain the invisible or control character U+{:04X}",
+                u32::from(c)
+            )));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for OrgName {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<OrgName> for String {
+    fn from(value: OrgName) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for OrgName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitation_lifetimes_are_one_to_thirty_days() {
+        for ok in [1, 7, 30] {
+            assert!(TtlDays::try_from(ok).is_ok(), "{ok}");
+        }
+        for bad in [0, 31, 256, u32::MAX] {
+            assert!(TtlDays::try_from(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_settings_document_must_be_whole() {
+        let partial = serde_json::from_str::<Settings>(r#"{"members_can_invite": true}"#);
+        assert!(partial.is_err());
+        let whole = serde_json::from_str::<Settings>(
+            r#"{"members_can_invite": true, "members_can_manage_clusters": false,
+                "members_can_open_ports": false, "invitation_ttl_days": 3}"#,
+        );
+        assert!(matches!(whole, Ok(s) if s.members_can_invite && s.invitation_ttl_days.duration() == Duration::days(3)));
+        let too_long = serde_json::from_str::<Settings>(
+            r#"{"members_can_invite": true, "members_can_manage_clusters": false,
+                "members_can_open_ports": false, "invitation_ttl_days": 31}"#,
+        );
+        assert!(too_long.is_err_and(|e| e.to_string().contains("1 to 30")));
+    }
+
+    #[test]
+    fn names_are_trimmed_bounded_and_visible() {
+        assert_eq!(OrgName::parse("  Data Team ").ok().map(|n| n.0), Some("Data Team".to_owned()));
+        assert!(OrgName::parse("データチーム").is_ok());
+        assert!(OrgName::parse(&"é".repeat(64)).is_ok());
+        for bad in ["", "   ", &"a".repeat(65), "a\u{202E}b", "a\u{200B}", "a\nb", "a\u{0007}"] {
+            assert!(OrgName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
