@@ -135,10 +135,12 @@ impl Default for Limits {
 fn count(src: &dyn Source, name: &'static str, default: u32) -> Result<u32, ConfigError> {
     match src.get(name).filter(|v| !v.trim().is_empty()) {
         None => Ok(default),
-        Some(v) => v.trim().parse::<u32>().ok().filter(|n| (1..=1000).contains(n)).ok_or(ConfigError::Invalid {
-            name,
-            reason: "must be a whole number from 1 to 1000".into(),
-        }),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or(ConfigError::Invalid { name, reason: "must be a whole number from 1 to 1000".into() }),
     }
 }
 
@@ -146,9 +148,13 @@ impl Limits {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let d = Self::default();
         Ok(Self {
-            invitations_per_org: count(src, "INVITATIONS_PER_ORG_PER_DAY", d.invitations_per_org as u32)? as usize,
-            invitations_per_inviter: count(src, "INVITATIONS_PER_INVITER_PER_DAY", d.invitations_per_inviter as u32)?
+            invitations_per_org: count(src, "INVITATIONS_PER_ORG_PER_DAY", d.invitations_per_org as u32)?
                 as usize,
+            invitations_per_inviter: count(
+                src,
+                "INVITATIONS_PER_INVITER_PER_DAY",
+                d.invitations_per_inviter as u32,
+            )? as usize,
             max_owned: count(src, "MAX_OWNED_ORGANIZATIONS", d.max_owned)?,
         })
     }

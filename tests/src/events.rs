@@ -38,9 +38,16 @@ pub const FUNCTIONS: &[&str] = &[
     "change-member-role",
     "transfer-ownership",
     "revoke-invitation",
+    "resend-invitation",
+    "list-invitations",
+    "update-permissions",
+    "create-organization",
+    "rename-organization",
+    "list-events",
     "route-not-found",
     "send-invitation-email",
     "record-mail-feedback",
+    "sync-organization-name",
 ];
 
 /// What generating events needs of a running stack.
@@ -107,8 +114,14 @@ impl EventContext {
         let request = NewInvitation { email: email.clone(), role: InviteRole::Member };
         let settings = orgs::domain::Settings::default();
         let invitation = Invitation::issue(inviter, request, &settings, now);
-        let grant = orgs::domain::authz::check(inviter.role, &settings, orgs::domain::authz::Action::Invite(InviteRole::Member))?;
-        self.store.create_invitation(inviter, &grant, &invitation, &orgs::config::Limits::default(), now).await?;
+        let grant = orgs::domain::authz::check(
+            inviter.role,
+            &settings,
+            orgs::domain::authz::Action::Invite(InviteRole::Member),
+        )?;
+        self.store
+            .create_invitation(inviter, &grant, &invitation, &orgs::config::Limits::default(), now)
+            .await?;
         Ok(invitation)
     }
 
@@ -167,7 +180,14 @@ impl EventContext {
                 if let Some((organization, mine)) = org_item.filter(|(o, _)| o.owner_id != caller.user_id) {
                     let holder = self.store.membership(&org, &organization.owner_id).await?;
                     if let Some(holder) = holder {
-                        self.store.transfer_ownership(&holder, &mine, orgs::config::Limits::default().max_owned, self.now()).await?;
+                        self.store
+                            .transfer_ownership(
+                                &holder,
+                                &mine,
+                                orgs::config::Limits::default().max_owned,
+                                self.now(),
+                            )
+                            .await?;
                     }
                 }
                 let user = self.fresh_member_of(&caller).await?.user_id;
@@ -186,6 +206,40 @@ impl EventContext {
                     None,
                 )
             }
+            "resend-invitation" => {
+                let invitation = self.invite(&self.owner_of(&caller).await?, &fresh("guest")?).await?;
+                let id = invitation.invitation_id;
+                http(
+                    format!("/v1/organizations/{org}/invitations/{id}/resend"),
+                    json!({ "org_id": org, "invitation_id": id }),
+                    None,
+                )
+            }
+            "list-invitations" => {
+                http(format!("/v1/organizations/{org}/invitations"), json!({ "org_id": org }), None)
+            }
+            "list-events" => http(format!("/v1/organizations/{org}/events"), json!({ "org_id": org }), None),
+            "update-permissions" => http(
+                format!("/v1/organizations/{org}/permissions"),
+                json!({ "org_id": org }),
+                Some(json!({
+                    "members_can_invite": true,
+                    "members_can_manage_clusters": true,
+                    "members_can_open_ports": false,
+                    "invitation_ttl_days": 14,
+                })),
+            ),
+            "create-organization" => {
+                http("/v1/organizations".into(), Value::Null, Some(json!({ "name": "Sample team" })))
+            }
+            "rename-organization" => http(
+                format!("/v1/organizations/{org}"),
+                json!({ "org_id": org }),
+                Some(
+                    json!({ "name": format!("Renamed {}", &uuid::Uuid::new_v4().simple().to_string()[..6]) }),
+                ),
+            ),
+            "sync-organization-name" => self.rename_event(&caller).await,
             "route-not-found" => http("/v1/no-such-route".into(), Value::Null, None),
             "send-invitation-email" => self.mailer_event(&caller).await,
             "record-mail-feedback" => {
@@ -194,6 +248,43 @@ impl EventContext {
             }
             other => Err(format!("no function named {other}; one of: {}", FUNCTIONS.join(", ")).into()),
         }
+    }
+
+    /// The stream record of a rename of the caller's organization, as `sync-organization-name`
+    /// receives it.
+    async fn rename_event(&self, caller: &User) -> Result<Value, BoxError> {
+        let org = caller.personal_org_id;
+        let name = format!("Renamed {}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        self.dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{org}")))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("ORG".into()))
+            .update_expression("SET #name = :name")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", aws_sdk_dynamodb::types::AttributeValue::S(name.clone()))
+            .send()
+            .await?;
+        let stream_arn = self
+            .dynamodb
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await?
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .ok_or("the table has no stream")?;
+        let records = crate::pump::read_batch(&self.streams, &stream_arn, 1000).await?;
+        let record = records
+            .into_iter()
+            .rev()
+            .find(|r| {
+                let image = r.dynamodb.as_ref().and_then(|d| d.new_image.as_ref());
+                r.event_name.as_ref().map(|n| n.as_str()) == Some("MODIFY")
+                    && image.and_then(|i| i.get("name")).and_then(|v| v.as_s().ok()) == Some(&name)
+            })
+            .ok_or("the rename's stream record was not found")?;
+        Ok(serde_json::to_value(crate::pump::lambda_event(&[record], &stream_arn)?)?)
     }
 
     /// The stream record of a fresh invitation from the caller's organization, as the mailer

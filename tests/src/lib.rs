@@ -130,6 +130,8 @@ pub struct Stack {
     pub registrar: Arc<Registrar>,
     /// The handler SES's bounce and complaint notifications reach through SNS.
     pub feedback: Arc<FeedbackRecorder>,
+    /// The stream consumer that copies organization names.
+    pub name_sync: Arc<sync_organization_name::NameSync>,
     pub clock: Arc<ShiftedClock>,
     pub calls: CallCounter,
     pub stream_arn: String,
@@ -190,8 +192,9 @@ impl Stack {
             clock: clock.clone(),
             limits: options.limits,
         });
-        let name_sync =
-            Arc::new(sync_organization_name::NameSync { store: Store::new(plain_dynamo.clone(), &options.table) });
+        let name_sync = Arc::new(sync_organization_name::NameSync {
+            store: Store::new(plain_dynamo.clone(), &options.table),
+        });
         let ses = Arc::new(outage::OutageMailer::new(SesMailer::new(ses, &options.sender, None)));
         let mailer = Arc::new(InvitationMailer {
             store: Store::new(plain_dynamo.clone(), &options.table),
@@ -266,6 +269,7 @@ impl Stack {
             mailer,
             registrar,
             feedback,
+            name_sync,
             clock,
             calls,
             stream_arn,

@@ -76,8 +76,27 @@ pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, 
         call(stack, "POST", &invitations, &alice, Some(json!({ "email": "dan@example.com" }))).await?;
     let dan_invitation = invited["invitation_id"].as_str().ok_or("no invitation")?.to_owned();
     stack.calls.take();
+    call(stack, "POST", &format!("{invitations}/{dan_invitation}/resend"), &alice, Some(json!({}))).await?;
+    measured.push(("resend", stack.calls.take()));
     call(stack, "DELETE", &format!("{invitations}/{dan_invitation}"), &alice, None).await?;
     measured.push(("revoke", stack.calls.take()));
+    call(stack, "GET", &format!("{invitations}?status=revoked"), &alice, None).await?;
+    measured.push(("invitations page", stack.calls.take()));
+    let settings = json!({
+        "members_can_invite": true,
+        "members_can_manage_clusters": true,
+        "members_can_open_ports": false,
+        "invitation_ttl_days": 7,
+    });
+    call(stack, "PUT", &format!("/v1/organizations/{org}/permissions"), &alice, Some(settings)).await?;
+    measured.push(("update permissions", stack.calls.take()));
+    call(stack, "PATCH", &format!("/v1/organizations/{org}"), &alice, Some(json!({ "name": "Data team" })))
+        .await?;
+    measured.push(("rename", stack.calls.take()));
+    call(stack, "POST", "/v1/organizations", &alice, Some(json!({ "name": "Second team" }))).await?;
+    measured.push(("create organization", stack.calls.take()));
+    call(stack, "GET", &format!("/v1/organizations/{org}/events"), &alice, None).await?;
+    measured.push(("events page", stack.calls.take()));
     call(stack, "DELETE", &format!("/v1/organizations/{org}/members/{bob_id}"), &alice, None).await?;
     measured.push(("remove member", stack.calls.take()));
     call(stack, "GET", &format!("/v1/organizations/{org}"), &alice, None).await?;

@@ -28,7 +28,8 @@ async fn change(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
     let body: RoleChange = json_body(req)?;
 
-    let (organization, [actor, member]) = api.store.organization_with(&org, [&caller.user_id, &target]).await?;
+    let (organization, [actor, member]) =
+        api.store.organization_with(&org, [&caller.user_id, &target]).await?;
     let (organization, actor) = organization.zip(actor).ok_or(DomainError::NotFound("organization"))?;
     let grant = authz::check(actor.role, &organization.settings, Action::ChangeRole)?;
     let member = member.ok_or(DomainError::NotFound("member"))?;

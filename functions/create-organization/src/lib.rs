@@ -28,9 +28,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
     let body: NewOrganization = json_body(req)?;
-    let user = api.store.user(&caller.user_id).await?.ok_or_else(|| {
-        DomainError::Conflict("register first: GET /v1/me creates your account".into())
-    })?;
+    let user = api
+        .store
+        .user(&caller.user_id)
+        .await?
+        .ok_or_else(|| DomainError::Conflict("register first: GET /v1/me creates your account".into()))?;
     let organization = Organization::named(&user.user_id, body.name, api.now());
     api.store.create_organization(&user, &organization, api.limits.max_owned).await?;
     let location = format!("/v1/organizations/{}", organization.org_id);

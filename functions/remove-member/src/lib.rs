@@ -17,9 +17,9 @@ async fn remove(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
     let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
 
-    let (organization, [remover, removed]) = api.store.organization_with(&org, [&caller.user_id, &target]).await?;
-    let (organization, remover) =
-        organization.zip(remover).ok_or(DomainError::NotFound("organization"))?;
+    let (organization, [remover, removed]) =
+        api.store.organization_with(&org, [&caller.user_id, &target]).await?;
+    let (organization, remover) = organization.zip(remover).ok_or(DomainError::NotFound("organization"))?;
     let removed = removed.ok_or(DomainError::NotFound("member"))?;
     if removed.role == Role::Owner {
         return Err(

@@ -92,8 +92,7 @@ async fn mail_one(mailer: &InvitationMailer, record: &EventRecord) -> Result<Out
         Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
         _ => None,
     };
-    let resent = record.event_name == "MODIFY"
-        && image.get("sends") != record.change.old_image.get("sends");
+    let resent = record.event_name == "MODIFY" && image.get("sends") != record.change.old_image.get("sends");
     if !(record.event_name == "INSERT" || resent) || !is_invitation_image(entity) {
         return Ok(Outcome::Ignored);
     }

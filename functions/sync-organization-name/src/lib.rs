@@ -75,7 +75,7 @@ async fn sync_one(sync: &NameSync, record: &EventRecord) -> Result<Outcome, Doma
     }
     let org = text(&record.change.new_image, "org_id")
         .ok_or_else(|| DomainError::Corrupt("organization record without org_id".into()))
-        .and_then(|raw| OrgId::parse(raw))?;
+        .and_then(OrgId::parse)?;
     let copied = sync.store.copy_org_name(&org).await?;
     tracing::info!(org_id = %org, copied, "organization name copied");
     Ok(Outcome::Copied(copied))

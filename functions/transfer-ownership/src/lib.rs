@@ -35,7 +35,8 @@ async fn transfer(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> 
     let body: Transfer = json_body(req)?;
     let new_owner = UserId::parse(&body.user_id).map_err(|_| DomainError::NotFound("member"))?;
 
-    let (organization, [owner, member]) = api.store.organization_with(&org, [&caller.user_id, &new_owner]).await?;
+    let (organization, [owner, member]) =
+        api.store.organization_with(&org, [&caller.user_id, &new_owner]).await?;
     let (organization, owner) = organization.zip(owner).ok_or(DomainError::NotFound("organization"))?;
     authz::check(owner.role, &organization.settings, Action::TransferOwnership)?;
     if new_owner == caller.user_id {

@@ -126,10 +126,10 @@ pub fn check(role: Role, settings: &Settings, action: Action) -> Result<Grant, D
     if by_role.contains(&role) {
         return Ok(Grant::roles_only(by_role));
     }
-    if let Some(permission) = action.permission().filter(|p| p.granted_by(settings)) {
-        if role == Role::Member {
-            return Ok(Grant { roles: MEMBER, permission: Some(permission) });
-        }
+    if let Some(permission) = action.permission().filter(|p| p.granted_by(settings))
+        && role == Role::Member
+    {
+        return Ok(Grant { roles: MEMBER, permission: Some(permission) });
     }
     Err(match action {
         Action::Leave => DomainError::Conflict(
@@ -140,9 +140,9 @@ pub fn check(role: Role, settings: &Settings, action: Action) -> Result<Grant, D
             DomainError::Forbidden("only the owner and admins may invite an admin".into())
         }
         _ => match action.permission() {
-            Some(p) => DomainError::Forbidden(format!(
-                "only the owner and admins may {action} (unless {p} is on)"
-            )),
+            Some(p) => {
+                DomainError::Forbidden(format!("only the owner and admins may {action} (unless {p} is on)"))
+            }
             None => DomainError::Forbidden(format!("only the owner and admins may {action}")),
         },
     })
@@ -184,7 +184,11 @@ mod tests {
                 actors.iter().map(|(_, role, s)| u8::from(check(*role, s, action).is_ok())).collect();
             printed.push_str(&format!("{:<38}", action.to_string()));
             for ((name, _, _), allowed) in actors.iter().zip(&row) {
-                printed.push_str(&format!(" | {:<w$}", if *allowed == 1 { "yes" } else { "-" }, w = name.len()));
+                printed.push_str(&format!(
+                    " | {:<w$}",
+                    if *allowed == 1 { "yes" } else { "-" },
+                    w = name.len()
+                ));
             }
             printed.push('\n');
             table.push((action, row));
@@ -215,7 +219,10 @@ mod tests {
     fn a_grant_by_permission_carries_the_permission() {
         let open = with(Some(Permission::MembersCanInvite));
         let grant = check(Role::Member, &open, Action::Invite(InviteRole::Member));
-        assert!(matches!(grant, Ok(Grant { roles: [Role::Member], permission: Some(Permission::MembersCanInvite) })));
+        assert!(matches!(
+            grant,
+            Ok(Grant { roles: [Role::Member], permission: Some(Permission::MembersCanInvite) })
+        ));
         // An admin's grant rests on the role alone, whatever the settings say.
         let grant = check(Role::Admin, &open, Action::Invite(InviteRole::Member));
         assert!(matches!(grant, Ok(Grant { permission: None, .. })));
@@ -231,10 +238,16 @@ mod tests {
         }
         match check(Role::Member, &Settings::default(), Action::Invite(InviteRole::Member)) {
             Err(DomainError::Forbidden(detail)) => {
-                assert_eq!(detail, "only the owner and admins may invite a member (unless members_can_invite is on)")
+                assert_eq!(
+                    detail,
+                    "only the owner and admins may invite a member (unless members_can_invite is on)"
+                )
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(check(Role::Owner, &Settings::default(), Action::Leave), Err(DomainError::Conflict(_))));
+        assert!(matches!(
+            check(Role::Owner, &Settings::default(), Action::Leave),
+            Err(DomainError::Conflict(_))
+        ));
     }
 }

@@ -10,14 +10,14 @@ mod role;
 mod settings;
 mod timestamp;
 
+pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use email::Email;
 pub use error::DomainError;
 pub use ids::{InvitationId, OrgId, UserId};
 pub use model::{
-    Delivery, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus,
-    Member, Membership, NewInvitation, OrgMembers, Organization, PendingInvitation, User,
+    Delivery, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus, Member, Membership,
+    NewInvitation, OrgMembers, Organization, PendingInvitation, User,
 };
-pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use role::{InviteRole, Role};
 pub use settings::{OrgName, Permission, Settings, TtlDays};
 pub use timestamp::Timestamp;

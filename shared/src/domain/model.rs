@@ -3,7 +3,9 @@
 use serde::Serialize;
 
 use super::audit::Actor;
-use super::{DomainError, Email, InvitationId, InviteRole, OrgId, OrgName, Role, Settings, Timestamp, UserId};
+use super::{
+    DomainError, Email, InvitationId, InviteRole, OrgId, OrgName, Role, Settings, Timestamp, UserId,
+};
 
 /// A registered person. `email` is the identity provider's verified address.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -186,7 +186,9 @@ mod tests {
             r#"{"members_can_invite": true, "members_can_manage_clusters": false,
                 "members_can_open_ports": false, "invitation_ttl_days": 3}"#,
         );
-        assert!(matches!(whole, Ok(s) if s.members_can_invite && s.invitation_ttl_days.duration() == Duration::days(3)));
+        assert!(
+            matches!(whole, Ok(s) if s.members_can_invite && s.invitation_ttl_days.duration() == Duration::days(3))
+        );
         let too_long = serde_json::from_str::<Settings>(
             r#"{"members_can_invite": true, "members_can_manage_clusters": false,
                 "members_can_open_ports": false, "invitation_ttl_days": 31}"#,

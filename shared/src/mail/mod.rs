@@ -188,7 +188,8 @@ mod tests {
             joined_at: Timestamp::from_datetime(datetime!(2026-11-28 12:00 UTC)),
         };
         let request = NewInvitation { email: Email::parse("bob@example.com")?, role: InviteRole::Admin };
-        let inv = Invitation::issue(&inviter, request, &crate::domain::Settings::default(), inviter.joined_at);
+        let inv =
+            Invitation::issue(&inviter, request, &crate::domain::Settings::default(), inviter.joined_at);
         let mail = invitation_email(&inv, "https://app.example.com/");
         assert_eq!(mail.to, "bob@example.com");
         assert_eq!(mail.subject, "alice@example.com invited you to join Acme <Data>");

@@ -427,12 +427,13 @@ impl Store {
             None => "invitations".to_owned(),
             Some(s) => format!("invitations:{}", stored(&s)?.as_s().map(String::as_str).unwrap_or("")),
         };
-        let pos = position(request, &list, org, &["gsi2pk", "gsi2sk", "pk", "sk"], |name, value| match name {
-            "gsi2pk" => value == partition,
-            "pk" => value.starts_with("INVITATION#"),
-            "sk" => value == keys::INVITATION_SK,
-            _ => true,
-        })?;
+        let pos =
+            position(request, &list, org, &["gsi2pk", "gsi2sk", "pk", "sk"], |name, value| match name {
+                "gsi2pk" => value == partition,
+                "pk" => value.starts_with("INVITATION#"),
+                "sk" => value == keys::INVITATION_SK,
+                _ => true,
+            })?;
         let names = [("#status", "status")];
         let pending = stored(&InvitationStatus::Pending)?;
         let (expression, values) = match status {
@@ -458,11 +459,16 @@ impl Store {
     }
 
     /// Copies `name` onto the organization's pending invitations (what invitees' dashboards show).
-    pub(super) async fn copy_org_name_to_invitations(&self, org: &OrgId, name: &str) -> Result<usize, DomainError> {
+    pub(super) async fn copy_org_name_to_invitations(
+        &self,
+        org: &OrgId,
+        name: &str,
+    ) -> Result<usize, DomainError> {
         let names = [("#status", "status")];
         let values = [(":s", stored(&InvitationStatus::Pending)?), (":name", s(name))];
         let mut query = Query::gsi2(keys::org_invitations_gsi_pk(org));
-        query.filter = Some(Filter { expression: "#status = :s AND org_name <> :name", names: &names, values: &values });
+        query.filter =
+            Some(Filter { expression: "#status = :s AND org_name <> :name", names: &names, values: &values });
         let mut changed = 0;
         for item in self.query(query).await? {
             let inv = from_item::<InvitationItem>(item)?;
@@ -476,12 +482,18 @@ impl Store {
     /// Condition that the inviter of `invitation` may still stand behind it: an inviter who was a
     /// plain member (invited under `members_can_invite`) must still be a member; any other must
     /// still be the owner or an admin (a demotion withdraws their invitations).
-    fn inviter_still_may(&self, invitation: &Invitation) -> Result<aws_sdk_dynamodb::types::ConditionCheck, DomainError> {
+    fn inviter_still_may(
+        &self,
+        invitation: &Invitation,
+    ) -> Result<aws_sdk_dynamodb::types::ConditionCheck, DomainError> {
         if invitation.inviter_role == Role::Member {
             built(
-                self.condition(key(keys::org_pk(&invitation.org_id), keys::member_sk(&invitation.invited_by)))
-                    .condition_expression("attribute_exists(pk)")
-                    .build(),
+                self.condition(key(
+                    keys::org_pk(&invitation.org_id),
+                    keys::member_sk(&invitation.invited_by),
+                ))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
             )
         } else {
             self.still_manager(&invitation.org_id, &invitation.invited_by)
@@ -625,10 +637,14 @@ impl Store {
     }
 }
 
-/// The refusal of a write whose actor lost what their grant rested on meanwhile.
+/// The refusal of a write whose actor lost what their grant rested on meanwhile: removed, the
+/// organization is none of their business any more (404); demoted, 403.
 pub(super) fn lost_grant(c: &super::plumbing::Cancelled, what: &str) -> Option<DomainError> {
     if c.failed(ACTOR_ROLE) {
-        Some(DomainError::Forbidden(format!("your role no longer allows you to {what}")))
+        Some(match c.old_item(ACTOR_ROLE) {
+            Some(_) => DomainError::Forbidden(format!("your role no longer allows you to {what}")),
+            None => DomainError::NotFound("organization"),
+        })
     } else if c.failed(PERMISSION) {
         Some(DomainError::Forbidden(format!("this organization no longer allows members to {what}")))
     } else {

@@ -67,8 +67,7 @@ impl Entity {
 /// The kind of a stored item, read from one attribute before deserializing the rest.
 pub fn entity_of(item: &Item) -> Option<Entity> {
     let name = item.get(super::schema::ENTITY).and_then(|v| v.as_s().ok())?;
-    Entity::ALL.into_iter()
-        .find(|e| e.as_str() == name)
+    Entity::ALL.into_iter().find(|e| e.as_str() == name)
 }
 
 pub fn to_item<T: Serialize>(value: &T) -> Result<Item, DomainError> {

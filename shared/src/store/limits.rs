@@ -50,14 +50,22 @@ impl Scope<'_> {
                 "you have sent {limit} invitations (new or resent) in the last 24 hours across your organizations, your limit; the next can go out in {minutes} minutes"
             ),
         };
-        DomainError::TooMany { detail, retry_after_seconds: u64::try_from(retry_after.whole_seconds()).unwrap_or(1) }
+        DomainError::TooMany {
+            detail,
+            retry_after_seconds: u64::try_from(retry_after.whole_seconds()).unwrap_or(1),
+        }
     }
 }
 
 impl Store {
     /// Chooses a free slot of `scope`'s limit and returns the put that takes it, or the refusal
     /// naming the limit and when a slot frees up.
-    pub(super) async fn take_slot(&self, scope: Scope<'_>, limit: usize, now: Timestamp) -> Result<Put, DomainError> {
+    pub(super) async fn take_slot(
+        &self,
+        scope: Scope<'_>,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Put, DomainError> {
         let partition = scope.partition();
         let cutoff = now.plus(-WINDOW);
         let mut busy = vec![None; limit];

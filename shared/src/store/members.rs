@@ -7,8 +7,8 @@ use super::organizations::{EVENT, owned_limit};
 use super::plumbing::{Tx, built, contention, key, s, stored};
 use crate::domain::authz::Grant;
 use crate::domain::{
-    AuditEvent, DomainError, Email, EventAction, InvitationId, InviteRole, Membership, OrgId, Role, Timestamp,
-    UserId,
+    AuditEvent, DomainError, Email, EventAction, InvitationId, InviteRole, Membership, OrgId, Role,
+    Timestamp, UserId,
 };
 
 const MEMBER: &str = "membership";
@@ -56,8 +56,10 @@ impl Store {
             .about_user(&target.user_id, &target.email)
             .with("role", target.role.as_str())
             .with("invitations_revoked", sent.len());
-        let mut tx =
-            Tx::new().delete(MEMBER, delete_member).delete(SLOT, delete_slot).put(EVENT, self.event_put(&event)?);
+        let mut tx = Tx::new()
+            .delete(MEMBER, delete_member)
+            .delete(SLOT, delete_slot)
+            .put(EVENT, self.event_put(&event)?);
         if let Some(grant) = grant {
             tx = self.still_granted(tx, org, &remover.user_id, grant)?;
         }

@@ -12,8 +12,8 @@ use super::pages::{Page, PageRequest, cursor, position};
 use super::plumbing::{Query, Tx, built, contention, key, s, stored};
 use crate::domain::authz::Grant;
 use crate::domain::{
-    AuditEvent, DomainError, EventAction, Membership, OrgId, OrgName, Organization, Role, Settings, Timestamp,
-    UserId,
+    AuditEvent, DomainError, EventAction, Membership, OrgId, OrgName, Organization, Role, Settings,
+    Timestamp, UserId,
 };
 
 /// The names of the authorization conditions every write that rests on a [`Grant`] carries.
@@ -83,7 +83,11 @@ impl Store {
     }
 
     /// One page of the Members list, in key order (by user id), strongly consistent.
-    pub async fn members_page(&self, org: &OrgId, request: &PageRequest) -> Result<Page<Membership>, DomainError> {
+    pub async fn members_page(
+        &self,
+        org: &OrgId,
+        request: &PageRequest,
+    ) -> Result<Page<Membership>, DomainError> {
         let partition = keys::org_pk(org);
         let pos = position(request, "members", org, &["pk", "sk"], |name, value| match name {
             "pk" => value == partition,
@@ -99,7 +103,11 @@ impl Store {
     }
 
     /// One page of the audit log, newest first.
-    pub async fn events_page(&self, org: &OrgId, request: &PageRequest) -> Result<Page<AuditEvent>, DomainError> {
+    pub async fn events_page(
+        &self,
+        org: &OrgId,
+        request: &PageRequest,
+    ) -> Result<Page<AuditEvent>, DomainError> {
         let partition = keys::events_pk(org);
         let pos = position(request, "events", org, &["pk", "sk"], |name, value| match name {
             "pk" => value == partition,
@@ -107,8 +115,10 @@ impl Store {
         })?;
         let query = Query::partition(partition.clone()).prefix("EVENT#").newest_first();
         let (items, last) = self.page(query, pos.limit, pos.start).await?;
-        let events =
-            items.into_iter().map(|i| from_item::<EventItem>(i).map(|e| e.event)).collect::<Result<Vec<_>, _>>()?;
+        let events = items
+            .into_iter()
+            .map(|i| from_item::<EventItem>(i).map(|e| e.event))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items: events, next_cursor: cursor("events", org, last)? })
     }
 
@@ -128,14 +138,18 @@ impl Store {
     ) -> Result<Tx, DomainError> {
         let mut check = self
             .condition(key(keys::org_pk(org), keys::member_sk(user)))
-            .expression_attribute_names("#role", "role");
+            .expression_attribute_names("#role", "role")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         let mut names = Vec::new();
         for (i, role) in grant.roles.iter().enumerate() {
             let name = format!(":role{i}");
             check = check.expression_attribute_values(&name, stored(role)?);
             names.push(name);
         }
-        let tx = tx.check(ACTOR_ROLE, built(check.condition_expression(format!("#role IN ({})", names.join(", "))).build())?);
+        let tx = tx.check(
+            ACTOR_ROLE,
+            built(check.condition_expression(format!("#role IN ({})", names.join(", "))).build())?,
+        );
         match grant.permission {
             None => Ok(tx),
             Some(permission) => Ok(tx.check(
@@ -144,7 +158,10 @@ impl Store {
                     self.condition(key(keys::org_pk(org), keys::ORG_SK))
                         .condition_expression("settings.#permission = :on")
                         .expression_attribute_names("#permission", permission.name())
-                        .expression_attribute_values(":on", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+                        .expression_attribute_values(
+                            ":on",
+                            aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+                        )
                         .build(),
                 )?,
             )),
@@ -189,7 +206,9 @@ impl Store {
         self.commit("settings change", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(ACTOR_ROLE) {
-                    Some(DomainError::Forbidden("only the owner and admins may change the organization's permissions".into()))
+                    Some(DomainError::Forbidden(
+                        "only the owner and admins may change the organization's permissions".into(),
+                    ))
                 } else if c.failed(ORGANIZATION) {
                     Some(DomainError::NotFound("organization"))
                 } else {
@@ -226,7 +245,9 @@ impl Store {
         self.commit("rename", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(ACTOR_ROLE) {
-                    Some(DomainError::Forbidden("only the owner and admins may rename the organization".into()))
+                    Some(DomainError::Forbidden(
+                        "only the owner and admins may rename the organization".into(),
+                    ))
                 } else {
                     c.failed(ORGANIZATION).then_some(DomainError::NotFound("organization"))
                 }
@@ -289,12 +310,20 @@ impl Store {
             .update(key(keys::user_pk(user), keys::USER_SK))
             .update_expression("SET owned_orgs = if_not_exists(owned_orgs, :one) + :delta")
             .expression_attribute_values(":one", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
-            .expression_attribute_values(":delta", aws_sdk_dynamodb::types::AttributeValue::N(delta.to_string()))
+            .expression_attribute_values(
+                ":delta",
+                aws_sdk_dynamodb::types::AttributeValue::N(delta.to_string()),
+            )
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         update = if delta > 0 {
             update
-                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(owned_orgs) OR owned_orgs < :max)")
-                .expression_attribute_values(":max", aws_sdk_dynamodb::types::AttributeValue::N(max.to_string()))
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(owned_orgs) OR owned_orgs < :max)",
+                )
+                .expression_attribute_values(
+                    ":max",
+                    aws_sdk_dynamodb::types::AttributeValue::N(max.to_string()),
+                )
         } else {
             update.condition_expression("attribute_exists(pk)")
         };
@@ -324,7 +353,11 @@ impl Store {
     }
 
     /// Writes `name` as the copy on one item, unless it is there already (no write, no record).
-    pub(super) async fn set_copied_name(&self, key: super::items::Item, name: &str) -> Result<bool, DomainError> {
+    pub(super) async fn set_copied_name(
+        &self,
+        key: super::items::Item,
+        name: &str,
+    ) -> Result<bool, DomainError> {
         self.update_if(
             key,
             "SET org_name = :name",

@@ -67,11 +67,9 @@ pub(super) fn position(
 ) -> Result<Position, DomainError> {
     let limit = match &request.limit {
         None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<u16>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| DomainError::Invalid(format!("limit must be a whole number from 1 to {MAX_LIMIT}")))?,
+        Some(raw) => raw.parse::<u16>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+            DomainError::Invalid(format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+        })?,
     };
     let start = match &request.cursor {
         None => None,
@@ -130,7 +128,10 @@ mod tests {
         }
         for bad in ["0", "101", "-1", "ten", "", "1e2"] {
             assert!(
-                matches!(position(&request(Some(bad), None), "members", &org, &["pk"], any), Err(DomainError::Invalid(_))),
+                matches!(
+                    position(&request(Some(bad), None), "members", &org, &["pk"], any),
+                    Err(DomainError::Invalid(_))
+                ),
                 "{bad}"
             );
         }
@@ -148,11 +149,22 @@ mod tests {
         assert_eq!(ok.start, Some(last));
         let refused = |r: Result<Position, DomainError>| matches!(r, Err(DomainError::Invalid(_)));
         assert!(refused(position(&request(None, made.clone()), "events", &org, &["pk", "sk"], any)));
-        assert!(refused(position(&request(None, made.clone()), "members", &OrgId::new(), &["pk", "sk"], any)));
-        assert!(refused(position(&request(None, made.clone()), "members", &org, &["pk", "sk"], |_, _| false)));
+        assert!(refused(position(
+            &request(None, made.clone()),
+            "members",
+            &OrgId::new(),
+            &["pk", "sk"],
+            any
+        )));
+        assert!(refused(position(&request(None, made.clone()), "members", &org, &["pk", "sk"], |_, _| {
+            false
+        })));
         assert!(refused(position(&request(None, made), "members", &org, &["pk", "sk", "gsi2pk"], any)));
         for tampered in ["", "!!!", "e30", "bm90IGpzb24"] {
-            assert!(refused(position(&request(None, Some(tampered.into())), "members", &org, &["pk"], any)), "{tampered}");
+            assert!(
+                refused(position(&request(None, Some(tampered.into())), "members", &org, &["pk"], any)),
+                "{tampered}"
+            );
         }
         Ok(())
     }

@@ -123,9 +123,10 @@ impl TxError {
     pub fn any_failed_except(&self, names: &[&str]) -> bool {
         match self {
             TxError::Failed(_) => true,
-            TxError::Cancelled(c) => c.reasons.iter().any(|(n, code, _)| {
-                !names.contains(n) && code.as_deref().is_some_and(|code| code != "None")
-            }),
+            TxError::Cancelled(c) => c
+                .reasons
+                .iter()
+                .any(|(n, code, _)| !names.contains(n) && code.as_deref().is_some_and(|code| code != "None")),
         }
     }
 
@@ -234,7 +235,10 @@ impl Store {
         Err(DomainError::unavailable("DynamoDB BatchGetItem", "keys left unprocessed after retries"))
     }
 
-    fn query_request(&self, q: &Query<'_>) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    fn query_request(
+        &self,
+        q: &Query<'_>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let mut request = self
             .client
             .query()
@@ -340,11 +344,21 @@ impl<'a> Query<'a> {
     }
 
     pub fn gsi1(value: String) -> Self {
-        Self { index: Some(schema::GSI1), key_attr: schema::GSI1_PK, sort_attr: schema::GSI1_SK, ..Self::partition(value) }
+        Self {
+            index: Some(schema::GSI1),
+            key_attr: schema::GSI1_PK,
+            sort_attr: schema::GSI1_SK,
+            ..Self::partition(value)
+        }
     }
 
     pub fn gsi2(value: String) -> Self {
-        Self { index: Some(schema::GSI2), key_attr: schema::GSI2_PK, sort_attr: schema::GSI2_SK, ..Self::partition(value) }
+        Self {
+            index: Some(schema::GSI2),
+            key_attr: schema::GSI2_PK,
+            sort_attr: schema::GSI2_SK,
+            ..Self::partition(value)
+        }
     }
 
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {

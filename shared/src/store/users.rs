@@ -49,9 +49,10 @@ impl Store {
             joined_at: now,
         };
         let new = "attribute_not_exists(pk)";
-        let event = AuditEvent::new(organization.org_id, membership.actor(), EventAction::OrganizationCreated, now)
-            .with("name", &organization.name)
-            .with("personal", true);
+        let event =
+            AuditEvent::new(organization.org_id, membership.actor(), EventAction::OrganizationCreated, now)
+                .with("name", &organization.name)
+                .with("personal", true);
         let tx = Tx::new()
             .put(USER, self.put(to_item(&UserItem::from(&user))?, new)?)
             .put(ORG, self.put(to_item(&OrgItem::from(&organization))?, new)?)

@@ -90,7 +90,10 @@ async fn bad_requests_get_a_4xx_problem_and_change_nothing() {
         ),
         ("unknown route", "GET", "/v1/nothing-here".into(), token, None, 404),
         ("wrong method", "PUT", "/v1/me".into(), token, None, 405),
-        ("wrong method on invitations", "GET", invitations.clone(), token, None, 405),
+        ("wrong method on invitations", "PUT", invitations.clone(), token, None, 405),
+        ("unknown invitation status", "GET", format!("{invitations}?status=lost"), token, None, 400),
+        ("limit out of range", "GET", format!("{invitations}?limit=101"), token, None, 400),
+        ("tampered cursor", "GET", format!("{invitations}?cursor=e30"), token, None, 400),
         ("malformed organization id", "GET", "/v1/organizations/not-a-uuid".into(), token, None, 404),
         (
             "malformed invitation id",

@@ -52,6 +52,31 @@ async fn every_generated_event_succeeds_through_its_function() {
             "revoke-invitation" => {
                 revoke_invitation::handle(&stack.api, request()).await.map(status_and_body)
             }
+            "resend-invitation" => {
+                resend_invitation::handle(&stack.api, request()).await.map(status_and_body)
+            }
+            "list-invitations" => list_invitations::handle(&stack.api, request()).await.map(status_and_body),
+            "update-permissions" => {
+                update_permissions::handle(&stack.api, request()).await.map(status_and_body)
+            }
+            "create-organization" => {
+                create_organization::handle(&stack.api, request()).await.map(status_and_body)
+            }
+            "rename-organization" => {
+                rename_organization::handle(&stack.api, request()).await.map(status_and_body)
+            }
+            "list-events" => list_events::handle(&stack.api, request()).await.map(status_and_body),
+            "sync-organization-name" => {
+                let event = serde_json::from_value(event).expect("stream event");
+                let response = sync_organization_name::handle(
+                    &stack.name_sync,
+                    LambdaEvent::new(event, Default::default()),
+                )
+                .await
+                .expect("name sync");
+                assert!(response.batch_item_failures.is_empty());
+                continue;
+            }
             "route-not-found" => {
                 // Its whole job is the problem+json 404 for a path the API does not have.
                 let (status, body) =

@@ -10,16 +10,23 @@ async fn each_operation_makes_the_round_trips_it_should() {
     let measured = local_stack::round_trips::measure(&stack).await.expect("measured");
 
     let expected: Vec<(&str, Vec<&str>)> = vec![
-        ("invite", vec!["GetItem", "TransactWriteItems"]),
+        // The two queries read the rate limits' slots, concurrently.
+        ("invite", vec!["BatchGetItem", "Query", "Query", "TransactWriteItems"]),
         ("accept", vec!["BatchGetItem", "TransactWriteItems"]),
         ("promote", vec!["BatchGetItem", "TransactWriteItems"]),
         ("demote", vec!["BatchGetItem", "Query", "TransactWriteItems"]),
         ("transfer ownership", vec!["BatchGetItem", "TransactWriteItems"]),
         ("decline", vec!["BatchGetItem", "TransactWriteItems"]),
-        ("revoke", vec!["GetItem", "GetItem", "TransactWriteItems"]),
+        ("resend", vec!["BatchGetItem", "GetItem", "Query", "Query", "TransactWriteItems"]),
+        ("revoke", vec!["BatchGetItem", "GetItem", "TransactWriteItems"]),
+        ("invitations page", vec!["BatchGetItem", "Query"]),
+        ("update permissions", vec!["BatchGetItem", "TransactWriteItems"]),
+        ("rename", vec!["BatchGetItem", "TransactWriteItems"]),
+        ("create organization", vec!["GetItem", "TransactWriteItems"]),
+        ("events page", vec!["BatchGetItem", "Query"]),
         ("remove member", vec!["BatchGetItem", "Query", "TransactWriteItems"]),
         ("get organization", vec!["BatchGetItem"]),
-        ("members page", vec!["Query"]),
+        ("members page", vec!["BatchGetItem", "Query"]),
         ("dashboard", vec!["GetItem", "Query", "Query"]),
         ("rejected invitation", vec![]),
     ];

@@ -90,8 +90,12 @@ async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
         let page = get(&stack, &format!("/v1/organizations/{org}/members"), user).await;
         let pending = get(&stack, &format!("/v1/organizations/{org}/invitations?status=pending"), user).await;
         assert_eq!(page.status, StatusCode::OK);
-        let mut emails: Vec<_> =
-            page.body["members"].as_array().expect("members").iter().map(|m| m["email"].to_string()).collect();
+        let mut emails: Vec<_> = page.body["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| m["email"].to_string())
+            .collect();
         emails.sort();
         let mut expected = vec![json!(alice.email).to_string(), json!(bob_email).to_string()];
         expected.sort();
