@@ -3,6 +3,7 @@
 
 mod support;
 
+mod authorization;
 mod bad_input;
 mod delivery;
 mod failures;

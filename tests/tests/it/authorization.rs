@@ -1,0 +1,261 @@
+//! One table over every route of the API: who calls it -> what they get. Non-members and removed
+//! members get 404 (they may not learn the organization exists), members lacking a right 403,
+//! callers without a valid token 401. Each attempt gets fresh targets, so a row never depends on
+//! what an earlier row did.
+
+use std::collections::BTreeMap;
+
+use orgs::routes::ROUTES;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Caller {
+    Owner,
+    Admin,
+    Member,
+    MemberWithInvite,
+    MemberWithManageClusters,
+    MemberWithOpenPorts,
+    NonMember,
+    RemovedMember,
+    NoToken,
+    ExpiredToken,
+}
+
+const CALLERS: [Caller; 10] = [
+    Caller::Owner,
+    Caller::Admin,
+    Caller::Member,
+    Caller::MemberWithInvite,
+    Caller::MemberWithManageClusters,
+    Caller::MemberWithOpenPorts,
+    Caller::NonMember,
+    Caller::RemovedMember,
+    Caller::NoToken,
+    Caller::ExpiredToken,
+];
+
+impl Caller {
+    /// The column heading of the printed table.
+    fn label(self) -> &'static str {
+        match self {
+            Caller::Owner => "owner",
+            Caller::Admin => "admin",
+            Caller::Member => "member",
+            Caller::MemberWithInvite => "+invite",
+            Caller::MemberWithManageClusters => "+clusters",
+            Caller::MemberWithOpenPorts => "+ports",
+            Caller::NonMember => "stranger",
+            Caller::RemovedMember => "removed",
+            Caller::NoToken => "no token",
+            Caller::ExpiredToken => "expired",
+        }
+    }
+
+    /// The settings document in force while this caller's row runs.
+    fn settings(self) -> Value {
+        json!({
+            "members_can_invite": self == Caller::MemberWithInvite,
+            "members_can_manage_clusters": self == Caller::MemberWithManageClusters,
+            "members_can_open_ports": self == Caller::MemberWithOpenPorts,
+            "invitation_ttl_days": 7,
+        })
+    }
+}
+
+struct Fixture {
+    stack: local_stack::Stack,
+    org: String,
+    owner: User,
+    admin: User,
+    member: User,
+    non_member: User,
+    removed: User,
+    expired_token: String,
+}
+
+async fn join(stack: &local_stack::Stack, owner: &User, org: &str, name: &str) -> User {
+    let user = register(stack, &email(name)).await;
+    let id = invite(stack, owner, org, &user.email).await;
+    let answer = post(stack, &format!("/v1/invitations/{id}/accept"), &user, json!({})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    user
+}
+
+async fn fixture() -> Fixture {
+    let mut options = local_stack::StackOptions::for_test();
+    options.limits.invitations_per_org = 1000;
+    options.limits.invitations_per_inviter = 1000;
+    let stack = stack_with(options).await;
+    let owner = register(&stack, &email("owner")).await;
+    let org = personal_org(&stack, &owner).await;
+    let admin = join(&stack, &owner, &org, "admin").await;
+    let path = format!("/v1/organizations/{org}/members/{}", admin.sub);
+    let promoted = call(&stack, "PATCH", &path, Some(&owner.token), Some(json!({ "role": "admin" }))).await;
+    assert_eq!(promoted.status, StatusCode::OK);
+    let member = join(&stack, &owner, &org, "member").await;
+    let removed = join(&stack, &owner, &org, "removed").await;
+    let path = format!("/v1/organizations/{org}/members/{}", removed.sub);
+    assert_eq!(call(&stack, "DELETE", &path, Some(&owner.token), None).await.status, StatusCode::NO_CONTENT);
+    let non_member = register(&stack, &email("stranger")).await;
+    let mut claims = serde_json::to_value(stack.issuer.claims(&member.sub, &member.email)).expect("claims");
+    claims["exp"] = json!(time::OffsetDateTime::now_utc().unix_timestamp() - 60);
+    let expired_token = stack.issuer.current_key().sign(&claims);
+    Fixture { stack, org, owner, admin, member, non_member, removed, expired_token }
+}
+
+impl Fixture {
+    fn token(&self, caller: Caller) -> Option<String> {
+        match caller {
+            Caller::Owner => Some(self.owner.token.clone()),
+            Caller::Admin => Some(self.admin.token.clone()),
+            Caller::Member
+            | Caller::MemberWithInvite
+            | Caller::MemberWithManageClusters
+            | Caller::MemberWithOpenPorts => Some(self.member.token.clone()),
+            Caller::NonMember => Some(self.non_member.token.clone()),
+            Caller::RemovedMember => Some(self.removed.token.clone()),
+            Caller::NoToken => None,
+            Caller::ExpiredToken => Some(self.expired_token.clone()),
+        }
+    }
+
+    /// A pending invitation the owner sent, to a fresh address.
+    async fn owners_invitation(&self) -> String {
+        invite(&self.stack, &self.owner, &self.org, &email("guest")).await
+    }
+
+    /// Calls `function`'s route as `caller`, with fresh targets; returns the status.
+    async fn attempt(&self, function: &str, caller: Caller) -> u16 {
+        let org = &self.org;
+        let (method, path, body) = match function {
+            "get-me" => ("GET", "/v1/me".to_owned(), None),
+            "get-organization" => ("GET", format!("/v1/organizations/{org}"), None),
+            "list-members" => ("GET", format!("/v1/organizations/{org}/members"), None),
+            "list-invitations" => ("GET", format!("/v1/organizations/{org}/invitations"), None),
+            "list-events" => ("GET", format!("/v1/organizations/{org}/events"), None),
+            "create-invitation" => (
+                "POST",
+                format!("/v1/organizations/{org}/invitations"),
+                Some(json!({ "email": email("invitee"), "role": "member" })),
+            ),
+            // Nobody but the invitee answers an invitation: to everyone else it does not exist.
+            "accept-invitation" | "decline-invitation" => {
+                let id = self.owners_invitation().await;
+                let action = function.trim_end_matches("-invitation");
+                ("POST", format!("/v1/invitations/{id}/{action}"), Some(json!({})))
+            }
+            "remove-member" | "change-member-role" => {
+                let target = join(&self.stack, &self.owner, org, "target").await;
+                let path = format!("/v1/organizations/{org}/members/{}", target.sub);
+                if function == "remove-member" {
+                    ("DELETE", path, None)
+                } else {
+                    ("PATCH", path, Some(json!({ "role": "admin" })))
+                }
+            }
+            "transfer-ownership" => (
+                "POST",
+                format!("/v1/organizations/{org}/ownership"),
+                Some(json!({ "user_id": self.admin.sub })),
+            ),
+            "revoke-invitation" => {
+                let id = self.owners_invitation().await;
+                ("DELETE", format!("/v1/organizations/{org}/invitations/{id}"), None)
+            }
+            "resend-invitation" => {
+                let id = self.owners_invitation().await;
+                ("POST", format!("/v1/organizations/{org}/invitations/{id}/resend"), None)
+            }
+            // The document in force, sent back: allowed or not, nothing changes.
+            "update-permissions" => {
+                ("PUT", format!("/v1/organizations/{org}/permissions"), Some(caller.settings()))
+            }
+            "rename-organization" => (
+                "PATCH",
+                format!("/v1/organizations/{org}"),
+                Some(json!({ "name": format!("Team {caller:?}") })),
+            ),
+            "create-organization" => {
+                ("POST", "/v1/organizations".to_owned(), Some(json!({ "name": "Side project" })))
+            }
+            other => panic!("the table has no row for {other}: add it"),
+        };
+        let answer = call(&self.stack, method, &path, self.token(caller).as_deref(), body).await;
+        if !answer.status.is_success() {
+            assert_eq!(answer.content_type, "application/problem+json", "{function} as {caller:?}");
+        }
+        if function == "transfer-ownership" && answer.status.is_success() {
+            // Hand it back, so that the owner stays the owner for the rows after this one.
+            let back = format!("/v1/organizations/{org}/ownership");
+            let returned = call(
+                &self.stack,
+                "POST",
+                &back,
+                Some(&self.admin.token),
+                Some(json!({ "user_id": self.owner.sub })),
+            )
+            .await;
+            assert_eq!(returned.status, StatusCode::OK, "{:?}", returned.body);
+        }
+        answer.status.as_u16()
+    }
+}
+
+/// What each caller gets from `function`, in the order of [`CALLERS`].
+fn expected(function: &str) -> [u16; 10] {
+    //                         owner admin member +invite +clusters +ports  non-member removed no-token expired
+    let managers = |ok| [ok, ok, 403, 403, 403, 403, 404, 404, 401, 401];
+    match function {
+        "get-me" => [200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
+        "create-organization" => [201, 201, 201, 201, 201, 201, 201, 201, 401, 401],
+        "get-organization" | "list-members" | "list-invitations" => {
+            [200, 200, 200, 200, 200, 200, 404, 404, 401, 401]
+        }
+        "create-invitation" => [201, 201, 403, 201, 403, 403, 404, 404, 401, 401],
+        "accept-invitation" | "decline-invitation" => [404, 404, 404, 404, 404, 404, 404, 404, 401, 401],
+        "remove-member" | "revoke-invitation" => managers(204),
+        "change-member-role"
+        | "resend-invitation"
+        | "update-permissions"
+        | "rename-organization"
+        | "list-events" => managers(200),
+        "transfer-ownership" => [200, 403, 403, 403, 403, 403, 404, 404, 401, 401],
+        other => panic!("no expected row for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_each_kind_of_caller_as_the_table_says() {
+    let fx = fixture().await;
+    let settings = format!("/v1/organizations/{}/permissions", fx.org);
+    let mut got: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
+    for caller in CALLERS {
+        let set = call(&fx.stack, "PUT", &settings, Some(&fx.owner.token), Some(caller.settings())).await;
+        assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+        for route in ROUTES {
+            got.entry(route.function).or_default().push(fx.attempt(route.function, caller).await);
+        }
+    }
+    let mut table = String::from("function              ");
+    for caller in CALLERS {
+        table.push_str(&format!(" {:>9}", caller.label()));
+    }
+    let mut mismatches = Vec::new();
+    for (function, statuses) in &got {
+        table.push_str(&format!("\n{function:<22}"));
+        for status in statuses {
+            table.push_str(&format!(" {status:>9}"));
+        }
+        if statuses.as_slice() != expected(function) {
+            mismatches.push(format!("{function}: got {statuses:?}, want {:?}", expected(function)));
+        }
+    }
+    println!("{table}");
+    assert_eq!(got.len(), ROUTES.len(), "every route has a row");
+    assert!(mismatches.is_empty(), "{}\n{table}", mismatches.join("\n"));
+}
