@@ -46,6 +46,8 @@ pub struct Subject {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
+    /// A UUIDv7: time-ordered to the millisecond (and, within one process, beyond), so that
+    /// events of the same second keep the order they happened in.
     pub event_id: uuid::Uuid,
     pub org_id: OrgId,
     pub at: Timestamp,
@@ -59,7 +61,7 @@ pub struct AuditEvent {
 impl AuditEvent {
     pub fn new(org: OrgId, actor: Actor, action: EventAction, at: Timestamp) -> Self {
         Self {
-            event_id: uuid::Uuid::new_v4(),
+            event_id: uuid::Uuid::now_v7(),
             org_id: org,
             at,
             actor,

@@ -82,7 +82,35 @@ impl Store {
         })?;
 
         self.revoke_rest(org, after, now).await;
+        self.revoke_late(org, &target.user_id, &sent, now).await;
         Ok(())
+    }
+
+    /// Withdraws what `inviter` managed to send between the read of their open invitations and
+    /// the commit that took their role: once that commit lands, every later invite fails its role
+    /// condition, so this second read leaves nothing they sent pending.
+    async fn revoke_late(
+        &self,
+        org: &OrgId,
+        inviter: &UserId,
+        known: &[(InvitationId, Email)],
+        now: Timestamp,
+    ) {
+        match self.open_invitations_by(org, inviter, now).await {
+            Ok(open) => {
+                let late: Vec<_> = open.into_iter().filter(|i| !known.contains(i)).collect();
+                if !late.is_empty() {
+                    tracing::info!(
+                        count = late.len(),
+                        "withdrawing invitations sent while the sender lost their role"
+                    );
+                    self.revoke_rest(org, &late, now).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::http::chain(&e), "cannot re-read a former inviter's invitations; accept refuses them");
+            }
+        }
     }
 
     /// Withdraws invitations beyond one transaction, each batch on its own. One answered
@@ -166,6 +194,9 @@ impl Store {
             })
         })?;
         self.revoke_rest(org, after, now).await;
+        if role == Role::Member {
+            self.revoke_late(org, &target.user_id, &withdrawn, now).await;
+        }
         Ok(Membership { role, ..target.clone() })
     }
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod administration;
 mod authorization;
 mod bad_input;
 mod delivery;
