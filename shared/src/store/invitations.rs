@@ -294,15 +294,13 @@ impl Store {
         invitation: &Invitation,
         now: Timestamp,
     ) -> Result<(), DomainError> {
-        let event = AuditEvent::new(invitation.org_id, actor.actor(), EventAction::Revoked, now)
-            .about_invitation(invitation.invitation_id, &invitation.email);
         let mut tx = self.revoke_into(
             Tx::new(),
             &invitation.org_id,
             &[(invitation.invitation_id, invitation.email.clone())],
+            &Withdrawal { actor: actor.actor(), reason: None },
             now,
         )?;
-        tx = tx.put(EVENT, self.event_put(&event)?);
         if let Some(grant) = grant {
             tx = self.still_granted(tx, &actor.org_id, &actor.user_id, grant)?;
         }
@@ -526,18 +524,25 @@ impl Store {
     }
 
     /// Adds to `tx` the withdrawal of each invitation: revoked, off the invitee's dashboard, its
-    /// email slot freed. Each is conditional on still being pending.
+    /// email slot freed, and its audit event. Each is conditional on still being pending.
     pub(super) fn revoke_into(
         &self,
         mut tx: Tx,
         org: &OrgId,
         invitations: &[(InvitationId, Email)],
+        why: &Withdrawal,
         now: Timestamp,
     ) -> Result<Tx, DomainError> {
         for (id, email) in invitations {
+            let mut event = AuditEvent::new(*org, why.actor.clone(), EventAction::Revoked, now)
+                .about_invitation(*id, email);
+            if let Some(reason) = why.reason {
+                event = event.with("reason", reason);
+            }
             tx = tx
                 .update(REVOKED, self.close(id, InvitationStatus::Revoked, now)?)
-                .delete(REVOKED_SLOT, self.free_slot(org, email, id)?);
+                .delete(REVOKED_SLOT, self.free_slot(org, email, id)?)
+                .put(EVENT, self.event_put(&event)?);
         }
         Ok(tx)
     }
@@ -651,6 +656,16 @@ pub(super) fn lost_grant(c: &super::plumbing::Cancelled, what: &str) -> Option<D
         None
     }
 }
+
+/// Who withdraws invitations, and why when it is not their own decision (their inviter was
+/// removed or demoted).
+pub(super) struct Withdrawal {
+    pub actor: crate::domain::Actor,
+    pub reason: Option<&'static str>,
+}
+
+/// DynamoDB actions one withdrawal takes: the invitation, its slot, its audit event.
+pub(super) const ACTIONS_PER_WITHDRAWAL: usize = 3;
 
 /// The names of a removal's revocations (one name for all of them).
 pub(super) const REVOKED: &str = "revoked invitation";

@@ -1,7 +1,7 @@
 //! Members: removal (and leaving), which takes the removed member's open invitations with it.
 
 use super::Store;
-use super::invitations::{REVOKED, REVOKED_SLOT, lost_grant};
+use super::invitations::{ACTIONS_PER_WITHDRAWAL, REVOKED, REVOKED_SLOT, Withdrawal, lost_grant};
 use super::keys;
 use super::organizations::{EVENT, owned_limit};
 use super::plumbing::{Tx, built, contention, key, s, stored};
@@ -15,10 +15,11 @@ const MEMBER: &str = "membership";
 const SLOT: &str = "email slot";
 
 /// DynamoDB takes 100 actions in one transaction; a removal uses up to 4 (with its audit event and
-/// the remover's role) and each withdrawn invitation 2. Invitations beyond these are withdrawn right after, in transactions of their own
-/// (and until then `accept` refuses them, since it checks the inviter).
-const REVOKED_WITH_REMOVAL: usize = 48;
-const REVOKED_PER_TRANSACTION: usize = 50;
+/// the remover's role) and each withdrawn invitation 3. Invitations beyond these are withdrawn
+/// right after, in transactions of their own (and until then `accept` refuses them, since it
+/// checks the inviter).
+const REVOKED_WITH_REMOVAL: usize = (100 - 4) / ACTIONS_PER_WITHDRAWAL;
+const REVOKED_PER_TRANSACTION: usize = 100 / ACTIONS_PER_WITHDRAWAL;
 
 impl Store {
     /// Removes `target` from the organization: the membership, the email's slot and every open
@@ -63,7 +64,11 @@ impl Store {
         if let Some(grant) = grant {
             tx = self.still_granted(tx, org, &remover.user_id, grant)?;
         }
-        let tx = self.revoke_into(tx, org, with_removal, now)?;
+        let why = Withdrawal {
+            actor: remover.actor(),
+            reason: Some(if remover.user_id == target.user_id { "inviter_left" } else { "inviter_removed" }),
+        };
+        let tx = self.revoke_into(tx, org, with_removal, &why, now)?;
         self.commit("removal", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(MEMBER) {
@@ -81,8 +86,8 @@ impl Store {
             })
         })?;
 
-        self.revoke_rest(org, after, now).await;
-        self.revoke_late(org, &target.user_id, &sent, now).await;
+        self.revoke_rest(org, after, &why, now).await;
+        self.revoke_late(org, &target.user_id, &sent, &why, now).await;
         Ok(())
     }
 
@@ -94,6 +99,7 @@ impl Store {
         org: &OrgId,
         inviter: &UserId,
         known: &[(InvitationId, Email)],
+        why: &Withdrawal,
         now: Timestamp,
     ) {
         match self.open_invitations_by(org, inviter, now).await {
@@ -104,7 +110,7 @@ impl Store {
                         count = late.len(),
                         "withdrawing invitations sent while the sender lost their role"
                     );
-                    self.revoke_rest(org, &late, now).await;
+                    self.revoke_rest(org, &late, why, now).await;
                 }
             }
             Err(e) => {
@@ -116,9 +122,15 @@ impl Store {
     /// Withdraws invitations beyond one transaction, each batch on its own. One answered
     /// meanwhile just fails its condition; accept already refuses the others (it checks the
     /// inviter's role), so a failure here is logged, not returned.
-    async fn revoke_rest(&self, org: &OrgId, invitations: &[(InvitationId, Email)], now: Timestamp) {
-        for chunk in invitations.chunks(REVOKED_PER_TRANSACTION / 2) {
-            let tx = match self.revoke_into(Tx::new(), org, chunk, now) {
+    async fn revoke_rest(
+        &self,
+        org: &OrgId,
+        invitations: &[(InvitationId, Email)],
+        why: &Withdrawal,
+        now: Timestamp,
+    ) {
+        for chunk in invitations.chunks(REVOKED_PER_TRANSACTION) {
+            let tx = match self.revoke_into(Tx::new(), org, chunk, why, now) {
                 Ok(tx) => tx,
                 Err(e) => {
                     tracing::warn!(error = %crate::http::chain(&e), "cannot build a revocation");
@@ -176,7 +188,8 @@ impl Store {
         if let Some(grant) = grant {
             tx = self.still_granted(tx, org, &actor.user_id, grant)?;
         }
-        let tx = self.revoke_into(tx, org, with_change, now)?;
+        let why = Withdrawal { actor: actor.actor(), reason: Some("inviter_demoted") };
+        let tx = self.revoke_into(tx, org, with_change, &why, now)?;
         self.commit("role change", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(TARGET) {
@@ -193,9 +206,9 @@ impl Store {
                 }
             })
         })?;
-        self.revoke_rest(org, after, now).await;
+        self.revoke_rest(org, after, &why, now).await;
         if role == Role::Member {
-            self.revoke_late(org, &target.user_id, &withdrawn, now).await;
+            self.revoke_late(org, &target.user_id, &withdrawn, &why, now).await;
         }
         Ok(Membership { role, ..target.clone() })
     }

@@ -1,9 +1,9 @@
 //! Changing a member's role: who may, what cannot change, what a demotion takes with it, and two
 //! admins demoting each other at once.
 
-use futures::future::join;
+use futures::future::{join, join_all};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -120,6 +120,63 @@ async fn two_admins_demoting_each_other_leave_exactly_one_admin() {
             roles == ("admin".into(), "member".into()) || roles == ("member".into(), "admin".into()),
             "round {round}: {roles:?}"
         );
+        // The audit log tells the one demotion that happened, by the admin who is left.
+        let log = audit_log(&stack, &alice, &org).await;
+        let demotions: Vec<&Value> =
+            log.iter().filter(|e| e["action"] == "role_changed" && e["details"]["to"] == "member").collect();
+        assert_eq!(demotions.len(), 1, "round {round}: {log:?}");
+        let winner = if bob_demotes.status == StatusCode::OK { &bob } else { &carol };
+        assert_eq!(demotions[0]["actor"]["user_id"], winner.sub.as_str(), "round {round}");
+    }
+}
+
+/// The organization's audit log, newest first (one page is enough for these tests).
+async fn audit_log(stack: &local_stack::Stack, viewer: &User, org: &str) -> Vec<Value> {
+    let answer = get(stack, &format!("/v1/organizations/{org}/events?limit=100"), viewer).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    answer.body["events"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_admin_demoted_while_sending_ten_invitations_leaves_none_open() {
+    for round in 0..3 {
+        let stack = stack().await;
+        let (alice, bob, _carol, org) = alice_bob_and_carol(&stack).await;
+        assert_eq!(set_role(&stack, &alice, &org, &bob, "admin").await.status, StatusCode::OK);
+        let path = format!("/v1/organizations/{org}/invitations");
+        let guests: Vec<String> = (0..10).map(|_| email("guest")).collect();
+
+        let (invited, demoted) = join(
+            join_all(guests.iter().map(|g| post(&stack, &path, &bob, json!({ "email": g })))),
+            set_role(&stack, &alice, &org, &bob, "member"),
+        )
+        .await;
+
+        assert_eq!(demoted.status, StatusCode::OK, "round {round}: {:?}", demoted.body);
+        let mut created = Vec::new();
+        for answer in &invited {
+            match answer.status {
+                StatusCode::CREATED => {
+                    created.push(answer.body["invitation_id"].as_str().expect("id").to_owned())
+                }
+                _ => assert_problem(answer, 403, &format!("round {round}: inviting after the demotion")),
+            }
+        }
+        // Whatever Bob got in before the demotion committed went with it; nothing after it exists.
+        for id in &created {
+            assert_eq!(
+                invitation_of(&stack, id).await.status,
+                orgs::domain::InvitationStatus::Revoked,
+                "round {round}: {id} is still open"
+            );
+        }
+        let pending = get(&stack, &format!("{path}?status=pending"), &alice).await;
+        assert_eq!(pending.body["invitations"], json!([]), "round {round}");
+        let log = audit_log(&stack, &alice, &org).await;
+        let count = |action: &str| log.iter().filter(|e| e["action"] == action).count();
+        assert_eq!(count("revoked"), created.len(), "round {round}: each withdrawal is in the log");
+        // Bob and Carol were invited by Alice; the guests Bob got in are the rest.
+        assert_eq!(count("invited"), created.len() + 2, "round {round}");
     }
 }
 
@@ -192,10 +249,13 @@ async fn transferring_to_a_member_who_is_being_removed_leaves_exactly_one_owner(
         let (owner_ids, owner_id) = owners(&stack, &alice, &org).await;
         assert_eq!(owner_ids.len(), 1, "round {round}: exactly one owner: {owner_ids:?}");
         assert_eq!(owner_ids[0], owner_id, "round {round}: the organization names the same owner");
+        let log = audit_log(&stack, &alice, &org).await;
+        let logged = |action: &str| log.iter().filter(|e| e["action"] == action).count();
         match (transferred.status, removed.status) {
             (StatusCode::OK, _) => {
                 assert_eq!(owner_id, carol.sub, "round {round}");
                 assert_problem(&removed, 409, &format!("round {round}: removing the new owner"));
+                assert_eq!((logged("ownership_transferred"), logged("removed")), (1, 0), "round {round}");
             }
             (_, StatusCode::NO_CONTENT) => {
                 assert_eq!(owner_id, alice.sub, "round {round}");
@@ -204,6 +264,7 @@ async fn transferring_to_a_member_who_is_being_removed_leaves_exactly_one_owner(
                     404,
                     &format!("round {round}: transferring to a removed member"),
                 );
+                assert_eq!((logged("ownership_transferred"), logged("removed")), (0, 1), "round {round}");
             }
             other => panic!("round {round}: neither won: {other:?}"),
         }
