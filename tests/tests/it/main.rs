@@ -13,6 +13,7 @@ mod inviters;
 mod jwt;
 mod local_events;
 mod mailer;
+mod pages;
 mod races;
 mod roles;
 mod round_trips;
