@@ -16,7 +16,7 @@ pub use error::DomainError;
 pub use ids::{InvitationId, OrgId, UserId};
 pub use model::{
     Delivery, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus, Member, Membership,
-    NewInvitation, OrgMembers, Organization, PendingInvitation, User,
+    NewInvitation, Organization, User,
 };
 pub use role::{InviteRole, Role};
 pub use settings::{OrgName, Permission, Settings, TtlDays};

@@ -268,35 +268,6 @@ impl Invitation {
     }
 }
 
-/// An invitation as the Members page shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PendingInvitation {
-    pub invitation_id: InvitationId,
-    pub email: Email,
-    pub role: InviteRole,
-    pub invited_by: UserId,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    /// Whether the email went out, or why it did not arrive.
-    pub mail: MailStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mail_problem: Option<String>,
-}
-
-/// Everything the Members page needs, read in one strongly consistent query.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrgMembers {
-    pub organization: Organization,
-    pub members: Vec<Membership>,
-    pub pending: Vec<PendingInvitation>,
-}
-
-impl OrgMembers {
-    pub fn membership_of(&self, user: &UserId) -> Option<&Membership> {
-        self.members.iter().find(|m| &m.user_id == user)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

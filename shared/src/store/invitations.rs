@@ -516,9 +516,7 @@ impl Store {
         let mut open = Vec::new();
         for item in self.query(query).await? {
             let slot = from_item::<EmailSlotItem>(item)?;
-            if let Some(pending) = slot.pending_invitation(now) {
-                open.push((pending.invitation_id, pending.email));
-            }
+            open.extend(slot.open_invitation(now));
         }
         Ok(open)
     }
@@ -548,8 +546,7 @@ impl Store {
     }
 
     /// Records that the invitation email went out, once: a redelivered stream record finds the
-    /// delivery already there and changes nothing. Returns whether this call recorded it. The
-    /// Members page's copy on the email slot follows.
+    /// delivery already there and changes nothing. Returns whether this call recorded it.
     pub async fn record_delivery(
         &self,
         invitation: &Invitation,
@@ -563,12 +560,11 @@ impl Store {
                 stored(delivery)?,
             )
             .await?;
-        self.project_mail(invitation, "SET invitation.sent_at = :d", stored(&delivery.sent_at)?).await?;
         Ok(recorded)
     }
 
     /// Records why the invitation email did not arrive (the first word on it wins; a bounce after
-    /// a complaint changes nothing), and shows it to the inviter on the Members page.
+    /// a complaint changes nothing); the invitations list shows it to the inviter.
     pub async fn record_mail_problem(
         &self,
         invitation: &Invitation,
@@ -582,9 +578,6 @@ impl Store {
                 stored(problem)?,
             )
             .await?;
-        if recorded {
-            self.project_mail(invitation, "SET invitation.mail_problem = :d", stored(problem)?).await?;
-        }
         Ok(recorded)
     }
 
@@ -597,19 +590,6 @@ impl Store {
     ) -> Result<bool, DomainError> {
         let key = key(keys::invitation_pk(id), keys::INVITATION_SK);
         self.update_if(key, expression, condition, vec![(":d", value)]).await
-    }
-
-    /// Copies a fact about the email onto the slot the Members page reads, while the slot still
-    /// holds this invitation (once answered or replaced, there is nothing to show it on).
-    async fn project_mail(
-        &self,
-        invitation: &Invitation,
-        expression: &str,
-        value: AttributeValue,
-    ) -> Result<(), DomainError> {
-        let slot = key(keys::org_pk(&invitation.org_id), keys::email_slot_sk(&invitation.email));
-        let values = vec![(":id", s(invitation.invitation_id.to_string())), (":d", value)];
-        self.update_if(slot, expression, "invitation.invitation_id = :id", values).await.map(drop)
     }
 
     /// One conditional UpdateItem; whether its condition held.

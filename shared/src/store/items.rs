@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::keys;
 use crate::domain::{
     AuditEvent, Delivery, DomainError, Email, Invitation, InvitationId, InvitationStatus, InviteRole,
-    MailProblem, MailStatus, Membership, OrgId, Organization, PendingInvitation, Role, Settings, Timestamp,
-    User, UserId,
+    MailProblem, Membership, OrgId, Organization, Role, Settings, Timestamp, User, UserId,
 };
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -242,8 +241,8 @@ pub struct EmailSlotItem {
     pub ttl: Option<i64>,
 }
 
-/// What the Members page shows of a pending invitation, kept on the slot so that one query of the
-/// organization's partition answers the whole page.
+/// The pending invitation a slot holds: enough to find who sent what without reading the
+/// invitations themselves (a removal withdraws the removed member's).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SlotInvitation {
     pub invitation_id: InvitationId,
@@ -251,12 +250,6 @@ pub struct SlotInvitation {
     pub invited_by: UserId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
-    /// When the email went out, copied here by the mailer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent_at: Option<Timestamp>,
-    /// Why the email did not arrive, copied here by the mailer or the feedback handler.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mail_problem: Option<MailProblem>,
 }
 
 impl EmailSlotItem {
@@ -289,25 +282,15 @@ impl EmailSlotItem {
                 invited_by: inv.invited_by.clone(),
                 created_at: inv.created_at,
                 expires_at: inv.expires_at,
-                sent_at: None,
-                mail_problem: None,
             }),
             ttl: Some(slot_ttl(inv.expires_at)),
         }
     }
 
-    pub fn pending_invitation(self, now: Timestamp) -> Option<PendingInvitation> {
+    /// The invitation the slot holds, while it is open: its id and address.
+    pub fn open_invitation(self, now: Timestamp) -> Option<(InvitationId, Email)> {
         let inv = self.invitation.filter(|_| self.state == SlotState::Invited)?;
-        (inv.expires_at > now).then_some(PendingInvitation {
-            invitation_id: inv.invitation_id,
-            email: self.email,
-            role: inv.role,
-            invited_by: inv.invited_by,
-            created_at: inv.created_at,
-            expires_at: inv.expires_at,
-            mail: MailStatus::of(inv.sent_at.is_some(), inv.mail_problem.as_ref().map(|p| p.kind)),
-            mail_problem: inv.mail_problem.map(|p| p.reason),
-        })
+        (inv.expires_at > now).then_some((inv.invitation_id, self.email))
     }
 }
 
