@@ -1,6 +1,8 @@
 //! DynamoDB round trips per operation, counted by an SDK interceptor on the functions' client.
 //! A mutation costs at most two read round trips and one write round trip.
 
+use serde_json::json;
+
 use crate::support::*;
 
 #[tokio::test]
@@ -34,4 +36,27 @@ async fn each_operation_makes_the_round_trips_it_should() {
     let measured: Vec<(&str, Vec<&str>)> =
         measured.iter().map(|(op, calls)| (*op, calls.iter().map(String::as_str).collect())).collect();
     assert_eq!(measured, expected);
+}
+
+#[tokio::test]
+async fn a_dashboard_of_fifty_organizations_is_one_round_of_reads() {
+    let stack = stack().await;
+    let bob = register(&stack, &email("bob")).await;
+    let owners: Vec<User> = futures::future::join_all((0..49).map(|i| {
+        let stack = &stack;
+        async move { register(stack, &email(&format!("owner{i}"))).await }
+    }))
+    .await;
+    for owner in &owners {
+        let org = personal_org(&stack, owner).await;
+        let id = invite(&stack, owner, &org, &bob.email).await;
+        let joined = post(&stack, &format!("/v1/invitations/{id}/accept"), &bob, json!({})).await;
+        assert_eq!(joined.status, reqwest::StatusCode::OK, "{:?}", joined.body);
+    }
+    stack.calls.take();
+
+    let me = get(&stack, "/v1/me", &bob).await;
+
+    assert_eq!(me.body["organizations"].as_array().map(Vec::len), Some(50));
+    assert_eq!(stack.calls.take(), ["GetItem", "Query", "Query"], "the user, then both indexes at once");
 }
