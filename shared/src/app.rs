@@ -42,6 +42,19 @@ impl Api {
         Timestamp::from_datetime(self.clock.now())
     }
 
+    /// The organization and the caller's membership of it, in one strongly consistent round
+    /// trip; 404 unless both exist (non-members may not learn that it does).
+    pub async fn membership_in(
+        &self,
+        org: &crate::domain::OrgId,
+        caller: &Caller,
+    ) -> Result<(crate::domain::Organization, crate::domain::Membership), ApiError> {
+        self.store
+            .organization_for(org, &caller.user_id)
+            .await?
+            .ok_or_else(|| crate::domain::DomainError::NotFound("organization").into())
+    }
+
     /// The verified caller of this request, or 401.
     pub async fn authenticate(&self, req: &Request) -> Result<Caller, ApiError> {
         let header = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());

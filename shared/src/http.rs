@@ -167,6 +167,13 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("missing path parameter {name}")))
 }
 
+/// The organization the path's `org_id` names. A malformed id is a 404, as an unknown one is: a
+/// caller learns nothing from the difference.
+pub fn org_param(req: &Request) -> Result<crate::domain::OrgId, ApiError> {
+    crate::domain::OrgId::parse(&path_param(req, "org_id")?)
+        .map_err(|_| ApiError::from(DomainError::NotFound("organization")))
+}
+
 /// A query string parameter, if given.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)

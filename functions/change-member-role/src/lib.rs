@@ -7,8 +7,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, InviteRole, Member, OrgId, Role, UserId};
-use orgs::http::{ApiError, json, json_body, path_param, respond};
+use orgs::domain::{DomainError, InviteRole, Member, Role, UserId};
+use orgs::http::{ApiError, json, json_body, org_param, path_param, respond};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -24,7 +24,7 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn change(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
     let body: RoleChange = json_body(req)?;
 

@@ -7,8 +7,8 @@ use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, Email, Invitation, InviteRole, NewInvitation, OrgId};
-use orgs::http::{ApiError, json, json_body, path_param, respond};
+use orgs::domain::{Email, Invitation, InviteRole, NewInvitation};
+use orgs::http::{ApiError, json, json_body, org_param, respond};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -29,15 +29,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn invite(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let body: InviteRequest = json_body(req)?;
     let request = NewInvitation { email: Email::parse(&body.email)?, role: body.role };
 
-    let (organization, inviter) = api
-        .store
-        .organization_for(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let (organization, inviter) = api.membership_in(&org, &caller).await?;
     let grant = authz::check(inviter.role, &organization.settings, Action::Invite(request.role))?;
     let now = api.now();
     let invitation = Invitation::issue(&inviter, request, &organization.settings, now);

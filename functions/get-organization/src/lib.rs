@@ -3,8 +3,8 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::domain::{DomainError, OrgId, Organization, Role};
-use orgs::http::{ApiError, json, path_param, respond};
+use orgs::domain::{Organization, Role};
+use orgs::http::{ApiError, json, org_param, respond};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -20,11 +20,7 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn organization(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
-    let (organization, membership) = api
-        .store
-        .organization_for(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
+    let (organization, membership) = api.membership_in(&org, &caller).await?;
     json(lambda_http::http::StatusCode::OK, &OrganizationView { organization, role: membership.role })
 }

@@ -4,9 +4,9 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::domain::AuditEvent;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{AuditEvent, DomainError, OrgId};
-use orgs::http::{ApiError, json, page_request, path_param, respond};
+use orgs::http::{ApiError, json, org_param, page_request, respond};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -22,13 +22,9 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn events(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let paging = page_request(req)?;
-    let (organization, membership) = api
-        .store
-        .organization_for(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let (organization, membership) = api.membership_in(&org, &caller).await?;
     authz::check(membership.role, &organization.settings, Action::ReadEvents)?;
     let page = api.store.events_page(&org, &paging).await?;
     json(lambda_http::http::StatusCode::OK, &EventsPage { events: page.items, next_cursor: page.next_cursor })

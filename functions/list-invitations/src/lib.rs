@@ -5,8 +5,8 @@
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, Invitation, InvitationStatus, MailStatus, OrgId};
-use orgs::http::{ApiError, json, page_request, path_param, query_param, respond};
+use orgs::domain::{Invitation, InvitationStatus, MailStatus};
+use orgs::http::{ApiError, json, org_param, page_request, query_param, respond};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -44,14 +44,10 @@ fn status(req: &Request) -> Result<Option<InvitationStatus>, ApiError> {
 
 async fn list(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let status = status(req)?;
     let paging = page_request(req)?;
-    let (organization, membership) = api
-        .store
-        .organization_for(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let (organization, membership) = api.membership_in(&org, &caller).await?;
     authz::check(membership.role, &organization.settings, Action::Read)?;
     let page = api.store.invitations_page(&org, status, &paging, api.now()).await?;
     let page = page.map(|invitation| Listed {

@@ -5,8 +5,8 @@
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, Member, OrgId};
-use orgs::http::{ApiError, json, page_request, path_param, respond};
+use orgs::domain::{Member, OrgId};
+use orgs::http::{ApiError, json, org_param, page_request, respond};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -24,13 +24,9 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn members(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let paging = page_request(req)?;
-    let (organization, membership) = api
-        .store
-        .organization_for(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let (organization, membership) = api.membership_in(&org, &caller).await?;
     authz::check(membership.role, &organization.settings, Action::Read)?;
     let page = api.store.members_page(&org, &paging).await?;
     json(

@@ -5,8 +5,8 @@
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, OrgId, Role, UserId};
-use orgs::http::{ApiError, no_content, path_param, respond};
+use orgs::domain::{DomainError, Role, UserId};
+use orgs::http::{ApiError, no_content, org_param, path_param, respond};
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, remove(api, &req).await))
@@ -14,7 +14,7 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn remove(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
 
     let (organization, [remover, removed]) =

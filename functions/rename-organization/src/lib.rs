@@ -7,8 +7,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, OrgId, OrgName, Organization};
-use orgs::http::{ApiError, json, json_body, path_param, respond};
+use orgs::domain::{OrgName, Organization};
+use orgs::http::{ApiError, json, json_body, org_param, respond};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -23,13 +23,9 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn rename(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let body: Rename = json_body(req)?;
-    let (organization, actor) = api
-        .store
-        .organization_for(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let (organization, actor) = api.membership_in(&org, &caller).await?;
     let grant = authz::check(actor.role, &organization.settings, Action::Rename)?;
     if organization.name != body.name.as_str() {
         api.store.rename(&actor, &grant, &organization.name, &body.name, api.now()).await?;

@@ -7,8 +7,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, InvitationId, InvitationStatus, OrgId};
-use orgs::http::{ApiError, json, path_param, respond};
+use orgs::domain::{DomainError, InvitationId, InvitationStatus};
+use orgs::http::{ApiError, json, org_param, path_param, respond};
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, resend(api, &req).await))
@@ -16,14 +16,10 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn resend(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let id = InvitationId::parse(&path_param(req, "invitation_id")?)
         .map_err(|_| DomainError::NotFound("invitation"))?;
-    let (organization, actor) = api
-        .store
-        .organization_for(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let (organization, actor) = api.membership_in(&org, &caller).await?;
     let invitation = api
         .store
         .invitation(&id)

@@ -6,8 +6,8 @@
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, InvitationId, InvitationStatus, OrgId};
-use orgs::http::{ApiError, no_content, path_param, respond};
+use orgs::domain::{DomainError, InvitationId, InvitationStatus};
+use orgs::http::{ApiError, no_content, org_param, path_param, respond};
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, revoke(api, &req).await))
@@ -15,15 +15,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn revoke(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let id = InvitationId::parse(&path_param(req, "invitation_id")?)
         .map_err(|_| DomainError::NotFound("invitation"))?;
 
-    let (organization, actor) = api
-        .store
-        .organization_for(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let (organization, actor) = api.membership_in(&org, &caller).await?;
     let invitation = api
         .store
         .invitation(&id)

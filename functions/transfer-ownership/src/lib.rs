@@ -8,7 +8,7 @@ use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
 use orgs::domain::{DomainError, OrgId, Role, UserId};
-use orgs::http::{ApiError, json, json_body, path_param, respond};
+use orgs::http::{ApiError, json, json_body, org_param, respond};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -31,7 +31,7 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn transfer(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let body: Transfer = json_body(req)?;
     let new_owner = UserId::parse(&body.user_id).map_err(|_| DomainError::NotFound("member"))?;
 

@@ -6,9 +6,9 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::domain::Settings;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, OrgId, Settings};
-use orgs::http::{ApiError, json, json_body, path_param, respond};
+use orgs::http::{ApiError, json, json_body, org_param, respond};
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, update(api, &req).await))
@@ -16,13 +16,9 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 
 async fn update(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
-    let org = OrgId::parse(&path_param(req, "org_id")?).map_err(|_| DomainError::NotFound("organization"))?;
+    let org = org_param(req)?;
     let settings: Settings = json_body(req)?;
-    let (organization, actor) = api
-        .store
-        .organization_for(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let (organization, actor) = api.membership_in(&org, &caller).await?;
     let grant = authz::check(actor.role, &organization.settings, Action::UpdateSettings)?;
     if settings != organization.settings {
         api.store.update_settings(&actor, &grant, &organization.settings, &settings, api.now()).await?;

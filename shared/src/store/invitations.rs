@@ -68,17 +68,11 @@ impl Store {
         self.commit_with_slots("invitation", tx, inviter, limits, now).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(SLOT) {
-                    let state =
-                        c.old_item(SLOT).and_then(|i| from_item::<EmailSlotItem>(i).ok()).map(|s| s.state);
-                    Some(DomainError::Conflict(match state {
-                        Some(SlotState::Member) => {
-                            format!("{} is already a member of this organization", invitation.email)
-                        }
-                        _ => format!(
-                            "{} already has a pending invitation to this organization",
-                            invitation.email
-                        ),
-                    }))
+                    Some(slot_taken(
+                        c,
+                        &invitation.email,
+                        "already has a pending invitation to this organization",
+                    ))
                 } else {
                     lost_grant(c, "invite")
                 }
@@ -392,17 +386,11 @@ impl Store {
                         None => DomainError::NotFound("invitation"),
                     })
                 } else if c.failed(SLOT) {
-                    let state =
-                        c.old_item(SLOT).and_then(|i| from_item::<EmailSlotItem>(i).ok()).map(|s| s.state);
-                    Some(DomainError::Conflict(match state {
-                        Some(SlotState::Member) => {
-                            format!("{} is already a member of this organization", invitation.email)
-                        }
-                        _ => format!(
-                            "a newer invitation to {} has replaced this one: resend that one instead",
-                            invitation.email
-                        ),
-                    }))
+                    Some(slot_taken(
+                        c,
+                        &invitation.email,
+                        "has a newer invitation that replaced this one: resend that one instead",
+                    ))
                 } else {
                     lost_grant(c, "resend this invitation")
                 }
@@ -620,6 +608,16 @@ impl Store {
             Err(e) => Err(failure("DynamoDB UpdateItem", e)),
         }
     }
+}
+
+/// The 409 of an email slot that holds something else: a member, or (in `otherwise`'s words)
+/// another invitation.
+fn slot_taken(c: &super::plumbing::Cancelled, email: &Email, otherwise: &str) -> DomainError {
+    let state = c.old_item(SLOT).and_then(|i| from_item::<EmailSlotItem>(i).ok()).map(|s| s.state);
+    DomainError::Conflict(match state {
+        Some(SlotState::Member) => format!("{email} is already a member of this organization"),
+        _ => format!("{email} {otherwise}"),
+    })
 }
 
 /// The refusal of a write whose actor lost what their grant rested on meanwhile: removed, the

@@ -167,7 +167,7 @@ async fn an_expired_invitation_replaced_by_a_new_one_cannot_be_resent() {
         post(&stack, &format!("/v1/organizations/{org}/invitations/{old}/resend"), &alice, json!({})).await;
     assert_problem(&resend, 409, "the older invitation");
     assert!(
-        resend.body["detail"].as_str().is_some_and(|d| d.contains("newer invitation")),
+        resend.body["detail"].as_str().is_some_and(|d| d.contains("has a newer invitation")),
         "{:?}",
         resend.body
     );
