@@ -249,9 +249,24 @@ async fn an_inviter_is_limited_across_all_their_organizations_and_told_when_to_r
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let second = created.body["org_id"].as_str().expect("org id").to_owned();
 
-    for org in [&personal, &second, &personal, &second, &personal] {
-        invite(&stack, &alice, org, &email("guest")).await;
-    }
+    // Eight at once, across both organizations: the inviter's slots let exactly five through.
+    let answers = join_all((0..8).map(|i| {
+        let (stack, alice) = (&stack, &alice);
+        let org = if i % 2 == 0 { &personal } else { &second };
+        async move {
+            post(
+                stack,
+                &format!("/v1/organizations/{org}/invitations"),
+                alice,
+                json!({ "email": email("guest") }),
+            )
+            .await
+        }
+    }))
+    .await;
+    let created = answers.iter().filter(|a| a.status == StatusCode::CREATED).count();
+    let limited = answers.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((created, limited), (5, 3), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
     let path = format!("/v1/organizations/{second}/invitations");
     let sixth = reqwest::Client::new()
         .post(format!("{}{path}", stack.api_url))

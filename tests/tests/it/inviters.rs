@@ -168,14 +168,22 @@ async fn revoking_while_the_invitee_accepts_leaves_one_answer() {
         let joined = page.body["members"]
             .as_array()
             .is_some_and(|m| m.iter().any(|m| m["email"] == erin.email.as_str()));
+        let log = get(&stack, &format!("/v1/organizations/{org}/events"), &alice).await;
+        let about_erin = |action: &str| {
+            log.body["events"].as_array().is_some_and(|events| {
+                events.iter().any(|e| e["action"] == action && e["subject"]["invitation_id"] == id.as_str())
+            })
+        };
         match (revoked.status, accepted.status) {
             (StatusCode::NO_CONTENT, _) => {
                 assert_problem(&accepted, 404, &format!("round {round}: accepting a revoked invitation"));
                 assert!(!joined, "round {round}: revoked, yet Erin joined");
+                assert!(about_erin("revoked") && !about_erin("accepted"), "round {round}: {:?}", log.body);
             }
             (_, StatusCode::OK) => {
                 assert_problem(&revoked, 409, &format!("round {round}: revoking an accepted invitation"));
                 assert!(joined, "round {round}: accepted, yet Erin is not a member");
+                assert!(about_erin("accepted") && !about_erin("revoked"), "round {round}: {:?}", log.body);
             }
             other => panic!("round {round}: neither won: {other:?}"),
         }
