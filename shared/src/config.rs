@@ -114,6 +114,20 @@ impl AuthConfig {
     }
 }
 
+/// `SERVICE_ACCOUNT_ID`: the service's own AWS account (12 digits), which customers' trust
+/// policies let assume their roles.
+pub fn service_account_id(src: &dyn Source) -> Result<String, ConfigError> {
+    let value = required(src, "SERVICE_ACCOUNT_ID")?;
+    if value.len() == 12 && value.chars().all(|c| c.is_ascii_digit()) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            name: "SERVICE_ACCOUNT_ID",
+            reason: "must be a 12-digit AWS account id".into(),
+        })
+    }
+}
+
 /// The deployment's limits on what one organization or user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

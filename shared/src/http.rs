@@ -94,6 +94,9 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, "forbidden", detail),
             DomainError::Conflict(detail) => Self::new(StatusCode::CONFLICT, "conflict", detail),
             DomainError::Gone(detail) => Self::new(StatusCode::GONE, "gone", detail),
+            DomainError::Unprocessable(detail) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "cloud_refused", detail)
+            }
             DomainError::TooMany { detail, retry_after_seconds } => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)
                     .with_header("retry-after", &retry_after_seconds.max(1).to_string())
@@ -238,6 +241,7 @@ mod tests {
             (DomainError::Conflict("x".into()), 409),
             (DomainError::Gone("x".into()), 410),
             (DomainError::TooMany { detail: "x".into(), retry_after_seconds: 60 }, 429),
+            (DomainError::Unprocessable("x".into()), 422),
             (DomainError::Corrupt("x".into()), 500),
             (DomainError::failed("DynamoDB GetItem", "AccessDeniedException"), 500),
             (DomainError::unavailable("DynamoDB GetItem", "ThrottlingException"), 503),

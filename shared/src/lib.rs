@@ -14,6 +14,7 @@ pub mod app;
 pub mod auth;
 pub mod aws;
 pub mod clock;
+pub mod cloud;
 pub mod config;
 pub mod domain;
 pub mod http;

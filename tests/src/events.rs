@@ -44,6 +44,8 @@ pub const FUNCTIONS: &[&str] = &[
     "create-organization",
     "rename-organization",
     "list-events",
+    "configure-account",
+    "get-cloud-account",
     "route-not-found",
     "send-invitation-email",
     "record-mail-feedback",
@@ -240,6 +242,18 @@ impl EventContext {
                 ),
             ),
             "sync-organization-name" => self.rename_event(&caller).await,
+            "configure-account" => http(
+                format!("/v1/organizations/{org}/cloud-account"),
+                json!({ "org_id": org }),
+                Some(json!({
+                    "provider": "aws",
+                    "role_arn": "arn:aws:iam::111122223333:role/orgs-clusters",
+                    "region": "eu-west-1",
+                })),
+            ),
+            "get-cloud-account" => {
+                http(format!("/v1/organizations/{org}/cloud-account"), json!({ "org_id": org }), None)
+            }
             "route-not-found" => http("/v1/no-such-route".into(), Value::Null, None),
             "send-invitation-email" => self.mailer_event(&caller).await,
             "record-mail-feedback" => {

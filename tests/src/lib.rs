@@ -130,6 +130,11 @@ pub struct Stack {
     pub registrar: Arc<Registrar>,
     /// The handler SES's bounce and complaint notifications reach through SNS.
     pub feedback: Arc<FeedbackRecorder>,
+    /// The customer's cloud as the cloud-account functions meet it; `cloud.refuse(...)` is AWS
+    /// saying no where the emulator cannot.
+    pub cloud: Arc<outage::RefusingCloud>,
+    /// The service's own account, as the trust policy names it (moto's default account).
+    pub service_account: Arc<get_cloud_account::ServiceAccount>,
     /// The stream consumer that copies organization names.
     pub name_sync: Arc<sync_organization_name::NameSync>,
     pub clock: Arc<ShiftedClock>,
@@ -192,6 +197,8 @@ impl Stack {
             clock: clock.clone(),
             limits: options.limits,
         });
+        let cloud = Arc::new(outage::RefusingCloud::new(orgs::cloud::StsCloud::new(sdk.clone())));
+        let service_account = Arc::new(get_cloud_account::ServiceAccount(MOTO_ACCOUNT.into()));
         let name_sync = Arc::new(sync_organization_name::NameSync {
             store: Store::new(plain_dynamo.clone(), &options.table),
         });
@@ -236,7 +243,11 @@ impl Stack {
         let api_listener =
             tokio::net::TcpListener::bind(("127.0.0.1", options.api_port.unwrap_or(0))).await?;
         let api_url = format!("http://{}", api_listener.local_addr()?);
-        let app = router::router(api.clone());
+        let app = router::router(router::Functions {
+            api: api.clone(),
+            cloud: cloud.clone(),
+            service_account: service_account.clone(),
+        });
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(api_listener, app).await;
         }));
@@ -269,6 +280,8 @@ impl Stack {
             mailer,
             registrar,
             feedback,
+            cloud,
+            service_account,
             name_sync,
             clock,
             calls,
@@ -310,6 +323,9 @@ impl Stack {
         pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
     }
 }
+
+/// The account moto acts in for the default credentials: the service's own, locally.
+pub const MOTO_ACCOUNT: &str = "123456789012";
 
 /// One RSA key per process: generating 2048-bit keys is the slowest thing a test would do.
 pub fn test_key() -> SigningKey {

@@ -18,11 +18,20 @@ use serde_json::{Map, Value, json};
 /// API Gateway HTTP APIs refuse payloads over 10 MB themselves.
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
-pub fn router(api: Arc<Api>) -> axum::Router {
-    axum::Router::new().fallback(dispatch).with_state(api)
+/// What the functions behind the router hold: the API's dependencies and the cloud's.
+#[derive(Clone)]
+pub struct Functions {
+    pub api: Arc<Api>,
+    pub cloud: Arc<dyn orgs::cloud::Cloud>,
+    pub service_account: Arc<get_cloud_account::ServiceAccount>,
 }
 
-async fn dispatch(State(api): State<Arc<Api>>, request: AxumRequest) -> AxumResponse {
+pub fn router(functions: Functions) -> axum::Router {
+    axum::Router::new().fallback(dispatch).with_state(functions)
+}
+
+async fn dispatch(State(functions): State<Functions>, request: AxumRequest) -> AxumResponse {
+    let api = functions.api.clone();
     let (parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, GATEWAY_MAX_BODY).await else {
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
@@ -63,6 +72,8 @@ async fn dispatch(State(api): State<Arc<Api>>, request: AxumRequest) -> AxumResp
         "create-organization" => create_organization::handle(&api, request).await,
         "rename-organization" => rename_organization::handle(&api, request).await,
         "list-events" => list_events::handle(&api, request).await,
+        "configure-account" => configure_account::handle(&api, functions.cloud.as_ref(), request).await,
+        "get-cloud-account" => get_cloud_account::handle(&api, &functions.service_account, request).await,
         _ => route_not_found::handle(request).await,
     };
     match result {

@@ -24,6 +24,7 @@ pub enum EventAction {
     Left,
     RoleChanged,
     OwnershipTransferred,
+    CloudAccountConfigured,
 }
 
 /// Who acted.

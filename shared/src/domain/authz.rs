@@ -31,6 +31,8 @@ pub enum Action {
     Rename,
     /// Read the audit log.
     ReadEvents,
+    /// Connect or change the organization's cloud account.
+    ConfigureAccount,
     /// Start and stop the organization's clusters.
     OperateClusters,
     /// Create and terminate clusters.
@@ -41,7 +43,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for the printed table.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::Read,
         Action::Invite(InviteRole::Member),
         Action::Invite(InviteRole::Admin),
@@ -54,6 +56,7 @@ impl Action {
         Action::UpdateSettings,
         Action::Rename,
         Action::ReadEvents,
+        Action::ConfigureAccount,
         Action::OperateClusters,
         Action::ManageClusters,
         Action::OpenPorts,
@@ -85,6 +88,7 @@ impl fmt::Display for Action {
             Action::UpdateSettings => "change the organization's permissions",
             Action::Rename => "rename the organization",
             Action::ReadEvents => "read the audit log",
+            Action::ConfigureAccount => "configure the cloud account",
             Action::OperateClusters => "start and stop clusters",
             Action::ManageClusters => "create and terminate clusters",
             Action::OpenPorts => "open and close ports",
@@ -208,6 +212,7 @@ mod tests {
             (Action::UpdateSettings, vec![1, 1, 0, 0, 0, 0]),
             (Action::Rename, vec![1, 1, 0, 0, 0, 0]),
             (Action::ReadEvents, vec![1, 1, 0, 0, 0, 0]),
+            (Action::ConfigureAccount, vec![1, 1, 0, 0, 0, 0]),
             (Action::OperateClusters, vec![1, 1, 1, 1, 1, 1]),
             (Action::ManageClusters, vec![1, 1, 0, 0, 1, 0]),
             (Action::OpenPorts, vec![1, 1, 0, 0, 0, 1]),

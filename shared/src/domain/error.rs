@@ -20,6 +20,10 @@ pub enum DomainError {
     /// The thing existed but its time is over (an expired invitation).
     #[error("{0}")]
     Gone(String),
+    /// The request is well formed, but the outside world refused what it asks (the cloud would
+    /// not let the service assume the role). The detail names the refusal.
+    #[error("{0}")]
+    Unprocessable(String),
     /// A rate limit is reached; the detail says which. It frees up after `retry_after_seconds`.
     #[error("{detail}")]
     TooMany { detail: String, retry_after_seconds: u64 },

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod authz;
+mod cloud;
 mod email;
 mod error;
 mod ids;
@@ -11,8 +12,9 @@ mod settings;
 mod timestamp;
 
 pub use audit::{Actor, AuditEvent, EventAction, Subject};
+pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, trust_policy};
 pub use email::Email;
-pub use error::DomainError;
+pub use error::{DomainError, Source};
 pub use ids::{InvitationId, OrgId, UserId};
 pub use model::{
     Delivery, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus, Member, Membership,

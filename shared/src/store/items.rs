@@ -36,10 +36,11 @@ pub enum Entity {
     Invitation,
     Event,
     RateSlot,
+    CloudAccount,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 7] = [
+    pub const ALL: [Entity; 8] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -47,6 +48,7 @@ impl Entity {
         Entity::Invitation,
         Entity::Event,
         Entity::RateSlot,
+        Entity::CloudAccount,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -59,6 +61,7 @@ impl Entity {
             Entity::Invitation => super::schema::ENTITY_INVITATION,
             Entity::Event => "event",
             Entity::RateSlot => "rate_slot",
+            Entity::CloudAccount => "cloud_account",
         }
     }
 }
@@ -411,6 +414,19 @@ impl From<&AuditEvent> for EventItem {
             ttl: e.at.plus(EVENT_RETENTION).unix(),
         }
     }
+}
+
+/// An organization's cloud account: the external id (made on first read, then never changed) and,
+/// once verified, the configuration.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CloudAccountItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: Entity,
+    pub org_id: OrgId,
+    pub external_id: crate::domain::ExternalId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::domain::CloudAccount>,
 }
 
 /// One of the N slots of a rate limit: it may be taken again a window after `used_at`.

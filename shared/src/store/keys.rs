@@ -37,6 +37,8 @@ pub fn invitation_gsi_pk(email: &Email) -> String {
     format!("EMAIL#{email}")
 }
 
+pub const CLOUD_ACCOUNT_SK: &str = "CLOUD_ACCOUNT";
+
 /// GSI2 key of an organization's invitations, whatever their status.
 pub fn org_invitations_gsi_pk(org: &OrgId) -> String {
     format!("ORG#{org}#INVITATIONS")

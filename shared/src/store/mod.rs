@@ -13,6 +13,7 @@
 //!
 //! Cost: every mutation is at most two read round trips and one write round trip; no Scan exists.
 
+mod cloud;
 mod invitations;
 mod items;
 mod keys;
@@ -26,6 +27,7 @@ mod users;
 
 use aws_sdk_dynamodb::Client;
 
+pub use cloud::CloudAccountView;
 pub use limits::WINDOW as RATE_WINDOW;
 pub use organizations::DEFAULT_MAX_OWNED;
 pub use pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};

@@ -183,6 +183,16 @@ impl Fixture {
             "create-organization" => {
                 ("POST", "/v1/organizations".to_owned(), Some(json!({ "name": "Side project" })))
             }
+            "get-cloud-account" => ("GET", format!("/v1/organizations/{org}/cloud-account"), None),
+            "configure-account" => (
+                "PUT",
+                format!("/v1/organizations/{org}/cloud-account"),
+                Some(json!({
+                    "provider": "aws",
+                    "role_arn": "arn:aws:iam::111122223333:role/orgs-clusters",
+                    "region": "eu-west-1",
+                })),
+            ),
             other => panic!("the table has no row for {other}: add it"),
         };
         let answer = call(&self.stack, method, &path, self.token(caller).as_deref(), body).await;
@@ -213,7 +223,7 @@ fn expected(function: &str) -> [u16; 10] {
     match function {
         "get-me" => [200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
         "create-organization" => [201, 201, 201, 201, 201, 201, 201, 201, 401, 401],
-        "get-organization" | "list-members" | "list-invitations" => {
+        "get-organization" | "list-members" | "list-invitations" | "get-cloud-account" => {
             [200, 200, 200, 200, 200, 200, 404, 404, 401, 401]
         }
         "create-invitation" => [201, 201, 403, 201, 403, 403, 404, 404, 401, 401],
@@ -223,7 +233,8 @@ fn expected(function: &str) -> [u16; 10] {
         | "resend-invitation"
         | "update-permissions"
         | "rename-organization"
-        | "list-events" => managers(200),
+        | "list-events"
+        | "configure-account" => managers(200),
         "transfer-ownership" => [200, 403, 403, 403, 403, 403, 404, 404, 401, 401],
         other => panic!("no expected row for {other}"),
     }

@@ -66,6 +66,12 @@ async fn every_generated_event_succeeds_through_its_function() {
                 rename_organization::handle(&stack.api, request()).await.map(status_and_body)
             }
             "list-events" => list_events::handle(&stack.api, request()).await.map(status_and_body),
+            "configure-account" => configure_account::handle(&stack.api, stack.cloud.as_ref(), request())
+                .await
+                .map(status_and_body),
+            "get-cloud-account" => get_cloud_account::handle(&stack.api, &stack.service_account, request())
+                .await
+                .map(status_and_body),
             "sync-organization-name" => {
                 let event = serde_json::from_value(event).expect("stream event");
                 let response = sync_organization_name::handle(

@@ -6,6 +6,7 @@ mod support;
 mod administration;
 mod authorization;
 mod bad_input;
+mod cloud_account;
 mod delivery;
 mod failures;
 mod invitations;

@@ -1,0 +1,19 @@
+//! Lambda entry point of `configure-account`: the API's dependencies, plus STS to prove roles.
+
+use std::sync::Arc;
+
+use lambda_http::{Error, run_concurrent, service_fn};
+
+// One thread: Lambda hands a function one event at a time (see `orgs::app::serve`).
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    orgs::telemetry::init();
+    let api = Arc::new(orgs::Api::from_env().await?);
+    let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
+    let cloud: Arc<dyn orgs::cloud::Cloud> = Arc::new(orgs::cloud::StsCloud::new(sdk));
+    run_concurrent(service_fn(move |req| {
+        let (api, cloud) = (api.clone(), cloud.clone());
+        async move { configure_account::handle(&api, cloud.as_ref(), req).await }
+    }))
+    .await
+}

@@ -1,0 +1,43 @@
+//! `GET /v1/organizations/{org_id}/cloud-account`: every member reads the organization's cloud
+//! account: the external id and the trust policy to paste into the role (made on first read and
+//! never changed), and the configuration once the owner or an admin has connected one.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, Response};
+use orgs::Api;
+use orgs::domain::authz::{self, Action};
+use orgs::domain::{CloudAccount, DomainError, ExternalId, trust_policy};
+use orgs::http::{ApiError, json, org_param, respond};
+use serde::Serialize;
+
+/// The service's own AWS account, which the trust policy lets assume the customer's role.
+pub struct ServiceAccount(pub String);
+
+#[derive(Serialize)]
+struct View {
+    external_id: ExternalId,
+    trust_policy: serde_json::Value,
+    /// `null` until someone connects an account.
+    account: Option<CloudAccount>,
+}
+
+pub async fn handle(api: &Api, service: &ServiceAccount, req: Request) -> Result<Response<Body>, Error> {
+    Ok(respond(&req, read(api, service, &req).await))
+}
+
+async fn read(api: &Api, service: &ServiceAccount, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = api.authenticate(req).await?;
+    let org = org_param(req)?;
+    let view = api
+        .store
+        .cloud_account_view(&org, &caller.user_id)
+        .await?
+        .ok_or(DomainError::NotFound("organization"))?;
+    authz::check(view.membership.role, &view.organization.settings, Action::Read)?;
+    let external_id = match view.external_id {
+        Some(id) => id,
+        None => api.store.ensure_external_id(&org).await?,
+    };
+    let policy = trust_policy(&service.0, &external_id);
+    json(StatusCode::OK, &View { external_id, trust_policy: policy, account: view.account })
+}

@@ -1,0 +1,136 @@
+//! The organization's cloud account: its external id, made once, and the verified configuration.
+
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
+
+use super::Store;
+use super::items::{CloudAccountItem, Entity, MemberItem, OrgItem, entity_of, from_item, to_item};
+use super::keys;
+use super::organizations::EVENT;
+use super::plumbing::{Tx, built, contention, key, s};
+use crate::domain::authz::Grant;
+use crate::domain::{
+    AuditEvent, CloudAccount, DomainError, EventAction, ExternalId, Membership, OrgId, Organization, UserId,
+};
+
+const ACCOUNT: &str = "cloud account";
+
+/// What the cloud-account routes read in one round trip.
+pub struct CloudAccountView {
+    pub organization: Organization,
+    pub membership: Membership,
+    pub external_id: Option<ExternalId>,
+    pub account: Option<CloudAccount>,
+}
+
+impl Store {
+    /// The organization, the caller's membership and the cloud account item, strongly
+    /// consistent, in one round trip; `None` unless the caller is a member.
+    pub async fn cloud_account_view(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Option<CloudAccountView>, DomainError> {
+        let items = self
+            .get_many(vec![
+                key(keys::org_pk(org), keys::ORG_SK),
+                key(keys::org_pk(org), keys::member_sk(user)),
+                key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK),
+            ])
+            .await?;
+        let (mut organization, mut membership, mut cloud) = (None, None, None);
+        for item in items {
+            match entity_of(&item) {
+                Some(Entity::Org) => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
+                Some(Entity::Member) => membership = Some(Membership::from(from_item::<MemberItem>(item)?)),
+                Some(Entity::CloudAccount) => cloud = Some(from_item::<CloudAccountItem>(item)?),
+                _ => {}
+            }
+        }
+        Ok(organization.zip(membership).map(|(organization, membership)| CloudAccountView {
+            organization,
+            membership,
+            external_id: cloud.as_ref().map(|c| c.external_id.clone()),
+            account: cloud.and_then(|c| c.account),
+        }))
+    }
+
+    /// The organization's external id, made on first use. Two first uses at once agree: the put
+    /// is conditional, and the loser reads what the winner wrote.
+    pub async fn ensure_external_id(&self, org: &OrgId) -> Result<ExternalId, DomainError> {
+        let item = CloudAccountItem {
+            pk: keys::org_pk(org),
+            sk: keys::CLOUD_ACCOUNT_SK.into(),
+            entity: Entity::CloudAccount,
+            org_id: *org,
+            external_id: ExternalId::generate(),
+            account: None,
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(item.external_id),
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                if matches!(
+                    e.err(),
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                let existing =
+                    self.get(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK).await?.ok_or_else(contention)?;
+                Ok(from_item::<CloudAccountItem>(existing)?.external_id)
+            }
+            Err(e) => Err(crate::aws::failure("DynamoDB PutItem", e)),
+        }
+    }
+
+    /// Saves a verified configuration, on condition that the external id it was verified with is
+    /// still the organization's and that `actor` still holds what `grant` rested on.
+    pub async fn configure_cloud_account(
+        &self,
+        actor: &Membership,
+        grant: &Grant,
+        external_id: &ExternalId,
+        account: &CloudAccount,
+        now: crate::domain::Timestamp,
+    ) -> Result<(), DomainError> {
+        let org = &actor.org_id;
+        let item = CloudAccountItem {
+            pk: keys::org_pk(org),
+            sk: keys::CLOUD_ACCOUNT_SK.into(),
+            entity: Entity::CloudAccount,
+            org_id: *org,
+            external_id: external_id.clone(),
+            account: Some(account.clone()),
+        };
+        let put = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&item)?))
+                .condition_expression("external_id = :xid")
+                .expression_attribute_values(":xid", s(external_id.as_str()))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )?;
+        let event = AuditEvent::new(*org, actor.actor(), EventAction::CloudAccountConfigured, now)
+            .with("role_arn", &account.role_arn)
+            .with("region", account.region.as_str())
+            .with("account_id", &account.account_id);
+        let tx = Tx::new().put(ACCOUNT, put).put(EVENT, self.event_put(&event)?);
+        let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
+        self.commit("cloud account", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(ACCOUNT) {
+                    Some(contention())
+                } else {
+                    super::invitations::lost_grant(c, "configure the cloud account")
+                }
+            })
+        })
+    }
+}
