@@ -177,6 +177,12 @@ pub fn org_param(req: &Request) -> Result<crate::domain::OrgId, ApiError> {
         .map_err(|_| ApiError::from(DomainError::NotFound("organization")))
 }
 
+/// The cluster the path's `cluster_id` names; malformed is unknown (404).
+pub fn cluster_param(req: &Request) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(&path_param(req, "cluster_id")?)
+        .map_err(|_| ApiError::from(DomainError::NotFound("cluster")))
+}
+
 /// A query string parameter, if given.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)

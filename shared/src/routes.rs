@@ -45,6 +45,28 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/organizations/{org_id}/events", function: "list-events" },
     Route { method: "PUT", path: "/v1/organizations/{org_id}/cloud-account", function: "configure-account" },
     Route { method: "GET", path: "/v1/organizations/{org_id}/cloud-account", function: "get-cloud-account" },
+    Route { method: "POST", path: "/v1/organizations/{org_id}/clusters", function: "create-cluster" },
+    Route { method: "GET", path: "/v1/organizations/{org_id}/clusters", function: "list-clusters" },
+    Route {
+        method: "GET",
+        path: "/v1/organizations/{org_id}/clusters/{cluster_id}",
+        function: "get-cluster",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/organizations/{org_id}/clusters/{cluster_id}/start",
+        function: "cluster-action",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/organizations/{org_id}/clusters/{cluster_id}/stop",
+        function: "cluster-action",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/organizations/{org_id}/clusters/{cluster_id}/terminate",
+        function: "cluster-action",
+    },
 ];
 
 /// The function API Gateway's `$default` route invokes when nothing else matches.

@@ -46,6 +46,10 @@ pub const FUNCTIONS: &[&str] = &[
     "list-events",
     "configure-account",
     "get-cloud-account",
+    "create-cluster",
+    "list-clusters",
+    "get-cluster",
+    "cluster-action",
     "route-not-found",
     "send-invitation-email",
     "record-mail-feedback",
@@ -251,6 +255,33 @@ impl EventContext {
                     "region": "eu-west-1",
                 })),
             ),
+            "create-cluster" => {
+                self.connect_account(&caller).await?;
+                http(
+                    format!("/v1/organizations/{org}/clusters"),
+                    json!({ "org_id": org }),
+                    Some(
+                        json!({ "name": "analytics", "instance_type": "m5.xlarge", "workers": 2, "user_management": "managed" }),
+                    ),
+                )
+            }
+            "list-clusters" => {
+                http(format!("/v1/organizations/{org}/clusters"), json!({ "org_id": org }), None)
+            }
+            "get-cluster" | "cluster-action" => {
+                let cluster = self.cluster_of(&caller).await?;
+                let path = format!("/v1/organizations/{org}/clusters/{cluster}");
+                let params = json!({ "org_id": org, "cluster_id": cluster });
+                if function == "get-cluster" {
+                    http(path, params, None)
+                } else {
+                    let mut event = http(format!("{path}/terminate"), params, Some(json!({})))?;
+                    event["routeKey"] =
+                        json!("POST /v1/organizations/{org_id}/clusters/{cluster_id}/terminate");
+                    event["requestContext"]["routeKey"] = event["routeKey"].clone();
+                    Ok(event)
+                }
+            }
             "get-cloud-account" => {
                 http(format!("/v1/organizations/{org}/cloud-account"), json!({ "org_id": org }), None)
             }
@@ -262,6 +293,67 @@ impl EventContext {
             }
             other => Err(format!("no function named {other}; one of: {}", FUNCTIONS.join(", ")).into()),
         }
+    }
+
+    /// Connects the caller's organization to a cloud account (as configure-account would after
+    /// proving the role), unless it has one.
+    async fn connect_account(&self, caller: &User) -> Result<orgs::domain::CloudAccount, BoxError> {
+        let org = caller.personal_org_id;
+        let view = self.store.cloud_account_view(&org, &caller.user_id).await?.ok_or("not a member")?;
+        if let Some(account) = view.account {
+            return Ok(account);
+        }
+        let external_id = self.store.ensure_external_id(&org).await?;
+        let account = orgs::domain::CloudAccount {
+            provider: orgs::domain::Provider::Aws,
+            role_arn: orgs::domain::RoleArn::parse("arn:aws:iam::111122223333:role/orgs-clusters")?,
+            region: orgs::domain::AwsRegion::parse("eu-west-1")?,
+            account_id: "111122223333".into(),
+            verified_at: self.now(),
+            configured_by: caller.user_id.clone(),
+        };
+        let grant = orgs::domain::authz::check(
+            view.membership.role,
+            &view.organization.settings,
+            orgs::domain::authz::Action::ConfigureAccount,
+        )?;
+        self.store
+            .configure_cloud_account(&view.membership, &grant, &external_id, &account, self.now())
+            .await?;
+        Ok(account)
+    }
+
+    /// A fresh cluster of the caller's organization, created as create-cluster would.
+    async fn cluster_of(&self, caller: &User) -> Result<uuid::Uuid, BoxError> {
+        let account = self.connect_account(caller).await?;
+        let org = caller.personal_org_id;
+        let (organization, membership) =
+            self.store.organization_for(&org, &caller.user_id).await?.ok_or("not a member")?;
+        let grant = orgs::domain::authz::check(
+            membership.role,
+            &organization.settings,
+            orgs::domain::authz::Action::ManageClusters,
+        )?;
+        let now = self.now();
+        let cluster = orgs::domain::Cluster {
+            cluster_id: uuid::Uuid::now_v7(),
+            org_id: org,
+            name: orgs::domain::ClusterName::parse("sample")?,
+            instance_type: orgs::domain::InstanceType::parse("m5.large")?,
+            workers: 1,
+            user_management: orgs::domain::UserManagement::Managed,
+            state: orgs::domain::ClusterState::Pending,
+            created_by: caller.user_id.clone(),
+            created_at: now,
+            updated_at: now,
+            account_id: account.account_id.clone(),
+            region: account.region.as_str().to_owned(),
+            instances: Vec::new(),
+            last_error: None,
+            last_actor: caller.user_id.clone(),
+        };
+        self.store.create_cluster(&membership, &grant, &cluster, &account).await?;
+        Ok(cluster.cluster_id)
     }
 
     /// The stream record of a rename of the caller's organization, as `sync-organization-name`

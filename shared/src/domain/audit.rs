@@ -25,6 +25,9 @@ pub enum EventAction {
     RoleChanged,
     OwnershipTransferred,
     CloudAccountConfigured,
+    ClusterCreated,
+    /// A member asked a cluster to start, stop or terminate (`details.action`).
+    ClusterActionRequested,
 }
 
 /// Who acted.

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod authz;
 mod cloud;
+mod cluster;
 mod email;
 mod error;
 mod ids;
@@ -13,6 +14,9 @@ mod timestamp;
 
 pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, trust_policy};
+pub use cluster::{
+    Cluster, ClusterName, ClusterState, InstanceType, MAX_WORKERS, MemberAction, Transition, UserManagement,
+};
 pub use email::Email;
 pub use error::{DomainError, Source};
 pub use ids::{InvitationId, OrgId, UserId};

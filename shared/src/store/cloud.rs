@@ -1,12 +1,12 @@
 //! The organization's cloud account: its external id, made once, and the verified configuration.
 
-use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::Store;
 use super::items::{CloudAccountItem, Entity, MemberItem, OrgItem, entity_of, from_item, to_item};
 use super::keys;
 use super::organizations::EVENT;
-use super::plumbing::{Tx, built, contention, key, s};
+use super::plumbing::{Tx, built, contention, key, s, stored};
 use crate::domain::authz::Grant;
 use crate::domain::{
     AuditEvent, CloudAccount, DomainError, EventAction, ExternalId, Membership, OrgId, Organization, UserId,
@@ -64,6 +64,7 @@ impl Store {
             org_id: *org,
             external_id: ExternalId::generate(),
             account: None,
+            live_clusters: 0,
         };
         let put = self
             .client
@@ -90,7 +91,8 @@ impl Store {
     }
 
     /// Saves a verified configuration, on condition that the external id it was verified with is
-    /// still the organization's and that `actor` still holds what `grant` rested on.
+    /// still the organization's, that no cluster still lives in another account or region, and
+    /// that `actor` still holds what `grant` rested on.
     pub async fn configure_cloud_account(
         &self,
         actor: &Membership,
@@ -100,20 +102,19 @@ impl Store {
         now: crate::domain::Timestamp,
     ) -> Result<(), DomainError> {
         let org = &actor.org_id;
-        let item = CloudAccountItem {
-            pk: keys::org_pk(org),
-            sk: keys::CLOUD_ACCOUNT_SK.into(),
-            entity: Entity::CloudAccount,
-            org_id: *org,
-            external_id: external_id.clone(),
-            account: Some(account.clone()),
-        };
-        let put = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&item)?))
-                .condition_expression("external_id = :xid")
+        let update = built(
+            self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK))
+                .update_expression("SET account = :account")
+                .condition_expression(
+                    "external_id = :xid AND (attribute_not_exists(live_clusters) OR live_clusters = :zero \
+                     OR (account.role_arn = :arn AND account.#region = :region))",
+                )
+                .expression_attribute_names("#region", "region")
+                .expression_attribute_values(":account", stored(account)?)
                 .expression_attribute_values(":xid", s(external_id.as_str()))
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                .expression_attribute_values(":arn", s(account.role_arn.as_str()))
+                .expression_attribute_values(":region", s(account.region.as_str()))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
@@ -121,16 +122,23 @@ impl Store {
             .with("role_arn", &account.role_arn)
             .with("region", account.region.as_str())
             .with("account_id", &account.account_id);
-        let tx = Tx::new().put(ACCOUNT, put).put(EVENT, self.event_put(&event)?);
+        let tx = Tx::new().update(ACCOUNT, update).put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
-        self.commit("cloud account", tx).await.map_err(|e| {
-            e.explain(|c| {
-                if c.failed(ACCOUNT) {
-                    Some(contention())
-                } else {
-                    super::invitations::lost_grant(c, "configure the cloud account")
-                }
-            })
-        })
+        let result = self.commit("cloud account", tx).await;
+        let Err(e) = result else { return Ok(()) };
+        let live = e.failed(ACCOUNT);
+        let names = if live { self.live_cluster_names(org).await? } else { Vec::new() };
+        Err(e.explain(|c| {
+            if c.failed(ACCOUNT) && !names.is_empty() {
+                Some(DomainError::Conflict(format!(
+                    "the account cannot change while clusters run in it: terminate {} first",
+                    names.join(", ")
+                )))
+            } else if c.failed(ACCOUNT) {
+                Some(contention())
+            } else {
+                super::invitations::lost_grant(c, "configure the cloud account")
+            }
+        }))
     }
 }

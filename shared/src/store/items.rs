@@ -37,10 +37,11 @@ pub enum Entity {
     Event,
     RateSlot,
     CloudAccount,
+    Cluster,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 8] = [
+    pub const ALL: [Entity; 9] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -49,6 +50,7 @@ impl Entity {
         Entity::Event,
         Entity::RateSlot,
         Entity::CloudAccount,
+        Entity::Cluster,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -62,6 +64,7 @@ impl Entity {
             Entity::Event => "event",
             Entity::RateSlot => "rate_slot",
             Entity::CloudAccount => "cloud_account",
+            Entity::Cluster => super::schema::ENTITY_CLUSTER,
         }
     }
 }
@@ -427,6 +430,31 @@ pub struct CloudAccountItem {
     pub external_id: crate::domain::ExternalId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<crate::domain::CloudAccount>,
+    /// Clusters created in this account and not yet terminated: while any exist, the account
+    /// does not change.
+    #[serde(default)]
+    pub live_clusters: u32,
+}
+
+/// One cluster, in its organization's partition.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClusterItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: Entity,
+    #[serde(flatten)]
+    pub cluster: crate::domain::Cluster,
+}
+
+impl From<&crate::domain::Cluster> for ClusterItem {
+    fn from(c: &crate::domain::Cluster) -> Self {
+        Self {
+            pk: keys::org_pk(&c.org_id),
+            sk: keys::cluster_sk(&c.cluster_id),
+            entity: Entity::Cluster,
+            cluster: c.clone(),
+        }
+    }
 }
 
 /// One of the N slots of a rate limit: it may be taken again a window after `used_at`.

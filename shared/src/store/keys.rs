@@ -39,6 +39,10 @@ pub fn invitation_gsi_pk(email: &Email) -> String {
 
 pub const CLOUD_ACCOUNT_SK: &str = "CLOUD_ACCOUNT";
 
+pub fn cluster_sk(id: &uuid::Uuid) -> String {
+    format!("CLUSTER#{id}")
+}
+
 /// GSI2 key of an organization's invitations, whatever their status.
 pub fn org_invitations_gsi_pk(org: &OrgId) -> String {
     format!("ORG#{org}#INVITATIONS")

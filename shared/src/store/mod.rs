@@ -14,6 +14,7 @@
 //! Cost: every mutation is at most two read round trips and one write round trip; no Scan exists.
 
 mod cloud;
+mod clusters;
 mod invitations;
 mod items;
 mod keys;
@@ -28,6 +29,7 @@ mod users;
 use aws_sdk_dynamodb::Client;
 
 pub use cloud::CloudAccountView;
+pub use clusters::Outcome as ClusterOutcome;
 pub use limits::WINDOW as RATE_WINDOW;
 pub use organizations::DEFAULT_MAX_OWNED;
 pub use pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};

@@ -21,5 +21,7 @@ pub const TTL: &str = "ttl";
 pub const ENTITY: &str = "entity";
 /// The `entity` value of invitation items, the only records the mailer receives.
 pub const ENTITY_INVITATION: &str = "invitation";
+/// The `entity` value of cluster items: their state changes reach the provisioner.
+pub const ENTITY_CLUSTER: &str = "cluster";
 /// The `entity` value of organization items: renames reach `sync-organization-name`.
 pub const ENTITY_ORG: &str = "org";

@@ -101,6 +101,13 @@ async fn fixture() -> Fixture {
     let removed = join(&stack, &owner, &org, "removed").await;
     let path = format!("/v1/organizations/{org}/members/{}", removed.sub);
     assert_eq!(call(&stack, "DELETE", &path, Some(&owner.token), None).await.status, StatusCode::NO_CONTENT);
+    let account = json!({
+        "provider": "aws",
+        "role_arn": "arn:aws:iam::111122223333:role/orgs-clusters",
+        "region": "eu-west-1",
+    });
+    let path = format!("/v1/organizations/{org}/cloud-account");
+    assert_eq!(call(&stack, "PUT", &path, Some(&owner.token), Some(account)).await.status, StatusCode::OK);
     let non_member = register(&stack, &email("stranger")).await;
     let mut claims = serde_json::to_value(stack.issuer.claims(&member.sub, &member.email)).expect("claims");
     claims["exp"] = json!(time::OffsetDateTime::now_utc().unix_timestamp() - 60);
@@ -127,6 +134,37 @@ impl Fixture {
     /// A pending invitation the owner sent, to a fresh address.
     async fn owners_invitation(&self) -> String {
         invite(&self.stack, &self.owner, &self.org, &email("guest")).await
+    }
+
+    /// A fresh cluster of the owner's, moved (as the provisioner would) to `state`.
+    async fn cluster_in(&self, state: orgs::domain::ClusterState) -> String {
+        use orgs::domain::{ClusterState as S, Transition as T};
+        let created = call(
+            &self.stack,
+            "POST",
+            &format!("/v1/organizations/{}/clusters", self.org),
+            Some(&self.owner.token),
+            Some(json!({ "name": "target", "instance_type": "m5.large", "workers": 1, "user_management": "managed" })),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::ACCEPTED, "{:?}", created.body);
+        let id = created.body["cluster_id"].as_str().expect("id").to_owned();
+        let path: &[T] = match state {
+            S::Running => &[T::Running],
+            S::Stopped => &[T::Running, T::Stop, T::Stopped],
+            _ => &[],
+        };
+        let org = orgs::domain::OrgId::parse(&self.org).expect("org");
+        let cluster_id = uuid::Uuid::parse_str(&id).expect("uuid");
+        let store = &self.stack.api.store;
+        for step in path {
+            let cluster = store.cluster(&org, &cluster_id).await.expect("read").expect("cluster");
+            store
+                .transition(&cluster, *step, None, Default::default(), self.stack.api.now())
+                .await
+                .expect("moved");
+        }
+        id
     }
 
     /// Calls `function`'s route as `caller`, with fresh targets; returns the status.
@@ -184,6 +222,27 @@ impl Fixture {
                 ("POST", "/v1/organizations".to_owned(), Some(json!({ "name": "Side project" })))
             }
             "get-cloud-account" => ("GET", format!("/v1/organizations/{org}/cloud-account"), None),
+            "create-cluster" => (
+                "POST",
+                format!("/v1/organizations/{org}/clusters"),
+                Some(
+                    json!({ "name": "mine", "instance_type": "m5.large", "workers": 0, "user_management": "disabled" }),
+                ),
+            ),
+            "list-clusters" => ("GET", format!("/v1/organizations/{org}/clusters"), None),
+            "get-cluster" => {
+                let id = self.cluster_in(orgs::domain::ClusterState::Pending).await;
+                ("GET", format!("/v1/organizations/{org}/clusters/{id}"), None)
+            }
+            "cluster-action:start" | "cluster-action:stop" | "cluster-action:terminate" => {
+                let action = function.trim_start_matches("cluster-action:");
+                let state = match action {
+                    "start" => orgs::domain::ClusterState::Stopped,
+                    _ => orgs::domain::ClusterState::Running,
+                };
+                let id = self.cluster_in(state).await;
+                ("POST", format!("/v1/organizations/{org}/clusters/{id}/{action}"), Some(json!({})))
+            }
             "configure-account" => (
                 "PUT",
                 format!("/v1/organizations/{org}/cloud-account"),
@@ -223,9 +282,8 @@ fn expected(function: &str) -> [u16; 10] {
     match function {
         "get-me" => [200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
         "create-organization" => [201, 201, 201, 201, 201, 201, 201, 201, 401, 401],
-        "get-organization" | "list-members" | "list-invitations" | "get-cloud-account" => {
-            [200, 200, 200, 200, 200, 200, 404, 404, 401, 401]
-        }
+        "get-organization" | "list-members" | "list-invitations" | "get-cloud-account" | "list-clusters"
+        | "get-cluster" => [200, 200, 200, 200, 200, 200, 404, 404, 401, 401],
         "create-invitation" => [201, 201, 403, 201, 403, 403, 404, 404, 401, 401],
         "accept-invitation" | "decline-invitation" => [404, 404, 404, 404, 404, 404, 404, 404, 401, 401],
         "remove-member" | "revoke-invitation" => managers(204),
@@ -236,6 +294,10 @@ fn expected(function: &str) -> [u16; 10] {
         | "list-events"
         | "configure-account" => managers(200),
         "transfer-ownership" => [200, 403, 403, 403, 403, 403, 404, 404, 401, 401],
+        // Every member starts and stops; creating and terminating need the role or the permission.
+        "cluster-action:start" | "cluster-action:stop" => [202, 202, 202, 202, 202, 202, 404, 404, 401, 401],
+        "create-cluster" => [202, 202, 403, 403, 202, 403, 404, 404, 401, 401],
+        "cluster-action:terminate" => [202, 202, 403, 403, 202, 403, 404, 404, 401, 401],
         other => panic!("no expected row for {other}"),
     }
 }
@@ -244,21 +306,28 @@ fn expected(function: &str) -> [u16; 10] {
 async fn every_route_answers_each_kind_of_caller_as_the_table_says() {
     let fx = fixture().await;
     let settings = format!("/v1/organizations/{}/permissions", fx.org);
-    let mut got: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
+    let mut got: BTreeMap<String, Vec<u16>> = BTreeMap::new();
     for caller in CALLERS {
         let set = call(&fx.stack, "PUT", &settings, Some(&fx.owner.token), Some(caller.settings())).await;
         assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
         for route in ROUTES {
-            got.entry(route.function).or_default().push(fx.attempt(route.function, caller).await);
+            // A function behind several routes has a row per route.
+            let row = if ROUTES.iter().filter(|r| r.function == route.function).count() > 1 {
+                format!("{}:{}", route.function, route.path.rsplit('/').next().unwrap_or(""))
+            } else {
+                route.function.to_owned()
+            };
+            let status = fx.attempt(&row, caller).await;
+            got.entry(row).or_default().push(status);
         }
     }
-    let mut table = String::from("function              ");
+    let mut table = String::from("function                ");
     for caller in CALLERS {
         table.push_str(&format!(" {:>9}", caller.label()));
     }
     let mut mismatches = Vec::new();
     for (function, statuses) in &got {
-        table.push_str(&format!("\n{function:<22}"));
+        table.push_str(&format!("\n{function:<24}"));
         for status in statuses {
             table.push_str(&format!(" {status:>9}"));
         }

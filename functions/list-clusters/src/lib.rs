@@ -1,0 +1,33 @@
+//! `GET /v1/organizations/{org_id}/clusters?limit=&cursor=`: every member sees the organization's
+//! clusters, whoever created them, oldest first.
+
+use lambda_http::{Body, Error, Request, Response};
+use orgs::Api;
+use orgs::domain::Cluster;
+use orgs::domain::authz::{self, Action};
+use orgs::http::{ApiError, json, org_param, page_request, respond};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct ClustersPage {
+    clusters: Vec<Cluster>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
+    Ok(respond(&req, list(api, &req).await))
+}
+
+async fn list(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = api.authenticate(req).await?;
+    let org = org_param(req)?;
+    let paging = page_request(req)?;
+    let (organization, membership) = api.membership_in(&org, &caller).await?;
+    authz::check(membership.role, &organization.settings, Action::Read)?;
+    let page = api.store.clusters_page(&org, &paging).await?;
+    json(
+        lambda_http::http::StatusCode::OK,
+        &ClustersPage { clusters: page.items, next_cursor: page.next_cursor },
+    )
+}

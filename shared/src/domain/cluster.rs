@@ -1,0 +1,298 @@
+//! Clusters and their state machine. The API functions record intent (a transition to a
+//! `-ing` state) on condition that the state is still the one they read; the provisioner makes
+//! the cloud calls and records what the cloud confirmed. Every write names the state it expects,
+//! so of two parallel actions on one cluster exactly one wins.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{DomainError, OrgId, Timestamp, UserId};
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Where a cluster is. `-ing` states are intents the provisioner is carrying out.
+    ClusterState {
+        Pending => "pending",
+        Starting => "starting",
+        Running => "running",
+        Stopping => "stopping",
+        Stopped => "stopped",
+        Terminating => "terminating",
+        Terminated => "terminated",
+        Error => "error",
+    }
+);
+
+text_enum!(
+    /// What happens to a cluster: a member's action, or what the cloud confirmed.
+    Transition {
+        Start => "start",
+        Stop => "stop",
+        Terminate => "terminate",
+        /// The cloud confirmed the instances run (after a launch or a start).
+        Running => "running",
+        /// The cloud confirmed the instances stopped.
+        Stopped => "stopped",
+        /// The cloud confirmed the instances are gone.
+        Terminated => "terminated",
+        /// A cloud call failed; the intent can be retried.
+        Failed => "failed",
+        /// Reconciliation found the instances stopped by someone else.
+        StoppedExternally => "stopped_externally",
+        /// Reconciliation found the instances terminated by someone else, or missing.
+        TerminatedExternally => "terminated_externally",
+    }
+);
+
+text_enum!(
+    /// What a member asks a cluster to do (`POST .../clusters/{id}/{action}`).
+    MemberAction {
+        Start => "start",
+        Stop => "stop",
+        Terminate => "terminate",
+    }
+);
+
+impl From<MemberAction> for Transition {
+    fn from(a: MemberAction) -> Self {
+        match a {
+            MemberAction::Start => Transition::Start,
+            MemberAction::Stop => Transition::Stop,
+            MemberAction::Terminate => Transition::Terminate,
+        }
+    }
+}
+
+impl MemberAction {
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|a| a.as_str() == raw)
+    }
+}
+
+impl ClusterState {
+    /// Not terminated: it may still cost money and still holds the account.
+    pub fn is_live(self) -> bool {
+        self != ClusterState::Terminated
+    }
+
+    /// The state `transition` leads to from here, or the 409 naming this state.
+    pub fn next(self, transition: Transition) -> Result<ClusterState, DomainError> {
+        use ClusterState as S;
+        use Transition as T;
+        let next = match (self, transition) {
+            (S::Stopped | S::Error, T::Start) => Some(S::Starting),
+            (S::Running | S::Error, T::Stop) => Some(S::Stopping),
+            (S::Terminating | S::Terminated, T::Terminate) => None,
+            (_, T::Terminate) => Some(S::Terminating),
+            (S::Pending | S::Starting, T::Running) => Some(S::Running),
+            (S::Stopping, T::Stopped) => Some(S::Stopped),
+            (S::Terminating, T::Terminated) => Some(S::Terminated),
+            (S::Pending | S::Starting | S::Stopping | S::Terminating, T::Failed) => Some(S::Error),
+            (S::Running | S::Starting, T::StoppedExternally) => Some(S::Stopped),
+            (S::Terminated, T::TerminatedExternally) => None,
+            (_, T::TerminatedExternally) => Some(S::Terminated),
+            _ => None,
+        };
+        next.ok_or_else(|| DomainError::Conflict(format!("a cluster that is {self} cannot {transition}")))
+    }
+}
+
+/// Whether members get an account on the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserManagement {
+    Managed,
+    Disabled,
+}
+
+/// A cluster's name: 1 to 63 lowercase letters, digits and hyphens, starting with a letter (it
+/// ends up in instance names and hostnames).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClusterName(String);
+
+impl ClusterName {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let ok = (1..=63).contains(&raw.len())
+            && raw.starts_with(|c: char| c.is_ascii_lowercase())
+            && !raw.ends_with('-')
+            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::Invalid(format!(
+                "'{raw}' is not a cluster name: 1 to 63 lowercase letters, digits and hyphens, starting with a letter"
+            )))
+        }
+    }
+}
+
+impl TryFrom<String> for ClusterName {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ClusterName> for String {
+    fn from(value: ClusterName) -> Self {
+        value.0
+    }
+}
+
+/// An EC2 instance type as AWS spells them (`m5.xlarge`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InstanceType(String);
+
+impl InstanceType {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let ok = raw.len() <= 32
+            && raw.split_once('.').is_some_and(|(family, size)| {
+                !family.is_empty()
+                    && !size.is_empty()
+                    && family.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && size.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            });
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::Invalid(format!("'{raw}' is not an instance type such as m5.xlarge")))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for InstanceType {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<InstanceType> for String {
+    fn from(value: InstanceType) -> Self {
+        value.0
+    }
+}
+
+/// Most workers one cluster may have.
+pub const MAX_WORKERS: u32 = 50;
+
+/// A cluster as members see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub cluster_id: uuid::Uuid,
+    pub org_id: OrgId,
+    pub name: ClusterName,
+    pub instance_type: InstanceType,
+    pub workers: u32,
+    pub user_management: UserManagement,
+    pub state: ClusterState,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// The account and region it runs in, fixed at creation.
+    pub account_id: String,
+    pub region: String,
+    /// The instances the cloud reported, head first.
+    #[serde(default)]
+    pub instances: Vec<String>,
+    /// The cloud's error code and message of the last failure, until the next success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Who asked for the state it is in or heading to.
+    pub last_actor: UserId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole machine, printed (`cargo test -p orgs cluster -- --nocapture`) and held.
+    #[test]
+    fn the_state_machine_table() {
+        let mut printed = format!("{:<12}", "state");
+        for t in Transition::ALL {
+            printed.push_str(&format!(" {:>21}", t.as_str()));
+        }
+        let mut got = Vec::new();
+        for s in ClusterState::ALL {
+            printed.push_str(&format!("\n{:<12}", s.as_str()));
+            let row: Vec<&str> =
+                Transition::ALL.iter().map(|t| s.next(*t).map(ClusterState::as_str).unwrap_or("-")).collect();
+            for cell in &row {
+                printed.push_str(&format!(" {cell:>21}"));
+            }
+            got.push((s.as_str(), row));
+        }
+        println!("{printed}");
+        //            start       stop        terminate      running    stopped    terminated   failed   ext.stopped ext.terminated
+        let expected = vec![
+            ("pending", vec!["-", "-", "terminating", "running", "-", "-", "error", "-", "terminated"]),
+            (
+                "starting",
+                vec!["-", "-", "terminating", "running", "-", "-", "error", "stopped", "terminated"],
+            ),
+            ("running", vec!["-", "stopping", "terminating", "-", "-", "-", "-", "stopped", "terminated"]),
+            ("stopping", vec!["-", "-", "terminating", "-", "stopped", "-", "error", "-", "terminated"]),
+            ("stopped", vec!["starting", "-", "terminating", "-", "-", "-", "-", "-", "terminated"]),
+            ("terminating", vec!["-", "-", "-", "-", "-", "terminated", "error", "-", "terminated"]),
+            ("terminated", vec!["-", "-", "-", "-", "-", "-", "-", "-", "-"]),
+            ("error", vec!["starting", "stopping", "terminating", "-", "-", "-", "-", "-", "terminated"]),
+        ];
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_terminated_cluster_never_comes_back_and_the_refusal_names_the_state() {
+        for t in Transition::ALL {
+            assert!(ClusterState::Terminated.next(*t).is_err(), "{t}");
+        }
+        match ClusterState::Terminated.next(Transition::Start) {
+            Err(DomainError::Conflict(detail)) => {
+                assert_eq!(detail, "a cluster that is terminated cannot start")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_and_instance_types_are_checked() {
+        assert!(ClusterName::parse("analytics-1").is_ok());
+        for bad in ["", "1abc", "Analytics", "a_b", "a-", &"a".repeat(64)] {
+            assert!(ClusterName::parse(bad).is_err(), "{bad}");
+        }
+        assert!(InstanceType::parse("m5.xlarge").is_ok());
+        assert!(InstanceType::parse("u-6tb1.metal").is_ok());
+        for bad in ["", "m5", ".xlarge", "m5.", "M5.XLARGE", "m5.x large"] {
+            assert!(InstanceType::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

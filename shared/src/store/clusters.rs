@@ -1,0 +1,211 @@
+//! Clusters: created in the organization's account (which then cannot change), listed, and moved
+//! through the state machine, each write on condition that the state is the one it read.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use super::Store;
+use super::items::{ClusterItem, from_item, to_item};
+use super::keys;
+use super::organizations::EVENT;
+use super::pages::{Page, PageRequest, cursor, position};
+use super::plumbing::{Query, Tx, built, contention, key, s, stored};
+use crate::domain::authz::Grant;
+use crate::domain::{
+    AuditEvent, CloudAccount, Cluster, ClusterState, DomainError, EventAction, Membership, OrgId, Timestamp,
+    Transition,
+};
+
+const CLUSTER: &str = "cluster";
+const ACCOUNT: &str = "cloud account";
+
+/// What a transition writes besides the state.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// The instances the cloud reported (replaces the list).
+    pub instances: Option<Vec<String>>,
+    /// The cloud's error; `None` clears the last one.
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// Creates a cluster in `account`, on condition that the organization's account is still that
+    /// one (and counting it as live there), with its audit event, while the actor may.
+    pub async fn create_cluster(
+        &self,
+        actor: &Membership,
+        grant: &Grant,
+        cluster: &Cluster,
+        account: &CloudAccount,
+    ) -> Result<(), DomainError> {
+        let org = &cluster.org_id;
+        let count = built(
+            self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK))
+                .update_expression("SET live_clusters = if_not_exists(live_clusters, :zero) + :one")
+                .condition_expression("account.role_arn = :arn AND account.#region = :region")
+                .expression_attribute_names("#region", "region")
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":arn", s(account.role_arn.as_str()))
+                .expression_attribute_values(":region", s(account.region.as_str()))
+                .build(),
+        )?;
+        let event = AuditEvent::new(*org, actor.actor(), EventAction::ClusterCreated, cluster.created_at)
+            .with("cluster_id", cluster.cluster_id)
+            .with("name", String::from(cluster.name.clone()))
+            .with("instance_type", cluster.instance_type.as_str())
+            .with("workers", cluster.workers);
+        let tx = Tx::new()
+            .put(CLUSTER, self.put(to_item(&ClusterItem::from(cluster))?, "attribute_not_exists(pk)")?)
+            .update(ACCOUNT, count)
+            .put(EVENT, self.event_put(&event)?);
+        let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
+        self.commit("cluster creation", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(ACCOUNT) {
+                    Some(DomainError::Conflict(
+                        "the organization's cloud account changed meanwhile; try again".into(),
+                    ))
+                } else if c.failed(CLUSTER) {
+                    Some(contention())
+                } else {
+                    super::invitations::lost_grant(c, "create clusters")
+                }
+            })
+        })
+    }
+
+    pub async fn cluster(&self, org: &OrgId, id: &uuid::Uuid) -> Result<Option<Cluster>, DomainError> {
+        self.get(keys::org_pk(org), keys::cluster_sk(id))
+            .await?
+            .map(|i| from_item::<ClusterItem>(i).map(|c| c.cluster))
+            .transpose()
+    }
+
+    /// One page of the organization's clusters, by id (UUIDv7: creation order).
+    pub async fn clusters_page(
+        &self,
+        org: &OrgId,
+        request: &PageRequest,
+    ) -> Result<Page<Cluster>, DomainError> {
+        let partition = keys::org_pk(org);
+        let pos = position(request, "clusters", org, &["pk", "sk"], |name, value| match name {
+            "pk" => value == partition,
+            _ => value.starts_with("CLUSTER#"),
+        })?;
+        let (items, last) =
+            self.page(Query::partition(partition.clone()).prefix("CLUSTER#"), pos.limit, pos.start).await?;
+        let clusters = items
+            .into_iter()
+            .map(|i| from_item::<ClusterItem>(i).map(|c| c.cluster))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items: clusters, next_cursor: cursor("clusters", org, last)? })
+    }
+
+    /// The names of the organization's clusters that are not terminated.
+    pub async fn live_cluster_names(&self, org: &OrgId) -> Result<Vec<String>, DomainError> {
+        let items = self.query(Query::partition(keys::org_pk(org)).prefix("CLUSTER#")).await?;
+        let mut names = Vec::new();
+        for item in items {
+            let cluster = from_item::<ClusterItem>(item)?.cluster;
+            if cluster.state.is_live() {
+                names.push(String::from(cluster.name));
+            }
+        }
+        Ok(names)
+    }
+
+    /// Moves `cluster` by `transition`, on condition that it is still in the state it was read
+    /// in. A member's request carries the member (audit event, and the grant as conditions); the
+    /// provisioner's confirmations carry none. Reaching `terminated` frees the account.
+    pub async fn transition(
+        &self,
+        cluster: &Cluster,
+        transition: Transition,
+        by: Option<(&Membership, &Grant)>,
+        outcome: Outcome,
+        now: Timestamp,
+    ) -> Result<Cluster, DomainError> {
+        let next = cluster.state.next(transition)?;
+        let org = &cluster.org_id;
+        let mut expression = String::from("SET #state = :next, updated_at = :now");
+        let mut update = self
+            .update(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id)))
+            .condition_expression("#state = :expected")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":next", stored(&next)?)
+            .expression_attribute_values(":expected", stored(&cluster.state)?)
+            .expression_attribute_values(":now", stored(&now)?)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(instances) = &outcome.instances {
+            expression.push_str(", instances = :instances");
+            update = update.expression_attribute_values(":instances", stored(instances)?);
+        }
+        if let Some((member, _)) = by {
+            expression.push_str(", last_actor = :actor");
+            update = update.expression_attribute_values(":actor", s(member.user_id.as_str()));
+        }
+        match &outcome.error {
+            Some(error) => {
+                expression.push_str(", last_error = :error");
+                update = update.expression_attribute_values(":error", s(error.as_str()));
+            }
+            None if next != ClusterState::Error => expression.push_str(" REMOVE last_error"),
+            None => {}
+        }
+        let mut tx = Tx::new().update(CLUSTER, built(update.update_expression(expression).build())?);
+        if next == ClusterState::Terminated {
+            tx = tx.update(
+                ACCOUNT,
+                built(
+                    self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK))
+                        .update_expression("SET live_clusters = live_clusters - :one")
+                        .condition_expression("live_clusters > :zero")
+                        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                        .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                        .build(),
+                )?,
+            );
+        }
+        if let Some((member, grant)) = by {
+            let event = AuditEvent::new(*org, member.actor(), EventAction::ClusterActionRequested, now)
+                .with("cluster_id", cluster.cluster_id)
+                .with("name", String::from(cluster.name.clone()))
+                .with("action", transition.as_str());
+            tx = tx.put(EVENT, self.event_put(&event)?);
+            tx = self.still_granted(tx, org, &member.user_id, grant)?;
+        }
+        self.commit("cluster transition", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(CLUSTER) {
+                    let now_is = c
+                        .old_item(CLUSTER)
+                        .and_then(|i| from_item::<ClusterItem>(i).ok())
+                        .map(|c| c.cluster.state);
+                    Some(match now_is {
+                        Some(state) => state.next(transition).err().unwrap_or_else(contention),
+                        None => DomainError::NotFound("cluster"),
+                    })
+                } else if c.failed(ACCOUNT) {
+                    Some(DomainError::Corrupt("a terminated cluster was not counted as live".into()))
+                } else {
+                    super::invitations::lost_grant(c, "do that to clusters")
+                }
+            })
+        })?;
+        let mut moved = cluster.clone();
+        moved.state = next;
+        moved.updated_at = now;
+        if let Some(instances) = outcome.instances {
+            moved.instances = instances;
+        }
+        if let Some((member, _)) = by {
+            moved.last_actor = member.user_id.clone();
+        }
+        moved.last_error = match outcome.error {
+            Some(e) => Some(e),
+            None if next == ClusterState::Error => moved.last_error,
+            None => None,
+        };
+        Ok(moved)
+    }
+}
