@@ -46,6 +46,78 @@ pub trait Cloud: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<Verified, CloudError>> + Send + 'a>>;
 }
 
+/// Where a cluster's instances live: the customer's role (with the organization's external id)
+/// and the region.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub role_arn: RoleArn,
+    pub external_id: ExternalId,
+    pub region: String,
+}
+
+/// One instance as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    /// The cloud's state name: `pending`, `running`, `stopping`, `stopped`, `shutting-down`,
+    /// `terminated`.
+    pub state: String,
+}
+
+/// What a launch asks for.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub cluster_id: uuid::Uuid,
+    pub org_id: crate::domain::OrgId,
+    pub name: String,
+    pub instance_type: String,
+    /// Head node plus workers.
+    pub count: u32,
+}
+
+type CloudFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CloudError>> + Send + 'a>>;
+
+/// The customer's compute, reached through their role. The provisioner and the reconciler use
+/// it; the API functions never do (they only record intent).
+pub trait Fleet: Send + Sync {
+    /// The cluster's instances that are not terminated, found by the cluster-id tag, head first.
+    fn find<'a>(&'a self, target: &'a Target, cluster: &'a uuid::Uuid) -> CloudFuture<'a, Vec<Instance>>;
+    /// Launches the cluster's instances, every one tagged with the cluster and organization ids.
+    fn launch<'a>(&'a self, target: &'a Target, launch: &'a Launch) -> CloudFuture<'a, Vec<String>>;
+    fn start<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> CloudFuture<'a, ()>;
+    fn stop<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> CloudFuture<'a, ()>;
+    fn terminate<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> CloudFuture<'a, ()>;
+}
+
+/// The SDK configuration that acts as `target`'s role, in its region: AssumeRole with the
+/// external id, credentials for 15 minutes.
+pub async fn assume(sdk: &SdkConfig, target: &Target) -> Result<SdkConfig, CloudError> {
+    let assumed = aws_sdk_sts::Client::new(sdk)
+        .assume_role()
+        .role_arn(target.role_arn.as_str())
+        .role_session_name("orgs-provisioner")
+        .external_id(target.external_id.as_str())
+        .duration_seconds(900)
+        .send()
+        .await
+        .map_err(|e| classify("STS AssumeRole", e))?;
+    let creds = assumed.credentials.ok_or_else(|| CloudError::Refused {
+        code: "NoCredentials".into(),
+        message: "AssumeRole answered without credentials".into(),
+    })?;
+    Ok(sdk
+        .to_builder()
+        .region(aws_config::Region::new(target.region.clone()))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            creds.access_key_id,
+            creds.secret_access_key,
+            Some(creds.session_token),
+            None,
+            "assumed-role",
+        )))
+        .build())
+}
+
 /// AWS STS: AssumeRole, then GetCallerIdentity with the assumed credentials.
 pub struct StsCloud {
     sdk: SdkConfig,
@@ -57,7 +129,7 @@ impl StsCloud {
     }
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+pub fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     context: &'static str,
     e: SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> CloudError {
@@ -81,32 +153,12 @@ impl Cloud for StsCloud {
         region: &'a AwsRegion,
     ) -> Pin<Box<dyn Future<Output = Result<Verified, CloudError>> + Send + 'a>> {
         Box::pin(async move {
-            let sts = aws_sdk_sts::Client::new(&self.sdk);
-            let assumed = sts
-                .assume_role()
-                .role_arn(role.as_str())
-                .role_session_name("orgs-verify")
-                .external_id(external_id.as_str())
-                .duration_seconds(900)
-                .send()
-                .await
-                .map_err(|e| classify("STS AssumeRole", e))?;
-            let creds = assumed.credentials.ok_or_else(|| CloudError::Refused {
-                code: "NoCredentials".into(),
-                message: "AssumeRole answered without credentials".into(),
-            })?;
-            let as_role = self
-                .sdk
-                .to_builder()
-                .region(aws_config::Region::new(region.as_str().to_owned()))
-                .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                    creds.access_key_id,
-                    creds.secret_access_key,
-                    Some(creds.session_token),
-                    None,
-                    "assumed-role",
-                )))
-                .build();
+            let target = Target {
+                role_arn: role.clone(),
+                external_id: external_id.clone(),
+                region: region.as_str().to_owned(),
+            };
+            let as_role = assume(&self.sdk, &target).await?;
             let identity = aws_sdk_sts::Client::new(&as_role)
                 .get_caller_identity()
                 .send()

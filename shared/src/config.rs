@@ -114,6 +114,11 @@ impl AuthConfig {
     }
 }
 
+/// `CLUSTER_IMAGE_ID`: the machine image cluster instances boot.
+pub fn cluster_image_id(src: &dyn Source) -> Result<String, ConfigError> {
+    required(src, "CLUSTER_IMAGE_ID")
+}
+
 /// `SERVICE_ACCOUNT_ID`: the service's own AWS account (12 digits), which customers' trust
 /// policies let assume their roles.
 pub fn service_account_id(src: &dyn Source) -> Result<String, ConfigError> {

@@ -54,6 +54,7 @@ pub const FUNCTIONS: &[&str] = &[
     "send-invitation-email",
     "record-mail-feedback",
     "sync-organization-name",
+    "provision-cluster",
 ];
 
 /// What generating events needs of a running stack.
@@ -246,6 +247,10 @@ impl EventContext {
                 ),
             ),
             "sync-organization-name" => self.rename_event(&caller).await,
+            "provision-cluster" => {
+                let cluster = self.cluster_of(&caller).await?.to_string();
+                self.stream_record("INSERT", "cluster_id", &cluster).await
+            }
             "configure-account" => http(
                 format!("/v1/organizations/{org}/cloud-account"),
                 json!({ "org_id": org }),
@@ -293,6 +298,37 @@ impl EventContext {
             }
             other => Err(format!("no function named {other}; one of: {}", FUNCTIONS.join(", ")).into()),
         }
+    }
+
+    /// The latest stream record of `event_name` whose new image has `attribute` = `value`, as a
+    /// stream consumer receives it.
+    pub async fn stream_record(
+        &self,
+        event_name: &str,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Value, BoxError> {
+        let stream_arn = self
+            .dynamodb
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await?
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .ok_or("the table has no stream")?;
+        let records = crate::pump::read_batch(&self.streams, &stream_arn, 1000).await?;
+        let record = records
+            .into_iter()
+            .rev()
+            .find(|r| {
+                let image = r.dynamodb.as_ref().and_then(|d| d.new_image.as_ref());
+                r.event_name.as_ref().map(|n| n.as_str()) == Some(event_name)
+                    && image.and_then(|i| i.get(attribute)).and_then(|v| v.as_s().ok()).map(String::as_str)
+                        == Some(value)
+            })
+            .ok_or_else(|| format!("no {event_name} record with {attribute} = {value}"))?;
+        Ok(serde_json::to_value(crate::pump::lambda_event(&[record], &stream_arn)?)?)
     }
 
     /// Connects the caller's organization to a cloud account (as configure-account would after

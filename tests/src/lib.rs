@@ -135,6 +135,8 @@ pub struct Stack {
     pub cloud: Arc<outage::RefusingCloud>,
     /// The service's own account, as the trust policy names it (moto's default account).
     pub service_account: Arc<get_cloud_account::ServiceAccount>,
+    /// The stream consumer that carries out clusters' intents in EC2, through the customer's role.
+    pub provisioner: Arc<provision_cluster::Provisioner>,
     /// The stream consumer that copies organization names.
     pub name_sync: Arc<sync_organization_name::NameSync>,
     pub clock: Arc<ShiftedClock>,
@@ -199,6 +201,11 @@ impl Stack {
         });
         let cloud = Arc::new(outage::RefusingCloud::new(orgs::cloud::StsCloud::new(sdk.clone())));
         let service_account = Arc::new(get_cloud_account::ServiceAccount(MOTO_ACCOUNT.into()));
+        let provisioner = Arc::new(provision_cluster::Provisioner {
+            store: Store::new(plain_dynamo.clone(), &options.table),
+            fleet: Arc::new(provision_cluster::ec2::Ec2Fleet::new(sdk.clone(), CLUSTER_IMAGE)),
+            clock: clock.clone(),
+        });
         let name_sync = Arc::new(sync_organization_name::NameSync {
             store: Store::new(plain_dynamo.clone(), &options.table),
         });
@@ -271,6 +278,14 @@ impl Stack {
                 pump::PumpOptions::default(),
                 Arc::new(pump::PumpStats::default()),
             )));
+            tasks.push(tokio::spawn(pump::run(
+                plain_dynamo.clone(),
+                streams.clone(),
+                options.table.clone(),
+                pump::provisioner_handler(provisioner.clone()),
+                pump::PumpOptions::default(),
+                Arc::new(pump::PumpStats::default()),
+            )));
         }
 
         Ok(Self {
@@ -282,6 +297,7 @@ impl Stack {
             feedback,
             cloud,
             service_account,
+            provisioner,
             name_sync,
             clock,
             calls,
@@ -323,6 +339,9 @@ impl Stack {
         pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
     }
 }
+
+/// The machine image clusters boot on the emulator (moto accepts any id).
+pub const CLUSTER_IMAGE: &str = "ami-12c6146b";
 
 /// The account moto acts in for the default credentials: the service's own, locally.
 pub const MOTO_ACCOUNT: &str = "123456789012";

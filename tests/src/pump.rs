@@ -159,6 +159,16 @@ pub fn name_sync_handler(sync: Arc<sync_organization_name::NameSync>) -> Handler
     })
 }
 
+/// The provisioner as a stream consumer.
+pub fn provisioner_handler(provisioner: Arc<provision_cluster::Provisioner>) -> Handler {
+    Arc::new(move |event| {
+        let provisioner = provisioner.clone();
+        Box::pin(async move {
+            provision_cluster::handle(&provisioner, LambdaEvent::new(event, Default::default())).await
+        })
+    })
+}
+
 /// The last record a consumer has handled in one shard: its sequence number, and its event id
 /// so that a stream rewritten under the pump (same sequence number, other record) is noticed.
 #[derive(Debug, Clone)]

@@ -54,6 +54,20 @@ impl Store {
         }))
     }
 
+    /// Where the organization's clusters run: the role, its external id and the region; `None`
+    /// until an account is connected.
+    pub async fn cloud_target(&self, org: &OrgId) -> Result<Option<crate::cloud::Target>, DomainError> {
+        let Some(item) = self.get(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK).await? else {
+            return Ok(None);
+        };
+        let item = from_item::<CloudAccountItem>(item)?;
+        Ok(item.account.map(|account| crate::cloud::Target {
+            role_arn: account.role_arn,
+            external_id: item.external_id,
+            region: account.region.as_str().to_owned(),
+        }))
+    }
+
     /// The organization's external id, made on first use. Two first uses at once agree: the put
     /// is conditional, and the loser reads what the winner wrote.
     pub async fn ensure_external_id(&self, org: &OrgId) -> Result<ExternalId, DomainError> {

@@ -76,6 +76,17 @@ async fn every_generated_event_succeeds_through_its_function() {
             "get-cloud-account" => get_cloud_account::handle(&stack.api, &stack.service_account, request())
                 .await
                 .map(status_and_body),
+            "provision-cluster" => {
+                let event = serde_json::from_value(event).expect("stream event");
+                let response = provision_cluster::handle(
+                    &stack.provisioner,
+                    LambdaEvent::new(event, Default::default()),
+                )
+                .await
+                .expect("provisioner");
+                assert!(response.batch_item_failures.is_empty());
+                continue;
+            }
             "sync-organization-name" => {
                 let event = serde_json::from_value(event).expect("stream event");
                 let response = sync_organization_name::handle(

@@ -7,6 +7,7 @@ mod administration;
 mod authorization;
 mod bad_input;
 mod cloud_account;
+mod clusters;
 mod delivery;
 mod failures;
 mod invitations;

@@ -31,7 +31,7 @@ fn event_path(function: &str) -> PathBuf {
 #[test]
 fn every_function_has_a_sample_event_its_handler_accepts() {
     let functions = function_crates();
-    assert_eq!(functions.len(), 27, "{functions:?}");
+    assert_eq!(functions.len(), 28, "{functions:?}");
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")
         .filter_map(|e| e.ok())
@@ -54,6 +54,10 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
                 assert_eq!(event.records[0].event_name, "INSERT");
                 assert!(event.records[0].change.sequence_number.is_some());
+            }
+            "provision-cluster" => {
+                let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
+                assert!(provision_cluster::is_state_change(&event.records[0]), "a new cluster");
             }
             "sync-organization-name" => {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);

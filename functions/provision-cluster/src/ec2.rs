@@ -1,0 +1,124 @@
+//! The EC2 adapter of [`Fleet`]: every call acts as the customer's role, in the cluster's region.
+//! Only the provisioner links it (the API functions never call EC2).
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType, Tag, TagSpecification};
+use orgs::cloud::{CloudError, Fleet, Instance, Launch, Target, assume, classify};
+
+/// The tag every instance carries: how the provisioner finds a cluster's instances again, so
+/// that a redelivered record never launches a second set (the emulator ignores ClientToken).
+pub const CLUSTER_TAG: &str = "orgs:cluster-id";
+pub const ORG_TAG: &str = "orgs:org-id";
+
+pub struct Ec2Fleet {
+    sdk: SdkConfig,
+    /// The machine image clusters boot (`CLUSTER_IMAGE_ID`).
+    image_id: String,
+}
+
+impl Ec2Fleet {
+    pub fn new(sdk: SdkConfig, image_id: impl Into<String>) -> Self {
+        Self { sdk, image_id: image_id.into() }
+    }
+
+    async fn client(&self, target: &Target) -> Result<aws_sdk_ec2::Client, CloudError> {
+        Ok(aws_sdk_ec2::Client::new(&assume(&self.sdk, target).await?))
+    }
+}
+
+type Fut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, CloudError>> + Send + 'a>>;
+
+impl Fleet for Ec2Fleet {
+    fn find<'a>(&'a self, target: &'a Target, cluster: &'a uuid::Uuid) -> Fut<'a, Vec<Instance>> {
+        Box::pin(async move {
+            let ec2 = self.client(target).await?;
+            let mut pages = ec2
+                .describe_instances()
+                .filters(
+                    Filter::builder().name(format!("tag:{CLUSTER_TAG}")).values(cluster.to_string()).build(),
+                )
+                .into_paginator()
+                .send();
+            let mut found = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| classify("EC2 DescribeInstances", e))?;
+                for reservation in page.reservations() {
+                    for instance in reservation.instances() {
+                        let state = instance.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned());
+                        if let (Some(id), Some(state)) = (instance.instance_id(), state)
+                            && state != "terminated"
+                        {
+                            found.push((
+                                instance.launch_time().map(|t| t.secs()),
+                                instance.ami_launch_index(),
+                                Instance { id: id.to_owned(), state },
+                            ));
+                        }
+                    }
+                }
+            }
+            found.sort_by_key(|(time, index, _)| (*time, *index));
+            Ok(found.into_iter().map(|(_, _, i)| i).collect())
+        })
+    }
+
+    fn launch<'a>(&'a self, target: &'a Target, launch: &'a Launch) -> Fut<'a, Vec<String>> {
+        Box::pin(async move {
+            let ec2 = self.client(target).await?;
+            let count = i32::try_from(launch.count).unwrap_or(1);
+            let tags = TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key(CLUSTER_TAG).value(launch.cluster_id.to_string()).build())
+                .tags(Tag::builder().key(ORG_TAG).value(launch.org_id.to_string()).build())
+                .tags(Tag::builder().key("Name").value(format!("orgs-{}", launch.name)).build())
+                .build();
+            let out = ec2
+                .run_instances()
+                .image_id(&self.image_id)
+                .instance_type(InstanceType::from(launch.instance_type.as_str()))
+                .min_count(count)
+                .max_count(count)
+                .tag_specifications(tags)
+                .send()
+                .await
+                .map_err(|e| classify("EC2 RunInstances", e))?;
+            Ok(out.instances().iter().filter_map(|i| i.instance_id().map(str::to_owned)).collect())
+        })
+    }
+
+    fn start<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> Fut<'a, ()> {
+        Box::pin(async move {
+            let ec2 = self.client(target).await?;
+            ec2.start_instances()
+                .set_instance_ids(Some(ids.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("EC2 StartInstances", e))?;
+            Ok(())
+        })
+    }
+
+    fn stop<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> Fut<'a, ()> {
+        Box::pin(async move {
+            let ec2 = self.client(target).await?;
+            ec2.stop_instances()
+                .set_instance_ids(Some(ids.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("EC2 StopInstances", e))?;
+            Ok(())
+        })
+    }
+
+    fn terminate<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> Fut<'a, ()> {
+        Box::pin(async move {
+            let ec2 = self.client(target).await?;
+            ec2.terminate_instances()
+                .set_instance_ids(Some(ids.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("EC2 TerminateInstances", e))?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! DynamoDB Streams handler: carries out the intents the API recorded on clusters, through the
+//! customer's role, and records what the cloud confirmed.
+//!
+//! - A cluster record whose state changed is a trigger only: the cluster is read fresh, and only
+//!   an intent state (`pending`, `starting`, `stopping`, `terminating`) is acted on. A record
+//!   delivered again after the work was done finds the cluster moved on and does nothing.
+//! - A launch first looks for the cluster's instances by tag, so a launch whose confirmation was
+//!   lost is never repeated: no second set of instances.
+//! - The confirmation is a transition on condition that the cluster is still in the intent state
+//!   it acted on; a member who changed it meanwhile wins, and the next record carries on from there.
+//! - The cloud refusing (a role that cannot be assumed, an EC2 error) moves the cluster to
+//!   `error` with the cloud's code; the intent can be retried by the member. A transient failure
+//!   (throttled, unreachable) stops the batch at that record for Lambda to retry, in order.
+
+pub mod ec2;
+
+use std::sync::Arc;
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use lambda_runtime::{Error, LambdaEvent};
+use orgs::cloud::{CloudError, Fleet, Launch};
+use orgs::domain::{Cluster, ClusterState, DomainError, OrgId, Timestamp, Transition};
+use orgs::store::{ClusterOutcome, Store, schema};
+use orgs::{Clock, SystemClock};
+
+/// What the provisioner holds for its lifetime.
+pub struct Provisioner {
+    pub store: Store,
+    pub fleet: Arc<dyn Fleet>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Provisioner {
+    pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
+        let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
+        let image = orgs::config::cluster_image_id(&orgs::config::Env)?;
+        Ok(Self {
+            store: orgs::app::store_from_env()?,
+            fleet: Arc::new(ec2::Ec2Fleet::new(sdk, image)),
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// What became of one record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not a cluster whose state changed.
+    Ignored,
+    /// The cluster is not (or no longer) in an intent state.
+    Settled,
+    /// The cloud confirmed: the cluster moved to this state.
+    Moved(ClusterState),
+    /// The cloud refused: the cluster is in `error`.
+    Failed(String),
+}
+
+pub async fn handle(p: &Provisioner, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
+    let mut response = DynamoDbEventResponse::default();
+    for record in &event.payload.records {
+        match provision_one(p, record).await {
+            Ok(outcome) => tracing::info!(event_id = %record.event_id, ?outcome, "record handled"),
+            Err(e) => {
+                tracing::error!(event_id = %record.event_id, error = %orgs::http::chain(&e), "provisioning failed; the batch is retried from this record");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+                break;
+            }
+        }
+    }
+    Ok(response)
+}
+
+fn text<'a>(image: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
+    match image.get(name) {
+        Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// Whether a record is a cluster whose state changed (or a new cluster).
+pub fn is_state_change(record: &EventRecord) -> bool {
+    let (new, old) = (&record.change.new_image, &record.change.old_image);
+    text(new, schema::ENTITY) == Some(schema::ENTITY_CLUSTER) && text(new, "state") != text(old, "state")
+}
+
+async fn provision_one(p: &Provisioner, record: &EventRecord) -> Result<Outcome, DomainError> {
+    if !is_state_change(record) {
+        return Ok(Outcome::Ignored);
+    }
+    let image = &record.change.new_image;
+    let (Some(org), Some(id)) = (text(image, "org_id"), text(image, "cluster_id")) else {
+        return Err(DomainError::Corrupt("cluster record without its ids".into()));
+    };
+    let org = OrgId::parse(org)?;
+    let id = uuid::Uuid::parse_str(id).map_err(|e| DomainError::Corrupt(format!("cluster id: {e}")))?;
+    let Some(cluster) = p.store.cluster(&org, &id).await? else {
+        return Ok(Outcome::Settled);
+    };
+    carry_out(p, &cluster).await
+}
+
+/// Acts on the cluster's current intent, if it has one.
+pub async fn carry_out(p: &Provisioner, cluster: &Cluster) -> Result<Outcome, DomainError> {
+    if !matches!(
+        cluster.state,
+        ClusterState::Pending | ClusterState::Starting | ClusterState::Stopping | ClusterState::Terminating
+    ) {
+        return Ok(Outcome::Settled);
+    }
+    let Some(target) = p.store.cloud_target(&cluster.org_id).await? else {
+        return record_failure(p, cluster, "NoCloudAccount: the organization has no cloud account".into())
+            .await;
+    };
+    let result = async {
+        let found = p.fleet.find(&target, &cluster.cluster_id).await?;
+        let ids: Vec<String> = found.iter().map(|i| i.id.clone()).collect();
+        let (transition, instances) = match cluster.state {
+            ClusterState::Pending if ids.is_empty() => {
+                let launch = Launch {
+                    cluster_id: cluster.cluster_id,
+                    org_id: cluster.org_id,
+                    name: String::from(cluster.name.clone()),
+                    instance_type: cluster.instance_type.as_str().to_owned(),
+                    count: 1 + cluster.workers,
+                };
+                (Transition::Running, Some(p.fleet.launch(&target, &launch).await?))
+            }
+            ClusterState::Pending => (Transition::Running, Some(ids)),
+            ClusterState::Starting => {
+                p.fleet.start(&target, &ids).await?;
+                (Transition::Running, Some(ids))
+            }
+            ClusterState::Stopping => {
+                p.fleet.stop(&target, &ids).await?;
+                (Transition::Stopped, None)
+            }
+            _ => {
+                if !ids.is_empty() {
+                    p.fleet.terminate(&target, &ids).await?;
+                }
+                (Transition::Terminated, None)
+            }
+        };
+        Ok::<_, CloudError>((transition, instances))
+    }
+    .await;
+    match result {
+        Ok((transition, instances)) => {
+            let outcome = ClusterOutcome { instances, error: None };
+            match p.store.transition(cluster, transition, None, outcome, now(p)).await {
+                Ok(moved) => Ok(Outcome::Moved(moved.state)),
+                // A member changed it meanwhile: their intent comes with its own record.
+                Err(DomainError::Conflict(_)) => Ok(Outcome::Settled),
+                Err(e) => Err(e),
+            }
+        }
+        Err(CloudError::Refused { code, message }) => {
+            record_failure(p, cluster, format!("{code}: {message}")).await
+        }
+        Err(CloudError::Unavailable { context, source }) => Err(DomainError::Unavailable { context, source }),
+    }
+}
+
+async fn record_failure(p: &Provisioner, cluster: &Cluster, error: String) -> Result<Outcome, DomainError> {
+    tracing::warn!(cluster_id = %cluster.cluster_id, %error, "the cloud refused; the cluster is in error");
+    let outcome = ClusterOutcome { instances: None, error: Some(error.clone()) };
+    match p.store.transition(cluster, Transition::Failed, None, outcome, now(p)).await {
+        Ok(_) | Err(DomainError::Conflict(_)) => Ok(Outcome::Failed(error)),
+        Err(e) => Err(e),
+    }
+}
+
+fn now(p: &Provisioner) -> Timestamp {
+    Timestamp::from_datetime(p.clock.now())
+}

@@ -1,0 +1,277 @@
+//! Clusters in the organization's own account: Alice connects it, Bob deploys in it without
+//! configuring anything, everyone sees the same clusters, and the state machine holds under races.
+
+use futures::future::join;
+use orgs::cloud::Target;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const ROLE: &str = "arn:aws:iam::111122223333:role/orgs-clusters";
+
+/// Alice's organization connected to account 111122223333, with Bob as a plain member.
+async fn connected(stack: &local_stack::Stack) -> (User, User, String) {
+    let alice = register(stack, &email("alice")).await;
+    let org = personal_org(stack, &alice).await;
+    let bob = register(stack, &email("bob")).await;
+    let id = invite(stack, &alice, &org, &bob.email).await;
+    post(stack, &format!("/v1/invitations/{id}/accept"), &bob, json!({})).await;
+    let account = json!({ "provider": "aws", "role_arn": ROLE, "region": "eu-west-1" });
+    let saved = call(
+        stack,
+        "PUT",
+        &format!("/v1/organizations/{org}/cloud-account"),
+        Some(&alice.token),
+        Some(account),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+    (alice, bob, org)
+}
+
+async fn create(stack: &local_stack::Stack, who: &User, org: &str, name: &str, workers: u32) -> Answer {
+    let body = json!({ "name": name, "instance_type": "m5.large", "workers": workers, "user_management": "managed" });
+    post(stack, &format!("/v1/organizations/{org}/clusters"), who, body).await
+}
+
+async fn act(stack: &local_stack::Stack, who: &User, org: &str, cluster: &str, action: &str) -> Answer {
+    post(stack, &format!("/v1/organizations/{org}/clusters/{cluster}/{action}"), who, json!({})).await
+}
+
+/// Waits until the provisioner has moved the cluster to `state`.
+async fn settles(stack: &local_stack::Stack, viewer: &User, org: &str, cluster: &str, state: &str) -> Value {
+    let path = format!("/v1/organizations/{org}/clusters/{cluster}");
+    eventually(&format!("cluster {cluster} {state}"), || async {
+        let answer = get(stack, &path, viewer).await;
+        (answer.body["state"] == state).then_some(answer.body)
+    })
+    .await
+}
+
+async fn target(stack: &local_stack::Stack, org: &str) -> Target {
+    let org = orgs::domain::OrgId::parse(org).expect("org");
+    stack.api.store.cloud_target(&org).await.expect("read").expect("connected")
+}
+
+/// The cluster's instances and their EC2 states, asked as the customer's role.
+async fn instances_in_customer_account(stack: &local_stack::Stack, org: &str, cluster: &str) -> Vec<String> {
+    let id = uuid::Uuid::parse_str(cluster).expect("uuid");
+    stack
+        .provisioner
+        .fleet
+        .find(&target(stack, org).await, &id)
+        .await
+        .expect("find")
+        .into_iter()
+        .map(|i| i.state)
+        .collect()
+}
+
+#[tokio::test]
+async fn bob_deploys_in_alices_account_and_everyone_runs_the_same_cluster() {
+    let stack = stack().await;
+    let (alice, bob, org) = connected(&stack).await;
+
+    let created = create(&stack, &bob, &org, "analytics", 2).await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{:?}", created.body);
+    assert_eq!(created.body["state"], "pending");
+    let cluster = created.body["cluster_id"].as_str().expect("id").to_owned();
+    let running = settles(&stack, &alice, &org, &cluster, "running").await;
+    assert_eq!(running["account_id"], "111122223333");
+    assert_eq!(running["created_by"], bob.sub.as_str());
+    assert_eq!(running["instances"].as_array().map(Vec::len), Some(3), "a head and two workers");
+
+    // The instances are in Alice's account, not the service's own.
+    assert_eq!(instances_in_customer_account(&stack, &org, &cluster).await, ["running"; 3]);
+    let own = aws_sdk_ec2::Client::new(&emulator().await.sdk_config().await)
+        .describe_instances()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("tag:orgs:cluster-id").values(&cluster).build())
+        .send()
+        .await
+        .expect("describe as the service");
+    assert!(own.reservations().is_empty(), "nothing of it in the service's account");
+
+    // Carol, a stranger, sees nothing.
+    let carol = register(&stack, &email("carol")).await;
+    assert_problem(
+        &get(&stack, &format!("/v1/organizations/{org}/clusters"), &carol).await,
+        404,
+        "a stranger's list",
+    );
+    assert_problem(
+        &get(&stack, &format!("/v1/organizations/{org}/clusters/{cluster}"), &carol).await,
+        404,
+        "a stranger",
+    );
+    let listed = get(&stack, &format!("/v1/organizations/{org}/clusters"), &alice).await;
+    assert_eq!(listed.body["clusters"][0]["cluster_id"], cluster.as_str(), "Alice sees Bob's cluster");
+
+    // Members may no longer manage clusters: Bob still stops and starts, but cannot terminate.
+    let settings = json!({
+        "members_can_invite": false,
+        "members_can_manage_clusters": false,
+        "members_can_open_ports": false,
+        "invitation_ttl_days": 7,
+    });
+    let path = format!("/v1/organizations/{org}/permissions");
+    assert_eq!(call(&stack, "PUT", &path, Some(&alice.token), Some(settings)).await.status, StatusCode::OK);
+    assert_eq!(act(&stack, &bob, &org, &cluster, "stop").await.status, StatusCode::ACCEPTED);
+    settles(&stack, &alice, &org, &cluster, "stopped").await;
+    assert_eq!(instances_in_customer_account(&stack, &org, &cluster).await, ["stopped"; 3]);
+    assert_problem(&act(&stack, &bob, &org, &cluster, "stop").await, 409, "stopping a stopped cluster");
+    assert_eq!(act(&stack, &bob, &org, &cluster, "start").await.status, StatusCode::ACCEPTED);
+    settles(&stack, &bob, &org, &cluster, "running").await;
+    assert_problem(&act(&stack, &bob, &org, &cluster, "terminate").await, 403, "Bob terminating");
+    assert_problem(&create(&stack, &bob, &org, "another", 0).await, 403, "Bob creating");
+
+    // While it lives, the account stays; terminated, it may change.
+    let other = json!({ "provider": "aws", "role_arn": "arn:aws:iam::444455556666:role/other", "region": "eu-west-1" });
+    let account = format!("/v1/organizations/{org}/cloud-account");
+    let refused = call(&stack, "PUT", &account, Some(&alice.token), Some(other.clone())).await;
+    assert_problem(&refused, 409, "changing the account under a live cluster");
+    assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("analytics")), "{:?}", refused.body);
+    assert_eq!(act(&stack, &alice, &org, &cluster, "terminate").await.status, StatusCode::ACCEPTED);
+    settles(&stack, &alice, &org, &cluster, "terminated").await;
+    assert!(instances_in_customer_account(&stack, &org, &cluster).await.is_empty(), "all terminated");
+    assert_problem(
+        &act(&stack, &alice, &org, &cluster, "start").await,
+        409,
+        "a terminated cluster never comes back",
+    );
+    assert_eq!(call(&stack, "PUT", &account, Some(&alice.token), Some(other)).await.status, StatusCode::OK);
+
+    let log = get(&stack, &format!("/v1/organizations/{org}/events?limit=100"), &alice).await;
+    let cluster_events: Vec<(String, String)> = log.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["details"]["cluster_id"] == cluster.as_str())
+        .map(|e| {
+            let what =
+                e["details"]["action"].as_str().unwrap_or(e["action"].as_str().unwrap_or("")).to_owned();
+            (what, e["actor"]["email"].as_str().unwrap_or("").to_owned())
+        })
+        .collect();
+    assert_eq!(
+        cluster_events,
+        [
+            ("terminate".to_owned(), alice.email.clone()),
+            ("start".to_owned(), bob.email.clone()),
+            ("stop".to_owned(), bob.email.clone()),
+            ("cluster_created".to_owned(), bob.email.clone()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_needs_an_account_and_sensible_sizes() {
+    let stack = stack().await;
+    let alice = register(&stack, &email("alice")).await;
+    let org = personal_org(&stack, &alice).await;
+    assert_problem(&create(&stack, &alice, &org, "analytics", 1).await, 409, "no account yet");
+    let (alice, _bob, org) = connected(&stack).await;
+    for (body, why) in [
+        (
+            json!({ "name": "Analytics", "instance_type": "m5.large", "workers": 1, "user_management": "managed" }),
+            "a name with capitals",
+        ),
+        (
+            json!({ "name": "a", "instance_type": "large", "workers": 1, "user_management": "managed" }),
+            "an instance type",
+        ),
+        (
+            json!({ "name": "a", "instance_type": "m5.large", "workers": 51, "user_management": "managed" }),
+            "too many workers",
+        ),
+        (
+            json!({ "name": "a", "instance_type": "m5.large", "workers": 1, "user_management": "sometimes" }),
+            "a mode",
+        ),
+    ] {
+        assert_problem(
+            &post(&stack, &format!("/v1/organizations/{org}/clusters"), &alice, body).await,
+            400,
+            why,
+        );
+    }
+}
+
+#[tokio::test]
+async fn starting_while_terminating_lets_exactly_one_win() {
+    for round in 0..4 {
+        let stack = stack().await;
+        let (alice, bob, org) = connected(&stack).await;
+        let cluster = create(&stack, &alice, &org, "raced", 0).await.body["cluster_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        settles(&stack, &alice, &org, &cluster, "running").await;
+        assert_eq!(act(&stack, &alice, &org, &cluster, "stop").await.status, StatusCode::ACCEPTED);
+        settles(&stack, &alice, &org, &cluster, "stopped").await;
+
+        let (started, terminated) = join(
+            act(&stack, &bob, &org, &cluster, "start"),
+            act(&stack, &alice, &org, &cluster, "terminate"),
+        )
+        .await;
+
+        let won = [&started, &terminated].iter().filter(|a| a.status == StatusCode::ACCEPTED).count();
+        assert_eq!(won, 1, "round {round}: {:?} / {:?}", started.body, terminated.body);
+        let loser = if started.status == StatusCode::ACCEPTED { &terminated } else { &started };
+        assert_problem(loser, 409, &format!("round {round}: the other action"));
+        let end = if started.status == StatusCode::ACCEPTED { "running" } else { "terminated" };
+        settles(&stack, &alice, &org, &cluster, end).await;
+    }
+}
+
+#[tokio::test]
+async fn a_redelivered_or_repeated_launch_never_makes_a_second_set_of_instances() {
+    // No pump: the test is the stream's delivery, and delivers the same record twice.
+    let stack =
+        stack_with(local_stack::StackOptions { pump: false, ..local_stack::StackOptions::for_test() }).await;
+    let (alice, _bob, org) = connected(&stack).await;
+    let cluster =
+        create(&stack, &alice, &org, "twice", 1).await.body["cluster_id"].as_str().expect("id").to_owned();
+    let sdk = emulator().await.sdk_config().await;
+    let event =
+        stack.event_context(&sdk).stream_record("INSERT", "cluster_id", &cluster).await.expect("the record");
+    let deliver = || {
+        let event = serde_json::from_value(event.clone()).expect("stream event");
+        provision_cluster::handle(
+            &stack.provisioner,
+            lambda_runtime::LambdaEvent::new(event, Default::default()),
+        )
+    };
+
+    // The launch went out but its confirmation was lost: the instances exist, the cluster is pending.
+    let pending = stack
+        .api
+        .store
+        .cluster(
+            &orgs::domain::OrgId::parse(&org).expect("org"),
+            &uuid::Uuid::parse_str(&cluster).expect("id"),
+        )
+        .await
+        .expect("read")
+        .expect("cluster");
+    let launch = orgs::cloud::Launch {
+        cluster_id: pending.cluster_id,
+        org_id: pending.org_id,
+        name: "twice".into(),
+        instance_type: "m5.large".into(),
+        count: 2,
+    };
+    stack.provisioner.fleet.launch(&target(&stack, &org).await, &launch).await.expect("launched");
+
+    for _ in 0..3 {
+        assert!(deliver().await.expect("handled").batch_item_failures.is_empty());
+    }
+    let running = get(&stack, &format!("/v1/organizations/{org}/clusters/{cluster}"), &alice).await;
+    assert_eq!(running.body["state"], "running");
+    assert_eq!(
+        instances_in_customer_account(&stack, &org, &cluster).await.len(),
+        2,
+        "one set, found by its tag"
+    );
+}
