@@ -55,6 +55,7 @@ pub const FUNCTIONS: &[&str] = &[
     "record-mail-feedback",
     "sync-organization-name",
     "provision-cluster",
+    "reconcile-clusters",
 ];
 
 /// What generating events needs of a running stack.
@@ -247,6 +248,7 @@ impl EventContext {
                 ),
             ),
             "sync-organization-name" => self.rename_event(&caller).await,
+            "reconcile-clusters" => sample("reconcile-clusters"),
             "provision-cluster" => {
                 let cluster = self.cluster_of(&caller).await?.to_string();
                 self.stream_record("INSERT", "cluster_id", &cluster).await

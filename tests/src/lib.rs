@@ -101,6 +101,8 @@ pub struct StackOptions {
     pub jwks_min_refresh: Duration,
     /// The deployment's limits (a test may lower them).
     pub limits: orgs::config::Limits,
+    /// Run the reconciler on this schedule (the dev stack; a test calls it when it wants it).
+    pub reconcile_every: Option<Duration>,
 }
 
 impl StackOptions {
@@ -117,6 +119,7 @@ impl StackOptions {
             pump: true,
             jwks_min_refresh: Duration::from_secs(10),
             limits: orgs::config::Limits::default(),
+            reconcile_every: None,
         }
     }
 }
@@ -135,8 +138,12 @@ pub struct Stack {
     pub cloud: Arc<outage::RefusingCloud>,
     /// The service's own account, as the trust policy names it (moto's default account).
     pub service_account: Arc<get_cloud_account::ServiceAccount>,
+    /// EC2 as the provisioner meets it; `fleet.refuse(...)` is the customer's account saying no.
+    pub fleet: Arc<outage::RefusingFleet>,
     /// The stream consumer that carries out clusters' intents in EC2, through the customer's role.
     pub provisioner: Arc<provision_cluster::Provisioner>,
+    /// The scheduled job that compares live clusters with EC2.
+    pub reconciler: Arc<reconcile_clusters::Reconciler>,
     /// The stream consumer that copies organization names.
     pub name_sync: Arc<sync_organization_name::NameSync>,
     pub clock: Arc<ShiftedClock>,
@@ -201,9 +208,18 @@ impl Stack {
         });
         let cloud = Arc::new(outage::RefusingCloud::new(orgs::cloud::StsCloud::new(sdk.clone())));
         let service_account = Arc::new(get_cloud_account::ServiceAccount(MOTO_ACCOUNT.into()));
+        let fleet = Arc::new(outage::RefusingFleet::new(provision_cluster::ec2::Ec2Fleet::new(
+            sdk.clone(),
+            CLUSTER_IMAGE,
+        )));
         let provisioner = Arc::new(provision_cluster::Provisioner {
             store: Store::new(plain_dynamo.clone(), &options.table),
-            fleet: Arc::new(provision_cluster::ec2::Ec2Fleet::new(sdk.clone(), CLUSTER_IMAGE)),
+            fleet: fleet.clone(),
+            clock: clock.clone(),
+        });
+        let reconciler = Arc::new(reconcile_clusters::Reconciler {
+            store: Store::new(plain_dynamo.clone(), &options.table),
+            fleet: fleet.clone(),
             clock: clock.clone(),
         });
         let name_sync = Arc::new(sync_organization_name::NameSync {
@@ -288,6 +304,18 @@ impl Stack {
             )));
         }
 
+        if let Some(every) = options.reconcile_every {
+            let reconciler = reconciler.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Err(e) = reconcile_clusters::reconcile(&reconciler).await {
+                        tracing::warn!(error = %e, "reconciliation failed; next run in a moment");
+                    }
+                }
+            }));
+        }
+
         Ok(Self {
             api_url,
             issuer,
@@ -297,7 +325,9 @@ impl Stack {
             feedback,
             cloud,
             service_account,
+            fleet,
             provisioner,
+            reconciler,
             name_sync,
             clock,
             calls,

@@ -81,3 +81,74 @@ impl orgs::cloud::Cloud for RefusingCloud {
         })
     }
 }
+
+/// EC2 as the customer's account may answer where the emulator will not: a role that cannot be
+/// assumed, or an EC2 refusal. While a refusal is set, every fleet call fails with it.
+pub struct RefusingFleet {
+    inner: Box<dyn orgs::cloud::Fleet>,
+    refusal: std::sync::Mutex<Option<(String, String)>>,
+}
+
+impl RefusingFleet {
+    pub fn new(inner: impl orgs::cloud::Fleet + 'static) -> Self {
+        Self { inner: Box::new(inner), refusal: std::sync::Mutex::new(None) }
+    }
+
+    pub fn refuse(&self, refusal: Option<(&str, &str)>) {
+        if let Ok(mut slot) = self.refusal.lock() {
+            *slot = refusal.map(|(c, m)| (c.to_owned(), m.to_owned()));
+        }
+    }
+
+    fn refused(&self) -> Option<orgs::cloud::CloudError> {
+        let refusal = self.refusal.lock().ok().and_then(|r| r.clone());
+        refusal.map(|(code, message)| orgs::cloud::CloudError::Refused { code, message })
+    }
+}
+
+type FleetFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, orgs::cloud::CloudError>> + Send + 'a>>;
+
+impl orgs::cloud::Fleet for RefusingFleet {
+    fn find<'a>(
+        &'a self,
+        target: &'a orgs::cloud::Target,
+        cluster: &'a uuid::Uuid,
+    ) -> FleetFuture<'a, Vec<orgs::cloud::Instance>> {
+        match self.refused() {
+            Some(e) => Box::pin(async move { Err(e) }),
+            None => self.inner.find(target, cluster),
+        }
+    }
+
+    fn launch<'a>(
+        &'a self,
+        target: &'a orgs::cloud::Target,
+        launch: &'a orgs::cloud::Launch,
+    ) -> FleetFuture<'a, Vec<String>> {
+        match self.refused() {
+            Some(e) => Box::pin(async move { Err(e) }),
+            None => self.inner.launch(target, launch),
+        }
+    }
+
+    fn start<'a>(&'a self, target: &'a orgs::cloud::Target, ids: &'a [String]) -> FleetFuture<'a, ()> {
+        match self.refused() {
+            Some(e) => Box::pin(async move { Err(e) }),
+            None => self.inner.start(target, ids),
+        }
+    }
+
+    fn stop<'a>(&'a self, target: &'a orgs::cloud::Target, ids: &'a [String]) -> FleetFuture<'a, ()> {
+        match self.refused() {
+            Some(e) => Box::pin(async move { Err(e) }),
+            None => self.inner.stop(target, ids),
+        }
+    }
+
+    fn terminate<'a>(&'a self, target: &'a orgs::cloud::Target, ids: &'a [String]) -> FleetFuture<'a, ()> {
+        match self.refused() {
+            Some(e) => Box::pin(async move { Err(e) }),
+            None => self.inner.terminate(target, ids),
+        }
+    }
+}

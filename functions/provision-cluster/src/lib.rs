@@ -118,7 +118,8 @@ pub async fn carry_out(p: &Provisioner, cluster: &Cluster) -> Result<Outcome, Do
         let found = p.fleet.find(&target, &cluster.cluster_id).await?;
         let ids: Vec<String> = found.iter().map(|i| i.id.clone()).collect();
         let (transition, instances) = match cluster.state {
-            ClusterState::Pending if ids.is_empty() => {
+            // Nothing launched yet (a new cluster, or one whose launch failed): launch.
+            ClusterState::Pending | ClusterState::Starting if ids.is_empty() => {
                 let launch = Launch {
                     cluster_id: cluster.cluster_id,
                     org_id: cluster.org_id,
@@ -134,7 +135,9 @@ pub async fn carry_out(p: &Provisioner, cluster: &Cluster) -> Result<Outcome, Do
                 (Transition::Running, Some(ids))
             }
             ClusterState::Stopping => {
-                p.fleet.stop(&target, &ids).await?;
+                if !ids.is_empty() {
+                    p.fleet.stop(&target, &ids).await?;
+                }
                 (Transition::Stopped, None)
             }
             _ => {

@@ -101,6 +101,30 @@ impl Store {
         Ok(Page { items: clusters, next_cursor: cursor("clusters", org, last)? })
     }
 
+    /// Every live cluster, of every organization, from the sparse index (eventually consistent:
+    /// the reconciler re-reads each one before it writes).
+    pub async fn live_clusters(&self) -> Result<Vec<Cluster>, DomainError> {
+        let items = self.query(Query::gsi1(keys::LIVE_CLUSTERS.to_owned())).await?;
+        items.into_iter().map(|i| from_item::<ClusterItem>(i).map(|c| c.cluster)).collect()
+    }
+
+    /// Notes a problem found on a cluster without changing its state (instances gone missing).
+    pub async fn note_cluster_problem(
+        &self,
+        cluster: &Cluster,
+        problem: &str,
+        now: Timestamp,
+    ) -> Result<bool, DomainError> {
+        self.update_if_named(
+            key(keys::org_pk(&cluster.org_id), keys::cluster_sk(&cluster.cluster_id)),
+            "SET last_error = :problem, updated_at = :now",
+            "#state = :state AND (attribute_not_exists(last_error) OR last_error <> :problem)",
+            &[("#state", "state")],
+            vec![(":problem", s(problem)), (":now", stored(&now)?), (":state", stored(&cluster.state)?)],
+        )
+        .await
+    }
+
     /// The names of the organization's clusters that are not terminated.
     pub async fn live_cluster_names(&self, org: &OrgId) -> Result<Vec<String>, DomainError> {
         let items = self.query(Query::partition(keys::org_pk(org)).prefix("CLUSTER#")).await?;
@@ -151,6 +175,14 @@ impl Store {
             }
             None if next != ClusterState::Error => expression.push_str(" REMOVE last_error"),
             None => {}
+        }
+        if next == ClusterState::Terminated {
+            // Off the reconciler's index of live clusters.
+            expression.push_str(if expression.contains(" REMOVE ") {
+                ", gsi1pk, gsi1sk"
+            } else {
+                " REMOVE gsi1pk, gsi1sk"
+            });
         }
         let mut tx = Tx::new().update(CLUSTER, built(update.update_expression(expression).build())?);
         if next == ClusterState::Terminated {

@@ -588,6 +588,18 @@ impl Store {
         condition: &str,
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<bool, DomainError> {
+        self.update_if_named(key, expression, condition, &[], values).await
+    }
+
+    /// [`Self::update_if`] with attribute names (for reserved words such as `state`).
+    pub(super) async fn update_if_named(
+        &self,
+        key: super::items::Item,
+        expression: &str,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, DomainError> {
         let mut request = self
             .client
             .update_item()
@@ -595,6 +607,9 @@ impl Store {
             .set_key(Some(key))
             .update_expression(expression)
             .condition_expression(condition);
+        for (name, attr) in names {
+            request = request.expression_attribute_names(*name, *attr);
+        }
         for (name, value) in values {
             request = request.expression_attribute_values(name, value);
         }

@@ -444,15 +444,23 @@ pub struct ClusterItem {
     pub entity: Entity,
     #[serde(flatten)]
     pub cluster: crate::domain::Cluster,
+    /// Present while the cluster lives: the reconciler's index of every live cluster (sparse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
 }
 
 impl From<&crate::domain::Cluster> for ClusterItem {
     fn from(c: &crate::domain::Cluster) -> Self {
+        let live = c.state.is_live();
         Self {
             pk: keys::org_pk(&c.org_id),
             sk: keys::cluster_sk(&c.cluster_id),
             entity: Entity::Cluster,
             cluster: c.clone(),
+            gsi1pk: live.then(|| keys::LIVE_CLUSTERS.to_owned()),
+            gsi1sk: live.then(|| format!("{}#{}", c.org_id, c.cluster_id)),
         }
     }
 }

@@ -39,6 +39,9 @@ pub fn invitation_gsi_pk(email: &Email) -> String {
 
 pub const CLOUD_ACCOUNT_SK: &str = "CLOUD_ACCOUNT";
 
+/// GSI1 key of every live cluster, which reconciliation walks.
+pub const LIVE_CLUSTERS: &str = "CLUSTERS#LIVE";
+
 pub fn cluster_sk(id: &uuid::Uuid) -> String {
     format!("CLUSTER#{id}")
 }

@@ -57,10 +57,12 @@ async fn target(stack: &local_stack::Stack, org: &str) -> Target {
 /// The cluster's instances and their EC2 states, asked as the customer's role.
 async fn instances_in_customer_account(stack: &local_stack::Stack, org: &str, cluster: &str) -> Vec<String> {
     let id = uuid::Uuid::parse_str(cluster).expect("uuid");
-    stack
-        .provisioner
-        .fleet
-        .find(&target(stack, org).await, &id)
+    // EC2 as it is, not through the fleet a test may have told to refuse.
+    let ec2 = provision_cluster::ec2::Ec2Fleet::new(
+        emulator().await.sdk_config().await,
+        local_stack::CLUSTER_IMAGE,
+    );
+    orgs::cloud::Fleet::find(&ec2, &target(stack, org).await, &id)
         .await
         .expect("find")
         .into_iter()
@@ -273,5 +275,86 @@ async fn a_redelivered_or_repeated_launch_never_makes_a_second_set_of_instances(
         instances_in_customer_account(&stack, &org, &cluster).await.len(),
         2,
         "one set, found by its tag"
+    );
+}
+
+#[tokio::test]
+async fn a_cloud_refusal_leaves_the_cluster_in_error_with_the_code_and_a_retry_carries_on() {
+    let stack = stack().await;
+    let (alice, bob, org) = connected(&stack).await;
+    stack.fleet.refuse(Some(("UnauthorizedOperation", "You are not authorized to perform this operation.")));
+
+    let cluster =
+        create(&stack, &bob, &org, "refused", 1).await.body["cluster_id"].as_str().expect("id").to_owned();
+    let failed = settles(&stack, &alice, &org, &cluster, "error").await;
+    assert!(
+        failed["last_error"].as_str().is_some_and(|e| e.starts_with("UnauthorizedOperation")),
+        "{failed:?}"
+    );
+    assert!(instances_in_customer_account(&stack, &org, &cluster).await.is_empty(), "nothing was launched");
+
+    // The intent is not lost: once the account lets the service in, Bob starts it again.
+    stack.fleet.refuse(None);
+    assert_eq!(act(&stack, &bob, &org, &cluster, "start").await.status, StatusCode::ACCEPTED);
+    let running = settles(&stack, &bob, &org, &cluster, "running").await;
+    assert_eq!(running["last_error"], Value::Null, "cleared by the success");
+    assert_eq!(instances_in_customer_account(&stack, &org, &cluster).await.len(), 2);
+}
+
+#[tokio::test]
+async fn reconciliation_follows_instances_changed_behind_the_services_back() {
+    let stack = stack().await;
+    let (alice, _bob, org) = connected(&stack).await;
+    let stopped = create(&stack, &alice, &org, "stopped-by-hand", 1).await.body["cluster_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let gone =
+        create(&stack, &alice, &org, "gone", 0).await.body["cluster_id"].as_str().expect("id").to_owned();
+    let steady =
+        create(&stack, &alice, &org, "steady", 0).await.body["cluster_id"].as_str().expect("id").to_owned();
+    for cluster in [&stopped, &gone, &steady] {
+        settles(&stack, &alice, &org, cluster, "running").await;
+    }
+    let target = target(&stack, &org).await;
+    let ids = |body: Value| -> Vec<String> {
+        body["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect()
+    };
+    let path = |c: &str| format!("/v1/organizations/{org}/clusters/{c}");
+    // Someone with the customer's credentials stops one cluster and terminates another in EC2.
+    stack
+        .provisioner
+        .fleet
+        .stop(&target, &ids(get(&stack, &path(&stopped), &alice).await.body))
+        .await
+        .expect("stopped");
+    stack
+        .provisioner
+        .fleet
+        .terminate(&target, &ids(get(&stack, &path(&gone), &alice).await.body))
+        .await
+        .expect("gone");
+
+    let report = reconcile_clusters::reconcile(&stack.reconciler).await.expect("reconciled");
+
+    assert_eq!(
+        (report.checked, report.stopped_externally, report.terminated_externally),
+        (3, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(get(&stack, &path(&stopped), &alice).await.body["state"], "stopped");
+    assert_eq!(get(&stack, &path(&gone), &alice).await.body["state"], "terminated");
+    assert_eq!(get(&stack, &path(&steady), &alice).await.body["state"], "running");
+    // Done twice, nothing more changes.
+    let again = reconcile_clusters::reconcile(&stack.reconciler).await.expect("reconciled");
+    assert_eq!(
+        (again.checked, again.stopped_externally, again.terminated_externally),
+        (2, 0, 0),
+        "{again:?}"
     );
 }

@@ -76,6 +76,17 @@ async fn every_generated_event_succeeds_through_its_function() {
             "get-cloud-account" => get_cloud_account::handle(&stack.api, &stack.service_account, request())
                 .await
                 .map(status_and_body),
+            "reconcile-clusters" => {
+                let event = serde_json::from_value(event).expect("scheduled event");
+                let report = reconcile_clusters::handle(
+                    &stack.reconciler,
+                    LambdaEvent::new(event, Default::default()),
+                )
+                .await
+                .expect("reconciled");
+                assert_eq!(report.unreachable, 0, "{report:?}");
+                continue;
+            }
             "provision-cluster" => {
                 let event = serde_json::from_value(event).expect("stream event");
                 let response = provision_cluster::handle(

@@ -31,7 +31,7 @@ fn event_path(function: &str) -> PathBuf {
 #[test]
 fn every_function_has_a_sample_event_its_handler_accepts() {
     let functions = function_crates();
-    assert_eq!(functions.len(), 28, "{functions:?}");
+    assert_eq!(functions.len(), 29, "{functions:?}");
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")
         .filter_map(|e| e.ok())
@@ -54,6 +54,10 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
                 assert_eq!(event.records[0].event_name, "INSERT");
                 assert!(event.records[0].change.sequence_number.is_some());
+            }
+            "reconcile-clusters" => {
+                let event: serde_json::Value = serde_json::from_str(&text).expect(function);
+                assert_eq!(event["detail-type"], "Scheduled Event");
             }
             "provision-cluster" => {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);

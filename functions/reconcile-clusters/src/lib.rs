@@ -1,0 +1,118 @@
+//! Scheduled: compares each live cluster with what EC2 says, through the customer's role, and
+//! records what changed behind the service's back: all instances stopped (`stopped externally`:
+//! the cluster is `stopped`), all gone (`terminated externally`: `terminated`), some gone (noted
+//! as the cluster's last error, naming them). Clusters with an intent in flight are the
+//! provisioner's and are left alone. Each write is conditional on the state the reconciler read,
+//! so a member's action at the same moment wins.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent};
+use orgs::cloud::{CloudError, Fleet};
+use orgs::domain::{Cluster, ClusterState, DomainError, Timestamp, Transition};
+use orgs::store::{ClusterOutcome, Store};
+use orgs::{Clock, SystemClock};
+use serde::Serialize;
+
+pub struct Reconciler {
+    pub store: Store,
+    pub fleet: Arc<dyn Fleet>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Reconciler {
+    pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
+        let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
+        let image = orgs::config::cluster_image_id(&orgs::config::Env)?;
+        Ok(Self {
+            store: orgs::app::store_from_env()?,
+            fleet: Arc::new(provision_cluster::ec2::Ec2Fleet::new(sdk, image)),
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// What one run found, for the log and the caller.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub checked: usize,
+    pub stopped_externally: usize,
+    pub terminated_externally: usize,
+    pub missing_instances: usize,
+    /// Clusters whose account could not be reached (left as they are; tried next run).
+    pub unreachable: usize,
+}
+
+pub async fn handle(r: &Reconciler, _event: LambdaEvent<serde_json::Value>) -> Result<Report, Error> {
+    let report = reconcile(r).await?;
+    tracing::info!(?report, "reconciliation done");
+    Ok(report)
+}
+
+pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
+    let mut report = Report::default();
+    for listed in r.store.live_clusters().await? {
+        // The index is eventually consistent: act on the cluster as it is now.
+        let Some(cluster) = r.store.cluster(&listed.org_id, &listed.cluster_id).await? else { continue };
+        if !matches!(cluster.state, ClusterState::Running | ClusterState::Stopped) {
+            continue;
+        }
+        report.checked += 1;
+        match check(r, &cluster).await {
+            Ok(Finding::InStep) => {}
+            Ok(Finding::Stopped) => report.stopped_externally += 1,
+            Ok(Finding::Terminated) => report.terminated_externally += 1,
+            Ok(Finding::Missing) => report.missing_instances += 1,
+            Err(e) => {
+                tracing::warn!(cluster_id = %cluster.cluster_id, error = %orgs::http::chain(&e), "cannot reconcile this cluster now");
+                report.unreachable += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+enum Finding {
+    InStep,
+    Stopped,
+    Terminated,
+    Missing,
+}
+
+async fn check(r: &Reconciler, cluster: &Cluster) -> Result<Finding, DomainError> {
+    let Some(target) = r.store.cloud_target(&cluster.org_id).await? else { return Ok(Finding::InStep) };
+    let found = r.fleet.find(&target, &cluster.cluster_id).await.map_err(|e| match e {
+        CloudError::Refused { code, message } => {
+            DomainError::failed("reconciling a cluster", format!("{code}: {message}"))
+        }
+        CloudError::Unavailable { context, source } => DomainError::Unavailable { context, source },
+    })?;
+    let now = Timestamp::from_datetime(r.clock.now());
+    let moved = |transition| async move {
+        match r.store.transition(cluster, transition, None, ClusterOutcome::default(), now).await {
+            Ok(_) | Err(DomainError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    };
+    if found.is_empty() {
+        moved(Transition::TerminatedExternally).await?;
+        return Ok(Finding::Terminated);
+    }
+    let all_stopped = found.iter().all(|i| matches!(i.state.as_str(), "stopped" | "stopping"));
+    if cluster.state == ClusterState::Running && all_stopped {
+        moved(Transition::StoppedExternally).await?;
+        return Ok(Finding::Stopped);
+    }
+    let missing: Vec<&str> = cluster
+        .instances
+        .iter()
+        .filter(|id| !found.iter().any(|i| &i.id == *id))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        let problem = format!("MissingInstances: {} no longer exist", missing.join(", "));
+        r.store.note_cluster_problem(cluster, &problem, now).await?;
+        return Ok(Finding::Missing);
+    }
+    Ok(Finding::InStep)
+}
