@@ -27,6 +27,11 @@ async fn each_operation_makes_the_round_trips_it_should() {
         ("rename", vec!["BatchGetItem", "TransactWriteItems"]),
         ("create organization", vec!["GetItem", "TransactWriteItems"]),
         ("events page", vec!["BatchGetItem", "Query"]),
+        // Plus STS (AssumeRole, GetCallerIdentity as the role), which this count leaves out.
+        ("configure account", vec!["BatchGetItem", "TransactWriteItems"]),
+        ("create cluster", vec!["BatchGetItem", "TransactWriteItems"]),
+        ("cluster action", vec!["BatchGetItem", "GetItem", "TransactWriteItems"]),
+        ("clusters page", vec!["BatchGetItem", "Query"]),
         ("remove member", vec!["BatchGetItem", "Query", "TransactWriteItems", "Query"]),
         ("get organization", vec!["BatchGetItem"]),
         ("members page", vec!["BatchGetItem", "Query"]),
