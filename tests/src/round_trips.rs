@@ -103,10 +103,12 @@ pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, 
     call(stack, "PUT", &format!("/v1/organizations/{org}/cloud-account"), &alice, Some(account)).await?;
     measured.push(("configure account", stack.calls.take()));
     let cluster = json!({ "name": "measured", "instance_type": "m5.large", "workers": 0, "user_management": "disabled" });
-    let created = call(stack, "POST", &format!("/v1/organizations/{org}/clusters"), &alice, Some(cluster)).await?;
+    let created =
+        call(stack, "POST", &format!("/v1/organizations/{org}/clusters"), &alice, Some(cluster)).await?;
     measured.push(("create cluster", stack.calls.take()));
     let id = created["cluster_id"].as_str().ok_or("no cluster")?.to_owned();
-    call(stack, "POST", &format!("/v1/organizations/{org}/clusters/{id}/terminate"), &alice, Some(json!({}))).await?;
+    call(stack, "POST", &format!("/v1/organizations/{org}/clusters/{id}/terminate"), &alice, Some(json!({})))
+        .await?;
     measured.push(("cluster action", stack.calls.take()));
     call(stack, "GET", &format!("/v1/organizations/{org}/clusters"), &alice, None).await?;
     measured.push(("clusters page", stack.calls.take()));

@@ -60,7 +60,9 @@ pub async fn handle(p: &Provisioner, event: LambdaEvent<Event>) -> Result<Dynamo
     let mut response = DynamoDbEventResponse::default();
     for record in &event.payload.records {
         match provision_one(p, record).await {
-            Ok(Outcome::Ignored) => tracing::debug!(event_id = %record.event_id, "not a cluster state change"),
+            Ok(Outcome::Ignored) => {
+                tracing::debug!(event_id = %record.event_id, "not a cluster state change")
+            }
             Ok(outcome) => tracing::info!(event_id = %record.event_id, ?outcome, "record handled"),
             Err(e) => {
                 tracing::error!(event_id = %record.event_id, error = %orgs::http::chain(&e), "provisioning failed; the batch is retried from this record");
