@@ -87,6 +87,15 @@ pub trait Fleet: Send + Sync {
     fn start<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> CloudFuture<'a, ()>;
     fn stop<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> CloudFuture<'a, ()>;
     fn terminate<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> CloudFuture<'a, ()>;
+    /// Makes the cluster's own security group allow exactly `ports` (TCP, from anywhere) and
+    /// puts the instances in it. Safe to repeat.
+    fn sync_ports<'a>(
+        &'a self,
+        target: &'a Target,
+        cluster: &'a uuid::Uuid,
+        ids: &'a [String],
+        ports: &'a [u16],
+    ) -> CloudFuture<'a, ()>;
 }
 
 /// The SDK configuration that acts as `target`'s role, in its region: AssumeRole with the

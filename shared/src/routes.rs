@@ -67,6 +67,16 @@ pub const ROUTES: &[Route] = &[
         path: "/v1/organizations/{org_id}/clusters/{cluster_id}/terminate",
         function: "cluster-action",
     },
+    Route {
+        method: "PUT",
+        path: "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}",
+        function: "cluster-port",
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}",
+        function: "cluster-port",
+    },
 ];
 
 /// The function API Gateway's `$default` route invokes when nothing else matches.

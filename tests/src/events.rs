@@ -50,6 +50,7 @@ pub const FUNCTIONS: &[&str] = &[
     "list-clusters",
     "get-cluster",
     "cluster-action",
+    "cluster-port",
     "route-not-found",
     "send-invitation-email",
     "record-mail-feedback",
@@ -275,6 +276,18 @@ impl EventContext {
             "list-clusters" => {
                 http(format!("/v1/organizations/{org}/clusters"), json!({ "org_id": org }), None)
             }
+            "cluster-port" => {
+                let cluster = self.cluster_of(&caller).await?;
+                let mut event = http(
+                    format!("/v1/organizations/{org}/clusters/{cluster}/ports/8080"),
+                    json!({ "org_id": org, "cluster_id": cluster, "port": "8080" }),
+                    None,
+                )?;
+                event["routeKey"] =
+                    json!("PUT /v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}");
+                event["requestContext"]["routeKey"] = event["routeKey"].clone();
+                Ok(event)
+            }
             "get-cluster" | "cluster-action" => {
                 let cluster = self.cluster_of(&caller).await?;
                 let path = format!("/v1/organizations/{org}/clusters/{cluster}");
@@ -389,6 +402,7 @@ impl EventContext {
             instances: Vec::new(),
             last_error: None,
             last_actor: caller.user_id.clone(),
+            open_ports: Vec::new(),
         };
         self.store.create_cluster(&membership, &grant, &cluster, &account).await?;
         Ok(cluster.cluster_id)

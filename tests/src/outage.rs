@@ -145,6 +145,19 @@ impl orgs::cloud::Fleet for RefusingFleet {
         }
     }
 
+    fn sync_ports<'a>(
+        &'a self,
+        target: &'a orgs::cloud::Target,
+        cluster: &'a uuid::Uuid,
+        ids: &'a [String],
+        ports: &'a [u16],
+    ) -> FleetFuture<'a, ()> {
+        match self.refused() {
+            Some(e) => Box::pin(async move { Err(e) }),
+            None => self.inner.sync_ports(target, cluster, ids, ports),
+        }
+    }
+
     fn terminate<'a>(&'a self, target: &'a orgs::cloud::Target, ids: &'a [String]) -> FleetFuture<'a, ()> {
         match self.refused() {
             Some(e) => Box::pin(async move { Err(e) }),

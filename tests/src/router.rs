@@ -76,6 +76,7 @@ async fn dispatch(State(functions): State<Functions>, request: AxumRequest) -> A
         "list-clusters" => list_clusters::handle(&api, request).await,
         "get-cluster" => get_cluster::handle(&api, request).await,
         "cluster-action" => cluster_action::handle(&api, request).await,
+        "cluster-port" => cluster_port::handle(&api, request).await,
         "configure-account" => configure_account::handle(&api, functions.cloud.as_ref(), request).await,
         "get-cloud-account" => get_cloud_account::handle(&api, &functions.service_account, request).await,
         _ => route_not_found::handle(request).await,

@@ -64,6 +64,7 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
         instances: Vec::new(),
         last_error: None,
         last_actor: caller.user_id.clone(),
+        open_ports: Vec::new(),
     };
     api.store.create_cluster(&view.membership, &grant, &cluster, &account).await?;
     let location = format!("/v1/organizations/{org}/clusters/{}", cluster.cluster_id);

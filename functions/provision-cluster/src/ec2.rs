@@ -2,7 +2,7 @@
 //! Only the provisioner links it (the API functions never call EC2).
 
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, InstanceType, IpPermission, IpRange, ResourceType, Tag, TagSpecification};
 use orgs::cloud::{CloudError, Fleet, Instance, Launch, Target, assume, classify};
 
 /// The tag every instance carries: how the provisioner finds a cluster's instances again, so
@@ -106,6 +106,89 @@ impl Fleet for Ec2Fleet {
                 .send()
                 .await
                 .map_err(|e| classify("EC2 StopInstances", e))?;
+            Ok(())
+        })
+    }
+
+    fn sync_ports<'a>(
+        &'a self,
+        target: &'a Target,
+        cluster: &'a uuid::Uuid,
+        ids: &'a [String],
+        ports: &'a [u16],
+    ) -> Fut<'a, ()> {
+        Box::pin(async move {
+            let ec2 = self.client(target).await?;
+            let name = format!("orgs-cluster-{cluster}");
+            let found = ec2
+                .describe_security_groups()
+                .filters(Filter::builder().name("group-name").values(&name).build())
+                .send()
+                .await
+                .map_err(|e| classify("EC2 DescribeSecurityGroups", e))?;
+            let (group, open): (String, Vec<u16>) = match found.security_groups().first() {
+                Some(group) => {
+                    let open = group
+                        .ip_permissions()
+                        .iter()
+                        .filter(|p| p.ip_protocol() == Some("tcp") && p.from_port() == p.to_port())
+                        .filter_map(|p| p.from_port().and_then(|port| u16::try_from(port).ok()))
+                        .collect();
+                    (group.group_id().unwrap_or_default().to_owned(), open)
+                }
+                None => {
+                    let created = ec2
+                        .create_security_group()
+                        .group_name(&name)
+                        .description(format!("Service ports of cluster {cluster}"))
+                        .tag_specifications(
+                            TagSpecification::builder()
+                                .resource_type(ResourceType::SecurityGroup)
+                                .tags(Tag::builder().key(CLUSTER_TAG).value(cluster.to_string()).build())
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| classify("EC2 CreateSecurityGroup", e))?;
+                    (created.group_id().unwrap_or_default().to_owned(), Vec::new())
+                }
+            };
+            let rule = |port: u16| {
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(i32::from(port))
+                    .to_port(i32::from(port))
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build()
+            };
+            let to_open: Vec<IpPermission> =
+                ports.iter().filter(|p| !open.contains(p)).map(|p| rule(*p)).collect();
+            let to_close: Vec<IpPermission> =
+                open.iter().filter(|p| !ports.contains(p)).map(|p| rule(*p)).collect();
+            if !to_open.is_empty() {
+                ec2.authorize_security_group_ingress()
+                    .group_id(&group)
+                    .set_ip_permissions(Some(to_open))
+                    .send()
+                    .await
+                    .map_err(|e| classify("EC2 AuthorizeSecurityGroupIngress", e))?;
+            }
+            if !to_close.is_empty() {
+                ec2.revoke_security_group_ingress()
+                    .group_id(&group)
+                    .set_ip_permissions(Some(to_close))
+                    .send()
+                    .await
+                    .map_err(|e| classify("EC2 RevokeSecurityGroupIngress", e))?;
+            }
+            for id in ids {
+                ec2.modify_instance_attribute()
+                    .instance_id(id)
+                    .groups(&group)
+                    .send()
+                    .await
+                    .map_err(|e| classify("EC2 ModifyInstanceAttribute", e))?;
+            }
             Ok(())
         })
     }

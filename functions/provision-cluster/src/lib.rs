@@ -89,8 +89,17 @@ pub fn is_state_change(record: &EventRecord) -> bool {
     text(new, schema::ENTITY) == Some(schema::ENTITY_CLUSTER) && text(new, "state") != text(old, "state")
 }
 
+/// Whether a record is a cluster whose open ports changed.
+pub fn is_port_change(record: &EventRecord) -> bool {
+    let (new, old) = (&record.change.new_image, &record.change.old_image);
+    text(new, schema::ENTITY) == Some(schema::ENTITY_CLUSTER)
+        && record.event_name == "MODIFY"
+        && new.get("open_ports") != old.get("open_ports")
+}
+
 async fn provision_one(p: &Provisioner, record: &EventRecord) -> Result<Outcome, DomainError> {
-    if !is_state_change(record) {
+    let ports = is_port_change(record);
+    if !is_state_change(record) && !ports {
         return Ok(Outcome::Ignored);
     }
     let image = &record.change.new_image;
@@ -102,7 +111,31 @@ async fn provision_one(p: &Provisioner, record: &EventRecord) -> Result<Outcome,
     let Some(cluster) = p.store.cluster(&org, &id).await? else {
         return Ok(Outcome::Settled);
     };
+    if ports && !is_state_change(record) {
+        return sync_ports(p, &cluster).await;
+    }
     carry_out(p, &cluster).await
+}
+
+/// Makes the cluster's security group match its open ports (a running or stopped cluster with
+/// instances; the others get their ports when they next run). A refusal is noted on the cluster.
+async fn sync_ports(p: &Provisioner, cluster: &Cluster) -> Result<Outcome, DomainError> {
+    if !matches!(cluster.state, ClusterState::Running | ClusterState::Stopped) || cluster.instances.is_empty()
+    {
+        return Ok(Outcome::Settled);
+    }
+    let Some(target) = p.store.cloud_target(&cluster.org_id).await? else {
+        return Ok(Outcome::Settled);
+    };
+    match p.fleet.sync_ports(&target, &cluster.cluster_id, &cluster.instances, &cluster.open_ports).await {
+        Ok(()) => Ok(Outcome::Moved(cluster.state)),
+        Err(CloudError::Refused { code, message }) => {
+            let problem = format!("{code}: {message}");
+            p.store.note_cluster_problem(cluster, &problem, now(p)).await?;
+            Ok(Outcome::Failed(problem))
+        }
+        Err(CloudError::Unavailable { context, source }) => Err(DomainError::Unavailable { context, source }),
+    }
 }
 
 /// Acts on the cluster's current intent, if it has one.
@@ -157,6 +190,10 @@ pub async fn carry_out(p: &Provisioner, cluster: &Cluster) -> Result<Outcome, Do
         Ok((transition, instances)) => {
             let outcome = ClusterOutcome { instances, error: None };
             match p.store.transition(cluster, transition, None, outcome, now(p)).await {
+                Ok(moved) if moved.state == ClusterState::Running && !moved.open_ports.is_empty() => {
+                    // Ports opened while it was not running apply now.
+                    sync_ports(p, &moved).await.map(|_| Outcome::Moved(moved.state))
+                }
                 Ok(moved) => Ok(Outcome::Moved(moved.state)),
                 // A member changed it meanwhile: their intent comes with its own record.
                 Err(DomainError::Conflict(_)) => Ok(Outcome::Settled),

@@ -28,6 +28,8 @@ pub enum EventAction {
     ClusterCreated,
     /// A member asked a cluster to start, stop or terminate (`details.action`).
     ClusterActionRequested,
+    /// A member opened (`details.open` = true) or closed a service port on a cluster.
+    PortChanged,
 }
 
 /// Who acted.

@@ -229,6 +229,18 @@ pub struct Cluster {
     pub last_error: Option<String>,
     /// Who asked for the state it is in or heading to.
     pub last_actor: UserId,
+    /// The service ports open to the world, ascending; the provisioner makes the cluster's
+    /// security group match.
+    #[serde(default)]
+    pub open_ports: Vec<u16>,
+}
+
+/// A TCP port a member may open on a cluster: 1 to 65535.
+pub fn parse_port(raw: &str) -> Result<u16, DomainError> {
+    raw.parse::<u16>()
+        .ok()
+        .filter(|p| *p >= 1)
+        .ok_or_else(|| DomainError::Invalid(format!("'{raw}' is not a TCP port: 1 to 65535")))
 }
 
 #[cfg(test)]

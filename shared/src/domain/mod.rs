@@ -16,6 +16,7 @@ pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, trust_policy};
 pub use cluster::{
     Cluster, ClusterName, ClusterState, InstanceType, MAX_WORKERS, MemberAction, Transition, UserManagement,
+    parse_port,
 };
 pub use email::Email;
 pub use error::{DomainError, Source};

@@ -125,6 +125,74 @@ impl Store {
         .await
     }
 
+    /// Opens or closes `port` on a cluster that is not terminating, while the member may. Opening
+    /// an open port or closing a closed one changes nothing (and writes nothing). The provisioner
+    /// follows the record.
+    pub async fn set_port(
+        &self,
+        cluster: &Cluster,
+        port: u16,
+        open: bool,
+        member: &Membership,
+        grant: &Grant,
+        now: Timestamp,
+    ) -> Result<Cluster, DomainError> {
+        let mut ports = cluster.open_ports.clone();
+        let present = ports.contains(&port);
+        if present == open {
+            return Ok(cluster.clone());
+        }
+        if open {
+            ports.push(port);
+            ports.sort_unstable();
+        } else {
+            ports.retain(|p| *p != port);
+        }
+        let org = &cluster.org_id;
+        let update = built(
+            self.update(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id)))
+                .update_expression("SET open_ports = :ports, updated_at = :now")
+                .condition_expression(
+                    "#state <> :terminating AND #state <> :terminated AND (open_ports = :before OR (attribute_not_exists(open_ports) AND :none = :before))",
+                )
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":ports", stored(&ports)?)
+                .expression_attribute_values(":before", stored(&cluster.open_ports)?)
+                .expression_attribute_values(":none", stored(&Vec::<u16>::new())?)
+                .expression_attribute_values(":now", stored(&now)?)
+                .expression_attribute_values(":terminating", stored(&ClusterState::Terminating)?)
+                .expression_attribute_values(":terminated", stored(&ClusterState::Terminated)?)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )?;
+        let event = AuditEvent::new(*org, member.actor(), EventAction::PortChanged, now)
+            .with("cluster_id", cluster.cluster_id)
+            .with("port", port)
+            .with("open", open);
+        let tx = Tx::new().update(CLUSTER, update).put(EVENT, self.event_put(&event)?);
+        let tx = self.still_granted(tx, org, &member.user_id, grant)?;
+        self.commit("port change", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed(CLUSTER) {
+                    let now_is = c
+                        .old_item(CLUSTER)
+                        .and_then(|i| from_item::<ClusterItem>(i).ok())
+                        .map(|c| c.cluster.state);
+                    Some(match now_is {
+                        Some(state @ (ClusterState::Terminating | ClusterState::Terminated)) => {
+                            DomainError::Conflict(format!("a cluster that is {state} has no ports to change"))
+                        }
+                        Some(_) => contention(),
+                        None => DomainError::NotFound("cluster"),
+                    })
+                } else {
+                    super::invitations::lost_grant(c, "open and close ports")
+                }
+            })
+        })?;
+        Ok(Cluster { open_ports: ports, updated_at: now, ..cluster.clone() })
+    }
+
     /// The names of the organization's clusters that are not terminated.
     pub async fn live_cluster_names(&self, org: &OrgId) -> Result<Vec<String>, DomainError> {
         let items = self.query(Query::partition(keys::org_pk(org)).prefix("CLUSTER#")).await?;

@@ -234,6 +234,17 @@ impl Fixture {
                 let id = self.cluster_in(orgs::domain::ClusterState::Pending).await;
                 ("GET", format!("/v1/organizations/{org}/clusters/{id}"), None)
             }
+            "cluster-port:put" | "cluster-port:delete" => {
+                let id = self.cluster_in(orgs::domain::ClusterState::Running).await;
+                let path = format!("/v1/organizations/{org}/clusters/{id}/ports/8443");
+                if function.ends_with("put") {
+                    ("PUT", path, None)
+                } else {
+                    let opened = call(&self.stack, "PUT", &path, Some(&self.owner.token), None).await;
+                    assert_eq!(opened.status, StatusCode::OK, "{:?}", opened.body);
+                    ("DELETE", path, None)
+                }
+            }
             "cluster-action:start" | "cluster-action:stop" | "cluster-action:terminate" => {
                 let action = function.trim_start_matches("cluster-action:");
                 let state = match action {
@@ -298,6 +309,7 @@ fn expected(function: &str) -> [u16; 10] {
         "cluster-action:start" | "cluster-action:stop" => [202, 202, 202, 202, 202, 202, 404, 404, 401, 401],
         "create-cluster" => [202, 202, 403, 403, 202, 403, 404, 404, 401, 401],
         "cluster-action:terminate" => [202, 202, 403, 403, 202, 403, 404, 404, 401, 401],
+        "cluster-port:put" | "cluster-port:delete" => [200, 200, 403, 403, 403, 200, 404, 404, 401, 401],
         other => panic!("no expected row for {other}"),
     }
 }
@@ -313,7 +325,10 @@ async fn every_route_answers_each_kind_of_caller_as_the_table_says() {
         for route in ROUTES {
             // A function behind several routes has a row per route.
             let row = if ROUTES.iter().filter(|r| r.function == route.function).count() > 1 {
-                format!("{}:{}", route.function, route.path.rsplit('/').next().unwrap_or(""))
+                // Named by the path's last segment, or the method where that is a parameter.
+                let last = route.path.rsplit('/').next().unwrap_or("");
+                let which = if last.starts_with('{') { route.method.to_lowercase() } else { last.to_owned() };
+                format!("{}:{which}", route.function)
             } else {
                 route.function.to_owned()
             };

@@ -358,3 +358,69 @@ async fn reconciliation_follows_instances_changed_behind_the_services_back() {
         "{again:?}"
     );
 }
+
+#[tokio::test]
+async fn ports_open_in_the_clusters_security_group_for_whoever_may_open_them() {
+    let stack = stack().await;
+    let (alice, bob, org) = connected(&stack).await;
+    let cluster =
+        create(&stack, &alice, &org, "served", 1).await.body["cluster_id"].as_str().expect("id").to_owned();
+    settles(&stack, &alice, &org, &cluster, "running").await;
+    let port = |p: u16| format!("/v1/organizations/{org}/clusters/{cluster}/ports/{p}");
+
+    assert_problem(
+        &call(&stack, "PUT", &port(8080), Some(&bob.token), None).await,
+        403,
+        "a member, by default",
+    );
+    let opened = call(&stack, "PUT", &port(8080), Some(&alice.token), None).await;
+    assert_eq!(opened.status, StatusCode::OK, "{:?}", opened.body);
+    assert_eq!(opened.body["open_ports"], json!([8080]));
+    assert_problem(&call(&stack, "PUT", &port(0), Some(&alice.token), None).await, 400, "port 0");
+    assert_problem(
+        &call(&stack, "PUT", &port(65535).replace("65535", "70000"), Some(&alice.token), None).await,
+        400,
+        "port 70000",
+    );
+
+    let settings = json!({
+        "members_can_invite": false,
+        "members_can_manage_clusters": true,
+        "members_can_open_ports": true,
+        "invitation_ttl_days": 7,
+    });
+    let path = format!("/v1/organizations/{org}/permissions");
+    assert_eq!(call(&stack, "PUT", &path, Some(&alice.token), Some(settings)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&stack, "PUT", &port(443), Some(&bob.token), None).await.body["open_ports"],
+        json!([443, 8080])
+    );
+    assert_eq!(
+        call(&stack, "DELETE", &port(8080), Some(&bob.token), None).await.body["open_ports"],
+        json!([443])
+    );
+
+    // The security group, as the customer's role sees it, follows: only 443 is open.
+    let target = target(&stack, &org).await;
+    let ec2 = aws_sdk_ec2::Client::new(
+        &orgs::cloud::assume(&emulator().await.sdk_config().await, &target).await.expect("assumed"),
+    );
+    let open = eventually("the security group to allow exactly 443", || async {
+        let groups = ec2
+            .describe_security_groups()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-name")
+                    .values(format!("orgs-cluster-{cluster}"))
+                    .build(),
+            )
+            .send()
+            .await
+            .ok()?;
+        let ports: Vec<i32> =
+            groups.security_groups().first()?.ip_permissions().iter().filter_map(|p| p.from_port()).collect();
+        (ports == [443]).then_some(ports)
+    })
+    .await;
+    assert_eq!(open, [443]);
+}

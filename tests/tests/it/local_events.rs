@@ -70,6 +70,7 @@ async fn every_generated_event_succeeds_through_its_function() {
             "list-clusters" => list_clusters::handle(&stack.api, request()).await.map(status_and_body),
             "get-cluster" => get_cluster::handle(&stack.api, request()).await.map(status_and_body),
             "cluster-action" => cluster_action::handle(&stack.api, request()).await.map(status_and_body),
+            "cluster-port" => cluster_port::handle(&stack.api, request()).await.map(status_and_body),
             "configure-account" => configure_account::handle(&stack.api, stack.cloud.as_ref(), request())
                 .await
                 .map(status_and_body),
