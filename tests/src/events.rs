@@ -385,25 +385,13 @@ impl EventContext {
             &organization.settings,
             orgs::domain::authz::Action::ManageClusters,
         )?;
-        let now = self.now();
-        let cluster = orgs::domain::Cluster {
-            cluster_id: uuid::Uuid::now_v7(),
-            org_id: org,
+        let spec = orgs::domain::ClusterSpec {
             name: orgs::domain::ClusterName::parse("sample")?,
             instance_type: orgs::domain::InstanceType::parse("m5.large")?,
             workers: 1,
             user_management: orgs::domain::UserManagement::Managed,
-            state: orgs::domain::ClusterState::Pending,
-            created_by: caller.user_id.clone(),
-            created_at: now,
-            updated_at: now,
-            account_id: account.account_id.clone(),
-            region: account.region.as_str().to_owned(),
-            instances: Vec::new(),
-            last_error: None,
-            last_actor: caller.user_id.clone(),
-            open_ports: Vec::new(),
         };
+        let cluster = orgs::domain::Cluster::pending(org, spec, &caller.user_id, &account, self.now())?;
         self.store.create_cluster(&membership, &grant, &cluster, &account).await?;
         Ok(cluster.cluster_id)
     }
@@ -423,26 +411,7 @@ impl EventContext {
             .expression_attribute_values(":name", aws_sdk_dynamodb::types::AttributeValue::S(name.clone()))
             .send()
             .await?;
-        let stream_arn = self
-            .dynamodb
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await?
-            .table
-            .and_then(|t| t.latest_stream_arn)
-            .ok_or("the table has no stream")?;
-        let records = crate::pump::read_batch(&self.streams, &stream_arn, 1000).await?;
-        let record = records
-            .into_iter()
-            .rev()
-            .find(|r| {
-                let image = r.dynamodb.as_ref().and_then(|d| d.new_image.as_ref());
-                r.event_name.as_ref().map(|n| n.as_str()) == Some("MODIFY")
-                    && image.and_then(|i| i.get("name")).and_then(|v| v.as_s().ok()) == Some(&name)
-            })
-            .ok_or("the rename's stream record was not found")?;
-        Ok(serde_json::to_value(crate::pump::lambda_event(&[record], &stream_arn)?)?)
+        self.stream_record("MODIFY", "name", &name).await
     }
 
     /// The stream record of a fresh invitation from the caller's organization, as the mailer
@@ -450,26 +419,8 @@ impl EventContext {
     /// unsent again, so that invoking the mailer with this event sends it (a second time).
     async fn mailer_event(&self, caller: &User) -> Result<Value, BoxError> {
         let invitation = self.invite(&self.owner_of(caller).await?, &fresh("guest")?).await?;
-        let stream_arn = self
-            .dynamodb
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await?
-            .table
-            .and_then(|t| t.latest_stream_arn)
-            .ok_or("the table has no stream")?;
         let id = invitation.invitation_id.to_string();
-        let records = crate::pump::read_batch(&self.streams, &stream_arn, 100).await?;
-        let record = records
-            .into_iter()
-            .rev()
-            .find(|r| {
-                let image = r.dynamodb.as_ref().and_then(|d| d.new_image.as_ref());
-                r.event_name.as_ref().map(|n| n.as_str()) == Some("INSERT")
-                    && image.and_then(|i| i.get("invitation_id")).and_then(|v| v.as_s().ok()) == Some(&id)
-            })
-            .ok_or("the invitation's stream record was not found")?;
+        let event = self.stream_record("INSERT", "invitation_id", &id).await?;
         // Give a running pump time to mail it (10 s at most), then mark it unsent.
         for _ in 0..100 {
             if self.store.invitation(&invitation.invitation_id).await?.is_some_and(|i| i.delivery.is_some()) {
@@ -485,7 +436,7 @@ impl EventContext {
             .update_expression("REMOVE delivery")
             .send()
             .await?;
-        Ok(serde_json::to_value(crate::pump::lambda_event(&[record], &stream_arn)?)?)
+        Ok(event)
     }
 }
 

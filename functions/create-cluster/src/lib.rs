@@ -8,20 +8,8 @@ use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{
-    Cluster, ClusterName, ClusterState, DomainError, InstanceType, MAX_WORKERS, UserManagement,
-};
+use orgs::domain::{Cluster, ClusterSpec, DomainError};
 use orgs::http::{ApiError, json, json_body, org_param, respond};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewCluster {
-    name: ClusterName,
-    instance_type: InstanceType,
-    workers: u32,
-    user_management: UserManagement,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, create(api, &req).await))
@@ -30,12 +18,9 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
     let org = org_param(req)?;
-    let body: NewCluster = json_body(req)?;
-    if body.workers > MAX_WORKERS {
-        return Err(
-            DomainError::Invalid(format!("workers may be 0 to {MAX_WORKERS}, not {}", body.workers)).into()
-        );
-    }
+    let body: ClusterSpec = json_body(req)?;
+    // Bad input is refused before anything is read.
+    body.check()?;
     let view = api
         .store
         .cloud_account_view(&org, &caller.user_id)
@@ -47,25 +32,7 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
             "this organization has no cloud account yet: the owner or an admin connects one first".into(),
         )
     })?;
-    let now = api.now();
-    let cluster = Cluster {
-        cluster_id: uuid::Uuid::now_v7(),
-        org_id: org,
-        name: body.name,
-        instance_type: body.instance_type,
-        workers: body.workers,
-        user_management: body.user_management,
-        state: ClusterState::Pending,
-        created_by: caller.user_id.clone(),
-        created_at: now,
-        updated_at: now,
-        account_id: account.account_id.clone(),
-        region: account.region.as_str().to_owned(),
-        instances: Vec::new(),
-        last_error: None,
-        last_actor: caller.user_id.clone(),
-        open_ports: Vec::new(),
-    };
+    let cluster = Cluster::pending(org, body, &caller.user_id, &account, api.now())?;
     api.store.create_cluster(&view.membership, &grant, &cluster, &account).await?;
     let location = format!("/v1/organizations/{org}/clusters/{}", cluster.cluster_id);
     let mut response = json(StatusCode::ACCEPTED, &cluster)?;

@@ -235,6 +235,60 @@ pub struct Cluster {
     pub open_ports: Vec<u16>,
 }
 
+/// What a member asks for when creating a cluster (the body of `POST .../clusters`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    pub name: ClusterName,
+    pub instance_type: InstanceType,
+    pub workers: u32,
+    pub user_management: UserManagement,
+}
+
+impl ClusterSpec {
+    /// What the types do not already hold: at most [`MAX_WORKERS`] workers.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.workers > MAX_WORKERS {
+            return Err(DomainError::Invalid(format!(
+                "workers may be 0 to {MAX_WORKERS}, not {}",
+                self.workers
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Cluster {
+    /// A new cluster as `creator` asked for it: `pending`, in `account`'s account and region.
+    pub fn pending(
+        org: OrgId,
+        spec: ClusterSpec,
+        creator: &UserId,
+        account: &super::CloudAccount,
+        now: Timestamp,
+    ) -> Result<Self, DomainError> {
+        spec.check()?;
+        Ok(Self {
+            cluster_id: uuid::Uuid::now_v7(),
+            org_id: org,
+            name: spec.name,
+            instance_type: spec.instance_type,
+            workers: spec.workers,
+            user_management: spec.user_management,
+            state: ClusterState::Pending,
+            created_by: creator.clone(),
+            created_at: now,
+            updated_at: now,
+            account_id: account.account_id.clone(),
+            region: account.region.as_str().to_owned(),
+            instances: Vec::new(),
+            last_error: None,
+            last_actor: creator.clone(),
+            open_ports: Vec::new(),
+        })
+    }
+}
+
 /// A TCP port a member may open on a cluster: 1 to 65535.
 pub fn parse_port(raw: &str) -> Result<u16, DomainError> {
     raw.parse::<u16>()

@@ -15,8 +15,8 @@ mod timestamp;
 pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, trust_policy};
 pub use cluster::{
-    Cluster, ClusterName, ClusterState, InstanceType, MAX_WORKERS, MemberAction, Transition, UserManagement,
-    parse_port,
+    Cluster, ClusterName, ClusterSpec, ClusterState, InstanceType, MAX_WORKERS, MemberAction, Transition,
+    UserManagement, parse_port,
 };
 pub use email::Email;
 pub use error::{DomainError, Source};

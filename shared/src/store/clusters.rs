@@ -174,10 +174,7 @@ impl Store {
         self.commit("port change", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(CLUSTER) {
-                    let now_is = c
-                        .old_item(CLUSTER)
-                        .and_then(|i| from_item::<ClusterItem>(i).ok())
-                        .map(|c| c.cluster.state);
+                    let now_is = state_when_refused(c);
                     Some(match now_is {
                         Some(state @ (ClusterState::Terminating | ClusterState::Terminated)) => {
                             DomainError::Conflict(format!("a cluster that is {state} has no ports to change"))
@@ -277,10 +274,7 @@ impl Store {
         self.commit("cluster transition", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(CLUSTER) {
-                    let now_is = c
-                        .old_item(CLUSTER)
-                        .and_then(|i| from_item::<ClusterItem>(i).ok())
-                        .map(|c| c.cluster.state);
+                    let now_is = state_when_refused(c);
                     Some(match now_is {
                         Some(state) => state.next(transition).err().unwrap_or_else(contention),
                         None => DomainError::NotFound("cluster"),
@@ -308,4 +302,9 @@ impl Store {
         };
         Ok(moved)
     }
+}
+
+/// The cluster's state when the write's condition failed (ALL_OLD); `None` when it is gone.
+fn state_when_refused(c: &super::plumbing::Cancelled) -> Option<ClusterState> {
+    c.old_item(CLUSTER).and_then(|i| from_item::<ClusterItem>(i).ok()).map(|c| c.cluster.state)
 }
