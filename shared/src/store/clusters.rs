@@ -206,11 +206,6 @@ impl Store {
     /// Moves `cluster` by `transition`, on condition that it is still in the state it was read
     /// in. A member's request carries the member (audit event, and the grant as conditions); the
     /// provisioner's confirmations carry none. Reaching `terminated` frees the account.
-    ///
-    /// When another request moved the cluster first, a member's request is tried again from the
-    /// state it now is in, if the transition is still allowed from there: a terminate that lost
-    /// to a start terminates the starting cluster rather than asking the member to click again.
-    /// A confirmation is never tried again: it reports what the cloud did from the state it read.
     pub async fn transition(
         &self,
         cluster: &Cluster,
@@ -219,26 +214,6 @@ impl Store {
         outcome: Outcome,
         now: Timestamp,
     ) -> Result<Cluster, DomainError> {
-        let mut cluster = cluster.clone();
-        for _ in 0..3 {
-            match self.transition_once(&cluster, transition, by, outcome.clone(), now).await {
-                Err(Refused::MovedTo(fresh)) if by.is_some() => cluster = *fresh,
-                Err(Refused::MovedTo(_)) => return Err(contention()),
-                Err(Refused::Because(e)) => return Err(e),
-                Ok(moved) => return Ok(moved),
-            }
-        }
-        Err(contention())
-    }
-
-    async fn transition_once(
-        &self,
-        cluster: &Cluster,
-        transition: Transition,
-        by: Option<(&Membership, &Grant)>,
-        outcome: Outcome,
-        now: Timestamp,
-    ) -> Result<Cluster, Refused> {
         let next = cluster.state.next(transition)?;
         let org = &cluster.org_id;
         let mut expression = String::from("SET #state = :next, updated_at = :now");
@@ -296,14 +271,12 @@ impl Store {
             tx = tx.put(EVENT, self.event_put(&event)?);
             tx = self.still_granted(tx, org, &member.user_id, grant)?;
         }
-        if let Err(e) = self.commit("cluster transition", tx).await {
-            let mut fresh = None;
-            let error = e.explain(|c| {
+        self.commit("cluster transition", tx).await.map_err(|e| {
+            e.explain(|c| {
                 if c.failed(CLUSTER) {
-                    fresh =
-                        c.old_item(CLUSTER).and_then(|i| from_item::<ClusterItem>(i).ok()).map(|i| i.cluster);
-                    Some(match &fresh {
-                        Some(now_is) => now_is.state.next(transition).err().unwrap_or_else(contention),
+                    let now_is = state_when_refused(c);
+                    Some(match now_is {
+                        Some(state) => state.next(transition).err().unwrap_or_else(contention),
                         None => DomainError::NotFound("cluster"),
                     })
                 } else if c.failed(ACCOUNT) {
@@ -311,12 +284,8 @@ impl Store {
                 } else {
                     super::invitations::lost_grant(c, "do that to clusters")
                 }
-            });
-            return Err(match fresh {
-                Some(fresh) if fresh.state.next(transition).is_ok() => Refused::MovedTo(Box::new(fresh)),
-                _ => Refused::Because(error),
-            });
-        }
+            })
+        })?;
         let mut moved = cluster.clone();
         moved.state = next;
         moved.updated_at = now;
@@ -332,19 +301,6 @@ impl Store {
             None => None,
         };
         Ok(moved)
-    }
-}
-
-/// Why one attempt at a transition did not write.
-enum Refused {
-    /// Another request moved the cluster first, to a state the transition is allowed from.
-    MovedTo(Box<Cluster>),
-    Because(DomainError),
-}
-
-impl From<DomainError> for Refused {
-    fn from(e: DomainError) -> Self {
-        Refused::Because(e)
     }
 }
 
