@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response, run_concurrent, service_fn};
 
 use crate::auth::{Caller, Verifier};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{self, AuthConfig, ConfigError, Limits};
+use crate::config::{self, AuthConfig, ConfigError, Limits, Pricing};
 use crate::domain::Timestamp;
 use crate::http::ApiError;
 use crate::store::Store;
@@ -26,6 +26,7 @@ pub struct Api {
     pub verifier: Verifier,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
+    pub pricing: Pricing,
 }
 
 impl Api {
@@ -35,7 +36,8 @@ impl Api {
         let store = store_from_env()?;
         let verifier = Verifier::new(AuthConfig::from_source(&config::Env)?);
         let limits = Limits::from_source(&config::Env)?;
-        Ok(Self { store, verifier, clock: Arc::new(SystemClock), limits })
+        let pricing = Pricing::from_source(&config::Env)?;
+        Ok(Self { store, verifier, clock: Arc::new(SystemClock), limits, pricing })
     }
 
     pub fn now(&self) -> Timestamp {

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::domain::{Credits, Rates};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
@@ -179,6 +181,49 @@ impl Limits {
     }
 }
 
+/// What clusters cost and what a new organization gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pricing {
+    /// `TRIAL_CREDITS` (100): credits every new organization is granted.
+    pub trial: Credits,
+    /// `CREDIT_RATES` (`*=1`): credits per instance-hour by instance type, `*` for the rest
+    /// (`m5.large=0.5,m5.xlarge=1,*=1`).
+    pub rates: Rates,
+}
+
+impl Default for Pricing {
+    fn default() -> Self {
+        Self { trial: Credits::from_millis(100_000), rates: Rates::default() }
+    }
+}
+
+impl Pricing {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let trial = match src.get("TRIAL_CREDITS").filter(|v| !v.trim().is_empty()) {
+            None => d.trial,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(0.0) => Credits::ZERO,
+                Ok(n) => Credits::parse_positive(n)
+                    .map_err(|e| ConfigError::Invalid { name: "TRIAL_CREDITS", reason: e.to_string() })?,
+                Err(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: "TRIAL_CREDITS",
+                        reason: "must be a number".into(),
+                    });
+                }
+            },
+        };
+        let rates = match src.get("CREDIT_RATES") {
+            None => d.rates,
+            Some(v) => {
+                Rates::parse(&v).map_err(|reason| ConfigError::Invalid { name: "CREDIT_RATES", reason })?
+            }
+        };
+        Ok(Self { trial, rates })
+    }
+}
+
 /// What the invitation mailer needs.
 #[derive(Debug, Clone)]
 pub struct MailerConfig {
@@ -252,6 +297,20 @@ mod tests {
             let err = config(issuer, jwks).expect_err(issuer);
             assert!(err.to_string().contains("https"), "{issuer} {jwks:?}: {err}");
         }
+    }
+
+    #[test]
+    fn pricing_defaults_and_refuses_nonsense() -> Result<(), ConfigError> {
+        assert_eq!(Pricing::from_source(&source(&[]))?, Pricing::default());
+        let set = Pricing::from_source(&source(&[("TRIAL_CREDITS", "0"), ("CREDIT_RATES", "m5.large=2")]))?;
+        assert_eq!(set.trial, Credits::ZERO);
+        for (name, value) in
+            [("TRIAL_CREDITS", "-5"), ("TRIAL_CREDITS", "lots"), ("CREDIT_RATES", "m5.large")]
+        {
+            let err = Pricing::from_source(&source(&[(name, value)])).expect_err(value);
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        Ok(())
     }
 
     #[test]

@@ -23,11 +23,13 @@ pub struct ApiError {
     /// Safe to show: never an internal cause.
     pub detail: String,
     headers: Vec<(&'static str, HeaderValue)>,
+    /// Extension members of the problem (RFC 9457 §3.2), such as a 402's `balance`.
+    extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), headers: Vec::new() }
+        Self { status, code, detail: detail.into(), headers: Vec::new(), extensions: serde_json::Map::new() }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -48,6 +50,13 @@ impl ApiError {
             .with_header("allow", &allowed.join(", "))
     }
 
+    pub fn with_member(mut self, name: &str, value: impl Serialize) -> Self {
+        if let Ok(v) = serde_json::to_value(value) {
+            self.extensions.insert(name.to_owned(), v);
+        }
+        self
+    }
+
     pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
         if let Ok(v) = HeaderValue::from_str(value) {
             self.headers.push((name, v));
@@ -66,6 +75,8 @@ impl ApiError {
             detail: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
             request_id: Option<&'a str>,
+            #[serde(flatten)]
+            extensions: &'a serde_json::Map<String, serde_json::Value>,
         }
         let problem = Problem {
             kind: format!("/problems/{}", self.code),
@@ -73,6 +84,7 @@ impl ApiError {
             status: self.status.as_u16(),
             detail: &self.detail,
             request_id,
+            extensions: &self.extensions,
         };
         let mut response = Response::new(Body::from(serde_json::to_string(&problem).unwrap_or_default()));
         *response.status_mut() = self.status;
@@ -96,6 +108,10 @@ impl From<DomainError> for ApiError {
             DomainError::Gone(detail) => Self::new(StatusCode::GONE, "gone", detail),
             DomainError::Unprocessable(detail) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "cloud_refused", detail)
+            }
+            e @ DomainError::NoCredits { balance } => {
+                Self::new(StatusCode::PAYMENT_REQUIRED, "no_credits", e.to_string())
+                    .with_member("balance", balance)
             }
             DomainError::TooMany { detail, retry_after_seconds } => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)

@@ -43,6 +43,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "POST", path: "/v1/organizations", function: "create-organization" },
     Route { method: "PATCH", path: "/v1/organizations/{org_id}", function: "rename-organization" },
     Route { method: "GET", path: "/v1/organizations/{org_id}/events", function: "list-events" },
+    Route { method: "GET", path: "/v1/organizations/{org_id}/usage", function: "get-usage" },
     Route { method: "PUT", path: "/v1/organizations/{org_id}/cloud-account", function: "configure-account" },
     Route { method: "GET", path: "/v1/organizations/{org_id}/cloud-account", function: "get-cloud-account" },
     Route { method: "POST", path: "/v1/organizations/{org_id}/clusters", function: "create-cluster" },

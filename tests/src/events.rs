@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
 use lambda_runtime::LambdaEvent;
+use orgs::config::Pricing;
 use orgs::domain::{
     Email, Invitation, InvitationId, InviteRole, Membership, NewInvitation, Timestamp, User, UserId,
 };
@@ -44,6 +45,7 @@ pub const FUNCTIONS: &[&str] = &[
     "create-organization",
     "rename-organization",
     "list-events",
+    "get-usage",
     "configure-account",
     "get-cloud-account",
     "create-cluster",
@@ -57,6 +59,7 @@ pub const FUNCTIONS: &[&str] = &[
     "sync-organization-name",
     "provision-cluster",
     "reconcile-clusters",
+    "grant-credits",
 ];
 
 /// What generating events needs of a running stack.
@@ -102,7 +105,11 @@ impl EventContext {
         if let Some(user) = self.store.user(&user_id).await? {
             return Ok(user);
         }
-        let registrar = Registrar { store: self.store.clone(), clock: Arc::new(SystemClock) };
+        let registrar = Registrar {
+            store: self.store.clone(),
+            clock: Arc::new(SystemClock),
+            trial: Pricing::default().trial,
+        };
         let event: CognitoEventUserPoolsPostConfirmation =
             serde_json::from_value(post_confirmation(user_id.as_str(), email.as_str()))?;
         register_user::handle(&registrar, LambdaEvent::new(event, Default::default()))
@@ -228,6 +235,20 @@ impl EventContext {
                 http(format!("/v1/organizations/{org}/invitations"), json!({ "org_id": org }), None)
             }
             "list-events" => http(format!("/v1/organizations/{org}/events"), json!({ "org_id": org }), None),
+            "get-usage" => {
+                let mut event =
+                    http(format!("/v1/organizations/{org}/usage"), json!({ "org_id": org }), None)?;
+                event["rawQueryString"] = json!("from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z");
+                event["queryStringParameters"] =
+                    json!({ "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z" });
+                Ok(event)
+            }
+            "grant-credits" => Ok(json!({
+                "org_id": org,
+                "credits": 50,
+                "operator": "local operator",
+                "reason": "a sample grant",
+            })),
             "update-permissions" => http(
                 format!("/v1/organizations/{org}/permissions"),
                 json!({ "org_id": org }),
@@ -391,7 +412,14 @@ impl EventContext {
             workers: 1,
             user_management: orgs::domain::UserManagement::Managed,
         };
-        let cluster = orgs::domain::Cluster::pending(org, spec, &caller.user_id, &account, self.now())?;
+        let cluster = orgs::domain::Cluster::pending(
+            org,
+            spec,
+            &caller.user_id,
+            &account,
+            &Pricing::default().rates,
+            self.now(),
+        )?;
         self.store.create_cluster(&membership, &grant, &cluster, &account).await?;
         Ok(cluster.cluster_id)
     }

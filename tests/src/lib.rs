@@ -101,6 +101,8 @@ pub struct StackOptions {
     pub jwks_min_refresh: Duration,
     /// The deployment's limits (a test may lower them).
     pub limits: orgs::config::Limits,
+    /// Trial credits and rates (a test may make credits run out).
+    pub pricing: orgs::config::Pricing,
     /// Run the reconciler on this schedule (the dev stack; a test calls it when it wants it).
     pub reconcile_every: Option<Duration>,
 }
@@ -119,6 +121,7 @@ impl StackOptions {
             pump: true,
             jwks_min_refresh: Duration::from_secs(10),
             limits: orgs::config::Limits::default(),
+            pricing: orgs::config::Pricing::default(),
             reconcile_every: None,
         }
     }
@@ -144,6 +147,8 @@ pub struct Stack {
     pub provisioner: Arc<provision_cluster::Provisioner>,
     /// The scheduled job that compares live clusters with EC2.
     pub reconciler: Arc<reconcile_clusters::Reconciler>,
+    /// The operators' grant (no HTTP route: tests invoke it as an operator would).
+    pub granter: Arc<grant_credits::Granter>,
     /// The stream consumer that copies organization names.
     pub name_sync: Arc<sync_organization_name::NameSync>,
     pub clock: Arc<ShiftedClock>,
@@ -205,6 +210,7 @@ impl Stack {
             verifier: Verifier::new(auth).with_clock(clock.clone()),
             clock: clock.clone(),
             limits: options.limits,
+            pricing: options.pricing.clone(),
         });
         let cloud = Arc::new(outage::RefusingCloud::new(orgs::cloud::StsCloud::new(sdk.clone())));
         let service_account = Arc::new(get_cloud_account::ServiceAccount(MOTO_ACCOUNT.into()));
@@ -220,6 +226,10 @@ impl Stack {
         let reconciler = Arc::new(reconcile_clusters::Reconciler {
             store: Store::new(plain_dynamo.clone(), &options.table),
             fleet: fleet.clone(),
+            clock: clock.clone(),
+        });
+        let granter = Arc::new(grant_credits::Granter {
+            store: Store::new(plain_dynamo.clone(), &options.table),
             clock: clock.clone(),
         });
         let name_sync = Arc::new(sync_organization_name::NameSync {
@@ -239,6 +249,7 @@ impl Stack {
         let registrar = Arc::new(Registrar {
             store: Store::new(plain_dynamo.clone(), &options.table),
             clock: clock.clone(),
+            trial: options.pricing.trial,
         });
 
         let mut tasks = Vec::new();
@@ -328,6 +339,7 @@ impl Stack {
             fleet,
             provisioner,
             reconciler,
+            granter,
             name_sync,
             clock,
             calls,

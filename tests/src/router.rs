@@ -72,6 +72,7 @@ async fn dispatch(State(functions): State<Functions>, request: AxumRequest) -> A
         "create-organization" => create_organization::handle(&api, request).await,
         "rename-organization" => rename_organization::handle(&api, request).await,
         "list-events" => list_events::handle(&api, request).await,
+        "get-usage" => get_usage::handle(&api, request).await,
         "create-cluster" => create_cluster::handle(&api, request).await,
         "list-clusters" => list_clusters::handle(&api, request).await,
         "get-cluster" => get_cluster::handle(&api, request).await,

@@ -32,7 +32,7 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
             "this organization has no cloud account yet: the owner or an admin connects one first".into(),
         )
     })?;
-    let cluster = Cluster::pending(org, body, &caller.user_id, &account, api.now())?;
+    let cluster = Cluster::pending(org, body, &caller.user_id, &account, &api.pricing.rates, api.now())?;
     api.store.create_cluster(&view.membership, &grant, &cluster, &account).await?;
     let location = format!("/v1/organizations/{org}/clusters/{}", cluster.cluster_id);
     let mut response = json(StatusCode::ACCEPTED, &cluster)?;

@@ -34,7 +34,7 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
         .await?
         .ok_or_else(|| DomainError::Conflict("register first: GET /v1/me creates your account".into()))?;
     let organization = Organization::named(&user.user_id, body.name, api.now());
-    api.store.create_organization(&user, &organization, api.limits.max_owned).await?;
+    api.store.create_organization(&user, &organization, api.limits.max_owned, api.pricing.trial).await?;
     let location = format!("/v1/organizations/{}", organization.org_id);
     let mut response = json(StatusCode::CREATED, &Created { organization, role: Role::Owner })?;
     if let Ok(location) = HeaderValue::from_str(&location) {

@@ -83,7 +83,7 @@ async fn provision(api: &Api, caller: &Caller, now: Timestamp) -> Result<User, A
             "this account has no verified email; sign in with an ID token that carries one".into(),
         ))
     })?;
-    match api.store.register(&caller.user_id, email, now).await? {
+    match api.store.register(&caller.user_id, email, api.pricing.trial, now).await? {
         Registration::Created { user, .. } => Ok(user),
         Registration::AlreadyRegistered => Ok(api
             .store

@@ -1,10 +1,12 @@
-//! `GET /v1/organizations/{org_id}`: the organization and the caller's role in it. Non-members
-//! get 404: they may not learn that it exists.
+//! `GET /v1/organizations/{org_id}`: the organization, the caller's role in it and its credits
+//! (granted, consumed, balance; consumed trails running clusters by at most the scheduled job's
+//! period). Non-members get 404: they may not learn that it exists.
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::{Organization, Role};
 use orgs::http::{ApiError, json, org_param, respond};
+use orgs::store::Balance;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -12,6 +14,7 @@ struct OrganizationView {
     #[serde(flatten)]
     organization: Organization,
     role: Role,
+    credits: Balance,
 }
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
@@ -21,6 +24,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 async fn organization(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
     let org = org_param(req)?;
-    let (organization, membership) = api.membership_in(&org, &caller).await?;
-    json(lambda_http::http::StatusCode::OK, &OrganizationView { organization, role: membership.role })
+    // Both reads at once; the balance is shown only to a member.
+    let ((organization, membership), credits) =
+        tokio::try_join!(api.membership_in(&org, &caller), async { Ok(api.store.balance(&org).await?) })?;
+    json(
+        lambda_http::http::StatusCode::OK,
+        &OrganizationView { organization, role: membership.role, credits },
+    )
 }

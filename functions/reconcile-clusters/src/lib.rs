@@ -4,12 +4,17 @@
 //! as the cluster's last error, naming them). Clusters with an intent in flight are the
 //! provisioner's and are left alone. Each write is conditional on the state the reconciler read,
 //! so a member's action at the same moment wins.
+//!
+//! It also charges every running cluster for its running since the last charge, and stops the
+//! running clusters of every organization whose credits are then used up (audit event
+//! `cluster_stopped_for_credits`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent};
 use orgs::cloud::{CloudError, Fleet};
-use orgs::domain::{Cluster, ClusterState, DomainError, Timestamp, Transition};
+use orgs::domain::{Cluster, ClusterState, DomainError, OrgId, Timestamp, Transition};
 use orgs::store::{ClusterOutcome, Store};
 use orgs::{Clock, SystemClock};
 use serde::Serialize;
@@ -41,6 +46,11 @@ pub struct Report {
     pub missing_instances: usize,
     /// Clusters whose account could not be reached (left as they are; tried next run).
     pub unreachable: usize,
+    /// Running clusters charged, and what they were charged in all (credits).
+    pub charged: usize,
+    pub credits_charged: orgs::domain::Credits,
+    /// Running clusters stopped because their organization has no credits left.
+    pub stopped_for_credits: usize,
 }
 
 pub async fn handle(r: &Reconciler, _event: LambdaEvent<serde_json::Value>) -> Result<Report, Error> {
@@ -51,9 +61,16 @@ pub async fn handle(r: &Reconciler, _event: LambdaEvent<serde_json::Value>) -> R
 
 pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
     let mut report = Report::default();
+    let mut running: HashMap<OrgId, Vec<Cluster>> = HashMap::new();
     for listed in r.store.live_clusters().await? {
         // The index is eventually consistent: act on the cluster as it is now.
         let Some(cluster) = r.store.cluster(&listed.org_id, &listed.cluster_id).await? else { continue };
+        if cluster.running.is_some() {
+            let charged = r.store.charge(&cluster, now(r)).await?;
+            report.charged += 1;
+            report.credits_charged = report.credits_charged + charged;
+            running.entry(cluster.org_id).or_default().push(cluster.clone());
+        }
         if !matches!(cluster.state, ClusterState::Running | ClusterState::Stopped) {
             continue;
         }
@@ -69,7 +86,28 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
             }
         }
     }
+    for (org, clusters) in running {
+        if !r.store.balance(&org).await?.exhausted() {
+            continue;
+        }
+        for listed in clusters {
+            let Some(cluster) = r.store.cluster(&org, &listed.cluster_id).await? else { continue };
+            if cluster.state != ClusterState::Running {
+                continue;
+            }
+            match r.store.stop_for_credits(&cluster, now(r)).await {
+                Ok(_) => report.stopped_for_credits += 1,
+                // A member stopped or terminated it meanwhile.
+                Err(DomainError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
     Ok(report)
+}
+
+fn now(r: &Reconciler) -> Timestamp {
+    Timestamp::from_datetime(r.clock.now())
 }
 
 enum Finding {
@@ -87,7 +125,7 @@ async fn check(r: &Reconciler, cluster: &Cluster) -> Result<Finding, DomainError
         }
         CloudError::Unavailable { context, source } => DomainError::Unavailable { context, source },
     })?;
-    let now = Timestamp::from_datetime(r.clock.now());
+    let now = now(r);
     let moved = |transition| async move {
         match r.store.transition(cluster, transition, None, ClusterOutcome::default(), now).await {
             Ok(_) | Err(DomainError::Conflict(_)) => Ok(()),

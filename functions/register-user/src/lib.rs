@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
 use lambda_runtime::{Error, LambdaEvent};
-use orgs::domain::{Email, Timestamp, UserId};
+use orgs::domain::{Credits, Email, Timestamp, UserId};
 use orgs::store::{Registration, Store};
 use orgs::{Clock, SystemClock};
 
@@ -15,11 +15,17 @@ use orgs::{Clock, SystemClock};
 pub struct Registrar {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    /// Credits the personal organization starts with (`TRIAL_CREDITS`).
+    pub trial: Credits,
 }
 
 impl Registrar {
     pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
-        Ok(Self { store: orgs::app::store_from_env()?, clock: Arc::new(SystemClock) })
+        Ok(Self {
+            store: orgs::app::store_from_env()?,
+            clock: Arc::new(SystemClock),
+            trial: orgs::config::Pricing::from_source(&orgs::config::Env)?.trial,
+        })
     }
 }
 
@@ -36,7 +42,7 @@ pub async fn handle(
     let user_id = UserId::parse(sub)?;
     let email = Email::parse(email)?;
     let now = Timestamp::from_datetime(registrar.clock.now());
-    match registrar.store.register(&user_id, &email, now).await? {
+    match registrar.store.register(&user_id, &email, registrar.trial, now).await? {
         Registration::Created { organization, .. } => {
             tracing::info!(user_id = %user_id, org_id = %organization.org_id, "registered user with personal organization");
         }

@@ -30,13 +30,20 @@ pub enum EventAction {
     ClusterActionRequested,
     /// A member opened (`details.open` = true) or closed a service port on a cluster.
     PortChanged,
+    /// Credits were added (`details.credits`, `details.reason`): the trial of a new organization,
+    /// or an operator's grant.
+    CreditsGranted,
+    /// The service stopped a running cluster because the organization had no credits left.
+    ClusterStoppedForCredits,
 }
 
-/// Who acted.
+/// Who acted: a member (`{"user_id", "email"}`), or the service itself (`{"service": "credits"}`:
+/// the scheduled job, an operator's grant).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Actor {
-    pub user_id: UserId,
-    pub email: Email,
+#[serde(untagged)]
+pub enum Actor {
+    Member { user_id: UserId, email: Email },
+    Service { service: String },
 }
 
 /// Who or what the action was about. Empty for changes to the organization itself.

@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::credits::{Credits, Rates, UsageInterval, cost};
 use super::{DomainError, OrgId, Timestamp, UserId};
 
 macro_rules! text_enum {
@@ -233,6 +234,24 @@ pub struct Cluster {
     /// security group match.
     #[serde(default)]
     pub open_ports: Vec<u16>,
+    /// Credits per instance-hour, fixed at creation (a price change applies to new clusters).
+    #[serde(rename = "credits_per_instance_hour")]
+    pub rate: Credits,
+    /// Since when the cloud has it running, while it does (through stopping and terminating,
+    /// until the cloud confirms them): what is being charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<Running>,
+}
+
+/// A cluster's current interval of running.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Running {
+    /// When the cloud confirmed it running.
+    pub since: Timestamp,
+    /// Who started it (its creator, for a new cluster): the usage is theirs.
+    pub started_by: UserId,
+    /// Up to when its cost is counted in the organization's consumed credits.
+    pub charged_until: Timestamp,
 }
 
 /// What a member asks for when creating a cluster (the body of `POST .../clusters`).
@@ -265,9 +284,11 @@ impl Cluster {
         spec: ClusterSpec,
         creator: &UserId,
         account: &super::CloudAccount,
+        rates: &Rates,
         now: Timestamp,
     ) -> Result<Self, DomainError> {
         spec.check()?;
+        let rate = rates.of(&spec.instance_type);
         Ok(Self {
             cluster_id: uuid::Uuid::now_v7(),
             org_id: org,
@@ -285,7 +306,44 @@ impl Cluster {
             last_error: None,
             last_actor: creator.clone(),
             open_ports: Vec::new(),
+            rate,
+            running: None,
         })
+    }
+
+    /// The head node and the workers.
+    pub fn instance_count(&self) -> u32 {
+        1 + self.workers
+    }
+
+    /// Whether moving to `next` starts an interval of running (the cloud confirmed it runs and
+    /// it was not running already, as it still is after a failed stop).
+    pub fn starts_running(&self, next: ClusterState) -> bool {
+        next == ClusterState::Running && self.running.is_none()
+    }
+
+    /// The interval that moving to `next` at `now` ends: the cloud confirmed it stopped or
+    /// terminated.
+    pub fn usage_ended(&self, next: ClusterState, now: Timestamp) -> Option<UsageInterval> {
+        let running = self.running.as_ref()?;
+        matches!(next, ClusterState::Stopped | ClusterState::Terminated).then(|| UsageInterval {
+            org_id: self.org_id,
+            cluster_id: self.cluster_id,
+            cluster_name: String::from(self.name.clone()),
+            instance_type: self.instance_type.clone(),
+            instances: self.instance_count(),
+            rate: self.rate,
+            started_by: running.started_by.clone(),
+            from: running.since,
+            to: now.max(running.since),
+        })
+    }
+
+    /// What its running from the last charge until `now` costs (zero when it is not running).
+    pub fn uncharged(&self, now: Timestamp) -> Credits {
+        let Some(running) = &self.running else { return Credits::ZERO };
+        let upto = |t: Timestamp| cost(self.rate, self.instance_count(), t.unix() - running.since.unix());
+        upto(now.max(running.charged_until)) - upto(running.charged_until)
     }
 }
 

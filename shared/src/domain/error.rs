@@ -24,6 +24,9 @@ pub enum DomainError {
     /// not let the service assume the role). The detail names the refusal.
     #[error("{0}")]
     Unprocessable(String),
+    /// The organization has no credits left for what would spend more (create, start).
+    #[error("the organization has no credits left (balance {balance}); ask for more credits")]
+    NoCredits { balance: super::Credits },
     /// A rate limit is reached; the detail says which. It frees up after `retry_after_seconds`.
     #[error("{detail}")]
     TooMany { detail: String, retry_after_seconds: u64 },

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod authz;
 mod cloud;
 mod cluster;
+pub mod credits;
 mod email;
 mod error;
 mod ids;
@@ -15,9 +16,10 @@ mod timestamp;
 pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, trust_policy};
 pub use cluster::{
-    Cluster, ClusterName, ClusterSpec, ClusterState, InstanceType, MAX_WORKERS, MemberAction, Transition,
-    UserManagement, parse_port,
+    Cluster, ClusterName, ClusterSpec, ClusterState, InstanceType, MAX_WORKERS, MemberAction, Running,
+    Transition, UserManagement, parse_port,
 };
+pub use credits::{Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;
 pub use error::{DomainError, Source};
 pub use ids::{InvitationId, OrgId, UserId};

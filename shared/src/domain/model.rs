@@ -67,7 +67,7 @@ pub struct Membership {
 impl Membership {
     /// The member as the audit log names them when they act.
     pub fn actor(&self) -> Actor {
-        Actor { user_id: self.user_id.clone(), email: self.email.clone() }
+        Actor::Member { user_id: self.user_id.clone(), email: self.email.clone() }
     }
 }
 

@@ -4,19 +4,21 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::Store;
+use super::credits::CREDITS;
 use super::items::{ClusterItem, from_item, to_item};
 use super::keys;
 use super::organizations::EVENT;
 use super::pages::{Page, PageRequest, cursor, position};
-use super::plumbing::{Query, Tx, built, contention, key, s, stored};
+use super::plumbing::{Query, Tx, TxError, built, contention, key, s, stored};
 use crate::domain::authz::Grant;
 use crate::domain::{
-    AuditEvent, CloudAccount, Cluster, ClusterState, DomainError, EventAction, Membership, OrgId, Timestamp,
-    Transition,
+    Actor, AuditEvent, CloudAccount, Cluster, ClusterState, DomainError, EventAction, Membership, OrgId,
+    Running, Timestamp, Transition,
 };
 
 const CLUSTER: &str = "cluster";
 const ACCOUNT: &str = "cloud account";
+const USAGE: &str = "usage interval";
 
 /// What a transition writes besides the state.
 #[derive(Debug, Default, Clone)]
@@ -28,7 +30,8 @@ pub struct Outcome {
 }
 
 impl Store {
-    /// Creates a cluster in `account`, on condition that the organization's account is still that
+    /// Creates a cluster in `account`, on condition that the organization has credits left and
+    /// that its account is still that
     /// one (and counting it as live there), with its audit event, while the actor may.
     pub async fn create_cluster(
         &self,
@@ -57,11 +60,14 @@ impl Store {
         let tx = Tx::new()
             .put(CLUSTER, self.put(to_item(&ClusterItem::from(cluster))?, "attribute_not_exists(pk)")?)
             .update(ACCOUNT, count)
+            .check(CREDITS, self.has_credits(org)?)
             .put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
         self.commit("cluster creation", tx).await.map_err(|e| {
             e.explain(|c| {
-                if c.failed(ACCOUNT) {
+                if c.failed(CREDITS) {
+                    Some(Store::no_credits(c.old_item(CREDITS)))
+                } else if c.failed(ACCOUNT) {
                     Some(DomainError::Conflict(
                         "the organization's cloud account changed meanwhile; try again".into(),
                     ))
@@ -206,6 +212,10 @@ impl Store {
     /// Moves `cluster` by `transition`, on condition that it is still in the state it was read
     /// in. A member's request carries the member (audit event, and the grant as conditions); the
     /// provisioner's confirmations carry none. Reaching `terminated` frees the account.
+    ///
+    /// A start asked by a member needs credits left (402). Reaching `running` starts the
+    /// interval that is charged; reaching `stopped` or `terminated` records it and charges the
+    /// rest, in the same transaction, so an interval is recorded exactly once.
     pub async fn transition(
         &self,
         cluster: &Cluster,
@@ -214,7 +224,61 @@ impl Store {
         outcome: Outcome,
         now: Timestamp,
     ) -> Result<Cluster, DomainError> {
+        let requester = match by {
+            Some((member, grant)) => Requester::Member(member, grant),
+            None => Requester::Cloud,
+        };
+        self.transition_by(cluster, transition, requester, outcome, now).await
+    }
+
+    /// Stops a running cluster of an organization that has no credits left, as the service
+    /// (its own audit event).
+    pub async fn stop_for_credits(&self, cluster: &Cluster, now: Timestamp) -> Result<Cluster, DomainError> {
+        self.transition_by(cluster, Transition::Stop, Requester::Service("credits"), Outcome::default(), now)
+            .await
+    }
+
+    /// A transition that ends an interval is also conditioned on the charge it read: when the
+    /// scheduled job charged the cluster in between (and nothing else changed), it is tried
+    /// again from the fresh item, so the job never makes a confirmation fail.
+    async fn transition_by(
+        &self,
+        cluster: &Cluster,
+        transition: Transition,
+        requester: Requester<'_>,
+        outcome: Outcome,
+        now: Timestamp,
+    ) -> Result<Cluster, DomainError> {
+        let mut cluster = cluster.clone();
+        for _ in 0..3 {
+            match self.transition_once(&cluster, transition, requester, outcome.clone(), now).await {
+                Err(Refused::Charged(fresh)) => cluster = *fresh,
+                Err(Refused::Because(e)) => return Err(e),
+                Ok(moved) => return Ok(moved),
+            }
+        }
+        Err(contention())
+    }
+
+    async fn transition_once(
+        &self,
+        cluster: &Cluster,
+        transition: Transition,
+        requester: Requester<'_>,
+        outcome: Outcome,
+        now: Timestamp,
+    ) -> Result<Cluster, Refused> {
+        let by = match requester {
+            Requester::Member(member, grant) => Some((member, grant)),
+            _ => None,
+        };
         let next = cluster.state.next(transition)?;
+        let started = cluster.starts_running(next).then(|| Running {
+            since: now,
+            started_by: cluster.last_actor.clone(),
+            charged_until: now,
+        });
+        let ended = cluster.usage_ended(next, now);
         let org = &cluster.org_id;
         let mut expression = String::from("SET #state = :next, updated_at = :now");
         let mut update = self
@@ -233,23 +297,45 @@ impl Store {
             expression.push_str(", last_actor = :actor");
             update = update.expression_attribute_values(":actor", s(member.user_id.as_str()));
         }
+        if let Some(running) = &started {
+            expression.push_str(", #running = :running");
+            update = update
+                .expression_attribute_names("#running", "running")
+                .expression_attribute_values(":running", stored(running)?);
+        }
+        let mut removed = Vec::new();
         match &outcome.error {
             Some(error) => {
                 expression.push_str(", last_error = :error");
                 update = update.expression_attribute_values(":error", s(error.as_str()));
             }
-            None if next != ClusterState::Error => expression.push_str(" REMOVE last_error"),
+            None if next != ClusterState::Error => removed.push("last_error"),
             None => {}
+        }
+        if let (Some(_), Some(running)) = (&ended, &cluster.running) {
+            update = update
+                .condition_expression("#state = :expected AND #running.charged_until = :charged")
+                .expression_attribute_names("#running", "running")
+                .expression_attribute_values(":charged", stored(&running.charged_until)?);
+            removed.push("#running");
         }
         if next == ClusterState::Terminated {
             // Off the reconciler's index of live clusters.
-            expression.push_str(if expression.contains(" REMOVE ") {
-                ", gsi1pk, gsi1sk"
-            } else {
-                " REMOVE gsi1pk, gsi1sk"
-            });
+            removed.extend(["gsi1pk", "gsi1sk"]);
+        }
+        if !removed.is_empty() {
+            expression.push_str(" REMOVE ");
+            expression.push_str(&removed.join(", "));
         }
         let mut tx = Tx::new().update(CLUSTER, built(update.update_expression(expression).build())?);
+        if let Some(interval) = &ended {
+            tx = tx
+                .put(USAGE, self.usage_put(interval)?)
+                .update(CREDITS, self.consume(org, cluster.uncharged(now))?);
+        }
+        if transition == Transition::Start && by.is_some() {
+            tx = tx.check(CREDITS, self.has_credits(org)?);
+        }
         if next == ClusterState::Terminated {
             tx = tx.update(
                 ACCOUNT,
@@ -263,29 +349,46 @@ impl Store {
                 )?,
             );
         }
-        if let Some((member, grant)) = by {
-            let event = AuditEvent::new(*org, member.actor(), EventAction::ClusterActionRequested, now)
-                .with("cluster_id", cluster.cluster_id)
-                .with("name", String::from(cluster.name.clone()))
-                .with("action", transition.as_str());
-            tx = tx.put(EVENT, self.event_put(&event)?);
-            tx = self.still_granted(tx, org, &member.user_id, grant)?;
+        let about = |event: AuditEvent| {
+            event.with("cluster_id", cluster.cluster_id).with("name", String::from(cluster.name.clone()))
+        };
+        match requester {
+            Requester::Member(member, grant) => {
+                let event = AuditEvent::new(*org, member.actor(), EventAction::ClusterActionRequested, now)
+                    .with("action", transition.as_str());
+                tx = tx.put(EVENT, self.event_put(&about(event))?);
+                tx = self.still_granted(tx, org, &member.user_id, grant)?;
+            }
+            Requester::Service(service) => {
+                let actor = Actor::Service { service: service.to_owned() };
+                let event = AuditEvent::new(*org, actor, EventAction::ClusterStoppedForCredits, now);
+                tx = tx.put(EVENT, self.event_put(&about(event))?);
+            }
+            Requester::Cloud => {}
         }
-        self.commit("cluster transition", tx).await.map_err(|e| {
-            e.explain(|c| {
+        if let Err(e) = self.commit("cluster transition", tx).await {
+            let fresh = match &e {
+                TxError::Cancelled(c) if c.failed(CLUSTER) => refused_cluster(c),
+                _ => None,
+            };
+            if let Some(fresh) = fresh.filter(|f| f.state == cluster.state) {
+                return Err(Refused::Charged(Box::new(fresh)));
+            }
+            return Err(Refused::Because(e.explain(|c| {
                 if c.failed(CLUSTER) {
-                    let now_is = state_when_refused(c);
-                    Some(match now_is {
-                        Some(state) => state.next(transition).err().unwrap_or_else(contention),
+                    Some(match refused_cluster(c) {
+                        Some(now_is) => now_is.state.next(transition).err().unwrap_or_else(contention),
                         None => DomainError::NotFound("cluster"),
                     })
+                } else if c.failed(CREDITS) {
+                    Some(Store::no_credits(c.old_item(CREDITS)))
                 } else if c.failed(ACCOUNT) {
                     Some(DomainError::Corrupt("a terminated cluster was not counted as live".into()))
                 } else {
                     super::invitations::lost_grant(c, "do that to clusters")
                 }
-            })
-        })?;
+            })));
+        }
         let mut moved = cluster.clone();
         moved.state = next;
         moved.updated_at = now;
@@ -294,6 +397,12 @@ impl Store {
         }
         if let Some((member, _)) = by {
             moved.last_actor = member.user_id.clone();
+        }
+        if started.is_some() {
+            moved.running = started;
+        }
+        if ended.is_some() {
+            moved.running = None;
         }
         moved.last_error = match outcome.error {
             Some(e) => Some(e),
@@ -304,7 +413,36 @@ impl Store {
     }
 }
 
-/// The cluster's state when the write's condition failed (ALL_OLD); `None` when it is gone.
+/// Who moves a cluster.
+#[derive(Clone, Copy)]
+enum Requester<'a> {
+    /// A member's request: an audit event, and the grant as conditions.
+    Member(&'a Membership, &'a Grant),
+    /// The service's own decision (the scheduled job): an audit event naming the service.
+    Service(&'static str),
+    /// The cloud's confirmation: the state, nothing else.
+    Cloud,
+}
+
+/// Why one attempt at a transition wrote nothing.
+enum Refused {
+    /// Only the charge changed since the cluster was read: try again from this.
+    Charged(Box<Cluster>),
+    Because(DomainError),
+}
+
+impl From<DomainError> for Refused {
+    fn from(e: DomainError) -> Self {
+        Refused::Because(e)
+    }
+}
+
+/// The cluster when the write's condition failed (ALL_OLD); `None` when it is gone.
+fn refused_cluster(c: &super::plumbing::Cancelled) -> Option<Cluster> {
+    c.old_item(CLUSTER).and_then(|i| from_item::<ClusterItem>(i).ok()).map(|c| c.cluster)
+}
+
+/// The cluster's state when the write's condition failed; `None` when it is gone.
 fn state_when_refused(c: &super::plumbing::Cancelled) -> Option<ClusterState> {
-    c.old_item(CLUSTER).and_then(|i| from_item::<ClusterItem>(i).ok()).map(|c| c.cluster.state)
+    refused_cluster(c).map(|c| c.state)
 }

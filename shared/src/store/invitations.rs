@@ -221,7 +221,7 @@ impl Store {
         )?;
         let event = AuditEvent::new(
             invitation.org_id,
-            crate::domain::Actor { user_id: user.user_id.clone(), email: user.email.clone() },
+            crate::domain::Actor::Member { user_id: user.user_id.clone(), email: user.email.clone() },
             EventAction::Accepted,
             now,
         )
@@ -259,7 +259,7 @@ impl Store {
     ) -> Result<(), DomainError> {
         let event = AuditEvent::new(
             invitation.org_id,
-            crate::domain::Actor { user_id: user.user_id.clone(), email: user.email.clone() },
+            crate::domain::Actor::Member { user_id: user.user_id.clone(), email: user.email.clone() },
             EventAction::Declined,
             now,
         )

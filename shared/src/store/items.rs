@@ -38,10 +38,12 @@ pub enum Entity {
     RateSlot,
     CloudAccount,
     Cluster,
+    Credits,
+    Usage,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 9] = [
+    pub const ALL: [Entity; 11] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -51,6 +53,8 @@ impl Entity {
         Entity::RateSlot,
         Entity::CloudAccount,
         Entity::Cluster,
+        Entity::Credits,
+        Entity::Usage,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -65,6 +69,8 @@ impl Entity {
             Entity::RateSlot => "rate_slot",
             Entity::CloudAccount => "cloud_account",
             Entity::Cluster => super::schema::ENTITY_CLUSTER,
+            Entity::Credits => "credits",
+            Entity::Usage => "usage",
         }
     }
 }
@@ -461,6 +467,27 @@ impl From<&crate::domain::Cluster> for ClusterItem {
             cluster: c.clone(),
             gsi1pk: live.then(|| keys::LIVE_CLUSTERS.to_owned()),
             gsi1sk: live.then(|| format!("{}#{}", c.org_id, c.cluster_id)),
+        }
+    }
+}
+
+/// An interval a cluster ran, in the organization's usage partition, keyed by when it ended.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UsageItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: Entity,
+    #[serde(flatten)]
+    pub interval: crate::domain::UsageInterval,
+}
+
+impl From<&crate::domain::UsageInterval> for UsageItem {
+    fn from(u: &crate::domain::UsageInterval) -> Self {
+        Self {
+            pk: keys::usage_pk(&u.org_id),
+            sk: keys::usage_sk(u.to, &u.cluster_id, u.from),
+            entity: Entity::Usage,
+            interval: u.clone(),
         }
     }
 }

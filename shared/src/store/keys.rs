@@ -46,6 +46,19 @@ pub fn cluster_sk(id: &uuid::Uuid) -> String {
     format!("CLUSTER#{id}")
 }
 
+/// An organization's credits: `granted` and `consumed`, in thousandths.
+pub const CREDITS_SK: &str = "CREDITS";
+
+/// An organization's usage intervals live in a partition of their own (like its audit log).
+pub fn usage_pk(org: &OrgId) -> String {
+    format!("USAGE#{org}")
+}
+
+/// When it ended first, so that a report reads the intervals that end in or after its window.
+pub fn usage_sk(to: Timestamp, cluster: &uuid::Uuid, from: Timestamp) -> String {
+    format!("{to}#{cluster}#{from}")
+}
+
 /// GSI2 key of an organization's invitations, whatever their status.
 pub fn org_invitations_gsi_pk(org: &OrgId) -> String {
     format!("ORG#{org}#INVITATIONS")

@@ -15,6 +15,7 @@
 
 mod cloud;
 mod clusters;
+mod credits;
 mod invitations;
 mod items;
 mod keys;
@@ -30,6 +31,7 @@ use aws_sdk_dynamodb::Client;
 
 pub use cloud::CloudAccountView;
 pub use clusters::Outcome as ClusterOutcome;
+pub use credits::Balance;
 pub use limits::WINDOW as RATE_WINDOW;
 pub use organizations::DEFAULT_MAX_OWNED;
 pub use pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};

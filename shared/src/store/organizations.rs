@@ -256,12 +256,14 @@ impl Store {
     }
 
     /// Creates an organization owned by `owner`, within the per-user limit of owned organizations
-    /// (a condition on the owner's count, so parallel creations cannot pass it).
+    /// (a condition on the owner's count, so parallel creations cannot pass it), with `trial`
+    /// credits.
     pub async fn create_organization(
         &self,
         owner: &crate::domain::User,
         organization: &Organization,
         max_owned: u32,
+        trial: crate::domain::Credits,
     ) -> Result<Membership, DomainError> {
         let membership = Membership {
             org_id: organization.org_id,
@@ -291,6 +293,7 @@ impl Store {
                 )?,
             )
             .put(EVENT, self.event_put(&event)?);
+        let tx = self.new_credits(tx, &organization.org_id, trial, organization.created_at)?;
         self.commit("organization creation", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(OWNER_USER) {

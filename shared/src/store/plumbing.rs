@@ -248,12 +248,16 @@ impl Store {
             .expression_attribute_values(":v", s(q.value.clone()))
             .set_consistent_read(q.index.is_none().then_some(true))
             .scan_index_forward(!q.newest_first);
-        request = match &q.sk_prefix {
-            Some(prefix) => request
+        request = match (&q.sk_prefix, &q.sk_from) {
+            (Some(prefix), _) => request
                 .key_condition_expression("#k = :v AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#sk", q.sort_attr)
                 .expression_attribute_values(":prefix", s(prefix.clone())),
-            None => request.key_condition_expression("#k = :v"),
+            (None, Some(from)) => request
+                .key_condition_expression("#k = :v AND #sk >= :from")
+                .expression_attribute_names("#sk", q.sort_attr)
+                .expression_attribute_values(":from", s(from.clone())),
+            (None, None) => request.key_condition_expression("#k = :v"),
         };
         if let Some(filter) = &q.filter {
             request = request.filter_expression(filter.expression);
@@ -319,6 +323,8 @@ pub struct Query<'a> {
     pub sort_attr: &'a str,
     pub value: String,
     pub sk_prefix: Option<String>,
+    /// Sort keys from this one on (`>=`); not with a prefix.
+    pub sk_from: Option<String>,
     pub filter: Option<Filter<'a>>,
     pub newest_first: bool,
 }
@@ -338,6 +344,7 @@ impl<'a> Query<'a> {
             sort_attr: schema::SK,
             value: pk,
             sk_prefix: None,
+            sk_from: None,
             filter: None,
             newest_first: false,
         }
@@ -363,6 +370,11 @@ impl<'a> Query<'a> {
 
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.sk_prefix = Some(prefix.into());
+        self
+    }
+
+    pub fn from(mut self, sk: impl Into<String>) -> Self {
+        self.sk_from = Some(sk.into());
         self
     }
 

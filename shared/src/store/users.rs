@@ -8,8 +8,8 @@ use super::keys;
 use super::organizations::EVENT;
 use super::plumbing::{Query, Tx};
 use crate::domain::{
-    AuditEvent, DomainError, Email, EventAction, Invitation, Membership, Organization, Role, Timestamp, User,
-    UserId,
+    AuditEvent, Credits, DomainError, Email, EventAction, Invitation, Membership, Organization, Role,
+    Timestamp, User, UserId,
 };
 
 /// What registering a user did.
@@ -26,11 +26,13 @@ const OWNER_SLOT: &str = "owner's email slot";
 
 impl Store {
     /// Creates the user and their personal organization, owned by them, in one transaction.
-    /// Idempotent: when the user exists already nothing is written.
+    /// The organization gets `trial` credits. Idempotent: when the user exists already nothing is
+    /// written.
     pub async fn register(
         &self,
         user_id: &UserId,
         email: &Email,
+        trial: Credits,
         now: Timestamp,
     ) -> Result<Registration, DomainError> {
         let organization = Organization::personal_for(user_id, email, now);
@@ -62,6 +64,7 @@ impl Store {
                 self.put(to_item(&EmailSlotItem::member(&organization.org_id, user_id, email))?, new)?,
             )
             .put(EVENT, self.event_put(&event)?);
+        let tx = self.new_credits(tx, &organization.org_id, trial, now)?;
         match self.commit("registration", tx).await {
             Ok(()) => Ok(Registration::Created { user, organization }),
             Err(e) if e.failed(USER) => Ok(Registration::AlreadyRegistered),

@@ -88,6 +88,7 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
         jwks_min_refresh: Duration::from_secs(10),
         // The deployment's limits, as the functions read them from their environment.
         limits: orgs::config::Limits::from_source(&orgs::config::Env)?,
+        pricing: orgs::config::Pricing::from_source(&orgs::config::Env)?,
         // What EventBridge does in AWS (the emulator's schedules never fire).
         reconcile_every: Some(Duration::from_secs(60)),
     };

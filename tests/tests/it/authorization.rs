@@ -176,6 +176,7 @@ impl Fixture {
             "list-members" => ("GET", format!("/v1/organizations/{org}/members"), None),
             "list-invitations" => ("GET", format!("/v1/organizations/{org}/invitations"), None),
             "list-events" => ("GET", format!("/v1/organizations/{org}/events"), None),
+            "get-usage" => ("GET", format!("/v1/organizations/{org}/usage"), None),
             "create-invitation" => (
                 "POST",
                 format!("/v1/organizations/{org}/invitations"),
@@ -294,7 +295,7 @@ fn expected(function: &str) -> [u16; 10] {
         "get-me" => [200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
         "create-organization" => [201, 201, 201, 201, 201, 201, 201, 201, 401, 401],
         "get-organization" | "list-members" | "list-invitations" | "get-cloud-account" | "list-clusters"
-        | "get-cluster" => [200, 200, 200, 200, 200, 200, 404, 404, 401, 401],
+        | "get-cluster" | "get-usage" => [200, 200, 200, 200, 200, 200, 404, 404, 401, 401],
         "create-invitation" => [201, 201, 403, 201, 403, 403, 404, 404, 401, 401],
         "accept-invitation" | "decline-invitation" => [404, 404, 404, 404, 404, 404, 404, 404, 401, 401],
         "remove-member" | "revoke-invitation" => managers(204),

@@ -66,6 +66,16 @@ async fn every_generated_event_succeeds_through_its_function() {
                 rename_organization::handle(&stack.api, request()).await.map(status_and_body)
             }
             "list-events" => list_events::handle(&stack.api, request()).await.map(status_and_body),
+            "get-usage" => get_usage::handle(&stack.api, request()).await.map(status_and_body),
+            "grant-credits" => {
+                let event = serde_json::from_value(event).expect("a grant");
+                let granted =
+                    grant_credits::handle(&stack.granter, LambdaEvent::new(event, Default::default()))
+                        .await
+                        .expect("granted");
+                assert!(granted.credits.granted.as_f64() >= 50.0, "{granted:?}");
+                continue;
+            }
             "create-cluster" => create_cluster::handle(&stack.api, request()).await.map(status_and_body),
             "list-clusters" => list_clusters::handle(&stack.api, request()).await.map(status_and_body),
             "get-cluster" => get_cluster::handle(&stack.api, request()).await.map(status_and_body),

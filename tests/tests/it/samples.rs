@@ -31,7 +31,7 @@ fn event_path(function: &str) -> PathBuf {
 #[test]
 fn every_function_has_a_sample_event_its_handler_accepts() {
     let functions = function_crates();
-    assert_eq!(functions.len(), 30, "{functions:?}");
+    assert_eq!(functions.len(), 32, "{functions:?}");
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")
         .filter_map(|e| e.ok())
@@ -54,6 +54,10 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
                 assert_eq!(event.records[0].event_name, "INSERT");
                 assert!(event.records[0].change.sequence_number.is_some());
+            }
+            "grant-credits" => {
+                let grant: grant_credits::Grant = serde_json::from_str(&text).expect(function);
+                assert!(grant.credits > 0.0 && !grant.operator.is_empty() && !grant.reason.is_empty());
             }
             "reconcile-clusters" => {
                 let event: serde_json::Value = serde_json::from_str(&text).expect(function);
@@ -202,18 +206,39 @@ fn the_template_keeps_logs_alarms_and_mail_as_production_needs() {
     }
 
     // The alarms a person on call needs, all to the topic given as a parameter.
-    let alarms: BTreeSet<String> =
-        of_type("AWS::CloudWatch::Alarm").iter().map(|(n, _)| n.as_str().unwrap_or("").to_owned()).collect();
+    let alarms: BTreeSet<String> = of_type("AWS::CloudWatch::Alarm")
+        .iter()
+        .chain(&of_type("AWS::CloudWatch::CompositeAlarm"))
+        .map(|(n, _)| n.as_str().unwrap_or("").to_owned())
+        .collect();
     for alarm in ["MailerIteratorAgeAlarm", "FailureQueueAlarm", "FunctionErrorsAlarm", "Api5xxAlarm"] {
         assert!(alarms.contains(alarm), "{alarm} missing from {alarms:?}");
         let actions = &template["Resources"][alarm]["Properties"]["AlarmActions"];
         assert_eq!(reference(&actions[0]), Some("AlarmTopicArn"), "{alarm}");
     }
-    let errors =
-        template["Resources"]["FunctionErrorsAlarm"]["Properties"]["Metrics"].as_sequence().expect("metrics");
-    let watched =
-        errors.iter().filter(|m| m["MetricStat"]["Metric"]["MetricName"].as_str() == Some("Errors")).count();
-    assert_eq!(watched, function_crates().len(), "the errors alarm watches every function");
+    // Every function's errors are watched, by metric alarms of at most 10 metrics each (CloudWatch's
+    // hard limit for metric math), all named in the composite alarm that notifies.
+    let rule = match &template["Resources"]["FunctionErrorsAlarm"]["Properties"]["AlarmRule"] {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => tagged.value.as_str().unwrap_or("").to_owned(),
+        other => panic!("the rule is a !Sub of the group alarms' names, not {other:?}"),
+    };
+    let mut watched = BTreeSet::new();
+    for (name, alarm) in of_type("AWS::CloudWatch::Alarm") {
+        let name = name.as_str().unwrap_or("");
+        let Some(metrics) = alarm["Properties"]["Metrics"].as_sequence() else { continue };
+        let functions: Vec<&str> = metrics
+            .iter()
+            .filter(|m| m["MetricStat"]["Metric"]["MetricName"].as_str() == Some("Errors"))
+            .filter_map(|m| reference(&m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]))
+            .collect();
+        if functions.is_empty() {
+            continue;
+        }
+        assert!(metrics.iter().filter(|m| !m["MetricStat"].is_null()).count() <= 10, "{name}");
+        assert!(rule.contains(&format!("ALARM(\"${{{name}}}\")")), "{name} is not in the rule {rule}");
+        watched.extend(functions);
+    }
+    assert_eq!(watched.len(), function_crates().len(), "the errors alarms watch every function: {watched:?}");
 
     // Mail: Cognito sends through SES, the mailer's concurrency is bounded, and SES feedback
     // reaches the feedback function.

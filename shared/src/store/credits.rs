@@ -1,0 +1,235 @@
+//! Credits and usage. An organization's credits are one item (`granted`, `consumed`, in
+//! thousandths) that every write which spends or grants adds to, so that "has credits left" is
+//! one condition, `granted > consumed`, on the writes that would spend more (create, start).
+//!
+//! A cluster is charged while it runs: the scheduled job adds what each running cluster cost
+//! since its last charge, and the cloud's confirmation that it stopped adds the rest and records
+//! the interval. Consumed credits therefore trail the truth by at most the job's period.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure, Update};
+use serde::Serialize;
+
+use super::Store;
+use super::items::Item;
+use super::items::{Entity, UsageItem, from_item, to_item};
+use super::keys;
+use super::organizations::EVENT;
+use super::plumbing::{Query, Tx, built, key, s, stored};
+use crate::domain::{
+    Actor, AuditEvent, Cluster, Credits, DomainError, EventAction, OrgId, Timestamp, UsageInterval, Window,
+};
+
+pub(super) const CREDITS: &str = "credits";
+const CLUSTER: &str = "cluster";
+
+/// An organization's credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    pub granted: Credits,
+    pub consumed: Credits,
+    /// Granted minus consumed; at zero or below, nothing more may be created or started.
+    pub balance: Credits,
+}
+
+impl Balance {
+    fn of(item: Option<&Item>) -> Self {
+        let number = |name: &str| {
+            item.and_then(|i| i.get(name))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let (granted, consumed) = (number("granted"), number("consumed"));
+        Self {
+            granted: Credits::from_millis(granted),
+            consumed: Credits::from_millis(consumed),
+            balance: Credits::from_millis(granted - consumed),
+        }
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.balance <= Credits::ZERO
+    }
+}
+
+fn millis(c: Credits) -> AttributeValue {
+    AttributeValue::N(c.millis().to_string())
+}
+
+impl Store {
+    /// The writes that give a new organization its credits: the credits item with `trial`
+    /// granted, and (when there is a trial) its audit event.
+    pub(super) fn new_credits(
+        &self,
+        tx: Tx,
+        org: &OrgId,
+        trial: Credits,
+        now: Timestamp,
+    ) -> Result<Tx, DomainError> {
+        let mut item = key(keys::org_pk(org), keys::CREDITS_SK);
+        item.insert("entity".into(), s(Entity::Credits.as_str()));
+        item.insert("granted".into(), millis(trial));
+        item.insert("consumed".into(), millis(Credits::ZERO));
+        let tx = tx.put(CREDITS, self.put(item, "attribute_not_exists(pk)")?);
+        if trial == Credits::ZERO {
+            return Ok(tx);
+        }
+        let event = AuditEvent::new(
+            *org,
+            Actor::Service { service: "trial".into() },
+            EventAction::CreditsGranted,
+            now,
+        )
+        .with("credits", trial)
+        .with("reason", "trial");
+        Ok(tx.put(EVENT, self.event_put(&event)?))
+    }
+
+    /// Condition that the organization has credits left; refused as 402 with its balance.
+    pub(super) fn has_credits(&self, org: &OrgId) -> Result<ConditionCheck, DomainError> {
+        built(
+            self.condition(key(keys::org_pk(org), keys::CREDITS_SK))
+                .condition_expression("#granted > #consumed")
+                .expression_attribute_names("#granted", "granted")
+                .expression_attribute_names("#consumed", "consumed")
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )
+    }
+
+    /// What a refused [`Store::has_credits`] means.
+    pub(super) fn no_credits(old: Option<Item>) -> DomainError {
+        DomainError::NoCredits { balance: Balance::of(old.as_ref()).balance }
+    }
+
+    /// Adds `amount` to what the organization has consumed (created when missing, so that a
+    /// charge is never refused: the cloud already ran the cluster).
+    pub(super) fn consume(&self, org: &OrgId, amount: Credits) -> Result<Update, DomainError> {
+        built(
+            self.update(key(keys::org_pk(org), keys::CREDITS_SK))
+                .update_expression("SET #entity = :entity ADD #consumed :amount")
+                .expression_attribute_names("#entity", "entity")
+                .expression_attribute_names("#consumed", "consumed")
+                .expression_attribute_values(":entity", s(Entity::Credits.as_str()))
+                .expression_attribute_values(":amount", millis(amount))
+                .build(),
+        )
+    }
+
+    /// The organization's credits, strongly consistent. An organization without the item (none
+    /// is created without one) has none.
+    pub async fn balance(&self, org: &OrgId) -> Result<Balance, DomainError> {
+        Ok(Balance::of(self.get(keys::org_pk(org), keys::CREDITS_SK).await?.as_ref()))
+    }
+
+    /// An operator's grant: adds `amount`, with an audit event naming the operator and reason.
+    /// 404 for an organization that does not exist.
+    pub async fn grant_credits(
+        &self,
+        org: &OrgId,
+        amount: Credits,
+        operator: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Balance, DomainError> {
+        let grant = built(
+            self.update(key(keys::org_pk(org), keys::CREDITS_SK))
+                .update_expression("SET #entity = :entity ADD #granted :amount")
+                .expression_attribute_names("#entity", "entity")
+                .expression_attribute_names("#granted", "granted")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":entity", s(Entity::Credits.as_str()))
+                .expression_attribute_values(":amount", millis(amount))
+                .build(),
+        )?;
+        let org_exists = built(
+            self.condition(key(keys::org_pk(org), keys::ORG_SK))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
+        let event = AuditEvent::new(
+            *org,
+            Actor::Service { service: "operator".into() },
+            EventAction::CreditsGranted,
+            now,
+        )
+        .with("credits", amount)
+        .with("operator", operator)
+        .with("reason", reason);
+        let tx = Tx::new()
+            .update(CREDITS, grant)
+            .check("organization", org_exists)
+            .put(EVENT, self.event_put(&event)?);
+        self.commit("credit grant", tx).await.map_err(|e| {
+            e.explain(|c| {
+                (c.failed(CREDITS) || c.failed("organization"))
+                    .then_some(DomainError::NotFound("organization"))
+            })
+        })?;
+        self.balance(org).await
+    }
+
+    /// Charges a running cluster for its running since the last charge, on condition that the
+    /// last charge is the one read (a concurrent charge or stop wins, and this one is dropped).
+    /// Returns what was charged.
+    pub async fn charge(&self, cluster: &Cluster, now: Timestamp) -> Result<Credits, DomainError> {
+        let Some(running) = &cluster.running else { return Ok(Credits::ZERO) };
+        let amount = cluster.uncharged(now);
+        if amount == Credits::ZERO {
+            return Ok(Credits::ZERO);
+        }
+        let mark = built(
+            self.update(key(keys::org_pk(&cluster.org_id), keys::cluster_sk(&cluster.cluster_id)))
+                .update_expression("SET #running.charged_until = :now")
+                .condition_expression("#running.charged_until = :was AND #running.since = :since")
+                .expression_attribute_names("#running", "running")
+                .expression_attribute_values(":now", stored(&now)?)
+                .expression_attribute_values(":was", stored(&running.charged_until)?)
+                .expression_attribute_values(":since", stored(&running.since)?)
+                .build(),
+        )?;
+        let tx = Tx::new().update(CLUSTER, mark).update(CREDITS, self.consume(&cluster.org_id, amount)?);
+        match self.commit("cluster charge", tx).await {
+            Ok(()) => Ok(amount),
+            Err(e) if e.failed(CLUSTER) => Ok(Credits::ZERO),
+            Err(e) => Err(e.explain(|_| None)),
+        }
+    }
+
+    /// The put that records an interval that ended.
+    pub(super) fn usage_put(
+        &self,
+        interval: &UsageInterval,
+    ) -> Result<aws_sdk_dynamodb::types::Put, DomainError> {
+        self.put(to_item(&UsageItem::from(interval))?, "attribute_not_exists(pk)")
+    }
+
+    /// Every interval that overlaps `window`: those recorded, and those of clusters running now
+    /// (ending at `now`). Two concurrent queries.
+    pub async fn usage(
+        &self,
+        org: &OrgId,
+        window: &Window,
+        now: Timestamp,
+    ) -> Result<Vec<UsageInterval>, DomainError> {
+        let ended = Query::partition(keys::usage_pk(org)).from(window.from.to_string());
+        let clusters = Query::partition(keys::org_pk(org)).prefix("CLUSTER#");
+        let (ended, clusters) = tokio::try_join!(self.query(ended), self.query(clusters))?;
+        let mut intervals = Vec::new();
+        for item in ended {
+            let interval = from_item::<UsageItem>(item)?.interval;
+            if interval.from < window.to {
+                intervals.push(interval);
+            }
+        }
+        for item in clusters {
+            let cluster = from_item::<super::items::ClusterItem>(item)?.cluster;
+            if let Some(interval) = cluster.usage_ended(crate::domain::ClusterState::Stopped, now)
+                && interval.from < window.to
+            {
+                intervals.push(interval);
+            }
+        }
+        Ok(intervals)
+    }
+}
