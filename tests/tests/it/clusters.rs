@@ -11,7 +11,7 @@ use crate::support::*;
 const ROLE: &str = "arn:aws:iam::111122223333:role/orgs-clusters";
 
 /// Alice's organization connected to account 111122223333, with Bob as a plain member.
-async fn connected(stack: &local_stack::Stack) -> (User, User, String) {
+pub(crate) async fn connected(stack: &local_stack::Stack) -> (User, User, String) {
     let alice = register(stack, &email("alice")).await;
     let org = personal_org(stack, &alice).await;
     let bob = register(stack, &email("bob")).await;
@@ -30,17 +30,35 @@ async fn connected(stack: &local_stack::Stack) -> (User, User, String) {
     (alice, bob, org)
 }
 
-async fn create(stack: &local_stack::Stack, who: &User, org: &str, name: &str, workers: u32) -> Answer {
+pub(crate) async fn create(
+    stack: &local_stack::Stack,
+    who: &User,
+    org: &str,
+    name: &str,
+    workers: u32,
+) -> Answer {
     let body = json!({ "name": name, "instance_type": "m5.large", "workers": workers, "user_management": "managed" });
     post(stack, &format!("/v1/organizations/{org}/clusters"), who, body).await
 }
 
-async fn act(stack: &local_stack::Stack, who: &User, org: &str, cluster: &str, action: &str) -> Answer {
+pub(crate) async fn act(
+    stack: &local_stack::Stack,
+    who: &User,
+    org: &str,
+    cluster: &str,
+    action: &str,
+) -> Answer {
     post(stack, &format!("/v1/organizations/{org}/clusters/{cluster}/{action}"), who, json!({})).await
 }
 
 /// Waits until the provisioner has moved the cluster to `state`.
-async fn settles(stack: &local_stack::Stack, viewer: &User, org: &str, cluster: &str, state: &str) -> Value {
+pub(crate) async fn settles(
+    stack: &local_stack::Stack,
+    viewer: &User,
+    org: &str,
+    cluster: &str,
+    state: &str,
+) -> Value {
     let path = format!("/v1/organizations/{org}/clusters/{cluster}");
     eventually(&format!("cluster {cluster} {state}"), || async {
         let answer = get(stack, &path, viewer).await;

@@ -8,6 +8,7 @@ mod authorization;
 mod bad_input;
 mod cloud_account;
 mod clusters;
+mod credits;
 mod delivery;
 mod failures;
 mod invitations;
