@@ -112,6 +112,8 @@ pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, 
     measured.push(("cluster action", stack.calls.take()));
     call(stack, "GET", &format!("/v1/organizations/{org}/clusters"), &alice, None).await?;
     measured.push(("clusters page", stack.calls.take()));
+    call(stack, "GET", &format!("/v1/organizations/{org}/usage"), &alice, None).await?;
+    measured.push(("usage report", stack.calls.take()));
     call(stack, "DELETE", &format!("/v1/organizations/{org}/members/{bob_id}"), &alice, None).await?;
     measured.push(("remove member", stack.calls.take()));
     call(stack, "GET", &format!("/v1/organizations/{org}"), &alice, None).await?;

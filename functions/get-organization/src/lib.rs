@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::domain::{Organization, Role};
+use orgs::domain::{DomainError, Organization, Role};
 use orgs::http::{ApiError, json, org_param, respond};
 use orgs::store::Balance;
 use serde::Serialize;
@@ -24,9 +24,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 async fn organization(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
     let org = org_param(req)?;
-    // Both reads at once; the balance is shown only to a member.
-    let ((organization, membership), credits) =
-        tokio::try_join!(api.membership_in(&org, &caller), async { Ok(api.store.balance(&org).await?) })?;
+    let (organization, membership, credits) = api
+        .store
+        .organization_with_credits(&org, &caller.user_id)
+        .await?
+        .ok_or(DomainError::NotFound("organization"))?;
     json(
         lambda_http::http::StatusCode::OK,
         &OrganizationView { organization, role: membership.role, credits },

@@ -122,6 +122,34 @@ impl Store {
         Ok(Balance::of(self.get(keys::org_pk(org), keys::CREDITS_SK).await?.as_ref()))
     }
 
+    /// The organization, the user's membership and the organization's credits, in one strongly
+    /// consistent round trip; `None` unless the organization and the membership exist.
+    pub async fn organization_with_credits(
+        &self,
+        org: &OrgId,
+        user: &crate::domain::UserId,
+    ) -> Result<Option<(crate::domain::Organization, crate::domain::Membership, Balance)>, DomainError> {
+        let wanted = vec![
+            key(keys::org_pk(org), keys::ORG_SK),
+            key(keys::org_pk(org), keys::member_sk(user)),
+            key(keys::org_pk(org), keys::CREDITS_SK),
+        ];
+        let (mut organization, mut membership, mut credits) = (None, None, None);
+        for item in self.get_many(wanted).await? {
+            match super::items::entity_of(&item) {
+                Some(Entity::Org) => {
+                    organization = Some(from_item::<super::items::OrgItem>(item)?.into());
+                }
+                Some(Entity::Member) => {
+                    membership = Some(from_item::<super::items::MemberItem>(item)?.into());
+                }
+                Some(Entity::Credits) => credits = Some(item),
+                _ => {}
+            }
+        }
+        Ok(organization.zip(membership).map(|(o, m)| (o, m, Balance::of(credits.as_ref()))))
+    }
+
     /// An operator's grant: adds `amount`, with an audit event naming the operator and reason.
     /// 404 for an organization that does not exist.
     pub async fn grant_credits(

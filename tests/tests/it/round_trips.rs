@@ -32,7 +32,10 @@ async fn each_operation_makes_the_round_trips_it_should() {
         ("create cluster", vec!["BatchGetItem", "TransactWriteItems"]),
         ("cluster action", vec!["BatchGetItem", "GetItem", "TransactWriteItems"]),
         ("clusters page", vec!["BatchGetItem", "Query"]),
+        // The intervals that ended and the clusters running now, concurrently.
+        ("usage report", vec!["BatchGetItem", "Query", "Query"]),
         ("remove member", vec!["BatchGetItem", "Query", "TransactWriteItems", "Query"]),
+        // The organization, the caller's membership and the credits in one batch.
         ("get organization", vec!["BatchGetItem"]),
         ("members page", vec!["BatchGetItem", "Query"]),
         ("dashboard", vec!["GetItem", "Query", "Query"]),
