@@ -78,6 +78,20 @@ pub const ROUTES: &[Route] = &[
         path: "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}",
         function: "cluster-port",
     },
+    Route {
+        method: "GET",
+        path: "/v1/organizations/{org_id}/clusters/{cluster_id}/users",
+        function: "list-cluster-users",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/organizations/{org_id}/clusters/{cluster_id}/agent-token",
+        function: "rotate-agent-token",
+    },
+    // The cluster agent's routes: its own token, no JWT.
+    Route { method: "GET", path: "/v1/agent/clusters/{cluster_id}/users", function: "cluster-agent" },
+    Route { method: "POST", path: "/v1/agent/clusters/{cluster_id}/users/ack", function: "cluster-agent" },
+    Route { method: "POST", path: "/v1/agent/clusters/{cluster_id}/heartbeat", function: "cluster-agent" },
 ];
 
 /// The function API Gateway's `$default` route invokes when nothing else matches.

@@ -60,6 +60,10 @@ pub const FUNCTIONS: &[&str] = &[
     "provision-cluster",
     "reconcile-clusters",
     "grant-credits",
+    "sync-cluster-users",
+    "cluster-agent",
+    "list-cluster-users",
+    "rotate-agent-token",
 ];
 
 /// What generating events needs of a running stack.
@@ -270,6 +274,33 @@ impl EventContext {
                 ),
             ),
             "sync-organization-name" => self.rename_event(&caller).await,
+            "sync-cluster-users" => {
+                let user = caller.user_id.to_string();
+                self.stream_record_where("INSERT", &[("entity", "member"), ("user_id", &user)]).await
+            }
+            "list-cluster-users" | "rotate-agent-token" => {
+                let cluster = self.cluster_of(&caller).await?;
+                let params = json!({ "org_id": org, "cluster_id": cluster });
+                let base = format!("/v1/organizations/{org}/clusters/{cluster}");
+                if function == "list-cluster-users" {
+                    http(format!("{base}/users"), params, None)
+                } else {
+                    http(format!("{base}/agent-token"), params, Some(json!({})))
+                }
+            }
+            "cluster-agent" => {
+                // The agent pulls its users, with its own token.
+                let (cluster, token) = self.cluster_with_agent(&caller).await?;
+                let mut event = http(
+                    format!("/v1/agent/clusters/{cluster}/users"),
+                    json!({ "cluster_id": cluster }),
+                    None,
+                )?;
+                event["headers"]["authorization"] = json!(format!("Bearer {}", token.as_str()));
+                event["rawQueryString"] = json!("after=0");
+                event["queryStringParameters"] = json!({ "after": "0" });
+                Ok(event)
+            }
             "reconcile-clusters" => sample("reconcile-clusters"),
             "provision-cluster" => {
                 let cluster = self.cluster_of(&caller).await?.to_string();
@@ -344,6 +375,15 @@ impl EventContext {
         attribute: &str,
         value: &str,
     ) -> Result<Value, BoxError> {
+        self.stream_record_where(event_name, &[(attribute, value)]).await
+    }
+
+    /// The latest stream record named `event_name` whose new image has all of `attributes`.
+    pub async fn stream_record_where(
+        &self,
+        event_name: &str,
+        attributes: &[(&str, &str)],
+    ) -> Result<Value, BoxError> {
         let stream_arn = self
             .dynamodb
             .describe_table()
@@ -360,10 +400,12 @@ impl EventContext {
             .find(|r| {
                 let image = r.dynamodb.as_ref().and_then(|d| d.new_image.as_ref());
                 r.event_name.as_ref().map(|n| n.as_str()) == Some(event_name)
-                    && image.and_then(|i| i.get(attribute)).and_then(|v| v.as_s().ok()).map(String::as_str)
-                        == Some(value)
+                    && attributes.iter().all(|(attribute, value)| {
+                        image.and_then(|i| i.get(*attribute)).and_then(|v| v.as_s().ok()).map(String::as_str)
+                            == Some(*value)
+                    })
             })
-            .ok_or_else(|| format!("no {event_name} record with {attribute} = {value}"))?;
+            .ok_or_else(|| format!("no {event_name} record with {attributes:?}"))?;
         Ok(serde_json::to_value(crate::pump::lambda_event(&[record], &stream_arn)?)?)
     }
 
@@ -397,6 +439,14 @@ impl EventContext {
 
     /// A fresh cluster of the caller's organization, created as create-cluster would.
     async fn cluster_of(&self, caller: &User) -> Result<uuid::Uuid, BoxError> {
+        Ok(self.cluster_with_agent(caller).await?.0)
+    }
+
+    /// A new cluster of the caller's organization, and its agent's token.
+    async fn cluster_with_agent(
+        &self,
+        caller: &User,
+    ) -> Result<(uuid::Uuid, orgs::domain::AgentToken), BoxError> {
         let account = self.connect_account(caller).await?;
         let org = caller.personal_org_id;
         let (organization, membership) =
@@ -411,6 +461,7 @@ impl EventContext {
             instance_type: orgs::domain::InstanceType::parse("m5.large")?,
             workers: 1,
             user_management: orgs::domain::UserManagement::Managed,
+            idle_stop_minutes: None,
         };
         let cluster = orgs::domain::Cluster::pending(
             org,
@@ -420,8 +471,10 @@ impl EventContext {
             &Pricing::default().rates,
             self.now(),
         )?;
-        self.store.create_cluster(&membership, &grant, &cluster, &account).await?;
-        Ok(cluster.cluster_id)
+        let token = orgs::domain::AgentToken::generate();
+        let agent = orgs::store::AgentItem::new(org, cluster.cluster_id, token.hash(), cluster.created_at);
+        self.store.create_cluster(&membership, &grant, &cluster, &account, &agent).await?;
+        Ok((cluster.cluster_id, token))
     }
 
     /// The stream record of a rename of the caller's organization, as `sync-organization-name`

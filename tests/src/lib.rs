@@ -151,6 +151,7 @@ pub struct Stack {
     pub granter: Arc<grant_credits::Granter>,
     /// The stream consumer that copies organization names.
     pub name_sync: Arc<sync_organization_name::NameSync>,
+    pub user_sync: Arc<sync_cluster_users::UserSync>,
     pub clock: Arc<ShiftedClock>,
     pub calls: CallCounter,
     pub stream_arn: String,
@@ -229,6 +230,10 @@ impl Stack {
             clock: clock.clone(),
         });
         let granter = Arc::new(grant_credits::Granter {
+            store: Store::new(plain_dynamo.clone(), &options.table),
+            clock: clock.clone(),
+        });
+        let user_sync = Arc::new(sync_cluster_users::UserSync {
             store: Store::new(plain_dynamo.clone(), &options.table),
             clock: clock.clone(),
         });
@@ -313,6 +318,14 @@ impl Stack {
                 pump::PumpOptions::default(),
                 Arc::new(pump::PumpStats::default()),
             )));
+            tasks.push(tokio::spawn(pump::run(
+                plain_dynamo.clone(),
+                streams.clone(),
+                options.table.clone(),
+                pump::user_sync_handler(user_sync.clone()),
+                pump::PumpOptions::default(),
+                Arc::new(pump::PumpStats::default()),
+            )));
         }
 
         if let Some(every) = options.reconcile_every {
@@ -341,6 +354,7 @@ impl Stack {
             reconciler,
             granter,
             name_sync,
+            user_sync,
             clock,
             calls,
             stream_arn,

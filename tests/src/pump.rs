@@ -159,6 +159,16 @@ pub fn name_sync_handler(sync: Arc<sync_organization_name::NameSync>) -> Handler
     })
 }
 
+/// The cluster-user sync as a stream consumer.
+pub fn user_sync_handler(sync: Arc<sync_cluster_users::UserSync>) -> Handler {
+    Arc::new(move |event| {
+        let sync = sync.clone();
+        Box::pin(async move {
+            sync_cluster_users::handle(&sync, LambdaEvent::new(event, Default::default())).await
+        })
+    })
+}
+
 /// The provisioner as a stream consumer.
 pub fn provisioner_handler(provisioner: Arc<provision_cluster::Provisioner>) -> Handler {
     Arc::new(move |event| {

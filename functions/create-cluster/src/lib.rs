@@ -2,14 +2,25 @@
 //! "user_management": "managed"|"disabled"}`: a cluster of one head node and `workers` workers in
 //! the organization's cloud account, answered 202 in state `pending`. This only records the
 //! intent; the provisioner, fed by the stream, launches the instances. Owners and admins, and
-//! members while `members_can_manage_clusters` is on. Needs a connected account (409).
+//! members while `members_can_manage_clusters` is on. Needs a connected account (409) and credits
+//! left (402). The answer carries the cluster agent's token, once: only its hash is stored.
 
 use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{Cluster, ClusterSpec, DomainError};
+use orgs::domain::{AgentToken, Cluster, ClusterSpec, DomainError};
 use orgs::http::{ApiError, json, json_body, org_param, respond};
+use orgs::store::AgentItem;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Created<'a> {
+    #[serde(flatten)]
+    cluster: &'a Cluster,
+    /// The agent's token, shown this once (rotate it to get another).
+    agent_token: &'a str,
+}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, create(api, &req).await))
@@ -33,9 +44,12 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
         )
     })?;
     let cluster = Cluster::pending(org, body, &caller.user_id, &account, &api.pricing.rates, api.now())?;
-    api.store.create_cluster(&view.membership, &grant, &cluster, &account).await?;
+    let token = AgentToken::generate();
+    let agent = AgentItem::new(org, cluster.cluster_id, token.hash(), cluster.created_at);
+    api.store.create_cluster(&view.membership, &grant, &cluster, &account, &agent).await?;
     let location = format!("/v1/organizations/{org}/clusters/{}", cluster.cluster_id);
-    let mut response = json(StatusCode::ACCEPTED, &cluster)?;
+    let mut response =
+        json(StatusCode::ACCEPTED, &Created { cluster: &cluster, agent_token: token.as_str() })?;
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(LOCATION, location);
     }

@@ -5,6 +5,10 @@
 //! provisioner's and are left alone. Each write is conditional on the state the reconciler read,
 //! so a member's action at the same moment wins.
 //!
+//! It stops a running cluster whose agent reports no activity for its `idle_stop_minutes` (audit
+//! event `cluster_stopped_idle`); a cluster whose agent stopped reporting (no heartbeat for 15
+//! minutes) is flagged in its `last_error` (`AgentSilent`), not stopped.
+//!
 //! It also charges every running cluster for its running since the last charge, and stops the
 //! running clusters of every organization whose credits are then used up (audit event
 //! `cluster_stopped_for_credits`).
@@ -51,7 +55,13 @@ pub struct Report {
     pub credits_charged: orgs::domain::Credits,
     /// Running clusters stopped because their organization has no credits left.
     pub stopped_for_credits: usize,
+    /// Running clusters stopped for being idle, and those whose agent went silent (flagged).
+    pub stopped_idle: usize,
+    pub agent_silent: usize,
 }
+
+/// No heartbeat for this long: the agent is silent, and idle stop waits for it.
+pub const SILENT_AFTER_MINUTES: i64 = 15;
 
 pub async fn handle(r: &Reconciler, _event: LambdaEvent<serde_json::Value>) -> Result<Report, Error> {
     let report = reconcile(r).await?;
@@ -75,6 +85,19 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
             continue;
         }
         report.checked += 1;
+        if cluster.state == ClusterState::Running
+            && let Some(minutes) = cluster.idle_stop_minutes
+        {
+            match idle(r, &cluster, minutes, now(r)).await {
+                Ok(Idle::Stopped) => {
+                    report.stopped_idle += 1;
+                    continue;
+                }
+                Ok(Idle::Silent) => report.agent_silent += 1,
+                Ok(Idle::Busy) => {}
+                Err(e) => return Err(e),
+            }
+        }
         match check(r, &cluster).await {
             Ok(Finding::InStep) => {}
             Ok(Finding::Stopped) => report.stopped_externally += 1,
@@ -108,6 +131,39 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
 
 fn now(r: &Reconciler) -> Timestamp {
     Timestamp::from_datetime(r.clock.now())
+}
+
+enum Idle {
+    Busy,
+    Stopped,
+    Silent,
+}
+
+/// Stops the cluster if its agent reports no activity for `minutes`; flags it if the agent is
+/// silent. Activity is a session open at the last heartbeat, the last activity the agent saw,
+/// or the cluster's start, whichever is latest.
+async fn idle(r: &Reconciler, cluster: &Cluster, minutes: u32, now: Timestamp) -> Result<Idle, DomainError> {
+    let Some(running) = &cluster.running else { return Ok(Idle::Busy) };
+    let heard = cluster.agent.as_ref().map_or(running.since, |a| a.at.max(running.since));
+    if now.unix() - heard.unix() > SILENT_AFTER_MINUTES * 60 {
+        let problem = format!("AgentSilent: no heartbeat since {heard}; idle stop waits for the agent");
+        r.store.note_cluster_problem(cluster, &problem, now).await?;
+        return Ok(Idle::Silent);
+    }
+    let active = match &cluster.agent {
+        Some(a) if a.active_sessions > 0 => a.at,
+        Some(a) => a.last_activity_at.map_or(running.since, |t| t.max(running.since)),
+        None => running.since,
+    };
+    if now.unix() - active.unix() < i64::from(minutes) * 60 {
+        return Ok(Idle::Busy);
+    }
+    match r.store.stop_idle(cluster, now).await {
+        Ok(_) => Ok(Idle::Stopped),
+        // A member acted on it meanwhile.
+        Err(DomainError::Conflict(_)) => Ok(Idle::Busy),
+        Err(e) => Err(e),
+    }
 }
 
 enum Finding {

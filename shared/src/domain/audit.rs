@@ -35,6 +35,10 @@ pub enum EventAction {
     CreditsGranted,
     /// The service stopped a running cluster because the organization had no credits left.
     ClusterStoppedForCredits,
+    /// The service stopped a running cluster that had been idle for its `idle_stop_minutes`.
+    ClusterStoppedIdle,
+    /// An owner or admin replaced a cluster agent's token.
+    AgentTokenRotated,
 }
 
 /// Who acted: a member (`{"user_id", "email"}`), or the service itself (`{"service": "credits"}`:

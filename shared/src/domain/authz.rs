@@ -39,11 +39,13 @@ pub enum Action {
     ManageClusters,
     /// Open and close a cluster's service ports.
     OpenPorts,
+    /// See who has an account on a cluster, and rotate its agent's token.
+    ManageClusterUsers,
 }
 
 impl Action {
     /// Every action, for the printed table.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::Read,
         Action::Invite(InviteRole::Member),
         Action::Invite(InviteRole::Admin),
@@ -60,6 +62,7 @@ impl Action {
         Action::OperateClusters,
         Action::ManageClusters,
         Action::OpenPorts,
+        Action::ManageClusterUsers,
     ];
 
     /// The permission that lets a plain member do this, if any.
@@ -92,6 +95,7 @@ impl fmt::Display for Action {
             Action::OperateClusters => "start and stop clusters",
             Action::ManageClusters => "create and terminate clusters",
             Action::OpenPorts => "open and close ports",
+            Action::ManageClusterUsers => "manage a cluster's users and agent",
         })
     }
 }
@@ -216,6 +220,7 @@ mod tests {
             (Action::OperateClusters, vec![1, 1, 1, 1, 1, 1]),
             (Action::ManageClusters, vec![1, 1, 0, 0, 1, 0]),
             (Action::OpenPorts, vec![1, 1, 0, 0, 0, 1]),
+            (Action::ManageClusterUsers, vec![1, 1, 0, 0, 0, 0]),
         ];
         assert_eq!(table, expected);
     }

@@ -241,6 +241,23 @@ pub struct Cluster {
     /// until the cloud confirms them): what is being charged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub running: Option<Running>,
+    /// Stop it after this many minutes without activity its agent reports (10 to 1440).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_stop_minutes: Option<u32>,
+    /// What its agent last reported (heartbeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentReport>,
+}
+
+/// A cluster agent's heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentReport {
+    /// When the heartbeat arrived.
+    pub at: Timestamp,
+    pub active_sessions: u32,
+    /// The last time anyone used the cluster, as the agent saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity_at: Option<Timestamp>,
 }
 
 /// A cluster's current interval of running.
@@ -262,11 +279,15 @@ pub struct ClusterSpec {
     pub instance_type: InstanceType,
     pub workers: u32,
     pub user_management: UserManagement,
+    /// Off unless given.
+    #[serde(default)]
+    pub idle_stop_minutes: Option<u32>,
 }
 
 impl ClusterSpec {
     /// What the types do not already hold: at most [`MAX_WORKERS`] workers.
     pub fn check(&self) -> Result<(), DomainError> {
+        super::cluster_users::check_idle_stop(self.idle_stop_minutes)?;
         if self.workers > MAX_WORKERS {
             return Err(DomainError::Invalid(format!(
                 "workers may be 0 to {MAX_WORKERS}, not {}",
@@ -308,6 +329,8 @@ impl Cluster {
             open_ports: Vec::new(),
             rate,
             running: None,
+            idle_stop_minutes: spec.idle_stop_minutes,
+            agent: None,
         })
     }
 

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod authz;
 mod cloud;
 mod cluster;
+pub mod cluster_users;
 pub mod credits;
 mod email;
 mod error;
@@ -16,9 +17,10 @@ mod timestamp;
 pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, trust_policy};
 pub use cluster::{
-    Cluster, ClusterName, ClusterSpec, ClusterState, InstanceType, MAX_WORKERS, MemberAction, Running,
-    Transition, UserManagement, parse_port,
+    AgentReport, Cluster, ClusterName, ClusterSpec, ClusterState, InstanceType, MAX_WORKERS, MemberAction,
+    Running, Transition, UserManagement, parse_port,
 };
+pub use cluster_users::{AccountStatus, AgentToken, ClusterRole, ClusterUser, SyncStatus, Wanted};
 pub use credits::{Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;
 pub use error::{DomainError, Source};

@@ -39,6 +39,7 @@ impl Store {
         grant: &Grant,
         cluster: &Cluster,
         account: &CloudAccount,
+        agent: &super::AgentItem,
     ) -> Result<(), DomainError> {
         let org = &cluster.org_id;
         let count = built(
@@ -61,6 +62,7 @@ impl Store {
             .put(CLUSTER, self.put(to_item(&ClusterItem::from(cluster))?, "attribute_not_exists(pk)")?)
             .update(ACCOUNT, count)
             .check(CREDITS, self.has_credits(org)?)
+            .put("agent", self.agent_put(agent)?)
             .put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
         self.commit("cluster creation", tx).await.map_err(|e| {
@@ -234,8 +236,14 @@ impl Store {
     /// Stops a running cluster of an organization that has no credits left, as the service
     /// (its own audit event).
     pub async fn stop_for_credits(&self, cluster: &Cluster, now: Timestamp) -> Result<Cluster, DomainError> {
-        self.transition_by(cluster, Transition::Stop, Requester::Service("credits"), Outcome::default(), now)
-            .await
+        let by = Requester::Service("credits", EventAction::ClusterStoppedForCredits);
+        self.transition_by(cluster, Transition::Stop, by, Outcome::default(), now).await
+    }
+
+    /// Stops a running cluster idle for its `idle_stop_minutes`, as the service.
+    pub async fn stop_idle(&self, cluster: &Cluster, now: Timestamp) -> Result<Cluster, DomainError> {
+        let by = Requester::Service("idle_stop", EventAction::ClusterStoppedIdle);
+        self.transition_by(cluster, Transition::Stop, by, Outcome::default(), now).await
     }
 
     /// A transition that ends an interval is also conditioned on the charge it read: when the
@@ -359,9 +367,9 @@ impl Store {
                 tx = tx.put(EVENT, self.event_put(&about(event))?);
                 tx = self.still_granted(tx, org, &member.user_id, grant)?;
             }
-            Requester::Service(service) => {
+            Requester::Service(service, action) => {
                 let actor = Actor::Service { service: service.to_owned() };
-                let event = AuditEvent::new(*org, actor, EventAction::ClusterStoppedForCredits, now);
+                let event = AuditEvent::new(*org, actor, action, now);
                 tx = tx.put(EVENT, self.event_put(&about(event))?);
             }
             Requester::Cloud => {}
@@ -419,7 +427,7 @@ enum Requester<'a> {
     /// A member's request: an audit event, and the grant as conditions.
     Member(&'a Membership, &'a Grant),
     /// The service's own decision (the scheduled job): an audit event naming the service.
-    Service(&'static str),
+    Service(&'static str, EventAction),
     /// The cloud's confirmation: the state, nothing else.
     Cloud,
 }

@@ -40,10 +40,13 @@ pub enum Entity {
     Cluster,
     Credits,
     Usage,
+    ClusterUser,
+    Revision,
+    Agent,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 11] = [
+    pub const ALL: [Entity; 14] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -55,6 +58,9 @@ impl Entity {
         Entity::Cluster,
         Entity::Credits,
         Entity::Usage,
+        Entity::ClusterUser,
+        Entity::Revision,
+        Entity::Agent,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -71,6 +77,9 @@ impl Entity {
             Entity::Cluster => super::schema::ENTITY_CLUSTER,
             Entity::Credits => "credits",
             Entity::Usage => "usage",
+            Entity::ClusterUser => "cluster_user",
+            Entity::Revision => "revision",
+            Entity::Agent => "agent",
         }
     }
 }

@@ -59,6 +59,16 @@ pub fn usage_sk(to: Timestamp, cluster: &uuid::Uuid, from: Timestamp) -> String 
     format!("{to}#{cluster}#{from}")
 }
 
+/// A cluster's managed users, their revision counter and its agent's token hash.
+pub fn cluster_users_pk(cluster: &uuid::Uuid) -> String {
+    format!("CLUSTERUSERS#{cluster}")
+}
+pub fn cluster_user_sk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+pub const REVISION_SK: &str = "REVISION";
+pub const AGENT_SK: &str = "AGENT";
+
 /// GSI2 key of an organization's invitations, whatever their status.
 pub fn org_invitations_gsi_pk(org: &OrgId) -> String {
     format!("ORG#{org}#INVITATIONS")

@@ -14,6 +14,7 @@
 //! Cost: every mutation is at most two read round trips and one write round trip; no Scan exists.
 
 mod cloud;
+mod cluster_users;
 mod clusters;
 mod credits;
 mod invitations;
@@ -30,6 +31,7 @@ mod users;
 use aws_sdk_dynamodb::Client;
 
 pub use cloud::CloudAccountView;
+pub use cluster_users::{AckResult, Acknowledged, AgentItem, CLUSTERS_PER_WRITE, UserChanges};
 pub use clusters::Outcome as ClusterOutcome;
 pub use credits::Balance;
 pub use limits::WINDOW as RATE_WINDOW;

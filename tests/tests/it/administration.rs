@@ -393,7 +393,16 @@ async fn the_audit_log_tells_managers_what_happened_newest_first() {
     let log = events(&stack, &alice, &org).await;
     assert_eq!(
         actions(&log),
-        ["left", "revoked", "invited", "role_changed", "accepted", "invited", "organization_created"],
+        [
+            "left",
+            "revoked",
+            "invited",
+            "role_changed",
+            "accepted",
+            "invited",
+            "credits_granted",
+            "organization_created"
+        ],
         "{log:#?}"
     );
     assert_eq!(log[0]["actor"]["email"], bob.email.as_str(), "who left, named after they are gone");

@@ -255,6 +255,27 @@ impl Fixture {
                 let id = self.cluster_in(state).await;
                 ("POST", format!("/v1/organizations/{org}/clusters/{id}/{action}"), Some(json!({})))
             }
+            "list-cluster-users" | "rotate-agent-token" => {
+                let id = self.cluster_in(orgs::domain::ClusterState::Running).await;
+                let base = format!("/v1/organizations/{org}/clusters/{id}");
+                if function == "list-cluster-users" {
+                    ("GET", format!("{base}/users"), None)
+                } else {
+                    ("POST", format!("{base}/agent-token"), Some(json!({})))
+                }
+            }
+            // A user's token, whoever the user, is not the cluster agent's.
+            "cluster-agent:users" | "cluster-agent:ack" | "cluster-agent:heartbeat" => {
+                let id = self.cluster_in(orgs::domain::ClusterState::Running).await;
+                let base = format!("/v1/agent/clusters/{id}");
+                match function {
+                    "cluster-agent:users" => ("GET", format!("{base}/users"), None),
+                    "cluster-agent:ack" => {
+                        ("POST", format!("{base}/users/ack"), Some(json!({ "revision": 1, "results": [] })))
+                    }
+                    _ => ("POST", format!("{base}/heartbeat"), Some(json!({ "active_sessions": 0 }))),
+                }
+            }
             "configure-account" => (
                 "PUT",
                 format!("/v1/organizations/{org}/cloud-account"),
@@ -304,7 +325,10 @@ fn expected(function: &str) -> [u16; 10] {
         | "update-permissions"
         | "rename-organization"
         | "list-events"
-        | "configure-account" => managers(200),
+        | "configure-account"
+        | "list-cluster-users"
+        | "rotate-agent-token" => managers(200),
+        "cluster-agent:users" | "cluster-agent:ack" | "cluster-agent:heartbeat" => [401; 10],
         "transfer-ownership" => [200, 403, 403, 403, 403, 403, 404, 404, 401, 401],
         // Every member starts and stops; creating and terminating need the role or the permission.
         "cluster-action:start" | "cluster-action:stop" => [202, 202, 202, 202, 202, 202, 404, 404, 401, 401],

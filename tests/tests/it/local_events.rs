@@ -81,6 +81,22 @@ async fn every_generated_event_succeeds_through_its_function() {
             "get-cluster" => get_cluster::handle(&stack.api, request()).await.map(status_and_body),
             "cluster-action" => cluster_action::handle(&stack.api, request()).await.map(status_and_body),
             "cluster-port" => cluster_port::handle(&stack.api, request()).await.map(status_and_body),
+            "list-cluster-users" => {
+                list_cluster_users::handle(&stack.api, request()).await.map(status_and_body)
+            }
+            "rotate-agent-token" => {
+                rotate_agent_token::handle(&stack.api, request()).await.map(status_and_body)
+            }
+            "cluster-agent" => cluster_agent::handle(&stack.api, request()).await.map(status_and_body),
+            "sync-cluster-users" => {
+                let event = serde_json::from_value(event).expect("stream event");
+                let response =
+                    sync_cluster_users::handle(&stack.user_sync, LambdaEvent::new(event, Default::default()))
+                        .await
+                        .expect("user sync");
+                assert!(response.batch_item_failures.is_empty());
+                continue;
+            }
             "configure-account" => configure_account::handle(&stack.api, stack.cloud.as_ref(), request())
                 .await
                 .map(status_and_body),

@@ -31,7 +31,7 @@ fn event_path(function: &str) -> PathBuf {
 #[test]
 fn every_function_has_a_sample_event_its_handler_accepts() {
     let functions = function_crates();
-    assert_eq!(functions.len(), 32, "{functions:?}");
+    assert_eq!(functions.len(), 36, "{functions:?}");
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")
         .filter_map(|e| e.ok())
@@ -66,6 +66,10 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
             "provision-cluster" => {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
                 assert!(provision_cluster::is_state_change(&event.records[0]), "a new cluster");
+            }
+            "sync-cluster-users" => {
+                let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
+                assert!(sync_cluster_users::target(&event.records[0]).is_some(), "a membership");
             }
             "sync-organization-name" => {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);

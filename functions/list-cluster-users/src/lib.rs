@@ -1,0 +1,32 @@
+//! `GET /v1/organizations/{org_id}/clusters/{cluster_id}/users`: who has an account on the
+//! cluster (managed user management), with their cluster role, `active` or `blocked`, the
+//! revision, and whether the cluster applied it (`pending`, `applied`, `failed` with its error)
+//! and when. The owner and admins.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, Response};
+use orgs::Api;
+use orgs::domain::authz::{self, Action};
+use orgs::domain::{ClusterUser, DomainError};
+use orgs::http::{ApiError, cluster_param, json, org_param, respond};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Users {
+    users: Vec<ClusterUser>,
+}
+
+pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
+    Ok(respond(&req, list(api, &req).await))
+}
+
+async fn list(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = api.authenticate(req).await?;
+    let org = org_param(req)?;
+    let id = cluster_param(req)?;
+    let (organization, membership) = api.membership_in(&org, &caller).await?;
+    authz::check(membership.role, &organization.settings, Action::ManageClusterUsers)?;
+    let (cluster, users) = tokio::try_join!(api.store.cluster(&org, &id), api.store.cluster_users(&id))?;
+    cluster.ok_or(DomainError::NotFound("cluster"))?;
+    json(StatusCode::OK, &Users { users })
+}

@@ -1,0 +1,424 @@
+//! Managed cluster users. Each cluster has a partition of its own (`CLUSTERUSERS#{id}`): one
+//! record per user, the revision counter, and its agent's token hash.
+//!
+//! What a record should be is always computed from the table as it is now (the membership read
+//! fresh), never from a stream record's image, so a redelivered or replayed record finds nothing
+//! to change and writes nothing. A change takes the cluster's next revision: the counter moves in
+//! the same transaction as the record, on condition that it is still the value read, so revisions
+//! are unique, only grow, and a record is visible no later than any record of a higher revision
+//! (an agent that pulls "after N" never skips one).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use super::items::{ClusterItem, Entity, Item, MemberItem, entity_of, from_item, to_item};
+use super::keys;
+use super::plumbing::{Query, Tx, built, key, s, stored};
+use crate::domain::{
+    AgentReport, Cluster, ClusterState, ClusterUser, DomainError, Membership, OrgId, SyncStatus, Timestamp,
+    UserId, UserManagement, Wanted,
+};
+
+/// Clusters one transaction covers when a member's accounts change (a counter and a record each:
+/// 100 actions, DynamoDB's most).
+pub const CLUSTERS_PER_WRITE: usize = 50;
+/// Records one transaction writes on one cluster (and its counter).
+const RECORDS_PER_WRITE: usize = 99;
+const ATTEMPTS: usize = 5;
+/// A put that replaces whatever is there (the counter's condition guards the record).
+const ANY: &str = "attribute_exists(pk) OR attribute_not_exists(pk)";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ClusterUserItem {
+    pk: String,
+    sk: String,
+    entity: Entity,
+    #[serde(flatten)]
+    user: ClusterUser,
+}
+
+impl From<&ClusterUser> for ClusterUserItem {
+    fn from(u: &ClusterUser) -> Self {
+        Self {
+            pk: keys::cluster_users_pk(&u.cluster_id),
+            sk: keys::cluster_user_sk(&u.user_id),
+            entity: Entity::ClusterUser,
+            user: u.clone(),
+        }
+    }
+}
+
+/// A cluster agent's credentials: the hash of its token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: Entity,
+    pub org_id: OrgId,
+    pub cluster_id: uuid::Uuid,
+    pub token_hash: String,
+    pub issued_at: Timestamp,
+}
+
+impl AgentItem {
+    pub fn new(org: OrgId, cluster: uuid::Uuid, token_hash: String, now: Timestamp) -> Self {
+        Self {
+            pk: keys::cluster_users_pk(&cluster),
+            sk: keys::AGENT_SK.to_owned(),
+            entity: Entity::Agent,
+            org_id: org,
+            cluster_id: cluster,
+            token_hash,
+            issued_at: now,
+        }
+    }
+}
+
+/// One page of a cluster's changes for its agent.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserChanges {
+    /// Records changed after the revision asked for, in revision order.
+    pub users: Vec<ClusterUser>,
+    /// The revision to ask after next (the last one in `users`, or the one asked for).
+    pub revision: u64,
+    /// The cluster's latest revision; `revision` below it means there is more.
+    pub latest_revision: u64,
+}
+
+/// What an agent reports for one record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckResult {
+    pub user_id: UserId,
+    pub status: SyncStatus,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// What an acknowledgement did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Acknowledged {
+    /// Records now `applied` or `failed`.
+    pub recorded: usize,
+    /// Results for a record that changed after the acknowledged revision (still pending), or for
+    /// no record of this cluster.
+    pub stale: usize,
+}
+
+fn counter_of(item: Option<&Item>) -> u64 {
+    item.and_then(|i| i.get("revision")).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+impl Store {
+    /// Brings one user's accounts on every managed live cluster of `org` in line with their
+    /// membership now. Returns how many records changed.
+    pub async fn sync_member(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        now: Timestamp,
+    ) -> Result<usize, DomainError> {
+        let (membership, clusters) =
+            tokio::try_join!(self.membership(org, user), self.managed_clusters(org))?;
+        let mut written = 0;
+        for chunk in clusters.chunks(CLUSTERS_PER_WRITE) {
+            written += self.sync_member_on(chunk, user, membership.as_ref(), now).await?;
+        }
+        Ok(written)
+    }
+
+    /// The organization's clusters with managed users that are not terminated.
+    async fn managed_clusters(&self, org: &OrgId) -> Result<Vec<Cluster>, DomainError> {
+        let items = self.query(Query::partition(keys::org_pk(org)).prefix("CLUSTER#")).await?;
+        let mut clusters = Vec::new();
+        for item in items {
+            let cluster = from_item::<ClusterItem>(item)?.cluster;
+            if cluster.user_management == UserManagement::Managed && cluster.state != ClusterState::Terminated
+            {
+                clusters.push(cluster);
+            }
+        }
+        Ok(clusters)
+    }
+
+    /// One user on up to [`CLUSTERS_PER_WRITE`] clusters: one BatchGetItem (their records and the
+    /// counters) and one transaction, tried again from a fresh read when a counter moved.
+    async fn sync_member_on(
+        &self,
+        clusters: &[Cluster],
+        user: &UserId,
+        membership: Option<&Membership>,
+        now: Timestamp,
+    ) -> Result<usize, DomainError> {
+        for _ in 0..ATTEMPTS {
+            let mut wanted = Vec::new();
+            for cluster in clusters {
+                wanted.push(key(keys::cluster_users_pk(&cluster.cluster_id), keys::cluster_user_sk(user)));
+                wanted.push(key(keys::cluster_users_pk(&cluster.cluster_id), keys::REVISION_SK));
+            }
+            let found = self.get_many(wanted).await?;
+            let mut tx = Tx::new();
+            let mut changed = 0;
+            for cluster in clusters {
+                let pk = keys::cluster_users_pk(&cluster.cluster_id);
+                let in_cluster = |sk: &str| {
+                    found.iter().find(|i| {
+                        i.get("pk").and_then(|v| v.as_s().ok()) == Some(&pk)
+                            && i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
+                    })
+                };
+                let current = in_cluster(&keys::cluster_user_sk(user))
+                    .map(|i| from_item::<ClusterUserItem>(i.clone()).map(|c| c.user))
+                    .transpose()?;
+                let Some(change) = Wanted::given(membership, current.as_ref()) else { continue };
+                let revision = counter_of(in_cluster(keys::REVISION_SK));
+                let record =
+                    change.record(cluster.cluster_id, cluster.org_id, user.clone(), revision + 1, now);
+                tx = self.advance_counter(tx, &cluster.cluster_id, revision, revision + 1)?;
+                tx = tx.put("record", self.put(to_item(&ClusterUserItem::from(&record))?, ANY)?);
+                changed += 1;
+            }
+            if changed == 0 {
+                return Ok(0);
+            }
+            match self.commit("cluster users", tx).await {
+                Ok(()) => return Ok(changed),
+                Err(e) if e.failed("counter") && !e.any_failed_except(&["counter"]) => continue,
+                Err(e) => return Err(e.explain(|_| None)),
+            }
+        }
+        Err(DomainError::unavailable("cluster users", "a cluster's revision kept moving"))
+    }
+
+    /// Moves a cluster's counter from `from` to `to`, on condition that it is still `from`.
+    fn advance_counter(&self, tx: Tx, cluster: &uuid::Uuid, from: u64, to: u64) -> Result<Tx, DomainError> {
+        let update = self
+            .update(key(keys::cluster_users_pk(cluster), keys::REVISION_SK))
+            .update_expression("SET revision = :to, #entity = :entity")
+            .expression_attribute_names("#entity", "entity")
+            .expression_attribute_values(":to", AttributeValue::N(to.to_string()))
+            .expression_attribute_values(":entity", s(Entity::Revision.as_str()));
+        let update = if from == 0 {
+            update.condition_expression("attribute_not_exists(revision)")
+        } else {
+            update
+                .condition_expression("revision = :from")
+                .expression_attribute_values(":from", AttributeValue::N(from.to_string()))
+        };
+        Ok(tx.update("counter", built(update.build())?))
+    }
+
+    /// Brings every account on one cluster in line with the organization's members now (a
+    /// cluster just created: every member from revision 1). Returns how many records changed.
+    pub async fn sync_cluster(
+        &self,
+        org: &OrgId,
+        cluster: &uuid::Uuid,
+        now: Timestamp,
+    ) -> Result<usize, DomainError> {
+        let Some(fresh) = self.cluster(org, cluster).await? else { return Ok(0) };
+        if fresh.user_management != UserManagement::Managed || fresh.state == ClusterState::Terminated {
+            return Ok(0);
+        }
+        let mut written = 0;
+        for _ in 0..ATTEMPTS {
+            let (members, partition) = tokio::try_join!(
+                self.query(Query::partition(keys::org_pk(org)).prefix("MEMBER#")),
+                self.query(Query::partition(keys::cluster_users_pk(cluster))),
+            )?;
+            let members: Vec<Membership> = members
+                .into_iter()
+                .map(|i| from_item::<MemberItem>(i).map(Membership::from))
+                .collect::<Result<_, _>>()?;
+            let mut records = Vec::new();
+            let mut revision = 0;
+            for item in partition {
+                match entity_of(&item) {
+                    Some(Entity::ClusterUser) => records.push(from_item::<ClusterUserItem>(item)?.user),
+                    Some(Entity::Revision) => revision = counter_of(Some(&item)),
+                    _ => {}
+                }
+            }
+            let mut changes = Vec::new();
+            for m in &members {
+                let current = records.iter().find(|r| r.user_id == m.user_id);
+                if let Some(change) = Wanted::given(Some(m), current) {
+                    changes.push((m.user_id.clone(), change));
+                }
+            }
+            for r in &records {
+                if !members.iter().any(|m| m.user_id == r.user_id)
+                    && let Some(change) = Wanted::given(None, Some(r))
+                {
+                    changes.push((r.user_id.clone(), change));
+                }
+            }
+            if changes.is_empty() {
+                return Ok(written);
+            }
+            let mut moved = false;
+            for chunk in changes.chunks(RECORDS_PER_WRITE) {
+                let mut tx =
+                    self.advance_counter(Tx::new(), cluster, revision, revision + chunk.len() as u64)?;
+                for (i, (user, change)) in chunk.iter().enumerate() {
+                    let record =
+                        change.clone().record(*cluster, *org, user.clone(), revision + 1 + i as u64, now);
+                    tx = tx.put("record", self.put(to_item(&ClusterUserItem::from(&record))?, ANY)?);
+                }
+                match self.commit("cluster users", tx).await {
+                    Ok(()) => {
+                        revision += chunk.len() as u64;
+                        written += chunk.len();
+                    }
+                    Err(e) if e.failed("counter") && !e.any_failed_except(&["counter"]) => {
+                        moved = true;
+                        break;
+                    }
+                    Err(e) => return Err(e.explain(|_| None)),
+                }
+            }
+            if !moved {
+                return Ok(written);
+            }
+        }
+        Err(DomainError::unavailable("cluster users", "a cluster's revision kept moving"))
+    }
+
+    /// Every record of a cluster (for its owner and admins), by user id.
+    pub async fn cluster_users(&self, cluster: &uuid::Uuid) -> Result<Vec<ClusterUser>, DomainError> {
+        let items = self.query(Query::partition(keys::cluster_users_pk(cluster)).prefix("USER#")).await?;
+        items.into_iter().map(|i| from_item::<ClusterUserItem>(i).map(|c| c.user)).collect()
+    }
+
+    /// The records that changed after `after`, in revision order, at most `limit`; strongly
+    /// consistent (see the module's note on why no change is skipped).
+    pub async fn cluster_user_changes(
+        &self,
+        cluster: &uuid::Uuid,
+        after: u64,
+        limit: usize,
+    ) -> Result<UserChanges, DomainError> {
+        let items = self.query(Query::partition(keys::cluster_users_pk(cluster))).await?;
+        let mut latest = 0;
+        let mut users = Vec::new();
+        for item in items {
+            match entity_of(&item) {
+                Some(Entity::ClusterUser) => {
+                    let user = from_item::<ClusterUserItem>(item)?.user;
+                    if user.revision > after {
+                        users.push(user);
+                    }
+                }
+                Some(Entity::Revision) => latest = counter_of(Some(&item)),
+                _ => {}
+            }
+        }
+        users.sort_by_key(|u| u.revision);
+        users.truncate(limit);
+        let revision = users.last().map_or(after, |u| u.revision);
+        Ok(UserChanges { users, revision, latest_revision: latest })
+    }
+
+    /// Records what the agent applied up to `revision`: each result is written on condition that
+    /// the record has not changed since (a newer revision stays pending).
+    pub async fn acknowledge_cluster_users(
+        &self,
+        cluster: &uuid::Uuid,
+        revision: u64,
+        results: &[AckResult],
+        now: Timestamp,
+    ) -> Result<Acknowledged, DomainError> {
+        let mut done = Acknowledged::default();
+        for result in results {
+            let k = key(keys::cluster_users_pk(cluster), keys::cluster_user_sk(&result.user_id));
+            let condition = "attribute_exists(pk) AND revision <= :acked";
+            let mut values = vec![
+                (":acked", AttributeValue::N(revision.to_string())),
+                (":status", stored(&result.status)?),
+                (":now", stored(&now)?),
+            ];
+            let expression = match &result.error {
+                Some(error) => {
+                    values.push((":error", s(error.chars().take(1000).collect::<String>())));
+                    "SET delivery = :status, applied_at = :now, #error = :error"
+                }
+                None => "SET delivery = :status, applied_at = :now REMOVE #error",
+            };
+            if self.update_if_named(k, expression, condition, &[("#error", "error")], values).await? {
+                done.recorded += 1;
+            } else {
+                done.stale += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    /// The agent of a cluster, if it has one.
+    pub async fn agent(&self, cluster: &uuid::Uuid) -> Result<Option<AgentItem>, DomainError> {
+        self.get(keys::cluster_users_pk(cluster), keys::AGENT_SK)
+            .await?
+            .map(from_item::<AgentItem>)
+            .transpose()
+    }
+
+    /// The put of a cluster agent's token hash (at creation, and on rotation, replacing the old).
+    pub(super) fn agent_put(&self, agent: &AgentItem) -> Result<aws_sdk_dynamodb::types::Put, DomainError> {
+        self.put(to_item(agent)?, ANY)
+    }
+
+    /// Replaces a cluster agent's token hash (the old token stops working at once), while the
+    /// member may and the cluster is not terminated.
+    pub async fn rotate_agent_token(
+        &self,
+        member: &Membership,
+        grant: &crate::domain::authz::Grant,
+        cluster: &Cluster,
+        agent: &AgentItem,
+    ) -> Result<(), DomainError> {
+        let org = &cluster.org_id;
+        let live = built(
+            self.condition(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id)))
+                .condition_expression("attribute_exists(pk) AND #state <> :terminated")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":terminated", stored(&ClusterState::Terminated)?)
+                .build(),
+        )?;
+        let event = crate::domain::AuditEvent::new(
+            *org,
+            member.actor(),
+            crate::domain::EventAction::AgentTokenRotated,
+            agent.issued_at,
+        )
+        .with("cluster_id", cluster.cluster_id)
+        .with("name", String::from(cluster.name.clone()));
+        let tx = Tx::new()
+            .put("agent", self.agent_put(agent)?)
+            .check("cluster", live)
+            .put(super::organizations::EVENT, self.event_put(&event)?);
+        let tx = self.still_granted(tx, org, &member.user_id, grant)?;
+        self.commit("agent token rotation", tx).await.map_err(|e| {
+            e.explain(|c| {
+                if c.failed("cluster") {
+                    Some(DomainError::Conflict("the cluster is terminated: its agent has no token".into()))
+                } else {
+                    super::invitations::lost_grant(c, "manage this cluster's agent")
+                }
+            })
+        })
+    }
+
+    /// Records an agent's heartbeat on its cluster (not on a terminated one: 409).
+    pub async fn record_heartbeat(&self, agent: &AgentItem, report: &AgentReport) -> Result<(), DomainError> {
+        let recorded = self
+            .update_if_named(
+                key(keys::org_pk(&agent.org_id), keys::cluster_sk(&agent.cluster_id)),
+                "SET #agent = :report",
+                "attribute_exists(pk) AND #state <> :terminated",
+                &[("#agent", "agent"), ("#state", "state")],
+                vec![(":report", stored(report)?), (":terminated", stored(&ClusterState::Terminated)?)],
+            )
+            .await?;
+        if recorded { Ok(()) } else { Err(DomainError::Conflict("the cluster is terminated".into())) }
+    }
+}
