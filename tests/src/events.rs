@@ -304,7 +304,7 @@ impl EventContext {
             "reconcile-clusters" => sample("reconcile-clusters"),
             "provision-cluster" => {
                 let cluster = self.cluster_of(&caller).await?.to_string();
-                self.stream_record("INSERT", "cluster_id", &cluster).await
+                self.stream_record_where("INSERT", &[("entity", "cluster"), ("cluster_id", &cluster)]).await
             }
             "configure-account" => http(
                 format!("/v1/organizations/{org}/cloud-account"),

@@ -305,8 +305,11 @@ async fn a_redelivered_or_repeated_launch_never_makes_a_second_set_of_instances(
     let cluster =
         create(&stack, &alice, &org, "twice", 1).await.body["cluster_id"].as_str().expect("id").to_owned();
     let sdk = emulator().await.sdk_config().await;
-    let event =
-        stack.event_context(&sdk).stream_record("INSERT", "cluster_id", &cluster).await.expect("the record");
+    let event = stack
+        .event_context(&sdk)
+        .stream_record_where("INSERT", &[("entity", "cluster"), ("cluster_id", &cluster)])
+        .await
+        .expect("the record");
     let deliver = || {
         let event = serde_json::from_value(event.clone()).expect("stream event");
         provision_cluster::handle(

@@ -7,6 +7,7 @@ mod administration;
 mod authorization;
 mod bad_input;
 mod cloud_account;
+mod cluster_users;
 mod clusters;
 mod credits;
 mod delivery;
