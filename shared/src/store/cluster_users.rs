@@ -25,7 +25,10 @@ use crate::domain::{
 pub const CLUSTERS_PER_WRITE: usize = 50;
 /// Records one transaction writes on one cluster (and its counter).
 const RECORDS_PER_WRITE: usize = 99;
-const ATTEMPTS: usize = 5;
+/// Tries when a cluster's counter moved under a write (another sync of the same cluster at the
+/// same moment): each round one of the writers wins, so this bounds the writers one cluster may
+/// have at once, not the members.
+const ATTEMPTS: usize = 16;
 /// A put that replaces whatever is there (the counter's condition guards the record).
 const ANY: &str = "attribute_exists(pk) OR attribute_not_exists(pk)";
 
