@@ -21,6 +21,7 @@ pub mod http;
 pub mod mail;
 pub mod routes;
 pub mod store;
+pub mod stream;
 pub mod telemetry;
 
 pub use app::Api;

@@ -22,6 +22,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use orgs::cloud::{CloudError, Fleet, Launch};
 use orgs::domain::{Cluster, ClusterState, DomainError, OrgId, Timestamp, Transition};
 use orgs::store::{ClusterOutcome, Store, schema};
+use orgs::stream::text;
 use orgs::{Clock, SystemClock};
 
 /// What the provisioner holds for its lifetime.
@@ -74,13 +75,6 @@ pub async fn handle(p: &Provisioner, event: LambdaEvent<Event>) -> Result<Dynamo
         }
     }
     Ok(response)
-}
-
-fn text<'a>(image: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
-    match image.get(name) {
-        Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
-        _ => None,
-    }
 }
 
 /// Whether a record is a cluster whose state changed (or a new cluster).

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
-use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent};
 use orgs::config::MailerConfig;
 use orgs::domain::{
@@ -69,21 +69,8 @@ pub async fn handle(
     mailer: &InvitationMailer,
     event: LambdaEvent<Event>,
 ) -> Result<DynamoDbEventResponse, Error> {
-    let mut response = DynamoDbEventResponse::default();
-    for record in &event.payload.records {
-        match mail_one(mailer, record).await {
-            Ok(outcome) => tracing::debug!(event_id = %record.event_id, ?outcome, "record handled"),
-            Err(e) => {
-                tracing::error!(event_id = %record.event_id, error = %orgs::http::chain(&e), "invitation email failed; the batch is retried from this record");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
-                // Lambda resumes from the lowest failure: the records after it come again, in order.
-                break;
-            }
-        }
-    }
-    Ok(response)
+    Ok(orgs::stream::in_order(&event.payload.records, "invitation email", |record| mail_one(mailer, record))
+        .await)
 }
 
 async fn mail_one(mailer: &InvitationMailer, record: &EventRecord) -> Result<Outcome, DomainError> {

@@ -17,10 +17,11 @@
 use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
-use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent};
 use orgs::domain::{DomainError, OrgId, Timestamp, UserId};
 use orgs::store::Store;
+use orgs::stream::text;
 use orgs::{Clock, SystemClock};
 
 pub struct UserSync {
@@ -52,27 +53,8 @@ pub enum Outcome {
 }
 
 pub async fn handle(sync: &UserSync, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
-    let mut response = DynamoDbEventResponse::default();
-    for record in &event.payload.records {
-        match sync_one(sync, record).await {
-            Ok(outcome) => tracing::debug!(event_id = %record.event_id, ?outcome, "record handled"),
-            Err(e) => {
-                tracing::error!(event_id = %record.event_id, error = %orgs::http::chain(&e), "cluster user sync failed; the batch is retried from this record");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
-                break;
-            }
-        }
-    }
-    Ok(response)
-}
-
-fn text<'a>(image: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
-    match image.get(name) {
-        Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
-        _ => None,
-    }
+    Ok(orgs::stream::in_order(&event.payload.records, "cluster user sync", |record| sync_one(sync, record))
+        .await)
 }
 
 /// What `record` is about, from its images alone; `None` for everything this function ignores.

@@ -12,10 +12,11 @@
 //!   retries from there, in order.
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
-use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent};
 use orgs::domain::{DomainError, OrgId};
 use orgs::store::{Store, schema};
+use orgs::stream::text;
 
 /// What the function holds for its lifetime.
 pub struct NameSync {
@@ -38,27 +39,7 @@ pub enum Outcome {
 }
 
 pub async fn handle(sync: &NameSync, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
-    let mut response = DynamoDbEventResponse::default();
-    for record in &event.payload.records {
-        match sync_one(sync, record).await {
-            Ok(outcome) => tracing::debug!(event_id = %record.event_id, ?outcome, "record handled"),
-            Err(e) => {
-                tracing::error!(event_id = %record.event_id, error = %orgs::http::chain(&e), "name copy failed; the batch is retried from this record");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
-                break;
-            }
-        }
-    }
-    Ok(response)
-}
-
-fn text<'a>(image: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
-    match image.get(name) {
-        Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
-        _ => None,
-    }
+    Ok(orgs::stream::in_order(&event.payload.records, "name copy", |record| sync_one(sync, record)).await)
 }
 
 /// Whether a record is an organization whose name changed.
