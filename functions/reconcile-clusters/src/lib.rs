@@ -144,13 +144,14 @@ enum Idle {
 /// or the cluster's start, whichever is latest.
 async fn idle(r: &Reconciler, cluster: &Cluster, minutes: u32, now: Timestamp) -> Result<Idle, DomainError> {
     let Some(running) = &cluster.running else { return Ok(Idle::Busy) };
-    let heard = cluster.agent.as_ref().map_or(running.since, |a| a.at.max(running.since));
+    let report = r.store.agent(&cluster.cluster_id).await?.and_then(|a| a.report);
+    let heard = report.as_ref().map_or(running.since, |a| a.at.max(running.since));
     if now.unix() - heard.unix() > SILENT_AFTER_MINUTES * 60 {
         let problem = format!("AgentSilent: no heartbeat since {heard}; idle stop waits for the agent");
         r.store.note_cluster_problem(cluster, &problem, now).await?;
         return Ok(Idle::Silent);
     }
-    let active = match &cluster.agent {
+    let active = match &report {
         Some(a) if a.active_sessions > 0 => a.at,
         Some(a) => a.last_activity_at.map_or(running.since, |t| t.max(running.since)),
         None => running.since,

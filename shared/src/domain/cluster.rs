@@ -244,12 +244,10 @@ pub struct Cluster {
     /// Stop it after this many minutes without activity its agent reports (10 to 1440).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_stop_minutes: Option<u32>,
-    /// What its agent last reported (heartbeat).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<AgentReport>,
 }
 
-/// A cluster agent's heartbeat.
+/// A cluster agent's heartbeat, kept with its token (not on the cluster, whose every change the
+/// provisioner's stream mapping passes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentReport {
     /// When the heartbeat arrived.
@@ -330,7 +328,6 @@ impl Cluster {
             rate,
             running: None,
             idle_stop_minutes: spec.idle_stop_minutes,
-            agent: None,
         })
     }
 

@@ -62,6 +62,9 @@ pub struct AgentItem {
     pub cluster_id: uuid::Uuid,
     pub token_hash: String,
     pub issued_at: Timestamp,
+    /// Its last heartbeat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<AgentReport>,
 }
 
 impl AgentItem {
@@ -74,6 +77,7 @@ impl AgentItem {
             cluster_id: cluster,
             token_hash,
             issued_at: now,
+            report: None,
         }
     }
 }
@@ -365,7 +369,7 @@ impl Store {
             .transpose()
     }
 
-    /// The put of a cluster agent's token hash (at creation, and on rotation, replacing the old).
+    /// The put of a new cluster's agent token hash.
     pub(super) fn agent_put(&self, agent: &AgentItem) -> Result<aws_sdk_dynamodb::types::Put, DomainError> {
         self.put(to_item(agent)?, ANY)
     }
@@ -395,8 +399,21 @@ impl Store {
         )
         .with("cluster_id", cluster.cluster_id)
         .with("name", String::from(cluster.name.clone()));
+        let replace = built(
+            self.update(key(keys::cluster_users_pk(&agent.cluster_id), keys::AGENT_SK))
+                .update_expression(
+                    "SET #entity = :entity, org_id = :org, cluster_id = :cluster, token_hash = :hash, issued_at = :at",
+                )
+                .expression_attribute_names("#entity", "entity")
+                .expression_attribute_values(":entity", s(Entity::Agent.as_str()))
+                .expression_attribute_values(":org", stored(&agent.org_id)?)
+                .expression_attribute_values(":cluster", s(agent.cluster_id.to_string()))
+                .expression_attribute_values(":hash", s(agent.token_hash.as_str()))
+                .expression_attribute_values(":at", stored(&agent.issued_at)?)
+                .build(),
+        )?;
         let tx = Tx::new()
-            .put("agent", self.agent_put(agent)?)
+            .update("agent", replace)
             .check("cluster", live)
             .put(super::organizations::EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, org, &member.user_id, grant)?;
@@ -411,17 +428,23 @@ impl Store {
         })
     }
 
-    /// Records an agent's heartbeat on its cluster (not on a terminated one: 409).
+    /// Records an agent's heartbeat with its token (on the cluster's users partition: heartbeats
+    /// never reach the provisioner's stream mapping).
     pub async fn record_heartbeat(&self, agent: &AgentItem, report: &AgentReport) -> Result<(), DomainError> {
         let recorded = self
             .update_if_named(
-                key(keys::org_pk(&agent.org_id), keys::cluster_sk(&agent.cluster_id)),
-                "SET #agent = :report",
-                "attribute_exists(pk) AND #state <> :terminated",
-                &[("#agent", "agent"), ("#state", "state")],
-                vec![(":report", stored(report)?), (":terminated", stored(&ClusterState::Terminated)?)],
+                key(keys::cluster_users_pk(&agent.cluster_id), keys::AGENT_SK),
+                "SET #report = :report",
+                "attribute_exists(pk) AND token_hash = :hash",
+                &[("#report", "report")],
+                vec![(":report", stored(report)?), (":hash", s(agent.token_hash.as_str()))],
             )
             .await?;
-        if recorded { Ok(()) } else { Err(DomainError::Conflict("the cluster is terminated".into())) }
+        // The token was rotated between the check and the write: the old one no longer speaks.
+        if recorded {
+            Ok(())
+        } else {
+            Err(DomainError::Conflict("this agent token was just replaced".into()))
+        }
     }
 }
