@@ -1,6 +1,9 @@
 //! Lambda entry point of `sync-cluster-users`, fed by the table's stream (filtered to memberships
 //! and new managed clusters).
 
+// The handler's future (stream batch, store, SDK) nests deeper than the compiler's default query depth.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{Error, run_concurrent, service_fn};
 
 // One thread: Lambda hands a function one event at a time (see `record-mail-feedback`).
