@@ -103,13 +103,17 @@ fn test(extra: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
-    let totals = cargo_test(
-        Command::new(cargo())
-            .current_dir(&root)
-            .args(["test", "--workspace", "--exclude", "xtask"])
-            .args(extra)
-            .env("ORGS_VENV", &venv),
-    )?;
+    let totals = if extra.is_empty() {
+        split_tests(&root, &venv)?
+    } else {
+        cargo_test(
+            Command::new(cargo())
+                .current_dir(&root)
+                .args(["test", "--workspace", "--exclude", "xtask"])
+                .args(extra)
+                .env("ORGS_VENV", &venv),
+        )?
+    };
     eprintln!("xtask: linting infra/template.yaml with cfn-lint");
     run(Command::new(venv.join("bin/cfn-lint")).current_dir(&root).arg("infra/template.yaml"))?;
     eprintln!("xtask: the template lints clean");
@@ -119,6 +123,69 @@ fn test(extra: &[String]) -> Result<(), String> {
         return Err("no test ran".to_owned());
     }
     Ok(())
+}
+
+/// Modules of the integration tests that run in a process of their own (with its own emulator):
+/// the emulator serves one request at a time, so two processes use both cores. The split is by
+/// measured time (about half each).
+const FIRST_HALF: &[&str] = &["authorization::", "pages::", "delivery::", "local_events::", "round_trips::"];
+
+/// Runs the unit tests, then the integration tests as two processes at once, and checks that
+/// the two halves ran every integration test exactly once.
+fn split_tests(root: &Path, venv: &Path) -> Result<Totals, String> {
+    let mut totals = cargo_test(
+        Command::new(cargo())
+            .current_dir(root)
+            .args(["test", "--workspace", "--exclude", "xtask", "--exclude", "local-stack"])
+            .env("ORGS_VENV", venv),
+    )?;
+    let output = Command::new(cargo())
+        .current_dir(root)
+        .args(["test", "-p", "local-stack", "--test", "it", "--no-run", "--message-format=json"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot build the integration tests: {e}"))?;
+    if !output.status.success() {
+        return Err("building the integration tests failed".to_owned());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let binary = text
+        .lines()
+        .filter(|l| l.contains("\"reason\":\"compiler-artifact\"") && l.contains("\"name\":\"it\""))
+        .find_map(|l| l.split("\"executable\":\"").nth(1)?.split('"').next().map(PathBuf::from))
+        .ok_or("the integration test binary was not found in cargo's output")?;
+    let listed = Command::new(&binary)
+        .args(["--list", "--format", "terse"])
+        .current_dir(root.join("tests"))
+        .output()
+        .map_err(|e| format!("cannot list the integration tests: {e}"))?;
+    let expected =
+        String::from_utf8_lossy(&listed.stdout).lines().filter(|l| l.ends_with(": test")).count() as u64;
+    let mut first = Command::new(&binary);
+    first.current_dir(root.join("tests")).env("ORGS_VENV", venv).args(FIRST_HALF);
+    let mut second = Command::new(&binary);
+    second.current_dir(root.join("tests")).env("ORGS_VENV", venv);
+    for module in FIRST_HALF {
+        second.args(["--skip", module]);
+    }
+    eprintln!("xtask: running the {expected} integration tests as two processes, each with its own emulator");
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| cargo_test(&mut first));
+        let b = scope.spawn(|| cargo_test(&mut second));
+        (a.join(), b.join())
+    });
+    let a = a.map_err(|_| "the first half's runner panicked")??;
+    let b = b.map_err(|_| "the second half's runner panicked")??;
+    let ran = a.passed + a.failed + a.ignored + b.passed + b.failed + b.ignored;
+    if ran != expected {
+        return Err(format!("the two halves ran {ran} integration tests, not the {expected} listed"));
+    }
+    for half in [a, b] {
+        totals.passed += half.passed;
+        totals.failed += half.failed;
+        totals.ignored += half.ignored;
+    }
+    Ok(totals)
 }
 
 #[derive(Default)]
