@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent};
 use orgs::cloud::{CloudError, Fleet};
-use orgs::domain::{Cluster, ClusterState, DomainError, OrgId, Timestamp, Transition};
+use orgs::domain::{Cluster, ClusterState, DomainError, EventAction, OrgId, Timestamp, Transition};
 use orgs::store::{ClusterOutcome, Store};
 use orgs::{Clock, SystemClock};
 use serde::Serialize;
@@ -118,7 +118,11 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
             if cluster.state != ClusterState::Running {
                 continue;
             }
-            match r.store.stop_for_credits(&cluster, now(r)).await {
+            match r
+                .store
+                .stop_as_service(&cluster, "credits", EventAction::ClusterStoppedForCredits, now(r))
+                .await
+            {
                 Ok(_) => report.stopped_for_credits += 1,
                 // A member stopped or terminated it meanwhile.
                 Err(DomainError::Conflict(_)) => {}
@@ -159,7 +163,7 @@ async fn idle(r: &Reconciler, cluster: &Cluster, minutes: u32, now: Timestamp) -
     if now.unix() - active.unix() < i64::from(minutes) * 60 {
         return Ok(Idle::Busy);
     }
-    match r.store.stop_idle(cluster, now).await {
+    match r.store.stop_as_service(cluster, "idle_stop", EventAction::ClusterStoppedIdle, now).await {
         Ok(_) => Ok(Idle::Stopped),
         // A member acted on it meanwhile.
         Err(DomainError::Conflict(_)) => Ok(Idle::Busy),

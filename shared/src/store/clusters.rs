@@ -233,16 +233,16 @@ impl Store {
         self.transition_by(cluster, transition, requester, outcome, now).await
     }
 
-    /// Stops a running cluster of an organization that has no credits left, as the service
-    /// (its own audit event).
-    pub async fn stop_for_credits(&self, cluster: &Cluster, now: Timestamp) -> Result<Cluster, DomainError> {
-        let by = Requester::Service("credits", EventAction::ClusterStoppedForCredits);
-        self.transition_by(cluster, Transition::Stop, by, Outcome::default(), now).await
-    }
-
-    /// Stops a running cluster idle for its `idle_stop_minutes`, as the service.
-    pub async fn stop_idle(&self, cluster: &Cluster, now: Timestamp) -> Result<Cluster, DomainError> {
-        let by = Requester::Service("idle_stop", EventAction::ClusterStoppedIdle);
+    /// Stops a running cluster as the service itself (`service` names it in the audit event
+    /// `action`): the scheduled job, when credits run out or the cluster is idle.
+    pub async fn stop_as_service(
+        &self,
+        cluster: &Cluster,
+        service: &'static str,
+        action: EventAction,
+        now: Timestamp,
+    ) -> Result<Cluster, DomainError> {
+        let by = Requester::Service(service, action);
         self.transition_by(cluster, Transition::Stop, by, Outcome::default(), now).await
     }
 

@@ -8,25 +8,14 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::clusters::{act, settles};
+use crate::clusters::{act, connect, settles};
 use crate::support::*;
-
-const ROLE: &str = "arn:aws:iam::111122223333:role/orgs-clusters";
 
 /// Alice's organization, connected to a cloud account.
 async fn alice_connected(stack: &local_stack::Stack) -> (User, String) {
     let alice = register(stack, &email("alice")).await;
     let org = personal_org(stack, &alice).await;
-    let account = json!({ "provider": "aws", "role_arn": ROLE, "region": "eu-west-1" });
-    let saved = call(
-        stack,
-        "PUT",
-        &format!("/v1/organizations/{org}/cloud-account"),
-        Some(&alice.token),
-        Some(account),
-    )
-    .await;
-    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+    connect(stack, &alice, &org).await;
     (alice, org)
 }
 

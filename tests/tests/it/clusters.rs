@@ -17,17 +17,22 @@ pub(crate) async fn connected(stack: &local_stack::Stack) -> (User, User, String
     let bob = register(stack, &email("bob")).await;
     let id = invite(stack, &alice, &org, &bob.email).await;
     post(stack, &format!("/v1/invitations/{id}/accept"), &bob, json!({})).await;
+    connect(stack, &alice, &org).await;
+    (alice, bob, org)
+}
+
+/// Connects `org` to account 111122223333 as `who`.
+pub(crate) async fn connect(stack: &local_stack::Stack, who: &User, org: &str) {
     let account = json!({ "provider": "aws", "role_arn": ROLE, "region": "eu-west-1" });
     let saved = call(
         stack,
         "PUT",
         &format!("/v1/organizations/{org}/cloud-account"),
-        Some(&alice.token),
+        Some(&who.token),
         Some(account),
     )
     .await;
     assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
-    (alice, bob, org)
 }
 
 pub(crate) async fn create(
