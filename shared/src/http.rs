@@ -66,18 +66,6 @@ impl ApiError {
 
     /// The problem+json response. `request_id` lets support find the log line of a 5xx.
     pub fn into_response(self, request_id: Option<&str>) -> Response<Body> {
-        #[derive(Serialize)]
-        struct Problem<'a> {
-            #[serde(rename = "type")]
-            kind: String,
-            title: &'a str,
-            status: u16,
-            detail: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            request_id: Option<&'a str>,
-            #[serde(flatten)]
-            extensions: &'a serde_json::Map<String, serde_json::Value>,
-        }
         let problem = Problem {
             kind: format!("/problems/{}", self.code),
             title: self.status.canonical_reason().unwrap_or("Error"),
@@ -94,6 +82,33 @@ impl ApiError {
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
+}
+
+/// An error as every function answers it: `application/problem+json` (RFC 9457). Some problems
+/// carry more members (`balance` with a 402).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// `/problems/<code>`, the kind of problem: `invalid_request`, `not_found`, `conflict`...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: &'a str,
+    pub status: u16,
+    /// What was wrong, in words for the person who sent it.
+    pub detail: &'a str,
+    /// The request's id, to find its log line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<&'a str>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extensions: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// What API Gateway answers with when it refuses a request itself (no token, throttled, a
+/// function that crashed): not a problem.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct GatewayMessage {
+    pub message: String,
 }
 
 /// The one table from domain meaning to HTTP status. Server-side failures are logged with their

@@ -16,6 +16,7 @@ pub mod aws;
 pub mod clock;
 pub mod cloud;
 pub mod config;
+pub mod contract;
 pub mod domain;
 pub mod http;
 pub mod mail;

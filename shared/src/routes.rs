@@ -11,6 +11,7 @@ pub struct Route {
 }
 
 pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/v1/openapi.json", function: "get-openapi" },
     Route { method: "GET", path: "/v1/me", function: "get-me" },
     Route { method: "GET", path: "/v1/organizations/{org_id}", function: "get-organization" },
     Route { method: "GET", path: "/v1/organizations/{org_id}/members", function: "list-members" },

@@ -54,6 +54,7 @@ pub const FUNCTIONS: &[&str] = &[
     "cluster-action",
     "cluster-port",
     "route-not-found",
+    "get-openapi",
     "send-invitation-email",
     "record-mail-feedback",
     "sync-organization-name",
@@ -358,6 +359,7 @@ impl EventContext {
                 http(format!("/v1/organizations/{org}/cloud-account"), json!({ "org_id": org }), None)
             }
             "route-not-found" => http("/v1/no-such-route".into(), Value::Null, None),
+            "get-openapi" => http("/v1/openapi.json".into(), Value::Null, None),
             "send-invitation-email" => self.mailer_event(&caller).await,
             "record-mail-feedback" => {
                 let invitation = self.invite(&self.owner_of(&caller).await?, &fresh("bouncing")?).await?;

@@ -10,6 +10,7 @@
 //! - [`CallCounter`]: an SDK interceptor counting DynamoDB round trips per operation.
 
 pub mod bench;
+pub mod contract;
 pub mod emulator;
 pub mod events;
 pub mod issuer;
@@ -286,6 +287,7 @@ impl Stack {
             api: api.clone(),
             cloud: cloud.clone(),
             service_account: service_account.clone(),
+            openapi: Arc::new(get_openapi::Document::build()),
         });
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(api_listener, app).await;

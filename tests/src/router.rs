@@ -24,6 +24,7 @@ pub struct Functions {
     pub api: Arc<Api>,
     pub cloud: Arc<dyn orgs::cloud::Cloud>,
     pub service_account: Arc<get_cloud_account::ServiceAccount>,
+    pub openapi: Arc<get_openapi::Document>,
 }
 
 pub fn router(functions: Functions) -> axum::Router {
@@ -56,6 +57,7 @@ async fn dispatch(State(functions): State<Functions>, request: AxumRequest) -> A
     context.request_id = request_id;
     let request = request.with_lambda_context(context);
     let result = match function {
+        "get-openapi" => get_openapi::handle(&functions.openapi, request).await,
         "get-me" => get_me::handle(&api, request).await,
         "get-organization" => get_organization::handle(&api, request).await,
         "list-members" => list_members::handle(&api, request).await,

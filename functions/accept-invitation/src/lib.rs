@@ -5,17 +5,8 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::domain::{OrgId, Role, Timestamp};
+use orgs::contract::Joined;
 use orgs::http::{ApiError, json, respond};
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct Joined {
-    org_id: OrgId,
-    org_name: String,
-    role: Role,
-    joined_at: Timestamp,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, accept(api, &req).await))

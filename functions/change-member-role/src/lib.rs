@@ -6,17 +6,10 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::RoleChange;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, InviteRole, Member, Role, UserId};
+use orgs::domain::{DomainError, Member, Role, UserId};
 use orgs::http::{ApiError, json, json_body, org_param, path_param, respond};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleChange {
-    /// `owner` is not an `InviteRole`: asking for it is a 400.
-    role: InviteRole,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, change(api, &req).await))

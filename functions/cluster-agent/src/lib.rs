@@ -15,29 +15,14 @@
 use lambda_http::http::{Method, StatusCode, header::AUTHORIZATION};
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::{Ack, Heartbeat};
 use orgs::domain::cluster_users::matches;
-use orgs::domain::{AgentReport, DomainError, Timestamp};
+use orgs::domain::{AgentReport, DomainError};
 use orgs::http::{ApiError, cluster_param, json, json_body, query_param, respond};
-use orgs::store::{AckResult, AgentItem};
-use serde::Deserialize;
+use orgs::store::AgentItem;
 
 /// Most results one acknowledgement carries.
 const MAX_RESULTS: usize = 500;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Ack {
-    revision: u64,
-    results: Vec<AckResult>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Heartbeat {
-    active_sessions: u32,
-    #[serde(default)]
-    last_activity_at: Option<Timestamp>,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, serve(api, &req).await))

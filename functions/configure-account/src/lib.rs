@@ -7,19 +7,11 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::ConfigureAccount;
 use orgs::cloud::{Cloud, CloudError};
 use orgs::domain::authz::{self, Action};
 use orgs::domain::{AwsRegion, CloudAccount, DomainError, Provider, RoleArn};
 use orgs::http::{ApiError, json, json_body, org_param, respond};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Configure {
-    provider: String,
-    role_arn: String,
-    region: String,
-}
 
 pub async fn handle(api: &Api, cloud: &dyn Cloud, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, configure(api, cloud, &req).await))
@@ -28,7 +20,7 @@ pub async fn handle(api: &Api, cloud: &dyn Cloud, req: Request) -> Result<Respon
 async fn configure(api: &Api, cloud: &dyn Cloud, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
     let org = org_param(req)?;
-    let body: Configure = json_body(req)?;
+    let body: ConfigureAccount = json_body(req)?;
     if body.provider != "aws" {
         return Err(DomainError::Invalid(format!(
             "provider '{}' is not supported: only \"aws\" is",

@@ -8,19 +8,11 @@
 use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::CreatedCluster;
 use orgs::domain::authz::{self, Action};
 use orgs::domain::{AgentToken, Cluster, ClusterSpec, DomainError};
 use orgs::http::{ApiError, json, json_body, org_param, respond};
 use orgs::store::AgentItem;
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct Created<'a> {
-    #[serde(flatten)]
-    cluster: &'a Cluster,
-    /// The agent's token, shown this once (rotate it to get another).
-    agent_token: &'a str,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, create(api, &req).await))
@@ -49,7 +41,7 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     api.store.create_cluster(&view.membership, &grant, &cluster, &account, &agent).await?;
     let location = format!("/v1/organizations/{org}/clusters/{}", cluster.cluster_id);
     let mut response =
-        json(StatusCode::ACCEPTED, &Created { cluster: &cluster, agent_token: token.as_str() })?;
+        json(StatusCode::ACCEPTED, &CreatedCluster { cluster: &cluster, agent_token: token.as_str() })?;
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(LOCATION, location);
     }

@@ -6,22 +6,10 @@
 use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::InviteRequest;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{Email, Invitation, InviteRole, NewInvitation};
+use orgs::domain::{Email, Invitation, NewInvitation};
 use orgs::http::{ApiError, json, json_body, org_param, respond};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InviteRequest {
-    email: String,
-    #[serde(default = "default_role")]
-    role: InviteRole,
-}
-
-fn default_role() -> InviteRole {
-    InviteRole::Member
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, invite(api, &req).await))

@@ -4,22 +4,9 @@
 use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::domain::{DomainError, OrgName, Organization, Role};
+use orgs::contract::{CreatedOrganization, NewOrganization};
+use orgs::domain::{DomainError, Organization, Role};
 use orgs::http::{ApiError, json, json_body, respond};
-use serde::{Deserialize, Serialize};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewOrganization {
-    name: OrgName,
-}
-
-#[derive(Serialize)]
-struct Created {
-    #[serde(flatten)]
-    organization: Organization,
-    role: Role,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, create(api, &req).await))
@@ -36,7 +23,7 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let organization = Organization::named(&user.user_id, body.name, api.now());
     api.store.create_organization(&user, &organization, api.limits.max_owned, api.pricing.trial).await?;
     let location = format!("/v1/organizations/{}", organization.org_id);
-    let mut response = json(StatusCode::CREATED, &Created { organization, role: Role::Owner })?;
+    let mut response = json(StatusCode::CREATED, &CreatedOrganization { organization, role: Role::Owner })?;
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(LOCATION, location);
     }

@@ -5,21 +5,13 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::CloudAccountPage;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{CloudAccount, DomainError, ExternalId, trust_policy};
+use orgs::domain::{DomainError, trust_policy};
 use orgs::http::{ApiError, json, org_param, respond};
-use serde::Serialize;
 
 /// The service's own AWS account, which the trust policy lets assume the customer's role.
 pub struct ServiceAccount(pub String);
-
-#[derive(Serialize)]
-struct View {
-    external_id: ExternalId,
-    trust_policy: serde_json::Value,
-    /// `null` until someone connects an account.
-    account: Option<CloudAccount>,
-}
 
 pub async fn handle(api: &Api, service: &ServiceAccount, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, read(api, service, &req).await))
@@ -39,5 +31,5 @@ async fn read(api: &Api, service: &ServiceAccount, req: &Request) -> Result<Resp
         None => api.store.ensure_external_id(&org).await?,
     };
     let policy = trust_policy(&service.0, &external_id);
-    json(StatusCode::OK, &View { external_id, trust_policy: policy, account: view.account })
+    json(StatusCode::OK, &CloudAccountPage { external_id, trust_policy: policy, account: view.account })
 }

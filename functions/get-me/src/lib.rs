@@ -4,38 +4,11 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::{Dashboard, InvitationEntry, OrganizationEntry};
 use orgs::auth::Caller;
-use orgs::domain::{DomainError, Email, InvitationId, InviteRole, OrgId, Role, Timestamp, User, UserId};
+use orgs::domain::{DomainError, Timestamp, User};
 use orgs::http::{ApiError, json, respond};
 use orgs::store::Registration;
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct Dashboard {
-    user: User,
-    organizations: Vec<OrganizationEntry>,
-    invitations: Vec<InvitationEntry>,
-}
-
-#[derive(Serialize)]
-struct OrganizationEntry {
-    org_id: OrgId,
-    name: String,
-    role: Role,
-    joined_at: Timestamp,
-}
-
-#[derive(Serialize)]
-struct InvitationEntry {
-    invitation_id: InvitationId,
-    org_id: OrgId,
-    org_name: String,
-    invited_by: UserId,
-    invited_by_email: Email,
-    role: InviteRole,
-    created_at: Timestamp,
-    expires_at: Timestamp,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, dashboard(api, &req).await))

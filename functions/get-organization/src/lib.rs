@@ -4,18 +4,9 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::domain::{DomainError, Organization, Role};
+use orgs::contract::OrganizationView;
+use orgs::domain::DomainError;
 use orgs::http::{ApiError, json, org_param, respond};
-use orgs::store::Balance;
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct OrganizationView {
-    #[serde(flatten)]
-    organization: Organization,
-    role: Role,
-    credits: Balance,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, organization(api, &req).await))

@@ -6,15 +6,10 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::ClusterUsers;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{ClusterUser, DomainError};
+use orgs::domain::DomainError;
 use orgs::http::{ApiError, cluster_param, json, org_param, respond};
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct Users {
-    users: Vec<ClusterUser>,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, list(api, &req).await))
@@ -28,5 +23,5 @@ async fn list(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     authz::check(membership.role, &organization.settings, Action::ManageClusterUsers)?;
     let (cluster, users) = tokio::try_join!(api.store.cluster(&org, &id), api.store.cluster_users(&id))?;
     cluster.ok_or(DomainError::NotFound("cluster"))?;
-    json(StatusCode::OK, &Users { users })
+    json(StatusCode::OK, &ClusterUsers { users })
 }

@@ -3,17 +3,9 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::domain::Cluster;
+use orgs::contract::ClustersPage;
 use orgs::domain::authz::{self, Action};
 use orgs::http::{ApiError, json, org_param, page_request, respond};
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct ClustersPage {
-    clusters: Vec<Cluster>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, list(api, &req).await))

@@ -4,17 +4,9 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::domain::AuditEvent;
+use orgs::contract::EventsPage;
 use orgs::domain::authz::{self, Action};
 use orgs::http::{ApiError, json, org_param, page_request, respond};
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct EventsPage {
-    events: Vec<AuditEvent>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, events(api, &req).await))

@@ -4,27 +4,10 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::{InvitationsPage, ListedInvitation};
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{Invitation, InvitationStatus, MailStatus};
+use orgs::domain::InvitationStatus;
 use orgs::http::{ApiError, json, org_param, page_request, query_param, respond};
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct Listed {
-    #[serde(flatten)]
-    invitation: Invitation,
-    /// Whether the email went out, or why it did not arrive.
-    mail: MailStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mail_problem: Option<String>,
-}
-
-#[derive(Serialize)]
-struct InvitationsPage {
-    invitations: Vec<Listed>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, list(api, &req).await))
@@ -50,7 +33,7 @@ async fn list(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let (organization, membership) = api.membership_in(&org, &caller).await?;
     authz::check(membership.role, &organization.settings, Action::Read)?;
     let page = api.store.invitations_page(&org, status, &paging, api.now()).await?;
-    let page = page.map(|invitation| Listed {
+    let page = page.map(|invitation| ListedInvitation {
         mail: invitation.mail_status(),
         mail_problem: invitation.mail_problem.as_ref().map(|p| p.reason.clone()),
         invitation,

@@ -4,19 +4,10 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::MembersPage;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{Member, OrgId};
+use orgs::domain::Member;
 use orgs::http::{ApiError, json, org_param, page_request, respond};
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct MembersPage {
-    org_id: OrgId,
-    name: String,
-    members: Vec<Member>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, members(api, &req).await))

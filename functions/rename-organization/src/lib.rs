@@ -6,16 +6,10 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::Rename;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{OrgName, Organization};
+use orgs::domain::Organization;
 use orgs::http::{ApiError, json, json_body, org_param, respond};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Rename {
-    name: OrgName,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, rename(api, &req).await))

@@ -5,17 +5,11 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::RotatedToken;
 use orgs::domain::authz::{self, Action};
 use orgs::domain::{AgentToken, DomainError};
 use orgs::http::{ApiError, cluster_param, json, org_param, respond};
 use orgs::store::AgentItem;
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct Rotated<'a> {
-    cluster_id: uuid::Uuid,
-    agent_token: &'a str,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, rotate(api, &req).await))
@@ -31,5 +25,5 @@ async fn rotate(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let token = AgentToken::generate();
     let agent = AgentItem::new(org, id, token.hash(), api.now());
     api.store.rotate_agent_token(&membership, &grant, &cluster, &agent).await?;
-    json(StatusCode::OK, &Rotated { cluster_id: id, agent_token: token.as_str() })
+    json(StatusCode::OK, &RotatedToken { cluster_id: id, agent_token: token.as_str() })
 }

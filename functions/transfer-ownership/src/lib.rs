@@ -6,24 +6,10 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
+use orgs::contract::{Transfer, Transferred};
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, OrgId, Role, UserId};
+use orgs::domain::{DomainError, Role, UserId};
 use orgs::http::{ApiError, json, json_body, org_param, respond};
-use serde::{Deserialize, Serialize};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Transfer {
-    user_id: String,
-}
-
-#[derive(Serialize)]
-struct Transferred {
-    org_id: OrgId,
-    owner_id: UserId,
-    /// The caller's role now.
-    role: Role,
-}
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, transfer(api, &req).await))

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{Email, InvitationId, OrgId, Timestamp, UserId};
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventAction {
     OrganizationCreated,
@@ -43,7 +43,7 @@ pub enum EventAction {
 
 /// Who acted: a member (`{"user_id", "email"}`), or the service itself (`{"service": "credits"}`:
 /// the scheduled job, an operator's grant).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Actor {
     Member { user_id: UserId, email: Email },
@@ -51,7 +51,7 @@ pub enum Actor {
 }
 
 /// Who or what the action was about. Empty for changes to the organization itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<UserId>,
@@ -61,7 +61,7 @@ pub struct Subject {
     pub invitation_id: Option<InvitationId>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// A UUIDv7: time-ordered to the millisecond (and, within one process, beyond), so that
     /// events of the same second keep the order they happened in.

@@ -13,7 +13,7 @@ use super::{DomainError, OrgId, Timestamp, UserId};
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vdoc])* $variant),+ }
 
@@ -122,7 +122,7 @@ impl ClusterState {
 }
 
 /// Whether members get an account on the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserManagement {
     Managed,
@@ -207,7 +207,7 @@ impl From<InstanceType> for String {
 pub const MAX_WORKERS: u32 = 50;
 
 /// A cluster as members see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Cluster {
     pub cluster_id: uuid::Uuid,
     pub org_id: OrgId,
@@ -248,7 +248,7 @@ pub struct Cluster {
 
 /// A cluster agent's heartbeat, kept with its token (not on the cluster, whose every change the
 /// provisioner's stream mapping passes).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentReport {
     /// When the heartbeat arrived.
     pub at: Timestamp,
@@ -259,7 +259,7 @@ pub struct AgentReport {
 }
 
 /// A cluster's current interval of running.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Running {
     /// When the cloud confirmed it running.
     pub since: Timestamp,
@@ -270,15 +270,18 @@ pub struct Running {
 }
 
 /// What a member asks for when creating a cluster (the body of `POST .../clusters`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSpec {
     pub name: ClusterName,
     pub instance_type: InstanceType,
+    #[serde(deserialize_with = "super::whole::u32")]
+    #[schema(maximum = 50)]
     pub workers: u32,
     pub user_management: UserManagement,
     /// Off unless given.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole::option_u32")]
+    #[schema(minimum = 10, maximum = 1440)]
     pub idle_stop_minutes: Option<u32>,
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{DomainError, Email, Membership, OrgId, Role, Timestamp, UserId};
 
 /// A user's role on a cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClusterRole {
     Admin,
@@ -26,7 +26,7 @@ impl ClusterRole {
 }
 
 /// Whether the account may sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     Active,
@@ -34,7 +34,7 @@ pub enum AccountStatus {
 }
 
 /// Whether the cluster has applied the record's current revision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncStatus {
     Pending,
@@ -43,7 +43,7 @@ pub enum SyncStatus {
 }
 
 /// One user's account on one cluster.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClusterUser {
     pub cluster_id: uuid::Uuid,
     pub org_id: OrgId,

@@ -151,7 +151,7 @@ impl UsageInterval {
 }
 
 /// The part of time a report covers: `from` included, `to` excluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Window {
     pub from: Timestamp,
     pub to: Timestamp,
@@ -173,7 +173,7 @@ impl Window {
 }
 
 /// One line of a report: a cluster, a member, or the total.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UsageLine {
     /// `cluster`, `member` or `total`.
     pub kind: &'static str,
@@ -190,7 +190,7 @@ pub struct UsageLine {
 }
 
 /// Usage in a window, per cluster, per member and in total.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UsageReport {
     pub window: Window,
     pub clusters: Vec<UsageLine>,

@@ -13,6 +13,7 @@ mod model;
 mod role;
 mod settings;
 mod timestamp;
+pub mod whole;
 
 pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, trust_policy};

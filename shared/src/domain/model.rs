@@ -8,7 +8,7 @@ use super::{
 };
 
 /// A registered person. `email` is the identity provider's verified address.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub user_id: UserId,
     pub email: Email,
@@ -16,7 +16,7 @@ pub struct User {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Organization {
     pub org_id: OrgId,
     pub name: String,
@@ -72,7 +72,7 @@ impl Membership {
 }
 
 /// A membership as the Members page lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: UserId,
     pub email: Email,
@@ -86,7 +86,7 @@ impl From<&Membership> for Member {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InvitationStatus {
     Pending,
@@ -127,7 +127,7 @@ pub struct MailProblem {
 }
 
 /// The invitation email's state, as the inviter sees it on the Members page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MailStatus {
     /// Not sent yet (the mailer is on its way, or retrying).
@@ -151,7 +151,7 @@ impl MailStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Invitation {
     pub invitation_id: InvitationId,
     pub org_id: OrgId,

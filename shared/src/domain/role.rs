@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A member's role. There is exactly one owner per organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Owner,
@@ -22,7 +22,7 @@ impl Role {
 }
 
 /// The roles an invitation may grant: ownership is never handed out by invitation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InviteRole {
     Admin,

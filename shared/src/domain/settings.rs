@@ -10,7 +10,7 @@ use super::DomainError;
 
 /// How many days an invitation can be answered: 1 to 30.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "u32", into = "u32")]
+#[serde(try_from = "super::whole::Whole", into = "u32")]
 pub struct TtlDays(u8);
 
 impl TtlDays {
@@ -18,6 +18,15 @@ impl TtlDays {
 
     pub fn duration(self) -> Duration {
         Duration::days(i64::from(self.0))
+    }
+}
+
+impl TryFrom<super::whole::Whole> for TtlDays {
+    type Error = DomainError;
+    fn try_from(days: super::whole::Whole) -> Result<Self, Self::Error> {
+        u32::try_from(days.0)
+            .map_err(|_| DomainError::Invalid(format!("invitation_ttl_days must be 1 to 30, not {}", days.0)))
+            .and_then(Self::try_from)
     }
 }
 
@@ -39,7 +48,7 @@ impl From<TtlDays> for u32 {
 
 /// The permissions and settings document of `GET`/`PUT .../permissions`, stored on the
 /// organization. Every field is required in a `PUT`: it replaces the whole document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Plain members may invite, and only with role `member`.
@@ -109,8 +118,33 @@ pub struct OrgName(String);
 impl OrgName {
     pub const MAX_CHARS: usize = 64;
 
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+    /// Characters a name may not hold: control, format, separator, unassigned and private-use
+    /// characters would let a name hide or reorder text on a dashboard.
+    pub fn hidden(c: char) -> bool {
         use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        c.is_control()
+            || matches!(
+                c.general_category(),
+                GeneralCategory::Format
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+                    | GeneralCategory::Surrogate
+                    | GeneralCategory::Unassigned
+                    | GeneralCategory::PrivateUse
+            )
+    }
+
+    /// The rule of [`OrgName::parse`] as a regular expression (what the API's schema says):
+    /// white space (what `trim` removes) around 1 to 64 characters that are not hidden, the
+    /// first and last of them not white space. Built from the same predicates, so the two agree.
+    pub fn pattern() -> String {
+        let white = char_class(char::is_whitespace);
+        let hidden = char_class(Self::hidden);
+        let inner = Self::MAX_CHARS - 2;
+        format!("^[{white}]*[^{white}{hidden}](?:[^{hidden}]{{0,{inner}}}[^{white}{hidden}])?[{white}]*$")
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let name = raw.trim();
         let count = name.chars().count();
         if count == 0 || count > Self::MAX_CHARS {
@@ -119,19 +153,7 @@ impl OrgName {
                 Self::MAX_CHARS
             )));
         }
-        let hidden = |c: char| {
-            c.is_control()
-                || matches!(
-                    c.general_category(),
-                    GeneralCategory::Format
-                        | GeneralCategory::LineSeparator
-                        | GeneralCategory::ParagraphSeparator
-                        | GeneralCategory::Surrogate
-                        | GeneralCategory::Unassigned
-                        | GeneralCategory::PrivateUse
-                )
-        };
-        if let Some(c) = name.chars().find(|c| hidden(*c)) {
+        if let Some(c) = name.chars().find(|c| Self::hidden(*c)) {
             return Err(DomainError::Invalid(format!(
                 "an organization's name may not contain the invisible or control character U+{:04X}",
                 u32::from(c)
@@ -143,6 +165,42 @@ impl OrgName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The characters `want` holds, as the inside of a regular expression's character class: ranges
+/// of literal characters, the class's own syntax escaped.
+fn char_class(want: impl Fn(char) -> bool) -> String {
+    fn push(class: &mut String, c: char) {
+        if matches!(c, '\\' | ']' | '[' | '^' | '-') {
+            class.push('\\');
+        }
+        class.push(c);
+    }
+    let mut class = String::new();
+    let close = |class: &mut String, (from, to): (char, char)| {
+        push(class, from);
+        if to != from {
+            if u32::from(to) > u32::from(from) + 1 {
+                class.push('-');
+            }
+            push(class, to);
+        }
+    };
+    let mut range: Option<(char, char)> = None;
+    for c in (0..=0x10FFFF_u32).filter_map(char::from_u32).filter(|c| want(*c)) {
+        range = match range {
+            Some((from, to)) if u32::from(to) + 1 == u32::from(c) => Some((from, c)),
+            Some(done) => {
+                close(&mut class, done);
+                Some((c, c))
+            }
+            None => Some((c, c)),
+        };
+    }
+    if let Some(done) = range {
+        close(&mut class, done);
+    }
+    class
 }
 
 impl TryFrom<String> for OrgName {

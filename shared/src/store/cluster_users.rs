@@ -83,7 +83,7 @@ impl AgentItem {
 }
 
 /// One page of a cluster's changes for its agent.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserChanges {
     /// Records changed after the revision asked for, in revision order.
     pub users: Vec<ClusterUser>,
@@ -94,7 +94,7 @@ pub struct UserChanges {
 }
 
 /// What an agent reports for one record.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckResult {
     pub user_id: UserId,
@@ -104,7 +104,7 @@ pub struct AckResult {
 }
 
 /// What an acknowledgement did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Acknowledged {
     /// Records now `applied` or `failed`.
     pub recorded: usize,

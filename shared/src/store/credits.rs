@@ -23,7 +23,7 @@ pub(super) const CREDITS: &str = "credits";
 const CLUSTER: &str = "cluster";
 
 /// An organization's credits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Balance {
     pub granted: Credits,
     pub consumed: Credits,

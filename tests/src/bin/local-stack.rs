@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]";
+const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]\n       local-stack contract [--max-examples N] [--seed N]";
 
 /// What `dev` leaves for `token`.
 #[derive(Serialize, Deserialize)]
@@ -38,6 +38,7 @@ async fn main() {
         },
         Some("event") => event(&args[1..]).await,
         Some("bench") => bench(&args[1..]).await,
+        Some("contract") => contract(&args[1..]).await,
         _ => Err(USAGE.into()),
     };
     if let Err(e) = result {
@@ -166,6 +167,25 @@ async fn event(args: &[String]) -> Result<(), BoxError> {
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+}
+
+/// The contract test: schemathesis against a fresh, seeded stack. Fails when it finds anything.
+async fn contract(args: &[String]) -> Result<(), BoxError> {
+    tracing_subscriber::fmt().with_env_filter("warn").init();
+    let number = |name: &str, default: u64| -> Result<u64, BoxError> {
+        Ok(flag(args, name).map(str::parse).transpose()?.unwrap_or(default))
+    };
+    let options = local_stack::contract::ContractOptions {
+        schemathesis: local_stack::contract::default_schemathesis(),
+        max_examples: u32::try_from(number("--max-examples", 25)?)?,
+        seed: number("--seed", 20261129)?,
+        out_dir: local_stack::contract::default_out_dir(),
+    };
+    if local_stack::contract::run(options).await? {
+        Ok(())
+    } else {
+        Err("schemathesis found answers outside the API's contract (above; report in target/contract)".into())
+    }
 }
 
 /// Measures the release binaries in `--bin-dir` and writes the table into the README between

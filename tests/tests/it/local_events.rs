@@ -136,6 +136,15 @@ async fn every_generated_event_succeeds_through_its_function() {
                 assert!(response.batch_item_failures.is_empty());
                 continue;
             }
+            "get-openapi" => {
+                let document = get_openapi::Document::build();
+                let (status, body) =
+                    status_and_body(get_openapi::handle(&document, request()).await.expect("answer"));
+                assert_eq!(status, 200, "{body}");
+                let document: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+                assert_eq!(document["openapi"], "3.1.0");
+                continue;
+            }
             "route-not-found" => {
                 // Its whole job is the problem+json 404 for a path the API does not have.
                 let (status, body) =

@@ -31,7 +31,7 @@ fn event_path(function: &str) -> PathBuf {
 #[test]
 fn every_function_has_a_sample_event_its_handler_accepts() {
     let functions = function_crates();
-    assert_eq!(functions.len(), 36, "{functions:?}");
+    assert_eq!(functions.len(), 37, "{functions:?}");
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")
         .filter_map(|e| e.ok())

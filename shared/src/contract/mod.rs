@@ -1,0 +1,234 @@
+//! The API's wire types that are not domain types themselves: request bodies, pages and views.
+//! The functions build their answers from these, and `openapi` describes them, so the document
+//! and the answers come from the same definitions.
+
+pub mod openapi;
+mod scalars;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{
+    AuditEvent, CloudAccount, Cluster, ClusterUser, Email, ExternalId, Invitation, InvitationId,
+    InviteRole, MailStatus, Member, OrgId, OrgName, Organization, Role, Timestamp, User, UserId,
+};
+use crate::store::{AckResult, Balance};
+
+/// `GET /v1/me`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Dashboard {
+    pub user: User,
+    pub organizations: Vec<OrganizationEntry>,
+    /// Open invitations to the user's address, newest first.
+    pub invitations: Vec<InvitationEntry>,
+}
+
+/// One of the user's organizations on their dashboard.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationEntry {
+    pub org_id: OrgId,
+    pub name: String,
+    pub role: Role,
+    pub joined_at: Timestamp,
+}
+
+/// An open invitation on the invitee's dashboard.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationEntry {
+    pub invitation_id: InvitationId,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub invited_by: UserId,
+    pub invited_by_email: Email,
+    pub role: InviteRole,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// `GET /v1/organizations/{org_id}`: the organization, the caller's role and its credits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationView {
+    #[serde(flatten)]
+    pub organization: Organization,
+    pub role: Role,
+    pub credits: Balance,
+}
+
+/// `POST /v1/organizations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganization {
+    pub name: OrgName,
+}
+
+/// The organization just created, owned by the caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedOrganization {
+    #[serde(flatten)]
+    pub organization: Organization,
+    pub role: Role,
+}
+
+/// `PATCH /v1/organizations/{org_id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    pub name: OrgName,
+}
+
+/// `GET .../members`: one page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembersPage {
+    pub org_id: OrgId,
+    pub name: String,
+    pub members: Vec<Member>,
+    /// Present when there is another page: pass it as `cursor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `PATCH .../members/{user_id}`. `owner` is not an invitable role: asking for it is a 400.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    pub role: InviteRole,
+}
+
+/// `POST .../ownership`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The member who becomes the owner.
+    pub user_id: String,
+}
+
+/// The organization's new owner, and the caller's role now (`admin`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Transferred {
+    pub org_id: OrgId,
+    pub owner_id: UserId,
+    pub role: Role,
+}
+
+fn default_invite_role() -> InviteRole {
+    InviteRole::Member
+}
+
+/// `POST .../invitations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    #[schema(format = Email)]
+    pub email: String,
+    /// `member` unless given.
+    #[serde(default = "default_invite_role")]
+    pub role: InviteRole,
+}
+
+/// An invitation as its organization's list shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListedInvitation {
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// Whether the email went out, or why it did not arrive.
+    pub mail: MailStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_problem: Option<String>,
+}
+
+/// `GET .../invitations`: one page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationsPage {
+    pub invitations: Vec<ListedInvitation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/invitations/{invitation_id}/accept`: the membership it made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Joined {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: Role,
+    pub joined_at: Timestamp,
+}
+
+/// `GET .../events`: one page, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsPage {
+    pub events: Vec<AuditEvent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `PUT .../cloud-account`. No access keys: the service assumes the role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigureAccount {
+    #[schema(value_type = crate::domain::Provider)]
+    pub provider: String,
+    #[schema(value_type = crate::domain::RoleArn)]
+    pub role_arn: String,
+    #[schema(value_type = crate::domain::AwsRegion)]
+    pub region: String,
+}
+
+/// `GET .../cloud-account`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CloudAccountPage {
+    pub external_id: ExternalId,
+    /// The trust policy to attach to the role, as IAM reads it.
+    #[schema(value_type = Object)]
+    pub trust_policy: serde_json::Value,
+    /// `null` until someone connects an account.
+    pub account: Option<CloudAccount>,
+}
+
+/// `POST .../clusters`: the new cluster, and its agent's token, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedCluster<'a> {
+    #[serde(flatten)]
+    pub cluster: &'a Cluster,
+    pub agent_token: &'a str,
+}
+
+/// `GET .../clusters`: one page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClustersPage {
+    pub clusters: Vec<Cluster>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `GET .../clusters/{cluster_id}/users`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClusterUsers {
+    pub users: Vec<ClusterUser>,
+}
+
+/// `POST .../agent-token`: the new token, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedToken<'a> {
+    pub cluster_id: uuid::Uuid,
+    pub agent_token: &'a str,
+}
+
+/// `POST /v1/agent/clusters/{cluster_id}/users/ack`: what the cluster applied up to `revision`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    #[serde(deserialize_with = "crate::domain::whole::u64")]
+    pub revision: u64,
+    #[schema(max_items = 500)]
+    pub results: Vec<AckResult>,
+}
+
+/// `POST /v1/agent/clusters/{cluster_id}/heartbeat`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    #[serde(deserialize_with = "crate::domain::whole::u32")]
+    pub active_sessions: u32,
+    #[serde(default)]
+    pub last_activity_at: Option<Timestamp>,
+}

@@ -1,0 +1,554 @@
+//! The OpenAPI 3.1 document of the HTTP API, built from the wire types' own schemas (`utoipa`
+//! derives them from the Rust types the functions serialize) and one table of operations, which a
+//! test holds to the route table. `GET /v1/openapi.json` serves it.
+
+use std::collections::BTreeSet;
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ComponentsBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Required, ResponseBuilder, ResponsesBuilder,
+    Schema, ServerBuilder, Tag,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::*;
+use crate::domain::{Cluster, ClusterSpec, Invitation, InvitationStatus, Member, Organization, Settings, UsageReport};
+use crate::http::{GatewayMessage, Problem};
+use crate::store::{Acknowledged, UserChanges};
+
+type Components = Vec<(String, RefOr<Schema>)>;
+
+/// A schema by reference, registering it (and every schema it names) with the document.
+type Schematic = fn(&mut Components) -> RefOr<Schema>;
+
+fn of<T: ToSchema>(components: &mut Components) -> RefOr<Schema> {
+    components.push((T::name().into_owned(), T::schema()));
+    T::schemas(components);
+    Ref::from_schema_name(T::name()).into()
+}
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A signed-in user: the identity provider's JWT as a bearer token.
+    User,
+    /// A cluster's agent: its own opaque token as a bearer token.
+    Agent,
+    /// Anyone.
+    Anyone,
+}
+
+/// A query parameter.
+#[derive(Clone, Copy)]
+pub enum Query {
+    Limit { max: u32, default: u32 },
+    Cursor,
+    Status,
+    Time { name: &'static str, description: &'static str },
+    After,
+}
+
+/// What a successful answer holds.
+#[derive(Clone, Copy)]
+pub enum Answer {
+    Json(Schematic),
+    /// JSON, or CSV when asked for with `Accept: text/csv`.
+    JsonOrCsv(Schematic),
+    Empty,
+    /// Any JSON object (the document itself).
+    Object,
+}
+
+/// One operation of the API.
+#[derive(Clone, Copy)]
+pub struct Operation {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub id: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub caller: Caller,
+    pub query: &'static [Query],
+    pub body: Option<Schematic>,
+    pub status: u16,
+    pub answer: Answer,
+    /// The problems the function itself may answer with, beyond those every operation of its
+    /// kind may (see [`Operation::statuses`]).
+    pub problems: &'static [u16],
+}
+
+const PAGE: &[Query] = &[Query::Limit { max: 100, default: 50 }, Query::Cursor];
+
+/// Every operation of the API. A test holds it to `routes::ROUTES`, both ways.
+pub const OPERATIONS: &[Operation] = &[
+    op("GET", "/v1/openapi.json", "getOpenApi", "contract", "This document.", Caller::Anyone)
+        .answers(200, Answer::Object),
+    op("GET", "/v1/me", "getMe", "dashboard", "The caller, their organizations and open invitations.", Caller::User)
+        .answers(200, Answer::Json(of::<Dashboard>))
+        .problems(&[403]),
+    op("POST", "/v1/organizations", "createOrganization", "organizations", "Create an organization owned by the caller.", Caller::User)
+        .body(of::<NewOrganization>)
+        .answers(201, Answer::Json(of::<CreatedOrganization>)),
+    op("GET", "/v1/organizations/{org_id}", "getOrganization", "organizations", "The organization, the caller's role and its credits.", Caller::User)
+        .answers(200, Answer::Json(of::<OrganizationView>)),
+    op("PATCH", "/v1/organizations/{org_id}", "renameOrganization", "organizations", "Rename the organization (owner, admins).", Caller::User)
+        .body(of::<Rename>)
+        .answers(200, Answer::Json(of::<Organization>))
+        .problems(&[403]),
+    op("PUT", "/v1/organizations/{org_id}/permissions", "updatePermissions", "organizations", "Replace the permissions and settings (owner, admins).", Caller::User)
+        .body(of::<Settings>)
+        .answers(200, Answer::Json(of::<Settings>))
+        .problems(&[403]),
+    op("GET", "/v1/organizations/{org_id}/members", "listMembers", "members", "A page of members, by user id.", Caller::User)
+        .query(PAGE)
+        .answers(200, Answer::Json(of::<MembersPage>)),
+    op("PATCH", "/v1/organizations/{org_id}/members/{user_id}", "changeMemberRole", "members", "Make a member an admin or a plain member (owner, admins).", Caller::User)
+        .body(of::<RoleChange>)
+        .answers(200, Answer::Json(of::<Member>))
+        .problems(&[403]),
+    op("DELETE", "/v1/organizations/{org_id}/members/{user_id}", "removeMember", "members", "Remove a member (owner, admins), or leave.", Caller::User)
+        .answers(204, Answer::Empty)
+        .problems(&[403]),
+    op("POST", "/v1/organizations/{org_id}/ownership", "transferOwnership", "members", "Hand the organization to another member (owner).", Caller::User)
+        .body(of::<Transfer>)
+        .answers(200, Answer::Json(of::<Transferred>))
+        .problems(&[403]),
+    op("GET", "/v1/organizations/{org_id}/invitations", "listInvitations", "invitations", "A page of the organization's invitations, newest first.", Caller::User)
+        .query(&[Query::Status, Query::Limit { max: 100, default: 50 }, Query::Cursor])
+        .answers(200, Answer::Json(of::<InvitationsPage>))
+        .problems(&[403]),
+    op("POST", "/v1/organizations/{org_id}/invitations", "createInvitation", "invitations", "Invite someone by email.", Caller::User)
+        .body(of::<InviteRequest>)
+        .answers(201, Answer::Json(of::<Invitation>))
+        .problems(&[403]),
+    op("DELETE", "/v1/organizations/{org_id}/invitations/{invitation_id}", "revokeInvitation", "invitations", "Revoke an invitation (owner, admins, its sender).", Caller::User)
+        .answers(204, Answer::Empty)
+        .problems(&[403]),
+    op("POST", "/v1/organizations/{org_id}/invitations/{invitation_id}/resend", "resendInvitation", "invitations", "Send the email again and restart the expiry.", Caller::User)
+        .answers(200, Answer::Json(of::<Invitation>))
+        .problems(&[403]),
+    op("POST", "/v1/invitations/{invitation_id}/accept", "acceptInvitation", "invitations", "Accept an invitation to the caller's address.", Caller::User)
+        .answers(200, Answer::Json(of::<Joined>))
+        .problems(&[410]),
+    op("POST", "/v1/invitations/{invitation_id}/decline", "declineInvitation", "invitations", "Decline an invitation to the caller's address.", Caller::User)
+        .answers(204, Answer::Empty)
+        .problems(&[410]),
+    op("GET", "/v1/organizations/{org_id}/events", "listEvents", "audit", "A page of the audit log, newest first (owner, admins).", Caller::User)
+        .query(PAGE)
+        .answers(200, Answer::Json(of::<EventsPage>))
+        .problems(&[403]),
+    op("GET", "/v1/organizations/{org_id}/usage", "getUsage", "usage", "Hours, instance-hours and credits per cluster, per member and in total.", Caller::User)
+        .query(&[
+            Query::Time { name: "from", description: "Start of the window (included); 30 days before `to` by default." },
+            Query::Time { name: "to", description: "End of the window (excluded); now by default. At most 366 days after `from`." },
+        ])
+        .answers(200, Answer::JsonOrCsv(of::<UsageReport>)),
+    op("GET", "/v1/organizations/{org_id}/cloud-account", "getCloudAccount", "cloud", "The external id and trust policy to set up, and the account once connected.", Caller::User)
+        .answers(200, Answer::Json(of::<CloudAccountPage>)),
+    op("PUT", "/v1/organizations/{org_id}/cloud-account", "configureCloudAccount", "cloud", "Connect the organization's AWS account through a role (owner, admins).", Caller::User)
+        .body(of::<ConfigureAccount>)
+        .answers(200, Answer::Json(of::<crate::domain::CloudAccount>))
+        .problems(&[403, 422]),
+    op("GET", "/v1/organizations/{org_id}/clusters", "listClusters", "clusters", "A page of the organization's clusters.", Caller::User)
+        .query(PAGE)
+        .answers(200, Answer::Json(of::<ClustersPage>)),
+    op("POST", "/v1/organizations/{org_id}/clusters", "createCluster", "clusters", "Create a cluster in the organization's account.", Caller::User)
+        .body(of::<ClusterSpec>)
+        .answers(202, Answer::Json(of::<CreatedCluster<'static>>))
+        .problems(&[402, 403]),
+    op("GET", "/v1/organizations/{org_id}/clusters/{cluster_id}", "getCluster", "clusters", "One cluster.", Caller::User)
+        .answers(200, Answer::Json(of::<Cluster>)),
+    op("POST", "/v1/organizations/{org_id}/clusters/{cluster_id}/start", "startCluster", "clusters", "Start a stopped cluster.", Caller::User)
+        .answers(202, Answer::Json(of::<Cluster>))
+        .problems(&[402, 403]),
+    op("POST", "/v1/organizations/{org_id}/clusters/{cluster_id}/stop", "stopCluster", "clusters", "Stop a running cluster.", Caller::User)
+        .answers(202, Answer::Json(of::<Cluster>))
+        .problems(&[402, 403]),
+    op("POST", "/v1/organizations/{org_id}/clusters/{cluster_id}/terminate", "terminateCluster", "clusters", "Terminate a cluster for good.", Caller::User)
+        .answers(202, Answer::Json(of::<Cluster>))
+        .problems(&[402, 403]),
+    op("PUT", "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}", "openPort", "clusters", "Open a TCP port of the cluster to the world.", Caller::User)
+        .answers(200, Answer::Json(of::<Cluster>))
+        .problems(&[400, 403]),
+    op("DELETE", "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}", "closePort", "clusters", "Close a TCP port of the cluster.", Caller::User)
+        .answers(200, Answer::Json(of::<Cluster>))
+        .problems(&[400, 403]),
+    op("GET", "/v1/organizations/{org_id}/clusters/{cluster_id}/users", "listClusterUsers", "cluster users", "The cluster's accounts and whether the cluster applied them (owner, admins).", Caller::User)
+        .answers(200, Answer::Json(of::<ClusterUsers>))
+        .problems(&[403]),
+    op("POST", "/v1/organizations/{org_id}/clusters/{cluster_id}/agent-token", "rotateAgentToken", "cluster users", "A new token for the cluster's agent; the old one stops working (owner, admins).", Caller::User)
+        .answers(200, Answer::Json(of::<RotatedToken<'static>>))
+        .problems(&[403]),
+    op("GET", "/v1/agent/clusters/{cluster_id}/users", "pullClusterUsers", "agent", "The accounts changed after a revision, in revision order.", Caller::Agent)
+        .query(&[Query::After, Query::Limit { max: 500, default: 100 }])
+        .answers(200, Answer::Json(of::<UserChanges>)),
+    op("POST", "/v1/agent/clusters/{cluster_id}/users/ack", "ackClusterUsers", "agent", "What the cluster applied up to a revision.", Caller::Agent)
+        .body(of::<Ack>)
+        .answers(200, Answer::Json(of::<Acknowledged>)),
+    op("POST", "/v1/agent/clusters/{cluster_id}/heartbeat", "heartbeat", "agent", "The cluster's activity, for idle stop.", Caller::Agent)
+        .body(of::<Heartbeat>)
+        .answers(204, Answer::Empty),
+];
+
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    caller: Caller,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        id,
+        tag,
+        summary,
+        caller,
+        query: &[],
+        body: None,
+        status: 200,
+        answer: Answer::Empty,
+        problems: &[],
+    }
+}
+
+impl Operation {
+    const fn body(mut self, schema: Schematic) -> Self {
+        self.body = Some(schema);
+        self
+    }
+
+    const fn query(mut self, query: &'static [Query]) -> Self {
+        self.query = query;
+        self
+    }
+
+    const fn answers(mut self, status: u16, answer: Answer) -> Self {
+        self.status = status;
+        self.answer = answer;
+        self
+    }
+
+    const fn problems(mut self, problems: &'static [u16]) -> Self {
+        self.problems = problems;
+        self
+    }
+
+    fn writes(&self) -> bool {
+        self.method != "GET"
+    }
+
+    /// Every error status this operation may answer with, and what gives it.
+    pub fn statuses(&self) -> BTreeSet<u16> {
+        let mut statuses: BTreeSet<u16> = self.problems.iter().copied().collect();
+        // API Gateway throttles every route; a dependency that throttles or fails is a 503, a
+        // broken invariant a 500.
+        statuses.extend([429, 500, 503]);
+        if self.caller != Caller::Anyone {
+            statuses.insert(401);
+        }
+        if self.path.contains('{') {
+            // Unknown ids, and organizations the caller is not a member of.
+            statuses.insert(404);
+        }
+        if !self.query.is_empty() {
+            statuses.insert(400);
+        }
+        if self.body.is_some() {
+            statuses.extend([400, 413, 415]);
+        }
+        if self.writes() {
+            // A state that refuses the change, or a write that lost a race.
+            statuses.insert(409);
+        }
+        statuses
+    }
+}
+
+fn problem_description(status: u16) -> &'static str {
+    match status {
+        400 => "The request is malformed; `detail` says where.",
+        401 => "No valid token.",
+        402 => "The organization has no credits left; `balance` says how many.",
+        403 => "The caller's role or the organization's permissions do not allow it.",
+        404 => "No such thing, or the caller is not a member.",
+        409 => "The state refuses it (already a member, answered, the cluster's state...), or it lost a race.",
+        410 => "The invitation expired.",
+        413 => "The body is over 64 KiB.",
+        415 => "The body is not application/json.",
+        422 => "The cloud refused the role; `detail` names its error code.",
+        429 => "Too many requests: a rate limit (with `Retry-After`) or API Gateway's throttle.",
+        500 => "An internal error; report the `request_id`.",
+        503 => "A dependency is unavailable; retry after `Retry-After`.",
+        _ => "A problem.",
+    }
+}
+
+/// Statuses API Gateway itself may answer with, as `{"message": ...}` rather than a problem.
+fn from_gateway(status: u16) -> bool {
+    matches!(status, 401 | 413 | 429 | 500 | 503)
+}
+
+fn query_parameter(query: Query) -> utoipa::openapi::path::Parameter {
+    let (name, description, schema): (&str, &str, ObjectBuilder) = match query {
+        Query::Limit { max, default } => (
+            "limit",
+            "Items per page.",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(max))
+                .default(Some(default.into())),
+        ),
+        Query::Cursor => (
+            "cursor",
+            "The previous page's `next_cursor`.",
+            ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)),
+        ),
+        Query::Status => (
+            "status",
+            "Only invitations in this status.",
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(
+                [
+                    InvitationStatus::Pending,
+                    InvitationStatus::Accepted,
+                    InvitationStatus::Declined,
+                    InvitationStatus::Revoked,
+                    InvitationStatus::Expired,
+                ]
+                .map(|s| serde_json::to_value(s).unwrap_or_default()),
+            )),
+        ),
+        Query::Time { name, description } => (
+            name,
+            description,
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        ),
+        Query::After => (
+            "after",
+            "The revision the agent applied last (0 at first).",
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).default(Some(0.into())),
+        ),
+    };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
+    let schema: RefOr<Schema> = match name {
+        "org_id" | "invitation_id" | "cluster_id" => {
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into()
+        }
+        "port" => ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(65535)).into(),
+        "user_id" => crate::domain::UserId::schema(),
+        _ => ObjectBuilder::new().schema_type(Type::String).into(),
+    };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(schema))
+        .build()
+}
+
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
+fn method(name: &str) -> HttpMethod {
+    match name {
+        "POST" => HttpMethod::Post,
+        "PUT" => HttpMethod::Put,
+        "PATCH" => HttpMethod::Patch,
+        "DELETE" => HttpMethod::Delete,
+        _ => HttpMethod::Get,
+    }
+}
+
+fn operation(op: &Operation, components: &mut Components) -> utoipa::openapi::path::Operation {
+    let mut builder = OperationBuilder::new()
+        .operation_id(Some(op.id))
+        .summary(Some(op.summary))
+        .tag(op.tag);
+    for name in path_parameters(op.path) {
+        builder = builder.parameter(path_parameter(name));
+    }
+    for query in op.query {
+        builder = builder.parameter(query_parameter(*query));
+    }
+    if let Some(body) = op.body {
+        builder = builder.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content("application/json", ContentBuilder::new().schema(Some(body(components))).build())
+                .build(),
+        ));
+    }
+    builder = match op.caller {
+        Caller::User => builder.security(SecurityRequirement::new("user", Vec::<String>::new())),
+        Caller::Agent => builder.security(SecurityRequirement::new("agent", Vec::<String>::new())),
+        Caller::Anyone => builder,
+    };
+    let success = match op.answer {
+        Answer::Json(schema) => ResponseBuilder::new()
+            .description("Done.")
+            .content("application/json", ContentBuilder::new().schema(Some(schema(components))).build()),
+        Answer::JsonOrCsv(schema) => ResponseBuilder::new()
+            .description("Done: JSON, or CSV with `Accept: text/csv`.")
+            .content("application/json", ContentBuilder::new().schema(Some(schema(components))).build())
+            .content("text/csv", ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String))).build()),
+        Answer::Empty => ResponseBuilder::new().description("Done, nothing to say."),
+        Answer::Object => ResponseBuilder::new()
+            .description("Done.")
+            .content("application/json", ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::Object))).build()),
+    };
+    let problem = of::<Problem>(components);
+    let gateway = of::<GatewayMessage>(components);
+    let mut responses = ResponsesBuilder::new().response(op.status.to_string(), success.build());
+    for status in op.statuses() {
+        let mut response = ResponseBuilder::new()
+            .description(problem_description(status))
+            .content("application/problem+json", ContentBuilder::new().schema(Some(problem.clone())).build());
+        if from_gateway(status) {
+            response = response.content("application/json", ContentBuilder::new().schema(Some(gateway.clone())).build());
+        }
+        responses = responses.response(status.to_string(), response.build());
+    }
+    builder.responses(responses.build()).build()
+}
+
+/// The whole document.
+pub fn document() -> OpenApi {
+    let mut components: Components = Vec::new();
+    let mut paths = PathsBuilder::new();
+    for op in OPERATIONS {
+        paths = paths.path(op.path, PathItem::new(method(op.method), operation(op, &mut components)));
+    }
+    let mut schemas = ComponentsBuilder::new()
+        .security_scheme(
+            "user",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The identity provider's ID or access token (Cognito)."))
+                    .build(),
+            ),
+        )
+        .security_scheme(
+            "agent",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The cluster agent's token (`ocat_...`), from cluster creation or rotation."))
+                    .build(),
+            ),
+        );
+    components.sort_by(|a, b| a.0.cmp(&b.0));
+    components.dedup_by(|a, b| a.0 == b.0);
+    for (name, schema) in components {
+        schemas = schemas.schema(name, schema);
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Organizations")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Organizations, members and invitations of the managed cluster platform, the shared cloud \
+                     account, clusters, credits and managed cluster users. Every error is \
+                     application/problem+json (RFC 9457), except those API Gateway answers itself.",
+                ))
+                .build(),
+        )
+        .servers(Some([ServerBuilder::new().url("/").build()]))
+        .paths(paths.build())
+        .components(Some(schemas.build()))
+        .tags(Some(
+            ["dashboard", "organizations", "members", "invitations", "audit", "usage", "cloud", "clusters", "cluster users", "agent", "contract"]
+                .map(|name| Tag::new(name)),
+        ))
+        .build()
+}
+
+/// The document as JSON text, as served.
+pub fn json() -> String {
+    document().to_json().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::routes::ROUTES;
+
+    #[test]
+    fn the_document_describes_exactly_the_route_table() {
+        let routes: BTreeSet<(&str, &str)> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
+        let described: BTreeSet<(&str, &str)> = OPERATIONS.iter().map(|o| (o.method, o.path)).collect();
+        let missing: Vec<_> = routes.difference(&described).collect();
+        let extra: Vec<_> = described.difference(&routes).collect();
+        assert!(missing.is_empty(), "routes the OpenAPI document does not describe: {missing:?}");
+        assert!(extra.is_empty(), "operations the route table does not route: {extra:?}");
+        assert_eq!(described.len(), OPERATIONS.len(), "an operation is described twice");
+
+        let document = serde_json::to_value(document()).expect("the document serializes");
+        assert_eq!(document["openapi"], "3.1.0");
+        let paths = document["paths"].as_object().expect("paths");
+        let in_document: BTreeSet<(String, String)> = paths
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .into_iter()
+                    .flat_map(|m| m.keys())
+                    .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                    .map(move |m| (m.to_ascii_uppercase(), path.clone()))
+            })
+            .collect();
+        let wanted: BTreeSet<(String, String)> =
+            routes.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+        assert_eq!(in_document, wanted);
+    }
+
+    #[test]
+    fn every_reference_names_a_schema_of_the_document() {
+        let text = json();
+        let document: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let schemas = document["components"]["schemas"].as_object().expect("schemas");
+        let mut dangling = Vec::new();
+        for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = piece.split('"').next().unwrap_or_default();
+            if !schemas.contains_key(name) {
+                dangling.push(name.to_owned());
+            }
+        }
+        assert!(dangling.is_empty(), "references to no schema: {dangling:?}");
+        assert!(schemas.len() > 30, "only {} schemas", schemas.len());
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_every_path_parameter_is_declared() {
+        let ids: BTreeSet<&str> = OPERATIONS.iter().map(|o| o.id).collect();
+        assert_eq!(ids.len(), OPERATIONS.len());
+        let document = serde_json::to_value(document()).expect("the document serializes");
+        for op in OPERATIONS {
+            let declared = &document["paths"][op.path][op.method.to_ascii_lowercase()]["parameters"];
+            for name in path_parameters(op.path) {
+                let found = declared
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
+                assert!(found, "{} {}: path parameter {name} not declared", op.method, op.path);
+            }
+        }
+    }
+}

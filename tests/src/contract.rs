@@ -1,0 +1,183 @@
+//! The contract test: schemathesis, from the pinned virtualenv, fuzzes every operation of the
+//! OpenAPI document the stack serves, with every check on, against a fresh local stack (its own
+//! emulator and table) seeded with an organization, a member, a pending invitation, a connected
+//! cloud account and a managed cluster, so that the fuzzer reaches the functions' logic rather
+//! than their 404s. `cargo xtask test` runs it (`local-stack contract`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::emulator::{Emulator, workspace_root};
+use crate::{Stack, StackOptions};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What one run is bounded by.
+pub struct ContractOptions {
+    /// The schemathesis executable (in `.venv/bin`).
+    pub schemathesis: PathBuf,
+    /// Examples per operation and phase.
+    pub max_examples: u32,
+    /// Hypothesis's seed: fixed by default so that a run can be repeated.
+    pub seed: u64,
+    /// Where schemathesis writes its report (JUnit XML) and its config.
+    pub out_dir: PathBuf,
+}
+
+/// The ids and tokens the fuzzer needs to reach past "not found".
+struct Fixtures {
+    token: String,
+    agent_token: String,
+    org_id: String,
+    member_id: String,
+    invitation_id: String,
+    cluster_id: String,
+}
+
+async fn call(stack: &Stack, method: &str, path: &str, token: &str, body: Option<Value>) -> Result<Value, BoxError> {
+    let method = reqwest::Method::from_bytes(method.as_bytes())?;
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", stack.api_url)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() {
+        return Err(format!("setting up the contract test: {path} answered {status}: {text}").into());
+    }
+    Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+}
+
+fn text(value: &Value, pointer: &str) -> Result<String, BoxError> {
+    value.pointer(pointer).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| format!("no {pointer} in {value}").into())
+}
+
+async fn fixtures(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<Fixtures, BoxError> {
+    let context = stack.event_context(sdk);
+    let alice = context.ensure_user(&orgs::domain::Email::parse("alice@contract.example")?).await?;
+    let bob = context.ensure_user(&orgs::domain::Email::parse("bob@contract.example")?).await?;
+    let token = stack.issuer.token(alice.user_id.as_str(), alice.email.as_str());
+    let bob_token = stack.issuer.token(bob.user_id.as_str(), bob.email.as_str());
+    let org = alice.personal_org_id.to_string();
+
+    let invited =
+        call(stack, "POST", &format!("/v1/organizations/{org}/invitations"), &token, Some(json!({ "email": bob.email })))
+            .await?;
+    call(stack, "POST", &format!("/v1/invitations/{}/accept", text(&invited, "/invitation_id")?), &bob_token, None)
+        .await?;
+    let pending = call(
+        stack,
+        "POST",
+        &format!("/v1/organizations/{org}/invitations"),
+        &token,
+        Some(json!({ "email": "carol@contract.example" })),
+    )
+    .await?;
+    call(
+        stack,
+        "PUT",
+        &format!("/v1/organizations/{org}/cloud-account"),
+        &token,
+        Some(json!({ "provider": "aws", "role_arn": "arn:aws:iam::111122223333:role/orgs-clusters", "region": "eu-west-1" })),
+    )
+    .await?;
+    let cluster = call(
+        stack,
+        "POST",
+        &format!("/v1/organizations/{org}/clusters"),
+        &token,
+        Some(json!({ "name": "contract", "instance_type": "m5.large", "workers": 1, "user_management": "managed" })),
+    )
+    .await?;
+    Ok(Fixtures {
+        token,
+        agent_token: text(&cluster, "/agent_token")?,
+        org_id: org,
+        member_id: bob.user_id.to_string(),
+        invitation_id: text(&pending, "/invitation_id")?,
+        cluster_id: text(&cluster, "/cluster_id")?,
+    })
+}
+
+/// The schemathesis configuration: every check, the two bearer schemes, and the fixtures as the
+/// path parameters' values. Secrets are passed in the environment, not written down.
+fn config(options: &ContractOptions) -> String {
+    format!(
+        r#"# Written by `local-stack contract` for one run.
+seed = {seed}
+[generation]
+max-examples = {examples}
+
+[auth.openapi.user]
+bearer = "${{ORGS_CONTRACT_USER_TOKEN}}"
+
+[auth.openapi.agent]
+bearer = "${{ORGS_CONTRACT_AGENT_TOKEN}}"
+
+[parameters]
+"path.org_id" = "${{ORGS_CONTRACT_ORG_ID}}"
+"path.user_id" = "${{ORGS_CONTRACT_MEMBER_ID}}"
+"path.invitation_id" = "${{ORGS_CONTRACT_INVITATION_ID}}"
+"path.cluster_id" = "${{ORGS_CONTRACT_CLUSTER_ID}}"
+"#,
+        seed = options.seed,
+        examples = options.max_examples,
+    )
+}
+
+/// Starts a stack, seeds it, runs schemathesis against it and returns whether it found nothing.
+pub async fn run(options: ContractOptions) -> Result<bool, BoxError> {
+    if !options.schemathesis.exists() {
+        return Err(format!(
+            "{} is missing: `cargo xtask test` installs the pinned schemathesis into .venv",
+            options.schemathesis.display()
+        )
+        .into());
+    }
+    let emulator = Emulator::start(None).await?;
+    let sdk = emulator.sdk_config().await;
+    let stack_options = StackOptions {
+        pump: true,
+        reconcile_every: Some(Duration::from_secs(30)),
+        ..StackOptions::for_test()
+    };
+    let stack = Stack::start(&sdk, stack_options).await?;
+    let fixtures = fixtures(&stack, &sdk).await?;
+    std::fs::create_dir_all(&options.out_dir)?;
+    let config_path = options.out_dir.join("schemathesis.toml");
+    std::fs::write(&config_path, config(&options))?;
+    let document = format!("{}/v1/openapi.json", stack.api_url);
+    eprintln!("contract: schemathesis against {document} ({} examples per operation and phase, seed {})", options.max_examples, options.seed);
+    let status = tokio::process::Command::new(&options.schemathesis)
+        .arg("--config-file")
+        .arg(&config_path)
+        .args(["run", &document, "--checks", "all", "--phases", "examples,coverage,fuzzing"])
+        .args(["--report", "junit", "--report-dir"])
+        .arg(&options.out_dir)
+        .args(["--max-failures", "50", "--no-color"])
+        .env("ORGS_CONTRACT_USER_TOKEN", &fixtures.token)
+        .env("ORGS_CONTRACT_AGENT_TOKEN", &fixtures.agent_token)
+        .env("ORGS_CONTRACT_ORG_ID", &fixtures.org_id)
+        .env("ORGS_CONTRACT_MEMBER_ID", &fixtures.member_id)
+        .env("ORGS_CONTRACT_INVITATION_ID", &fixtures.invitation_id)
+        .env("ORGS_CONTRACT_CLUSTER_ID", &fixtures.cluster_id)
+        .current_dir(&options.out_dir)
+        .status()
+        .await?;
+    drop(stack);
+    drop(emulator);
+    Ok(status.success())
+}
+
+/// `.venv/bin/schemathesis` of the workspace.
+pub fn default_schemathesis() -> PathBuf {
+    workspace_root().join(".venv/bin/schemathesis")
+}
+
+/// `target/contract`, where the run's config and report go.
+pub fn default_out_dir() -> PathBuf {
+    workspace_root().join("target/contract")
+}
