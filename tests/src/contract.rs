@@ -24,6 +24,8 @@ pub struct ContractOptions {
     pub seed: u64,
     /// Where schemathesis writes its report (JUnit XML) and its config.
     pub out_dir: PathBuf,
+    /// More schemathesis options (`--include-path-regex ...`, to try one operation).
+    pub extra_args: Vec<String>,
 }
 
 /// The ids and tokens the fuzzer needs to reach past "not found".
@@ -34,11 +36,20 @@ struct Fixtures {
     member_id: String,
     invitation_id: String,
     cluster_id: String,
+    /// The agent routes' own cluster: the fuzzer rotates the other one's token.
+    agent_cluster_id: String,
 }
 
-async fn call(stack: &Stack, method: &str, path: &str, token: &str, body: Option<Value>) -> Result<Value, BoxError> {
+async fn call(
+    stack: &Stack,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Result<Value, BoxError> {
     let method = reqwest::Method::from_bytes(method.as_bytes())?;
-    let mut request = reqwest::Client::new().request(method, format!("{}{path}", stack.api_url)).bearer_auth(token);
+    let mut request =
+        reqwest::Client::new().request(method, format!("{}{path}", stack.api_url)).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -52,7 +63,11 @@ async fn call(stack: &Stack, method: &str, path: &str, token: &str, body: Option
 }
 
 fn text(value: &Value, pointer: &str) -> Result<String, BoxError> {
-    value.pointer(pointer).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| format!("no {pointer} in {value}").into())
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no {pointer} in {value}").into())
 }
 
 async fn fixtures(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<Fixtures, BoxError> {
@@ -63,11 +78,22 @@ async fn fixtures(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<Fixtures
     let bob_token = stack.issuer.token(bob.user_id.as_str(), bob.email.as_str());
     let org = alice.personal_org_id.to_string();
 
-    let invited =
-        call(stack, "POST", &format!("/v1/organizations/{org}/invitations"), &token, Some(json!({ "email": bob.email })))
-            .await?;
-    call(stack, "POST", &format!("/v1/invitations/{}/accept", text(&invited, "/invitation_id")?), &bob_token, None)
-        .await?;
+    let invited = call(
+        stack,
+        "POST",
+        &format!("/v1/organizations/{org}/invitations"),
+        &token,
+        Some(json!({ "email": bob.email })),
+    )
+    .await?;
+    call(
+        stack,
+        "POST",
+        &format!("/v1/invitations/{}/accept", text(&invited, "/invitation_id")?),
+        &bob_token,
+        None,
+    )
+    .await?;
     let pending = call(
         stack,
         "POST",
@@ -84,17 +110,14 @@ async fn fixtures(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<Fixtures
         Some(json!({ "provider": "aws", "role_arn": "arn:aws:iam::111122223333:role/orgs-clusters", "region": "eu-west-1" })),
     )
     .await?;
-    let cluster = call(
-        stack,
-        "POST",
-        &format!("/v1/organizations/{org}/clusters"),
-        &token,
-        Some(json!({ "name": "contract", "instance_type": "m5.large", "workers": 1, "user_management": "managed" })),
-    )
-    .await?;
+    let clusters = format!("/v1/organizations/{org}/clusters");
+    let spec = |name: &str| json!({ "name": name, "instance_type": "m5.large", "workers": 1, "user_management": "managed" });
+    let cluster = call(stack, "POST", &clusters, &token, Some(spec("contract"))).await?;
+    let agent_cluster = call(stack, "POST", &clusters, &token, Some(spec("agent"))).await?;
     Ok(Fixtures {
         token,
-        agent_token: text(&cluster, "/agent_token")?,
+        agent_token: text(&agent_cluster, "/agent_token")?,
+        agent_cluster_id: text(&agent_cluster, "/cluster_id")?,
         org_id: org,
         member_id: bob.user_id.to_string(),
         invitation_id: text(&pending, "/invitation_id")?,
@@ -108,6 +131,11 @@ fn config(options: &ContractOptions) -> String {
     format!(
         r#"# Written by `local-stack contract` for one run.
 seed = {seed}
+# Speed is measured by `cargo xtask bench`, not asserted here: the response-time check only
+# catches a hang. (The emulator serves one request at a time; an ack of 500 records is 500 writes.)
+request-timeout = 120
+[checks]
+max_response_time = 120
 [generation]
 max-examples = {examples}
 
@@ -122,6 +150,16 @@ bearer = "${{ORGS_CONTRACT_AGENT_TOKEN}}"
 "path.user_id" = "${{ORGS_CONTRACT_MEMBER_ID}}"
 "path.invitation_id" = "${{ORGS_CONTRACT_INVITATION_ID}}"
 "path.cluster_id" = "${{ORGS_CONTRACT_CLUSTER_ID}}"
+
+[[operations]]
+include-path-regex = "^/v1/agent/"
+parameters = {{ "path.cluster_id" = "${{ORGS_CONTRACT_AGENT_CLUSTER_ID}}" }}
+
+# An opaque cursor the API did not make, and a usage window longer than 366 days, are schema-valid
+# and still refused (400): no schema can say what a cursor holds or how far apart two times are.
+[[operations]]
+include-operation-id-regex = "^(listMembers|listInvitations|listEvents|listClusters|getUsage)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
 "#,
         seed = options.seed,
         examples = options.max_examples,
@@ -150,7 +188,10 @@ pub async fn run(options: ContractOptions) -> Result<bool, BoxError> {
     let config_path = options.out_dir.join("schemathesis.toml");
     std::fs::write(&config_path, config(&options))?;
     let document = format!("{}/v1/openapi.json", stack.api_url);
-    eprintln!("contract: schemathesis against {document} ({} examples per operation and phase, seed {})", options.max_examples, options.seed);
+    eprintln!(
+        "contract: schemathesis against {document} ({} examples per operation and phase, seed {})",
+        options.max_examples, options.seed
+    );
     let status = tokio::process::Command::new(&options.schemathesis)
         .arg("--config-file")
         .arg(&config_path)
@@ -158,12 +199,14 @@ pub async fn run(options: ContractOptions) -> Result<bool, BoxError> {
         .args(["--report", "junit", "--report-dir"])
         .arg(&options.out_dir)
         .args(["--max-failures", "50", "--no-color"])
+        .args(&options.extra_args)
         .env("ORGS_CONTRACT_USER_TOKEN", &fixtures.token)
         .env("ORGS_CONTRACT_AGENT_TOKEN", &fixtures.agent_token)
         .env("ORGS_CONTRACT_ORG_ID", &fixtures.org_id)
         .env("ORGS_CONTRACT_MEMBER_ID", &fixtures.member_id)
         .env("ORGS_CONTRACT_INVITATION_ID", &fixtures.invitation_id)
         .env("ORGS_CONTRACT_CLUSTER_ID", &fixtures.cluster_id)
+        .env("ORGS_CONTRACT_AGENT_CLUSTER_ID", &fixtures.agent_cluster_id)
         .current_dir(&options.out_dir)
         .status()
         .await?;

@@ -8,6 +8,9 @@
 //! - `test`: installs the pinned emulator if missing, checks formatting and clippy, runs every test
 //!   in the workspace, and lints `infra/template.yaml` with cfn-lint.
 //!
+//! - `contract [--max-examples N] [--seed N] [-- <schemathesis options>]`: only the contract test
+//!   (schemathesis against a fresh, seeded local stack), which `test` also runs.
+//!
 //! - `bench`: builds the release binaries (and the arm64 ones, with cargo lambda from the pinned
 //!   bench requirements), then measures size, cold start, peak RSS, round trips and mutations per
 //!   second, prints the table and writes it into the README. Not a test: nothing depends on timing.
@@ -17,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | event <function|all> --as <email> | test | bench>";
+const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | event <function|all> --as <email> | test | contract [--max-examples N] [--seed N] | bench>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test(&args[1..]),
         Some("bench") => bench(),
+        Some("contract") => ensure_venv().and_then(|venv| contract(&venv, &args[1..])),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -60,22 +64,25 @@ fn ensure_venv() -> Result<PathBuf, String> {
     let root = root();
     let venv = root.join(".venv");
     let requirements = root.join("tests/emulator/requirements.txt");
-    let wanted =
-        std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let constraints = root.join("tests/emulator/constraints.txt");
+    let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
+    let wanted = format!("{}{}", read(&requirements)?, read(&constraints)?);
     let stamp = venv.join(".installed-requirements");
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str())
         && venv.join("bin/python").exists()
     {
         return Ok(venv);
     }
-    eprintln!("xtask: installing the pinned emulator and linter into {}", venv.display());
+    eprintln!("xtask: installing the pinned emulator, linter and fuzzer into {}", venv.display());
     if !venv.join("bin/python").exists() {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
         run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
     }
     run(Command::new(venv.join("bin/python"))
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(&requirements))?;
+        .arg(&requirements)
+        .arg("-c")
+        .arg(&constraints))?;
     std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
     Ok(venv)
 }
@@ -87,6 +94,15 @@ fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Resu
         cmd.arg("--quiet");
     }
     run(cmd.arg("--").arg(command).args(args).env("ORGS_VENV", venv))
+}
+
+/// The contract test: schemathesis against a fresh local stack (`local-stack contract`).
+fn contract(venv: &Path, args: &[String]) -> Result<(), String> {
+    eprintln!("xtask: the contract test (schemathesis against the OpenAPI document)");
+    let started = std::time::Instant::now();
+    local_stack(venv, "contract", args, true)?;
+    eprintln!("xtask: the API keeps its contract ({} s)", started.elapsed().as_secs());
+    Ok(())
 }
 
 fn test(extra: &[String]) -> Result<(), String> {
@@ -114,6 +130,9 @@ fn test(extra: &[String]) -> Result<(), String> {
                 .env("ORGS_VENV", &venv),
         )?
     };
+    if extra.is_empty() {
+        contract(&venv, &[])?;
+    }
     eprintln!("xtask: linting infra/template.yaml with cfn-lint");
     run(Command::new(venv.join("bin/cfn-lint")).current_dir(&root).arg("infra/template.yaml"))?;
     eprintln!("xtask: the template lints clean");

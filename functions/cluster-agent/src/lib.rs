@@ -54,17 +54,17 @@ async fn authenticate(api: &Api, req: &Request) -> Result<AgentItem, ApiError> {
 }
 
 async fn pull(api: &Api, req: &Request, agent: &AgentItem) -> Result<Response<Body>, ApiError> {
-    let number =
-        |name: &str, default: u64, max: u64| -> Result<u64, ApiError> {
-            match query_param(req, name) {
-                None => Ok(default),
-                Some(raw) => raw.parse::<u64>().ok().filter(|n| *n <= max).ok_or_else(|| {
-                    ApiError::bad_request(format!("'{name}' must be a whole number up to {max}"))
-                }),
-            }
-        };
-    let after = number("after", 0, u64::MAX)?;
-    let limit = number("limit", 100, 500)?.max(1);
+    let number = |name: &str, default: u64, min: u64, max: u64| -> Result<u64, ApiError> {
+        match query_param(req, name) {
+            None => Ok(default),
+            Some(raw) => raw.parse::<u64>().ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| {
+                ApiError::bad_request(format!("'{name}' must be a whole number from {min} to {max}"))
+            }),
+        }
+    };
+    // Revisions are JSON Schema int64s, as the ack's are.
+    let after = number("after", 0, 0, i64::MAX as u64)?;
+    let limit = number("limit", 100, 1, 500)?;
     let changes = api.store.cluster_user_changes(&agent.cluster_id, after, limit as usize).await?;
     json(StatusCode::OK, &changes)
 }

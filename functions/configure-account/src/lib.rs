@@ -7,8 +7,8 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::contract::ConfigureAccount;
 use orgs::cloud::{Cloud, CloudError};
+use orgs::contract::ConfigureAccount;
 use orgs::domain::authz::{self, Action};
 use orgs::domain::{AwsRegion, CloudAccount, DomainError, Provider, RoleArn};
 use orgs::http::{ApiError, json, json_body, org_param, respond};

@@ -4,8 +4,8 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::contract::{Dashboard, InvitationEntry, OrganizationEntry};
 use orgs::auth::Caller;
+use orgs::contract::{Dashboard, InvitationEntry, OrganizationEntry};
 use orgs::domain::{DomainError, Timestamp, User};
 use orgs::http::{ApiError, json, respond};
 use orgs::store::Registration;

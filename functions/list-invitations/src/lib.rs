@@ -5,8 +5,8 @@
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::contract::{InvitationsPage, ListedInvitation};
-use orgs::domain::authz::{self, Action};
 use orgs::domain::InvitationStatus;
+use orgs::domain::authz::{self, Action};
 use orgs::http::{ApiError, json, org_param, page_request, query_param, respond};
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {

@@ -5,8 +5,8 @@
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::contract::MembersPage;
-use orgs::domain::authz::{self, Action};
 use orgs::domain::Member;
+use orgs::domain::authz::{self, Action};
 use orgs::http::{ApiError, json, org_param, page_request, respond};
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {

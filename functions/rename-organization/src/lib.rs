@@ -7,8 +7,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::contract::Rename;
-use orgs::domain::authz::{self, Action};
 use orgs::domain::Organization;
+use orgs::domain::authz::{self, Action};
 use orgs::http::{ApiError, json, json_body, org_param, respond};
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{
-    AuditEvent, CloudAccount, Cluster, ClusterUser, Email, ExternalId, Invitation, InvitationId,
-    InviteRole, MailStatus, Member, OrgId, OrgName, Organization, Role, Timestamp, User, UserId,
+    AuditEvent, CloudAccount, Cluster, ClusterUser, Email, ExternalId, Invitation, InvitationId, InviteRole,
+    MailStatus, Member, OrgId, OrgName, Organization, Role, Timestamp, User, UserId,
 };
 use crate::store::{AckResult, Balance};
 
@@ -217,7 +217,8 @@ pub struct RotatedToken<'a> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ack {
-    #[serde(deserialize_with = "crate::domain::whole::u64")]
+    #[serde(deserialize_with = "crate::domain::whole::i64")]
+    #[schema(maximum = 9223372036854775807_i64)]
     pub revision: u64,
     #[schema(max_items = 500)]
     pub results: Vec<AckResult>,
@@ -228,6 +229,7 @@ pub struct Ack {
 #[serde(deny_unknown_fields)]
 pub struct Heartbeat {
     #[serde(deserialize_with = "crate::domain::whole::u32")]
+    #[schema(format = Int64, maximum = 4294967295_i64)]
     pub active_sessions: u32,
     #[serde(default)]
     pub last_activity_at: Option<Timestamp>,

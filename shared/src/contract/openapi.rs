@@ -4,18 +4,22 @@
 
 use std::collections::BTreeSet;
 
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder,
+};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ComponentsBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Required, ResponseBuilder, ResponsesBuilder,
-    Schema, ServerBuilder, Tag,
+    ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Required, ResponseBuilder,
+    ResponsesBuilder, Schema, ServerBuilder, Tag,
 };
 use utoipa::{PartialSchema, ToSchema};
 
 use super::*;
-use crate::domain::{Cluster, ClusterSpec, Invitation, InvitationStatus, Member, Organization, Settings, UsageReport};
+use crate::domain::{
+    Cluster, ClusterSpec, Invitation, InvitationStatus, Member, Organization, Settings, UsageReport,
+};
 use crate::http::{GatewayMessage, Problem};
 use crate::store::{Acknowledged, UserChanges};
 
@@ -86,111 +90,341 @@ const PAGE: &[Query] = &[Query::Limit { max: 100, default: 50 }, Query::Cursor];
 pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v1/openapi.json", "getOpenApi", "contract", "This document.", Caller::Anyone)
         .answers(200, Answer::Object),
-    op("GET", "/v1/me", "getMe", "dashboard", "The caller, their organizations and open invitations.", Caller::User)
-        .answers(200, Answer::Json(of::<Dashboard>))
-        .problems(&[403]),
-    op("POST", "/v1/organizations", "createOrganization", "organizations", "Create an organization owned by the caller.", Caller::User)
-        .body(of::<NewOrganization>)
-        .answers(201, Answer::Json(of::<CreatedOrganization>)),
-    op("GET", "/v1/organizations/{org_id}", "getOrganization", "organizations", "The organization, the caller's role and its credits.", Caller::User)
-        .answers(200, Answer::Json(of::<OrganizationView>)),
-    op("PATCH", "/v1/organizations/{org_id}", "renameOrganization", "organizations", "Rename the organization (owner, admins).", Caller::User)
-        .body(of::<Rename>)
-        .answers(200, Answer::Json(of::<Organization>))
-        .problems(&[403]),
-    op("PUT", "/v1/organizations/{org_id}/permissions", "updatePermissions", "organizations", "Replace the permissions and settings (owner, admins).", Caller::User)
-        .body(of::<Settings>)
-        .answers(200, Answer::Json(of::<Settings>))
-        .problems(&[403]),
-    op("GET", "/v1/organizations/{org_id}/members", "listMembers", "members", "A page of members, by user id.", Caller::User)
-        .query(PAGE)
-        .answers(200, Answer::Json(of::<MembersPage>)),
-    op("PATCH", "/v1/organizations/{org_id}/members/{user_id}", "changeMemberRole", "members", "Make a member an admin or a plain member (owner, admins).", Caller::User)
-        .body(of::<RoleChange>)
-        .answers(200, Answer::Json(of::<Member>))
-        .problems(&[403]),
-    op("DELETE", "/v1/organizations/{org_id}/members/{user_id}", "removeMember", "members", "Remove a member (owner, admins), or leave.", Caller::User)
-        .answers(204, Answer::Empty)
-        .problems(&[403]),
-    op("POST", "/v1/organizations/{org_id}/ownership", "transferOwnership", "members", "Hand the organization to another member (owner).", Caller::User)
-        .body(of::<Transfer>)
-        .answers(200, Answer::Json(of::<Transferred>))
-        .problems(&[403]),
-    op("GET", "/v1/organizations/{org_id}/invitations", "listInvitations", "invitations", "A page of the organization's invitations, newest first.", Caller::User)
-        .query(&[Query::Status, Query::Limit { max: 100, default: 50 }, Query::Cursor])
-        .answers(200, Answer::Json(of::<InvitationsPage>))
-        .problems(&[403]),
-    op("POST", "/v1/organizations/{org_id}/invitations", "createInvitation", "invitations", "Invite someone by email.", Caller::User)
-        .body(of::<InviteRequest>)
-        .answers(201, Answer::Json(of::<Invitation>))
-        .problems(&[403]),
-    op("DELETE", "/v1/organizations/{org_id}/invitations/{invitation_id}", "revokeInvitation", "invitations", "Revoke an invitation (owner, admins, its sender).", Caller::User)
-        .answers(204, Answer::Empty)
-        .problems(&[403]),
-    op("POST", "/v1/organizations/{org_id}/invitations/{invitation_id}/resend", "resendInvitation", "invitations", "Send the email again and restart the expiry.", Caller::User)
-        .answers(200, Answer::Json(of::<Invitation>))
-        .problems(&[403]),
-    op("POST", "/v1/invitations/{invitation_id}/accept", "acceptInvitation", "invitations", "Accept an invitation to the caller's address.", Caller::User)
-        .answers(200, Answer::Json(of::<Joined>))
-        .problems(&[410]),
-    op("POST", "/v1/invitations/{invitation_id}/decline", "declineInvitation", "invitations", "Decline an invitation to the caller's address.", Caller::User)
-        .answers(204, Answer::Empty)
-        .problems(&[410]),
-    op("GET", "/v1/organizations/{org_id}/events", "listEvents", "audit", "A page of the audit log, newest first (owner, admins).", Caller::User)
-        .query(PAGE)
-        .answers(200, Answer::Json(of::<EventsPage>))
-        .problems(&[403]),
-    op("GET", "/v1/organizations/{org_id}/usage", "getUsage", "usage", "Hours, instance-hours and credits per cluster, per member and in total.", Caller::User)
-        .query(&[
-            Query::Time { name: "from", description: "Start of the window (included); 30 days before `to` by default." },
-            Query::Time { name: "to", description: "End of the window (excluded); now by default. At most 366 days after `from`." },
-        ])
-        .answers(200, Answer::JsonOrCsv(of::<UsageReport>)),
-    op("GET", "/v1/organizations/{org_id}/cloud-account", "getCloudAccount", "cloud", "The external id and trust policy to set up, and the account once connected.", Caller::User)
-        .answers(200, Answer::Json(of::<CloudAccountPage>)),
-    op("PUT", "/v1/organizations/{org_id}/cloud-account", "configureCloudAccount", "cloud", "Connect the organization's AWS account through a role (owner, admins).", Caller::User)
-        .body(of::<ConfigureAccount>)
-        .answers(200, Answer::Json(of::<crate::domain::CloudAccount>))
-        .problems(&[403, 422]),
-    op("GET", "/v1/organizations/{org_id}/clusters", "listClusters", "clusters", "A page of the organization's clusters.", Caller::User)
-        .query(PAGE)
-        .answers(200, Answer::Json(of::<ClustersPage>)),
-    op("POST", "/v1/organizations/{org_id}/clusters", "createCluster", "clusters", "Create a cluster in the organization's account.", Caller::User)
-        .body(of::<ClusterSpec>)
-        .answers(202, Answer::Json(of::<CreatedCluster<'static>>))
-        .problems(&[402, 403]),
-    op("GET", "/v1/organizations/{org_id}/clusters/{cluster_id}", "getCluster", "clusters", "One cluster.", Caller::User)
-        .answers(200, Answer::Json(of::<Cluster>)),
-    op("POST", "/v1/organizations/{org_id}/clusters/{cluster_id}/start", "startCluster", "clusters", "Start a stopped cluster.", Caller::User)
-        .answers(202, Answer::Json(of::<Cluster>))
-        .problems(&[402, 403]),
-    op("POST", "/v1/organizations/{org_id}/clusters/{cluster_id}/stop", "stopCluster", "clusters", "Stop a running cluster.", Caller::User)
-        .answers(202, Answer::Json(of::<Cluster>))
-        .problems(&[402, 403]),
-    op("POST", "/v1/organizations/{org_id}/clusters/{cluster_id}/terminate", "terminateCluster", "clusters", "Terminate a cluster for good.", Caller::User)
-        .answers(202, Answer::Json(of::<Cluster>))
-        .problems(&[402, 403]),
-    op("PUT", "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}", "openPort", "clusters", "Open a TCP port of the cluster to the world.", Caller::User)
-        .answers(200, Answer::Json(of::<Cluster>))
-        .problems(&[400, 403]),
-    op("DELETE", "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}", "closePort", "clusters", "Close a TCP port of the cluster.", Caller::User)
-        .answers(200, Answer::Json(of::<Cluster>))
-        .problems(&[400, 403]),
-    op("GET", "/v1/organizations/{org_id}/clusters/{cluster_id}/users", "listClusterUsers", "cluster users", "The cluster's accounts and whether the cluster applied them (owner, admins).", Caller::User)
-        .answers(200, Answer::Json(of::<ClusterUsers>))
-        .problems(&[403]),
-    op("POST", "/v1/organizations/{org_id}/clusters/{cluster_id}/agent-token", "rotateAgentToken", "cluster users", "A new token for the cluster's agent; the old one stops working (owner, admins).", Caller::User)
-        .answers(200, Answer::Json(of::<RotatedToken<'static>>))
-        .problems(&[403]),
-    op("GET", "/v1/agent/clusters/{cluster_id}/users", "pullClusterUsers", "agent", "The accounts changed after a revision, in revision order.", Caller::Agent)
-        .query(&[Query::After, Query::Limit { max: 500, default: 100 }])
-        .answers(200, Answer::Json(of::<UserChanges>)),
-    op("POST", "/v1/agent/clusters/{cluster_id}/users/ack", "ackClusterUsers", "agent", "What the cluster applied up to a revision.", Caller::Agent)
-        .body(of::<Ack>)
-        .answers(200, Answer::Json(of::<Acknowledged>)),
-    op("POST", "/v1/agent/clusters/{cluster_id}/heartbeat", "heartbeat", "agent", "The cluster's activity, for idle stop.", Caller::Agent)
-        .body(of::<Heartbeat>)
-        .answers(204, Answer::Empty),
+    op(
+        "GET",
+        "/v1/me",
+        "getMe",
+        "dashboard",
+        "The caller, their organizations and open invitations.",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<Dashboard>))
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations",
+        "createOrganization",
+        "organizations",
+        "Create an organization owned by the caller.",
+        Caller::User,
+    )
+    .body(of::<NewOrganization>)
+    .answers(201, Answer::Json(of::<CreatedOrganization>)),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}",
+        "getOrganization",
+        "organizations",
+        "The organization, the caller's role and its credits.",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<OrganizationView>)),
+    op(
+        "PATCH",
+        "/v1/organizations/{org_id}",
+        "renameOrganization",
+        "organizations",
+        "Rename the organization (owner, admins).",
+        Caller::User,
+    )
+    .body(of::<Rename>)
+    .answers(200, Answer::Json(of::<Organization>))
+    .problems(&[403]),
+    op(
+        "PUT",
+        "/v1/organizations/{org_id}/permissions",
+        "updatePermissions",
+        "organizations",
+        "Replace the permissions and settings (owner, admins).",
+        Caller::User,
+    )
+    .body(of::<Settings>)
+    .answers(200, Answer::Json(of::<Settings>))
+    .problems(&[403]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/members",
+        "listMembers",
+        "members",
+        "A page of members, by user id.",
+        Caller::User,
+    )
+    .query(PAGE)
+    .answers(200, Answer::Json(of::<MembersPage>)),
+    op(
+        "PATCH",
+        "/v1/organizations/{org_id}/members/{user_id}",
+        "changeMemberRole",
+        "members",
+        "Make a member an admin or a plain member (owner, admins).",
+        Caller::User,
+    )
+    .body(of::<RoleChange>)
+    .answers(200, Answer::Json(of::<Member>))
+    .problems(&[403]),
+    op(
+        "DELETE",
+        "/v1/organizations/{org_id}/members/{user_id}",
+        "removeMember",
+        "members",
+        "Remove a member (owner, admins), or leave.",
+        Caller::User,
+    )
+    .answers(204, Answer::Empty)
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/ownership",
+        "transferOwnership",
+        "members",
+        "Hand the organization to another member (owner).",
+        Caller::User,
+    )
+    .body(of::<Transfer>)
+    .answers(200, Answer::Json(of::<Transferred>))
+    .problems(&[403]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/invitations",
+        "listInvitations",
+        "invitations",
+        "A page of the organization's invitations, newest first.",
+        Caller::User,
+    )
+    .query(&[Query::Status, Query::Limit { max: 100, default: 50 }, Query::Cursor])
+    .answers(200, Answer::Json(of::<InvitationsPage>))
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/invitations",
+        "createInvitation",
+        "invitations",
+        "Invite someone by email.",
+        Caller::User,
+    )
+    .body(of::<InviteRequest>)
+    .answers(201, Answer::Json(of::<Invitation>))
+    .problems(&[403]),
+    op(
+        "DELETE",
+        "/v1/organizations/{org_id}/invitations/{invitation_id}",
+        "revokeInvitation",
+        "invitations",
+        "Revoke an invitation (owner, admins, its sender).",
+        Caller::User,
+    )
+    .answers(204, Answer::Empty)
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/invitations/{invitation_id}/resend",
+        "resendInvitation",
+        "invitations",
+        "Send the email again and restart the expiry.",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<Invitation>))
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/invitations/{invitation_id}/accept",
+        "acceptInvitation",
+        "invitations",
+        "Accept an invitation to the caller's address.",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<Joined>))
+    .problems(&[410]),
+    op(
+        "POST",
+        "/v1/invitations/{invitation_id}/decline",
+        "declineInvitation",
+        "invitations",
+        "Decline an invitation to the caller's address.",
+        Caller::User,
+    )
+    .answers(204, Answer::Empty)
+    .problems(&[410]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/events",
+        "listEvents",
+        "audit",
+        "A page of the audit log, newest first (owner, admins).",
+        Caller::User,
+    )
+    .query(PAGE)
+    .answers(200, Answer::Json(of::<EventsPage>))
+    .problems(&[403]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/usage",
+        "getUsage",
+        "usage",
+        "Hours, instance-hours and credits per cluster, per member and in total.",
+        Caller::User,
+    )
+    .query(&[
+        Query::Time {
+            name: "from",
+            description: "Start of the window (included); 30 days before `to` by default.",
+        },
+        Query::Time {
+            name: "to",
+            description: "End of the window (excluded); now by default. At most 366 days after `from`.",
+        },
+    ])
+    .answers(200, Answer::JsonOrCsv(of::<UsageReport>)),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/cloud-account",
+        "getCloudAccount",
+        "cloud",
+        "The external id and trust policy to set up, and the account once connected.",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<CloudAccountPage>)),
+    op(
+        "PUT",
+        "/v1/organizations/{org_id}/cloud-account",
+        "configureCloudAccount",
+        "cloud",
+        "Connect the organization's AWS account through a role (owner, admins).",
+        Caller::User,
+    )
+    .body(of::<ConfigureAccount>)
+    .answers(200, Answer::Json(of::<crate::domain::CloudAccount>))
+    .problems(&[403, 422]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/clusters",
+        "listClusters",
+        "clusters",
+        "A page of the organization's clusters.",
+        Caller::User,
+    )
+    .query(PAGE)
+    .answers(200, Answer::Json(of::<ClustersPage>)),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/clusters",
+        "createCluster",
+        "clusters",
+        "Create a cluster in the organization's account.",
+        Caller::User,
+    )
+    .body(of::<ClusterSpec>)
+    .answers(202, Answer::Json(of::<CreatedCluster<'static>>))
+    .problems(&[402, 403]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/clusters/{cluster_id}",
+        "getCluster",
+        "clusters",
+        "One cluster.",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<Cluster>)),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/clusters/{cluster_id}/start",
+        "startCluster",
+        "clusters",
+        "Start a stopped cluster.",
+        Caller::User,
+    )
+    .answers(202, Answer::Json(of::<Cluster>))
+    .problems(&[402, 403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/clusters/{cluster_id}/stop",
+        "stopCluster",
+        "clusters",
+        "Stop a running cluster.",
+        Caller::User,
+    )
+    .answers(202, Answer::Json(of::<Cluster>))
+    .problems(&[402, 403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/clusters/{cluster_id}/terminate",
+        "terminateCluster",
+        "clusters",
+        "Terminate a cluster for good.",
+        Caller::User,
+    )
+    .answers(202, Answer::Json(of::<Cluster>))
+    .problems(&[402, 403]),
+    op(
+        "PUT",
+        "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}",
+        "openPort",
+        "clusters",
+        "Open a TCP port of the cluster to the world.",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<Cluster>))
+    .problems(&[400, 403]),
+    op(
+        "DELETE",
+        "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}",
+        "closePort",
+        "clusters",
+        "Close a TCP port of the cluster.",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<Cluster>))
+    .problems(&[400, 403]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/clusters/{cluster_id}/users",
+        "listClusterUsers",
+        "cluster users",
+        "The cluster's accounts and whether the cluster applied them (owner, admins).",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<ClusterUsers>))
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/clusters/{cluster_id}/agent-token",
+        "rotateAgentToken",
+        "cluster users",
+        "A new token for the cluster's agent; the old one stops working (owner, admins).",
+        Caller::User,
+    )
+    .answers(200, Answer::Json(of::<RotatedToken<'static>>))
+    .problems(&[403]),
+    op(
+        "GET",
+        "/v1/agent/clusters/{cluster_id}/users",
+        "pullClusterUsers",
+        "agent",
+        "The accounts changed after a revision, in revision order.",
+        Caller::Agent,
+    )
+    .query(&[Query::After, Query::Limit { max: 500, default: 100 }])
+    .answers(200, Answer::Json(of::<UserChanges>)),
+    op(
+        "POST",
+        "/v1/agent/clusters/{cluster_id}/users/ack",
+        "ackClusterUsers",
+        "agent",
+        "What the cluster applied up to a revision.",
+        Caller::Agent,
+    )
+    .body(of::<Ack>)
+    .answers(200, Answer::Json(of::<Acknowledged>)),
+    op(
+        "POST",
+        "/v1/agent/clusters/{cluster_id}/heartbeat",
+        "heartbeat",
+        "agent",
+        "The cluster's activity, for idle stop.",
+        Caller::Agent,
+    )
+    .body(of::<Heartbeat>)
+    .answers(204, Answer::Empty),
 ];
 
 const fn op(
@@ -276,7 +510,9 @@ fn problem_description(status: u16) -> &'static str {
         402 => "The organization has no credits left; `balance` says how many.",
         403 => "The caller's role or the organization's permissions do not allow it.",
         404 => "No such thing, or the caller is not a member.",
-        409 => "The state refuses it (already a member, answered, the cluster's state...), or it lost a race.",
+        409 => {
+            "The state refuses it (already a member, answered, the cluster's state...), or it lost a race."
+        }
         410 => "The invitation expired.",
         413 => "The body is over 64 KiB.",
         415 => "The body is not application/json.",
@@ -326,12 +562,18 @@ fn query_parameter(query: Query) -> utoipa::openapi::path::Parameter {
         Query::Time { name, description } => (
             name,
             description,
-            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
         ),
         Query::After => (
             "after",
             "The revision the agent applied last (0 at first).",
-            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).default(Some(0.into())),
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(i64::MAX))
+                .default(Some(0.into())),
         ),
     };
     ParameterBuilder::new()
@@ -345,10 +587,15 @@ fn query_parameter(query: Query) -> utoipa::openapi::path::Parameter {
 
 fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
     let schema: RefOr<Schema> = match name {
-        "org_id" | "invitation_id" | "cluster_id" => {
-            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into()
-        }
-        "port" => ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(65535)).into(),
+        "org_id" | "invitation_id" | "cluster_id" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .into(),
+        "port" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A TCP port, 1 to 65535, in digits."))
+            .pattern(Some(crate::domain::PORT_PATTERN))
+            .into(),
         "user_id" => crate::domain::UserId::schema(),
         _ => ObjectBuilder::new().schema_type(Type::String).into(),
     };
@@ -375,10 +622,7 @@ fn method(name: &str) -> HttpMethod {
 }
 
 fn operation(op: &Operation, components: &mut Components) -> utoipa::openapi::path::Operation {
-    let mut builder = OperationBuilder::new()
-        .operation_id(Some(op.id))
-        .summary(Some(op.summary))
-        .tag(op.tag);
+    let mut builder = OperationBuilder::new().operation_id(Some(op.id)).summary(Some(op.summary)).tag(op.tag);
     for name in path_parameters(op.path) {
         builder = builder.parameter(path_parameter(name));
     }
@@ -405,11 +649,15 @@ fn operation(op: &Operation, components: &mut Components) -> utoipa::openapi::pa
         Answer::JsonOrCsv(schema) => ResponseBuilder::new()
             .description("Done: JSON, or CSV with `Accept: text/csv`.")
             .content("application/json", ContentBuilder::new().schema(Some(schema(components))).build())
-            .content("text/csv", ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String))).build()),
+            .content(
+                "text/csv",
+                ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String))).build(),
+            ),
         Answer::Empty => ResponseBuilder::new().description("Done, nothing to say."),
-        Answer::Object => ResponseBuilder::new()
-            .description("Done.")
-            .content("application/json", ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::Object))).build()),
+        Answer::Object => ResponseBuilder::new().description("Done.").content(
+            "application/json",
+            ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::Object))).build(),
+        ),
     };
     let problem = of::<Problem>(components);
     let gateway = of::<GatewayMessage>(components);
@@ -419,7 +667,8 @@ fn operation(op: &Operation, components: &mut Components) -> utoipa::openapi::pa
             .description(problem_description(status))
             .content("application/problem+json", ContentBuilder::new().schema(Some(problem.clone())).build());
         if from_gateway(status) {
-            response = response.content("application/json", ContentBuilder::new().schema(Some(gateway.clone())).build());
+            response = response
+                .content("application/json", ContentBuilder::new().schema(Some(gateway.clone())).build());
         }
         responses = responses.response(status.to_string(), response.build());
     }
@@ -449,7 +698,9 @@ pub fn document() -> OpenApi {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The cluster agent's token (`ocat_...`), from cluster creation or rotation."))
+                    .description(Some(
+                        "The cluster agent's token (`ocat_...`), from cluster creation or rotation.",
+                    ))
                     .build(),
             ),
         );

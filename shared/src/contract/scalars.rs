@@ -5,8 +5,8 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
 use crate::domain::{
-    AgentToken, AwsRegion, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId, OrgId, OrgName,
-    RoleArn, Timestamp, TtlDays, UserId,
+    AgentToken, AwsRegion, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId, OrgId,
+    OrgName, RoleArn, Timestamp, TtlDays, UserId,
 };
 
 fn string(description: &str) -> ObjectBuilder {
@@ -33,11 +33,13 @@ scalar!(
 );
 scalar!(
     UserId,
-    string("A user's id: the identity provider's subject.")
-        .pattern(Some("^[A-Za-z0-9_.:-]{1,128}$"))
+    string("A user's id: the identity provider's subject.").pattern(Some("^[A-Za-z0-9_.:-]{1,128}$"))
 );
 scalar!(OrgId, string("An organization's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))));
-scalar!(InvitationId, string("An invitation's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))));
+scalar!(
+    InvitationId,
+    string("An invitation's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+);
 scalar!(
     Timestamp,
     string("A time in UTC, RFC 3339 with whole seconds.")
@@ -47,7 +49,7 @@ scalar!(
     OrgName,
     string(
         "An organization's name: 1 to 64 characters after trimming white space, any script, no \
-         control, format, separator, private-use or unassigned characters."
+         control, format, separator or private-use characters."
     )
     .pattern(Some(OrgName::pattern()))
 );
@@ -66,7 +68,9 @@ scalar!(
 );
 scalar!(
     InstanceType,
-    string("An EC2 instance type such as m5.xlarge.").pattern(Some("^[a-z0-9-]+\\.[a-z0-9]+$")).max_length(Some(32))
+    string("An EC2 instance type such as m5.xlarge.")
+        .pattern(Some("^[a-z0-9-]+\\.[a-z0-9]+$"))
+        .max_length(Some(32))
 );
 scalar!(
     RoleArn,
@@ -74,12 +78,15 @@ scalar!(
         .pattern(Some("^arn:aws:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$"))
         .max_length(Some(31 + 512))
 );
-scalar!(AwsRegion, string("An AWS region such as eu-west-1.").pattern(Some("^[a-z]{2}(?:-[a-z]+)+-[0-9]$")));
+scalar!(
+    AwsRegion,
+    string("An AWS region such as eu-west-1.")
+        .pattern(Some("^[a-z]{2}(?:-[a-z]+)+-[0-9]$"))
+        .max_length(Some(AwsRegion::MAX_LEN))
+);
 scalar!(ExternalId, string("The external id the role's trust policy must require."));
 scalar!(AgentToken, string("A cluster agent's bearer token, shown once."));
 scalar!(
     Credits,
-    ObjectBuilder::new()
-        .schema_type(Type::Number)
-        .description(Some("Credits, exact to the thousandth."))
+    ObjectBuilder::new().schema_type(Type::Number).description(Some("Credits, exact to the thousandth."))
 );

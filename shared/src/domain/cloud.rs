@@ -74,9 +74,17 @@ impl fmt::Display for RoleArn {
 pub struct AwsRegion(String);
 
 impl AwsRegion {
+    /// Longer than any region's name (`ap-southeast-4`, `us-gov-west-1`), and well within a host
+    /// name's 63-character label.
+    pub const MAX_LEN: usize = 32;
+}
+
+impl AwsRegion {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let parts: Vec<&str> = raw.split('-').collect();
-        let ok = parts.len() >= 3
+        // Short enough to be one label of the endpoint's host name (sts.<region>.amazonaws.com).
+        let ok = raw.len() <= Self::MAX_LEN
+            && parts.len() >= 3
             && parts[0].len() == 2
             && parts[..parts.len() - 1]
                 .iter()

@@ -372,11 +372,16 @@ impl Cluster {
 
 /// A TCP port a member may open on a cluster: 1 to 65535.
 pub fn parse_port(raw: &str) -> Result<u16, DomainError> {
-    raw.parse::<u16>()
-        .ok()
-        .filter(|p| *p >= 1)
+    // Digits only, no leading zero: one spelling per port (the API's schema says the same).
+    Some(raw)
+        .filter(|r| !r.starts_with('0') && !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|r| r.parse::<u16>().ok())
         .ok_or_else(|| DomainError::Invalid(format!("'{raw}' is not a TCP port: 1 to 65535")))
 }
+
+/// [`parse_port`]'s rule as a regular expression.
+pub const PORT_PATTERN: &str =
+    "^(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,7 @@ pub use audit::{Actor, AuditEvent, EventAction, Subject};
 pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, trust_policy};
 pub use cluster::{
     AgentReport, Cluster, ClusterName, ClusterSpec, ClusterState, InstanceType, MAX_WORKERS, MemberAction,
-    Running, Transition, UserManagement, parse_port,
+    PORT_PATTERN, Running, Transition, UserManagement, parse_port,
 };
 pub use cluster_users::{AccountStatus, AgentToken, ClusterRole, ClusterUser, SyncStatus, Wanted};
 pub use credits::{Credits, Rates, UsageInterval, UsageReport, Window};

@@ -118,8 +118,10 @@ pub struct OrgName(String);
 impl OrgName {
     pub const MAX_CHARS: usize = 64;
 
-    /// Characters a name may not hold: control, format, separator, unassigned and private-use
-    /// characters would let a name hide or reorder text on a dashboard.
+    /// Characters a name may not hold: control, format, separator and private-use characters
+    /// would let a name hide or reorder text on a dashboard. (Unassigned code points are let
+    /// through: they show as a replacement box, and refusing them would tie names to one
+    /// Unicode version.)
     pub fn hidden(c: char) -> bool {
         use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
         c.is_control()
@@ -129,7 +131,6 @@ impl OrgName {
                     | GeneralCategory::LineSeparator
                     | GeneralCategory::ParagraphSeparator
                     | GeneralCategory::Surrogate
-                    | GeneralCategory::Unassigned
                     | GeneralCategory::PrivateUse
             )
     }

@@ -54,9 +54,13 @@ pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     narrow(Whole::deserialize(d)?)
 }
 
-/// `#[serde(deserialize_with = "whole::u64")]`.
-pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    Ok(Whole::deserialize(d)?.0)
+/// `#[serde(deserialize_with = "whole::i64")]`: at most 2^63 - 1, JSON Schema's `int64`.
+pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let Whole(v) = Whole::deserialize(d)?;
+    if v > i64::MAX as u64 {
+        return Err(de::Error::custom(format_args!("{v} is over 2^63 - 1")));
+    }
+    Ok(v)
 }
 
 /// `#[serde(default, deserialize_with = "whole::option_u32")]`: absent or `null` is `None`.
@@ -82,7 +86,9 @@ mod tests {
         assert_eq!(read(r#"{"n": 29}"#), Ok(Body { n: 29, m: None }));
         assert_eq!(read(r#"{"n": 29.0, "m": 1e1}"#), Ok(Body { n: 29, m: Some(10) }));
         assert_eq!(read(r#"{"n": 1, "m": null}"#), Ok(Body { n: 1, m: None }));
-        for bad in [r#"{"n": 29.5}"#, r#"{"n": -1}"#, r#"{"n": 4294967296}"#, r#"{"n": "3"}"#, r#"{"n": 1e300}"#] {
+        for bad in
+            [r#"{"n": 29.5}"#, r#"{"n": -1}"#, r#"{"n": 4294967296}"#, r#"{"n": "3"}"#, r#"{"n": 1e300}"#]
+        {
             assert!(read(bad).is_err(), "{bad} was accepted");
         }
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]\n       local-stack contract [--max-examples N] [--seed N]";
+const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]\n       local-stack contract [--max-examples N] [--seed N] [-- <schemathesis options>]";
 
 /// What `dev` leaves for `token`.
 #[derive(Serialize, Deserialize)]
@@ -180,6 +180,7 @@ async fn contract(args: &[String]) -> Result<(), BoxError> {
         max_examples: u32::try_from(number("--max-examples", 25)?)?,
         seed: number("--seed", 20261129)?,
         out_dir: local_stack::contract::default_out_dir(),
+        extra_args: args.iter().position(|a| a == "--").map(|i| args[i + 1..].to_vec()).unwrap_or_default(),
     };
     if local_stack::contract::run(options).await? {
         Ok(())
