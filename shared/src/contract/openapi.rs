@@ -726,7 +726,7 @@ pub fn document() -> OpenApi {
         .components(Some(schemas.build()))
         .tags(Some(
             ["dashboard", "organizations", "members", "invitations", "audit", "usage", "cloud", "clusters", "cluster users", "agent", "contract"]
-                .map(|name| Tag::new(name)),
+                .map(Tag::new),
         ))
         .build()
 }

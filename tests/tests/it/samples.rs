@@ -268,3 +268,16 @@ fn the_template_keeps_logs_alarms_and_mail_as_production_needs() {
     let default = &template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"];
     assert!(route["ThrottlingRateLimit"].as_u64() < default["ThrottlingRateLimit"].as_u64());
 }
+
+#[test]
+fn the_dashboards_origin_may_call_every_method_the_api_routes() {
+    let template = template();
+    let cors = &template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
+    let allowed: BTreeSet<&str> =
+        cors["AllowMethods"].as_sequence().expect("AllowMethods").iter().filter_map(Value::as_str).collect();
+    let routed: BTreeSet<&str> = ROUTES.iter().map(|r| r.method).collect();
+    let missing: Vec<_> = routed.difference(&allowed).collect();
+    assert!(missing.is_empty(), "the browser's preflight would refuse {missing:?}");
+    let origins = cors["AllowOrigins"].as_sequence().expect("AllowOrigins");
+    assert_eq!(origins.len(), 1, "exactly one origin: the dashboard's");
+}
