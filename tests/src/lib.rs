@@ -288,6 +288,7 @@ impl Stack {
             cloud: cloud.clone(),
             service_account: service_account.clone(),
             openapi: Arc::new(get_openapi::Document::build()),
+            cors_origin: options.dashboard_url.clone(),
         });
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(api_listener, app).await;

@@ -25,13 +25,56 @@ pub struct Functions {
     pub cloud: Arc<dyn orgs::cloud::Cloud>,
     pub service_account: Arc<get_cloud_account::ServiceAccount>,
     pub openapi: Arc<get_openapi::Document>,
+    /// The one origin CORS allows (the dashboard's), as the template's `CorsConfiguration` does.
+    pub cors_origin: String,
 }
+
+/// What the template's `CorsConfiguration` allows (a test holds the two together).
+pub const CORS_ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+pub const CORS_ALLOW_HEADERS: &[&str] = &["authorization", "content-type"];
+pub const CORS_MAX_AGE: u32 = 600;
 
 pub fn router(functions: Functions) -> axum::Router {
     axum::Router::new().fallback(dispatch).with_state(functions)
 }
 
+/// API Gateway's CORS, in front of the functions: it answers preflights itself and adds the
+/// allowed origin to every answer to that origin.
 async fn dispatch(State(functions): State<Functions>, request: AxumRequest) -> AxumResponse {
+    let origin = request.headers().get(http::header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let allowed = origin.as_deref() == Some(functions.cors_origin.as_str());
+    let preflight = request.method() == http::Method::OPTIONS
+        && request.headers().contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let asked = request
+            .headers()
+            .get(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if allowed && CORS_ALLOW_METHODS.contains(&asked) {
+            let headers = response.headers_mut();
+            let set = |headers: &mut http::HeaderMap, name, value: String| {
+                if let Ok(v) = http::HeaderValue::from_str(&value) {
+                    headers.insert(name, v);
+                }
+            };
+            set(headers, http::header::ACCESS_CONTROL_ALLOW_ORIGIN, functions.cors_origin.clone());
+            set(headers, http::header::ACCESS_CONTROL_ALLOW_METHODS, CORS_ALLOW_METHODS.join(","));
+            set(headers, http::header::ACCESS_CONTROL_ALLOW_HEADERS, CORS_ALLOW_HEADERS.join(","));
+            set(headers, http::header::ACCESS_CONTROL_MAX_AGE, CORS_MAX_AGE.to_string());
+        }
+        return response;
+    }
+    let mut response = call_function(functions.clone(), request).await;
+    if allowed && let Ok(v) = http::HeaderValue::from_str(&functions.cors_origin) {
+        response.headers_mut().insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        response.headers_mut().insert(http::header::VARY, http::HeaderValue::from_static("origin"));
+    }
+    response
+}
+
+async fn call_function(functions: Functions, request: AxumRequest) -> AxumResponse {
     let api = functions.api.clone();
     let (parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, GATEWAY_MAX_BODY).await else {

@@ -9,6 +9,7 @@ mod bad_input;
 mod cloud_account;
 mod cluster_users;
 mod clusters;
+mod cors;
 mod credits;
 mod delivery;
 mod failures;

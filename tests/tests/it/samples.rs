@@ -280,4 +280,12 @@ fn the_dashboards_origin_may_call_every_method_the_api_routes() {
     assert!(missing.is_empty(), "the browser's preflight would refuse {missing:?}");
     let origins = cors["AllowOrigins"].as_sequence().expect("AllowOrigins");
     assert_eq!(origins.len(), 1, "exactly one origin: the dashboard's");
+
+    // The local router answers as API Gateway does with this configuration.
+    let strings = |key: &str| -> Vec<String> {
+        cors[key].as_sequence().expect(key).iter().filter_map(Value::as_str).map(str::to_owned).collect()
+    };
+    assert_eq!(strings("AllowMethods"), local_stack::router::CORS_ALLOW_METHODS);
+    assert_eq!(strings("AllowHeaders"), local_stack::router::CORS_ALLOW_HEADERS);
+    assert_eq!(cors["MaxAge"].as_u64(), Some(u64::from(local_stack::router::CORS_MAX_AGE)));
 }
