@@ -287,7 +287,7 @@ impl Stack {
             api: api.clone(),
             cloud: cloud.clone(),
             service_account: service_account.clone(),
-            openapi: Arc::new(get_openapi::Document::build()),
+            openapi: Arc::new(get_openapi::Document::build()?),
             cors_origin: options.dashboard_url.clone(),
         });
         tasks.push(tokio::spawn(async move {
@@ -371,6 +371,27 @@ impl Stack {
     }
 
     /// What `cargo xtask event` needs to generate events for this stack.
+    /// One request to the stack's API as `token`: the status and the body as JSON (`Null` when
+    /// empty or not JSON).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(http::StatusCode, serde_json::Value), BoxError> {
+        let mut request = reqwest::Client::new()
+            .request(reqwest::Method::from_bytes(method.as_bytes())?, format!("{}{path}", self.api_url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)))
+    }
+
     pub fn event_context(&self, sdk: &SdkConfig) -> events::EventContext {
         events::EventContext {
             store: self.api.store.clone(),

@@ -26,14 +26,7 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> Result<Value, BoxError> {
-    let mut request = reqwest::Client::new()
-        .request(reqwest::Method::from_bytes(method.as_bytes())?, format!("{}{path}", stack.api_url))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let text = request.send().await?.text().await?;
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    Ok(stack.call(method, path, token, body).await?.1)
 }
 
 /// Each operation and the DynamoDB calls it made, in order.

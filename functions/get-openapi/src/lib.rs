@@ -6,16 +6,16 @@ use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 
 /// The document's JSON text.
-pub struct Document(String);
+pub struct Document(&'static str);
 
 impl Document {
-    pub fn build() -> Self {
-        Self(orgs::contract::openapi::json())
+    pub fn build() -> Result<Self, serde_json::Error> {
+        orgs::contract::openapi::json().map(Self)
     }
 }
 
 pub async fn handle(document: &Document, _req: Request) -> Result<Response<Body>, Error> {
-    let mut response = Response::new(Body::from(document.0.clone()));
+    let mut response = Response::new(Body::from(document.0));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -9,7 +9,7 @@ use lambda_http::{Error, run_concurrent, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     orgs::telemetry::init();
-    let document = Arc::new(get_openapi::Document::build());
+    let document = Arc::new(get_openapi::Document::build()?);
     run_concurrent(service_fn(move |req| {
         let document = document.clone();
         async move { get_openapi::handle(&document, req).await }

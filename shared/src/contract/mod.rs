@@ -217,7 +217,7 @@ pub struct RotatedToken<'a> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ack {
-    #[serde(deserialize_with = "crate::domain::whole::i64")]
+    #[serde(deserialize_with = "crate::domain::whole::int64")]
     #[schema(maximum = 9223372036854775807_i64)]
     pub revision: u64,
     #[schema(max_items = 500)]

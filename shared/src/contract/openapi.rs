@@ -529,8 +529,8 @@ fn from_gateway(status: u16) -> bool {
     matches!(status, 401 | 413 | 429 | 500 | 503)
 }
 
-fn query_parameter(query: Query) -> utoipa::openapi::path::Parameter {
-    let (name, description, schema): (&str, &str, ObjectBuilder) = match query {
+fn query_parameter(query: Query, components: &mut Components) -> utoipa::openapi::path::Parameter {
+    let (name, description, schema): (&str, &str, RefOr<Schema>) = match query {
         Query::Limit { max, default } => (
             "limit",
             "Items per page.",
@@ -538,34 +538,16 @@ fn query_parameter(query: Query) -> utoipa::openapi::path::Parameter {
                 .schema_type(Type::Integer)
                 .minimum(Some(1))
                 .maximum(Some(max))
-                .default(Some(default.into())),
+                .default(Some(default.into()))
+                .into(),
         ),
         Query::Cursor => (
             "cursor",
             "The previous page's `next_cursor`.",
-            ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)),
+            ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).into(),
         ),
-        Query::Status => (
-            "status",
-            "Only invitations in this status.",
-            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(
-                [
-                    InvitationStatus::Pending,
-                    InvitationStatus::Accepted,
-                    InvitationStatus::Declined,
-                    InvitationStatus::Revoked,
-                    InvitationStatus::Expired,
-                ]
-                .map(|s| serde_json::to_value(s).unwrap_or_default()),
-            )),
-        ),
-        Query::Time { name, description } => (
-            name,
-            description,
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-        ),
+        Query::Status => ("status", "Only invitations in this status.", of::<InvitationStatus>(components)),
+        Query::Time { name, description } => (name, description, of::<crate::domain::Timestamp>(components)),
         Query::After => (
             "after",
             "The revision the agent applied last (0 at first).",
@@ -573,7 +555,8 @@ fn query_parameter(query: Query) -> utoipa::openapi::path::Parameter {
                 .schema_type(Type::Integer)
                 .minimum(Some(0))
                 .maximum(Some(i64::MAX))
-                .default(Some(0.into())),
+                .default(Some(0.into()))
+                .into(),
         ),
     };
     ParameterBuilder::new()
@@ -621,13 +604,19 @@ fn method(name: &str) -> HttpMethod {
     }
 }
 
-fn operation(op: &Operation, components: &mut Components) -> utoipa::openapi::path::Operation {
+/// `problem` and `gateway`: the references to [`Problem`] and [`GatewayMessage`].
+fn operation(
+    op: &Operation,
+    components: &mut Components,
+    problem: &RefOr<Schema>,
+    gateway: &RefOr<Schema>,
+) -> utoipa::openapi::path::Operation {
     let mut builder = OperationBuilder::new().operation_id(Some(op.id)).summary(Some(op.summary)).tag(op.tag);
     for name in path_parameters(op.path) {
         builder = builder.parameter(path_parameter(name));
     }
     for query in op.query {
-        builder = builder.parameter(query_parameter(*query));
+        builder = builder.parameter(query_parameter(*query, components));
     }
     if let Some(body) = op.body {
         builder = builder.request_body(Some(
@@ -659,8 +648,6 @@ fn operation(op: &Operation, components: &mut Components) -> utoipa::openapi::pa
             ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::Object))).build(),
         ),
     };
-    let problem = of::<Problem>(components);
-    let gateway = of::<GatewayMessage>(components);
     let mut responses = ResponsesBuilder::new().response(op.status.to_string(), success.build());
     for status in op.statuses() {
         let mut response = ResponseBuilder::new()
@@ -679,8 +666,11 @@ fn operation(op: &Operation, components: &mut Components) -> utoipa::openapi::pa
 pub fn document() -> OpenApi {
     let mut components: Components = Vec::new();
     let mut paths = PathsBuilder::new();
+    let problem = of::<Problem>(&mut components);
+    let gateway = of::<GatewayMessage>(&mut components);
     for op in OPERATIONS {
-        paths = paths.path(op.path, PathItem::new(method(op.method), operation(op, &mut components)));
+        let operation = operation(op, &mut components, &problem, &gateway);
+        paths = paths.path(op.path, PathItem::new(method(op.method), operation));
     }
     let mut schemas = ComponentsBuilder::new()
         .security_scheme(
@@ -731,9 +721,15 @@ pub fn document() -> OpenApi {
         .build()
 }
 
-/// The document as JSON text, as served.
-pub fn json() -> String {
-    document().to_json().unwrap_or_default()
+/// The document as JSON text, as served: built once per process (the name pattern classifies
+/// every Unicode scalar value), and an error rather than an empty document if it cannot be.
+pub fn json() -> Result<&'static str, serde_json::Error> {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(text) = JSON.get() {
+        return Ok(text);
+    }
+    let text = document().to_json()?;
+    Ok(JSON.get_or_init(|| text))
 }
 
 #[cfg(test)]
@@ -773,8 +769,8 @@ mod tests {
 
     #[test]
     fn every_reference_names_a_schema_of_the_document() {
-        let text = json();
-        let document: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let text = json().expect("the document serializes");
+        let document: serde_json::Value = serde_json::from_str(text).expect("JSON");
         let schemas = document["components"]["schemas"].as_object().expect("schemas");
         let mut dangling = Vec::new();
         for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {

@@ -54,8 +54,8 @@ pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     narrow(Whole::deserialize(d)?)
 }
 
-/// `#[serde(deserialize_with = "whole::i64")]`: at most 2^63 - 1, JSON Schema's `int64`.
-pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+/// `#[serde(deserialize_with = "whole::int64")]`: at most 2^63 - 1, JSON Schema's `int64`.
+pub fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let Whole(v) = Whole::deserialize(d)?;
     if v > i64::MAX as u64 {
         return Err(de::Error::custom(format_args!("{v} is over 2^63 - 1")));

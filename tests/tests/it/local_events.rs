@@ -137,7 +137,7 @@ async fn every_generated_event_succeeds_through_its_function() {
                 continue;
             }
             "get-openapi" => {
-                let document = get_openapi::Document::build();
+                let document = get_openapi::Document::build().expect("the document");
                 let (status, body) =
                     status_and_body(get_openapi::handle(&document, request()).await.expect("answer"));
                 assert_eq!(status, 200, "{body}");
