@@ -22,6 +22,11 @@ async fn organization(api: &Api, req: &Request) -> Result<Response<Body>, ApiErr
         .ok_or(DomainError::NotFound("organization"))?;
     json(
         lambda_http::http::StatusCode::OK,
-        &OrganizationView { organization, role: membership.role, credits },
+        &OrganizationView {
+            abilities: orgs::domain::authz::abilities(membership.role, &organization.settings),
+            organization,
+            role: membership.role,
+            credits,
+        },
     )
 }

@@ -52,6 +52,9 @@ pub struct OrganizationView {
     pub organization: Organization,
     pub role: Role,
     pub credits: Balance,
+    /// Every action and whether the caller may do it now, from the table the API decides by
+    /// (the API still decides each request).
+    pub abilities: Vec<crate::domain::authz::Ability>,
 }
 
 /// `POST /v1/organizations`.

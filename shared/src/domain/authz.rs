@@ -65,6 +65,29 @@ impl Action {
         Action::ManageClusterUsers,
     ];
 
+    /// The action's name on the wire (the organization view's `abilities`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Invite(InviteRole::Member) => "invite_member",
+            Action::Invite(InviteRole::Admin) => "invite_admin",
+            Action::ResendInvitation => "resend_invitation",
+            Action::RevokeInvitation => "revoke_invitation",
+            Action::RemoveMember => "remove_member",
+            Action::ChangeRole => "change_role",
+            Action::TransferOwnership => "transfer_ownership",
+            Action::Leave => "leave",
+            Action::UpdateSettings => "update_settings",
+            Action::Rename => "rename",
+            Action::ReadEvents => "read_events",
+            Action::ConfigureAccount => "configure_account",
+            Action::OperateClusters => "operate_clusters",
+            Action::ManageClusters => "manage_clusters",
+            Action::OpenPorts => "open_ports",
+            Action::ManageClusterUsers => "manage_cluster_users",
+        }
+    }
+
     /// The permission that lets a plain member do this, if any.
     pub fn permission(self) -> Option<Permission> {
         match self {
@@ -119,6 +142,39 @@ impl Grant {
     pub fn roles_only(roles: &'static [Role]) -> Self {
         Self { roles, permission: None }
     }
+}
+
+/// What a member with `role` may do in an organization with `settings`: every action, allowed
+/// or with the refusal's words, so that a client can show (not decide) the same answer.
+pub fn abilities(role: Role, settings: &Settings) -> Vec<Ability> {
+    Action::ALL
+        .iter()
+        .map(|&action| {
+            let refusal = check(role, settings, action).err();
+            Ability {
+                action: action.key(),
+                allowed: refusal.is_none(),
+                reason: refusal.map(|e| match e {
+                    DomainError::Forbidden(why) | DomainError::Conflict(why) => why,
+                    other => other.to_string(),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// One action and whether the caller may do it now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Ability {
+    /// `read`, `invite_member`, `invite_admin`, `resend_invitation`, `revoke_invitation`,
+    /// `remove_member`, `change_role`, `transfer_ownership`, `leave`, `update_settings`,
+    /// `rename`, `read_events`, `configure_account`, `operate_clusters`, `manage_clusters`,
+    /// `open_ports` or `manage_cluster_users`.
+    pub action: &'static str,
+    pub allowed: bool,
+    /// Why not, in words, when not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Whether a member with `role` may do `action` in an organization with `settings`; the refusal

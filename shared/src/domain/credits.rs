@@ -196,6 +196,40 @@ pub struct UsageReport {
     pub clusters: Vec<UsageLine>,
     pub members: Vec<UsageLine>,
     pub total: UsageLine,
+    /// Per UTC day and cluster, the days it ran in the window (the dashboard's chart), by day
+    /// then cluster. Each day's credits are rounded down on their own, so they may add up to a
+    /// thousandth less than the cluster's line.
+    pub daily: Vec<DailyUsage>,
+}
+
+/// One cluster's running on one UTC day.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DailyUsage {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    pub cluster_id: uuid::Uuid,
+    pub hours: f64,
+    pub credits: Credits,
+}
+
+const DAY: i64 = 86_400;
+
+/// `interval` clipped to `window`, cut at UTC midnights: (day's first second, seconds).
+fn days_within(interval: &UsageInterval, window: &Window) -> Vec<(i64, i64)> {
+    let (from, to) = (interval.from.max(window.from).unix(), interval.to.min(window.to).unix());
+    let mut pieces = Vec::new();
+    let mut start = from;
+    while start < to {
+        let day = start.div_euclid(DAY) * DAY;
+        let end = to.min(day + DAY);
+        pieces.push((day, end - start));
+        start = end;
+    }
+    pieces
+}
+
+fn day_name(day_start: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(day_start).map(|t| t.date().to_string()).unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -231,7 +265,13 @@ impl UsageReport {
         let mut clusters: BTreeMap<uuid::Uuid, Sum> = BTreeMap::new();
         let mut members: BTreeMap<String, Sum> = BTreeMap::new();
         let mut total = Sum::default();
+        let mut daily: BTreeMap<(i64, uuid::Uuid), (i64, Credits)> = BTreeMap::new();
         for interval in intervals {
+            for (day, seconds) in days_within(interval, &window) {
+                let entry = daily.entry((day, interval.cluster_id)).or_default();
+                entry.0 += seconds;
+                entry.1 = entry.1 + cost(interval.rate, interval.instances, seconds);
+            }
             let seconds = interval.seconds_within(&window);
             if seconds == 0 {
                 continue;
@@ -252,6 +292,15 @@ impl UsageReport {
             clusters: clusters.into_iter().map(|(id, sum)| sum.line("cluster", id.to_string())).collect(),
             members: members.into_iter().map(|(id, sum)| sum.line("member", id)).collect(),
             total: total.line("total", String::new()),
+            daily: daily
+                .into_iter()
+                .map(|((day, cluster_id), (seconds, credits))| DailyUsage {
+                    day: day_name(day),
+                    cluster_id,
+                    hours: hours(seconds),
+                    credits,
+                })
+                .collect(),
         }
     }
 
@@ -344,6 +393,24 @@ mod tests {
             ]
         );
         assert_eq!(line(&report.total), (String::new(), 2.25, 5.25, "6.000".to_owned()));
+    }
+
+    #[test]
+    fn days_cut_at_utc_midnight_within_the_window() {
+        // 2026-11-01 22:00 to 2026-11-03 01:30, 2 instances at 1 credit; window from 23:00.
+        let window = Window::new(at(23, 0), at(72, 0)).expect("window");
+        let report = UsageReport::build(window, &[interval(1, "alice", 2, 1000, at(22, 0), at(49, 30))]);
+        let days: Vec<_> =
+            report.daily.iter().map(|d| (d.day.as_str(), d.hours, d.credits.to_string())).collect();
+        assert_eq!(
+            days,
+            [
+                ("2026-11-01", 1.0, "2.000".to_owned()),
+                ("2026-11-02", 24.0, "48.000".to_owned()),
+                ("2026-11-03", 1.5, "3.000".to_owned()),
+            ]
+        );
+        assert_eq!(report.clusters[0].hours, 26.5, "the days add up to the cluster's line");
     }
 
     #[test]
