@@ -95,6 +95,21 @@ pub fn post_confirmation(sub: &str, email: &str) -> Value {
     })
 }
 
+/// Registers `email` with its stable subject through `register-user`, as Cognito's trigger would,
+/// unless it is registered already.
+pub async fn sign_up(store: &Store, registrar: &Registrar, email: &Email) -> Result<User, BoxError> {
+    let user_id = UserId::parse(&local_sub(email))?;
+    if let Some(user) = store.user(&user_id).await? {
+        return Ok(user);
+    }
+    let event: CognitoEventUserPoolsPostConfirmation =
+        serde_json::from_value(post_confirmation(user_id.as_str(), email.as_str()))?;
+    register_user::handle(registrar, LambdaEvent::new(event, Default::default()))
+        .await
+        .map_err(|e| format!("register-user failed: {e}"))?;
+    store.user(&user_id).await?.ok_or_else(|| "the user was not registered".into())
+}
+
 fn fresh(name: &str) -> Result<Email, BoxError> {
     Ok(Email::parse(&format!("{name}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..8]))?)
 }
@@ -106,21 +121,12 @@ impl EventContext {
 
     /// Registers `email` (with its stable subject) unless it is already, as the trigger would.
     pub async fn ensure_user(&self, email: &Email) -> Result<User, BoxError> {
-        let user_id = UserId::parse(&local_sub(email))?;
-        if let Some(user) = self.store.user(&user_id).await? {
-            return Ok(user);
-        }
         let registrar = Registrar {
             store: self.store.clone(),
             clock: Arc::new(SystemClock),
             trial: Pricing::default().trial,
         };
-        let event: CognitoEventUserPoolsPostConfirmation =
-            serde_json::from_value(post_confirmation(user_id.as_str(), email.as_str()))?;
-        register_user::handle(&registrar, LambdaEvent::new(event, Default::default()))
-            .await
-            .map_err(|e| format!("register-user failed: {e}"))?;
-        self.store.user(&user_id).await?.ok_or_else(|| "the user was not registered".into())
+        sign_up(&self.store, &registrar, email).await
     }
 
     async fn owner_of(&self, user: &User) -> Result<Membership, BoxError> {

@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod contract;
+pub mod dashboard;
 pub mod emulator;
 pub mod events;
 pub mod issuer;

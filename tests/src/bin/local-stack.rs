@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]\n       local-stack contract [--max-examples N] [--seed N] [-- <schemathesis options>]";
+const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]\n       local-stack contract [--max-examples N] [--seed N] [-- <schemathesis options>]\n       local-stack browser [-- <node --test options>]";
 
 /// What `dev` leaves for `token`.
 #[derive(Serialize, Deserialize)]
@@ -39,6 +39,7 @@ async fn main() {
         Some("event") => event(&args[1..]).await,
         Some("bench") => bench(&args[1..]).await,
         Some("contract") => contract(&args[1..]).await,
+        Some("browser") => browser(&args[1..]).await,
         _ => Err(USAGE.into()),
     };
     if let Err(e) = result {
@@ -75,6 +76,9 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
     let api_port = port_flag(args, "--api-port", 3000)?;
     let emulator_port = port_flag(args, "--emulator-port", 4566)?;
     let issuer_port = port_flag(args, "--issuer-port", 3001)?;
+    let dashboard_port = port_flag(args, "--dashboard-port", 5173)?;
+    let dashboard = tokio::net::TcpListener::bind(("127.0.0.1", dashboard_port)).await?;
+    let dashboard_url = format!("http://{}", dashboard.local_addr()?);
     let emulator = Emulator::start(Some(emulator_port)).await?;
     let sdk = emulator.sdk_config().await;
     let options = StackOptions {
@@ -84,7 +88,7 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
         signing_key_pem: Some(dev_key()?),
         sender: "no-reply@orgs.local".into(),
         verify_sender: true,
-        dashboard_url: "http://127.0.0.1:5173".into(),
+        dashboard_url: dashboard_url.clone(),
         pump: true,
         jwks_min_refresh: Duration::from_secs(10),
         // The deployment's limits, as the functions read them from their environment.
@@ -94,6 +98,8 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
         reconcile_every: Some(Duration::from_secs(60)),
     };
     let stack = Stack::start(&sdk, options).await?;
+    let _dashboard =
+        local_stack::dashboard::serve(dashboard, &stack, &local_stack::dashboard::default_dir(), false)?;
     let state = StackState {
         api_url: stack.api_url.clone(),
         emulator: emulator.endpoint.clone(),
@@ -104,7 +110,7 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
     let env_file = state_dir().join("functions.env");
     std::fs::write(&env_file, stack.env_file(&emulator.endpoint))?;
     println!(
-        "\nLocal stack is up.\n  API:       {api}\n  Emulator:  {emu} (DynamoDB, Streams, SES; outbox at {emu}/moto-api/data.json)\n  Issuer:    {iss}/.well-known/jwks.json\n  Table:     {table}\n\nGet a token:   TOKEN=$(cargo xtask token alice@example.com)\nTry it:        curl -H \"Authorization: Bearer $TOKEN\" {api}/v1/me\nFunctions env: {env} (for cargo lambda watch --env-file)\n\nCtrl-C stops everything.",
+        "\nLocal stack is up.\n  Dashboard: {dashboard_url} (sign in with any email address)\n  API:       {api}\n  Emulator:  {emu} (DynamoDB, Streams, SES; outbox at {emu}/moto-api/data.json)\n  Issuer:    {iss}/.well-known/jwks.json\n  Table:     {table}\n\nGet a token:   TOKEN=$(cargo xtask token alice@example.com)\nTry it:        curl -H \"Authorization: Bearer $TOKEN\" {api}/v1/me\nFunctions env: {env} (for cargo lambda watch --env-file)\n\nCtrl-C stops everything.",
         api = stack.api_url,
         emu = emulator.endpoint,
         iss = stack.issuer.url,
@@ -187,6 +193,45 @@ async fn contract(args: &[String]) -> Result<(), BoxError> {
     } else {
         Err("schemathesis found answers outside the API's contract (above; report in target/contract)".into())
     }
+}
+
+/// The browser tests: a fresh stack with its own emulator, the built dashboard on its own origin
+/// (with the clock control), and `node --test web/test/browser.test.mjs` driving Debian's Chromium
+/// against it. Fails when Chromium is missing, never skips.
+async fn browser(args: &[String]) -> Result<(), BoxError> {
+    tracing_subscriber::fmt().with_env_filter("warn").init();
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    if !std::path::Path::new(&chromium).exists() {
+        return Err(format!(
+            "Chromium is missing at {chromium}: the browser tests need Debian's chromium and chromium-driver (`apt-get install chromium chromium-driver`; .ci/run installs them), or CHROMIUM=/path/to/chromium"
+        )
+        .into());
+    }
+    let emulator = Emulator::start(None).await?;
+    let sdk = emulator.sdk_config().await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let dashboard_url = format!("http://{}", listener.local_addr()?);
+    let options = StackOptions { dashboard_url: dashboard_url.clone(), ..StackOptions::for_test() };
+    let stack = Stack::start(&sdk, options).await?;
+    let _dashboard =
+        local_stack::dashboard::serve(listener, &stack, &local_stack::dashboard::default_dir(), true)?;
+    let web = workspace_root().join("web");
+    let extra = args.iter().position(|a| a == "--").map(|i| args[i + 1..].to_vec()).unwrap_or_default();
+    let status = tokio::process::Command::new("node")
+        .current_dir(&web)
+        .args(["--test", "--test-concurrency=1"])
+        .args(&extra)
+        .arg("test/browser.test.mjs")
+        .env("DASHBOARD_URL", &dashboard_url)
+        .env("API_URL", &stack.api_url)
+        .env("EMULATOR_URL", &emulator.endpoint)
+        .env("CHROMIUM", &chromium)
+        .status()
+        .await
+        .map_err(|e| format!("cannot run node (Node.js 20 is needed for the browser tests): {e}"))?;
+    drop(stack);
+    drop(emulator);
+    if status.success() { Ok(()) } else { Err(format!("the browser tests failed ({status})").into()) }
 }
 
 /// Measures the release binaries in `--bin-dir` and writes the table into the README between

@@ -1,0 +1,241 @@
+// The dashboard in Debian's Chromium, driven by playwright-core, against a fresh local stack:
+// `cargo xtask test` runs it through `local-stack browser`, which starts the stack and sets
+// DASHBOARD_URL and CHROMIUM. Every page is checked with axe-core, and the main pages are
+// photographed into web/screenshots/ (the README shows them).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile, mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const DASHBOARD = process.env.DASHBOARD_URL;
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+if (!DASHBOARD) {
+  throw new Error("DASHBOARD_URL is not set: run the browser tests with `cargo xtask test` or `cargo run -p local-stack --bin local-stack -- browser`, which start the stack they need");
+}
+if (!existsSync(CHROMIUM)) {
+  throw new Error(`Chromium is missing at ${CHROMIUM}: install Debian's chromium and chromium-driver (.ci/run does)`);
+}
+
+const SHOTS = new URL("../screenshots/", import.meta.url);
+const axeSource = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+let browser;
+const checked = new Set();
+
+before(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A person in their own browser context (own session), signed in through the dev issuer. */
+async function signIn(email) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const page = await context.newPage();
+  page.on("dialog", (dialog) => dialog.accept());
+  page.on("pageerror", (error) => { throw new Error(`${email}'s page threw: ${error.message}`); });
+  await page.goto(DASHBOARD);
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Your organizations" }).waitFor();
+  return page;
+}
+
+/** No axe-core violation of impact serious or critical on the page as it is now. */
+async function accessible(page, name) {
+  await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(async () => {
+    const result = await globalThis.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }));
+  });
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(serious, [], `axe-core on the ${name} page: ${JSON.stringify(serious, null, 2)}`);
+  checked.add(name);
+}
+
+async function shoot(page, name) {
+  await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });
+}
+
+/** Opens an organization's page afresh (a reload when already there) and waits for it. */
+async function visit(page, orgId, section) {
+  const hash = `#/orgs/${orgId}/${section}`;
+  if (page.url() === `${DASHBOARD}/${hash}`) await page.reload();
+  else await page.goto(`${DASHBOARD}/${hash}`);
+  await page.locator(`main[data-rendered="${hash}"]`).waitFor();
+}
+
+function orgIdOf(page) {
+  return new URL(page.url()).hash.split("/")[2];
+}
+
+async function invite(page, orgId, email) {
+  await visit(page, orgId, "members");
+  await page.locator("#invite-email").fill(email);
+  await page.getByRole("button", { name: "Invite", exact: true }).click();
+  await page.getByRole("cell", { name: email, exact: true }).waitFor();
+}
+
+async function accept(page, orgName) {
+  await page.goto(DASHBOARD);
+  await page.getByRole("button", { name: `Accept the invitation to ${orgName}` }).click();
+  await page.getByRole("heading", { name: /Members/ }).waitFor();
+}
+
+test("the seed story: sign up, invite, accept, share a cloud account and a cluster, usage, removal", async () => {
+  // Alice signs up and sees her organization.
+  const alice = await signIn("alice@example.com");
+  const orgName = "alice's organization";
+  await alice.getByRole("link", { name: orgName }).waitFor();
+  await accessible(alice, "organizations");
+  await alice.getByRole("link", { name: orgName }).click();
+  await alice.getByRole("heading", { name: /Members/ }).waitFor();
+  const org = orgIdOf(alice);
+
+  // She invites Bob; the invitation waits in her list.
+  await invite(alice, org, "bob@example.com");
+  await accessible(alice, "members");
+
+  // Bob signs in, sees the invitation, accepts it.
+  const bob = await signIn("bob@example.com");
+  await bob.getByText(`${orgName} invites you as member`, { exact: false }).waitFor();
+  await accessible(bob, "invitation");
+  await shoot(bob, "invitation");
+  await accept(bob, orgName);
+
+  // Both see two members.
+  for (const page of [alice, bob]) {
+    await visit(page, org, "members");
+    await page.getByText("2 members").waitFor();
+  }
+  await shoot(alice, "members");
+
+  // Alice connects the cloud account.
+  await visit(alice, org, "cloud");
+  await alice.getByLabel("Role ARN").fill("arn:aws:iam::111122223333:role/orgs-clusters");
+  await alice.getByLabel("Region").fill("eu-west-1");
+  await alice.getByRole("button", { name: "Connect and verify" }).click();
+  await alice.getByText("111122223333", { exact: true }).waitFor();
+  await accessible(alice, "cloud account");
+  await shoot(alice, "cloud-account");
+
+  // Bob creates a cluster, which starts; both see it running (the page refreshes by itself).
+  await visit(bob, org, "clusters");
+  await bob.getByLabel("Name").fill("analytics");
+  await bob.getByLabel("Workers").fill("1");
+  await bob.getByRole("button", { name: "Create cluster" }).click();
+  await bob.getByText("The agent token of analytics", { exact: false }).waitFor();
+  const running = (page) => page.locator('tr[data-cluster="analytics"] td.state', { hasText: "running" }).waitFor({ timeout: 60_000 });
+  await running(bob);
+  await visit(alice, org, "clusters");
+  await running(alice);
+  await accessible(alice, "clusters");
+  await shoot(alice, "clusters");
+
+  // The cluster's page: its users, an account for each member.
+  await alice.getByRole("link", { name: "analytics" }).click();
+  await alice.getByRole("heading", { name: /analytics/ }).waitFor();
+  await alice.getByRole("cell", { name: "bob@example.com" }).waitFor();
+  await accessible(alice, "cluster");
+  await shoot(alice, "cluster");
+
+  // Two hours pass.
+  const moved = await fetch(`${DASHBOARD}/dev/clock`, { method: "POST", body: JSON.stringify({ advance_seconds: 7200 }) });
+  assert.equal(moved.status, 200);
+
+  // The usage page shows the cluster's hours, the chart, and the CSV.
+  await visit(alice, org, "usage");
+  const hours = await alice.locator('tr[data-line="analytics"] td').nth(1).textContent();
+  assert.ok(Number(hours) >= 2 && Number(hours) < 2.5, `the cluster ran about 2 hours, the page says ${hours}`);
+  await alice.locator("svg.chart rect").first().waitFor();
+  await accessible(alice, "usage");
+  await shoot(alice, "usage");
+  const [download] = await Promise.all([alice.waitForEvent("download"), alice.getByRole("button", { name: "Download CSV" }).click()]);
+  const csv = await readFile(await download.path(), "utf8");
+  assert.match(csv, /^kind,id,name,hours,instance_hours,credits\r\n/);
+  assert.match(csv, /\r\ncluster,[0-9a-f-]+,analytics,2\./);
+
+  // Settings and the audit log, as the owner sees them.
+  await visit(alice, org, "settings");
+  await accessible(alice, "settings");
+  await shoot(alice, "settings");
+  await visit(alice, org, "audit");
+  await alice.getByRole("cell", { name: "accepted" }).waitFor();
+  await accessible(alice, "audit log");
+  await shoot(alice, "audit-log");
+
+  // Alice removes Bob; his next page load shows he has no access.
+  await visit(alice, org, "members");
+  await alice.getByRole("button", { name: "Remove bob@example.com" }).click();
+  await alice.getByText("1 member", { exact: true }).waitFor();
+  await bob.reload();
+  await bob.getByRole("heading", { name: "No access" }).waitFor();
+  await bob.getByRole("alert").filter({ hasText: "no longer a member" }).waitFor();
+  await accessible(bob, "no access");
+
+  // Every page of the dashboard was checked.
+  for (const page of ["organizations", "members", "invitation", "cloud account", "clusters", "cluster", "usage", "settings", "audit log"]) {
+    assert.ok(checked.has(page), `axe-core did not check the ${page} page`);
+  }
+});
+
+test("a plain member sees the invite button only once an admin lets members invite", async () => {
+  const dana = await signIn("dana@example.com");
+  await dana.getByRole("link", { name: "dana's organization" }).click();
+  await dana.getByRole("heading", { name: /Members/ }).waitFor();
+  const org = orgIdOf(dana);
+  await invite(dana, org, "erin@example.com");
+  const erin = await signIn("erin@example.com");
+  await accept(erin, "dana's organization");
+
+  const inviteButton = erin.getByRole("button", { name: "Invite", exact: true });
+  assert.equal(await inviteButton.count(), 0, "no invite button for a plain member");
+  await erin.getByText("You cannot invite: only the owner and admins may invite a member (unless members_can_invite is on)").waitFor();
+  // What a member may not change is shown, disabled, with the reason on hover.
+  await visit(erin, org, "settings");
+  assert.equal(await erin.getByRole("button", { name: "Save permissions" }).isDisabled(), true);
+  await accessible(erin, "settings as a member");
+
+  await visit(dana, org, "settings");
+  await dana.getByLabel("Members can invite others").check();
+  await dana.getByRole("button", { name: "Save permissions" }).click();
+  await dana.getByText("Permissions saved.").waitFor();
+
+  await visit(erin, org, "members");
+  await inviteButton.waitFor();
+  await invite(erin, org, "frank@example.com");
+});
+
+test("an error from the API is shown to the person, beside what caused it", async () => {
+  const gina = await signIn("gina@example.com");
+  await gina.getByRole("link", { name: "gina's organization" }).click();
+  await gina.getByRole("heading", { name: /Members/ }).waitFor();
+  const org = orgIdOf(gina);
+  await invite(gina, org, "hugo@example.com");
+  const hugo = await signIn("hugo@example.com");
+  await accept(hugo, "gina's organization");
+
+  // Inviting someone who is already a member: the API's 409, in its words, under the form.
+  await visit(gina, org, "members");
+  await gina.locator("#invite-email").fill("hugo@example.com");
+  await gina.getByRole("button", { name: "Invite", exact: true }).click();
+  const shown = gina.getByRole("alert").filter({ hasText: "hugo@example.com is already a member of this organization" });
+  await shown.waitFor();
+  await shoot(gina, "error");
+  // And a cluster without a cloud account: the API's refusal, under the cluster form.
+  await visit(gina, org, "clusters");
+  await gina.getByLabel("Name").fill("nowhere");
+  await gina.getByRole("button", { name: "Create cluster" }).click();
+  const refusal = gina.locator("form + p[role=alert]");
+  await refusal.filter({ hasText: /cloud account/i }).waitFor();
+});
