@@ -10,6 +10,9 @@
 //!
 //! - `contract [--max-examples N] [--seed N] [-- <schemathesis options>]`: only the contract test
 //!   (schemathesis against a fresh, seeded local stack), which `test` also runs.
+//! - `web`: installs the dashboard's pinned npm packages (`npm ci`) and builds `web/dist`.
+//! - `browser [-- <node --test options>]`: only the browser tests (Debian's Chromium against a fresh
+//!   local stack serving the built dashboard), which `test` also runs.
 //!
 //! - `bench`: builds the release binaries (and the arm64 ones, with cargo lambda from the pinned
 //!   bench requirements), then measures size, cold start, peak RSS, round trips and mutations per
@@ -20,12 +23,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] | token <email> | event <function|all> --as <email> | test | contract [--max-examples N] [--seed N] | bench>";
+const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N] | token <email> | event <function|all> --as <email> | test | contract [--max-examples N] [--seed N] | web | browser | bench>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("dev") => ensure_venv().and_then(|venv| local_stack(&venv, "dev", &args[1..], false)),
+        Some("dev") => ensure_venv()
+            .and_then(|venv| build_web().map(|()| venv))
+            .and_then(|venv| local_stack(&venv, "dev", &args[1..], false)),
         Some("token") if args.len() == 2 => {
             ensure_venv().and_then(|venv| local_stack(&venv, "token", &args[1..], true))
         }
@@ -35,6 +40,8 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(),
         Some("contract") => ensure_venv().and_then(|venv| contract(&venv, &args[1..])),
+        Some("web") => build_web(),
+        Some("browser") => ensure_venv().and_then(|venv| browser(&venv, &args[1..])),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -105,6 +112,41 @@ fn contract(venv: &Path, args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `npm ci` in `web/` unless `node_modules` already holds exactly the lockfile's packages.
+fn ensure_web_packages() -> Result<PathBuf, String> {
+    let web = root().join("web");
+    let lock = std::fs::read_to_string(web.join("package-lock.json"))
+        .map_err(|e| format!("web/package-lock.json: {e}"))?;
+    let stamp = web.join("node_modules/.installed-lock");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(lock.as_str()) {
+        return Ok(web);
+    }
+    eprintln!("xtask: installing the dashboard's pinned npm packages (npm ci)");
+    run(Command::new("npm").current_dir(&web).args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]))
+        .map_err(|e| format!("{e}: the dashboard needs Node.js 20 and npm"))?;
+    std::fs::write(&stamp, lock).map_err(|e| e.to_string())?;
+    Ok(web)
+}
+
+/// Builds the dashboard into `web/dist` (what is deployed) and prints its size.
+fn build_web() -> Result<(), String> {
+    let web = ensure_web_packages()?;
+    run(Command::new("npm").current_dir(&web).args(["run", "--silent", "build"]))
+}
+
+/// The dashboard's tests: its unit tests under Node.js, then the browser tests.
+fn browser(venv: &Path, args: &[String]) -> Result<(), String> {
+    build_web()?;
+    let web = root().join("web");
+    eprintln!("xtask: the dashboard's unit tests");
+    run(Command::new("node").current_dir(&web).args(["--test", "test/unit.test.mjs"]))?;
+    eprintln!("xtask: the browser tests (Chromium against a fresh local stack)");
+    let started = std::time::Instant::now();
+    local_stack(venv, "browser", args, true)?;
+    eprintln!("xtask: the dashboard works in the browser ({} s)", started.elapsed().as_secs());
+    Ok(())
+}
+
 fn test(extra: &[String]) -> Result<(), String> {
     let venv = ensure_venv()?;
     let root = root();
@@ -132,6 +174,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     };
     if extra.is_empty() {
         contract(&venv, &[])?;
+        browser(&venv, &[])?;
     }
     eprintln!("xtask: linting infra/template.yaml with cfn-lint");
     run(Command::new(venv.join("bin/cfn-lint")).current_dir(&root).arg("infra/template.yaml"))?;
