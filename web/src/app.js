@@ -21,7 +21,11 @@ const PAGES = [
   ["audit", "Audit log"],
 ];
 
-const say = (words) => { status.textContent = words; };
+/** A short message about what just happened; it goes away on a later page once a few seconds old. */
+const say = (words) => {
+  status.textContent = words;
+  state.said = Date.now();
+};
 const alertBox = () => el("p", { class: "error", role: "alert" });
 
 /** May the caller do `action` in `org`? `{ allowed, reason }`, from the organization view. */
@@ -159,6 +163,7 @@ function parseRoute() {
 
 async function render() {
   delete main.dataset.rendered;
+  if (Date.now() - (state.said || 0) > 4000) status.textContent = "";
   clearInterval(state.timer);
   state.timer = null;
   if (!sessionStorage.getItem("token")) return signIn();
@@ -598,7 +603,7 @@ async function cluster(org, route) {
       el("dt", {}, "State"), el("dd", { class: `state state-${c.state}` }, c.state),
       el("dt", {}, "Machines"), el("dd", {}, `${c.instance_type} × ${1 + c.workers} in ${c.region} (account ${c.account_id})`),
       el("dt", {}, "Running since"), el("dd", {}, c.running ? fmtTime(c.running.since) : "—"),
-      el("dt", {}, "Rate"), el("dd", {}, `${c.credits_per_instance_hour} credits per machine-hour`),
+      el("dt", {}, "Rate"), el("dd", {}, `${fmtNumber(c.credits_per_instance_hour, 2)} credits per machine-hour`),
       el("dt", {}, "Last error"), el("dd", {}, c.last_error || "none")),
     el("div", { class: "actions" }, clusterActions(org, c, box)), box,
     el("h2", {}, "Open ports"),
@@ -638,7 +643,7 @@ async function usage(org) {
   }, "Download CSV");
   const table = (caption, lines, label) => el("table", {},
     el("caption", {}, caption),
-    el("thead", {}, el("tr", {}, [label, "Hours", "Machine-hours", "Credits"].map((h) => el("th", { scope: "col" }, h)))),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, label), ["Hours", "Machine-hours", "Credits"].map((h) => el("th", { scope: "col", class: "num" }, h)))),
     el("tbody", {}, lines.map((l) => el("tr", { "data-line": l.kind === "cluster" ? l.name : l.id },
       el("td", {}, l.kind === "cluster" ? l.name : emails.get(l.id) || `former member ${l.id.slice(0, 8)}`),
       el("td", { class: "num" }, fmtNumber(l.hours, 1)), el("td", { class: "num" }, fmtNumber(l.instance_hours, 1)), el("td", { class: "num" }, fmtNumber(l.credits, 2))))),
@@ -650,6 +655,7 @@ async function usage(org) {
       el("dt", {}, "Balance"), el("dd", { id: "balance" }, `${fmtNumber(org.credits.balance, 2)} credits`),
       el("dt", {}, "Granted"), el("dd", {}, fmtNumber(org.credits.granted, 2)),
       el("dt", {}, "Consumed"), el("dd", {}, fmtNumber(org.credits.consumed, 2))),
+    el("p", { class: "note" }, "Running clusters are charged to the balance every few minutes; the report below counts up to now."),
     el("p", {}, `From ${fmtTime(report.window.from)} to ${fmtTime(report.window.to)}.`),
     el("h2", {}, "Credits per day"),
     usageChart(report.daily, names),

@@ -87,7 +87,8 @@ export function usageChart(daily, names) {
     el("li", {}, el("span", { class: "swatch", style: `background:${color(id)}`, "aria-hidden": "true" }), names.get(id) || id)));
   const numbers = el("details", {}, el("summary", {}, "Credits per day as a table"),
     el("table", {},
-      el("thead", {}, el("tr", {}, ["Day", "Cluster", "Hours", "Credits"].map((h) => el("th", { scope: "col" }, h)))),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Day"), el("th", { scope: "col" }, "Cluster"),
+        el("th", { scope: "col", class: "num" }, "Hours"), el("th", { scope: "col", class: "num" }, "Credits"))),
       el("tbody", {}, daily.map((d) => el("tr", {}, el("td", {}, d.day), el("td", {}, names.get(d.cluster_id) || d.cluster_id),
         el("td", { class: "num" }, fmtNumber(d.hours, 1)), el("td", { class: "num" }, fmtNumber(d.credits, 2)))))));
   return el("figure", {}, chart, legend, numbers);

@@ -216,6 +216,28 @@ test("a plain member sees the invite button only once an admin lets members invi
   await invite(erin, org, "frank@example.com");
 });
 
+test("sign-in and an invitation work from the keyboard alone", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(DASHBOARD);
+  const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent);
+  for (let i = 0; i < 10 && (await focused()) !== "email"; i++) await page.keyboard.press("Tab");
+  assert.equal(await focused(), "email", "Tab reaches the email field");
+  await page.keyboard.type("ivan@example.com");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Your organizations" }).waitFor();
+  // Tab to the organization's link and follow it with Enter, then invite with Tab and Enter.
+  for (let i = 0; i < 15 && (await focused()) !== "ivan's organization"; i++) await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: /Members/ }).waitFor();
+  for (let i = 0; i < 30 && (await focused()) !== "invite-email"; i++) await page.keyboard.press("Tab");
+  assert.equal(await focused(), "invite-email", "Tab reaches the invite form");
+  await page.keyboard.type("judy@example.com");
+  await page.keyboard.press("Enter");
+  await page.getByRole("cell", { name: "judy@example.com", exact: true }).waitFor();
+  await context.close();
+});
+
 test("an error from the API is shown to the person, beside what caused it", async () => {
   const gina = await signIn("gina@example.com");
   await gina.getByRole("link", { name: "gina's organization" }).click();
