@@ -103,6 +103,55 @@ async fn a_member_invites_members_only_while_the_organization_allows_it() {
     assert_eq!(changes[1]["details"]["members_can_invite"], "false -> true");
 }
 
+/// `abilities` of the organization as `viewer` sees it: action -> (allowed, reason).
+async fn abilities(stack: &local_stack::Stack, viewer: &User, org: &str) -> Vec<(String, bool, String)> {
+    let view = get(stack, &format!("/v1/organizations/{org}"), viewer).await;
+    assert_eq!(view.status, StatusCode::OK, "{:?}", view.body);
+    view.body["abilities"]
+        .as_array()
+        .expect("abilities")
+        .iter()
+        .map(|a| {
+            let reason = a["reason"].as_str().unwrap_or("").to_owned();
+            (a["action"].as_str().expect("action").to_owned(), a["allowed"] == json!(true), reason)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_organization_view_tells_each_caller_what_they_may_do_as_the_api_decides_it() {
+    let stack = stack().await;
+    let (alice, bob, org) = alice_and_bob(&stack).await;
+    let of = |list: &[(String, bool, String)], action: &str| {
+        list.iter()
+            .find(|(a, _, _)| a == action)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {action} in {list:?}"))
+    };
+    let owner = abilities(&stack, &alice, &org).await;
+    let keys: Vec<&str> = owner.iter().map(|(a, _, _)| a.as_str()).collect();
+    let all: Vec<&str> = orgs::domain::authz::Action::ALL.iter().map(|a| a.key()).collect();
+    assert_eq!(keys, all, "every action of the table, once, in its order");
+    assert!(of(&owner, "transfer_ownership").1 && of(&owner, "invite_admin").1);
+    let leave = of(&owner, "leave");
+    assert!(!leave.1 && leave.2.contains("transfer ownership first"), "{leave:?}");
+
+    let member = abilities(&stack, &bob, &org).await;
+    let invite = of(&member, "invite_member");
+    assert!(!invite.1 && invite.2.contains("members_can_invite"), "{invite:?}");
+    assert!(of(&member, "operate_clusters").1 && of(&member, "leave").1);
+    // Each answer agrees with what the API does on that route.
+    let path = format!("/v1/organizations/{org}/invitations");
+    assert_problem(&post(&stack, &path, &bob, json!({ "email": email("carol") })).await, 403, "as shown");
+
+    assert_eq!(put_settings(&stack, &alice, &org, settings(true, 7)).await.status, StatusCode::OK);
+    let member = abilities(&stack, &bob, &org).await;
+    assert_eq!(of(&member, "invite_member"), ("invite_member".to_owned(), true, String::new()));
+    assert!(!of(&member, "invite_admin").1, "never an admin");
+    let invited = post(&stack, &path, &bob, json!({ "email": email("carol") })).await;
+    assert_eq!(invited.status, StatusCode::CREATED, "as shown: {:?}", invited.body);
+}
+
 #[tokio::test]
 async fn invitations_last_the_organizations_lifetime_and_a_resend_revives_them() {
     let stack = stack().await;

@@ -39,6 +39,18 @@ async fn report(
     let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     assert!(kind.starts_with("text/csv"), "{kind}");
     let text = response.text().await.expect("body");
+    // The chart's days add up to each cluster's line (each day rounded to the thousandth hour).
+    for line in json.body["clusters"].as_array().expect("clusters") {
+        let days: Vec<&Value> = json.body["daily"]
+            .as_array()
+            .expect("daily")
+            .iter()
+            .filter(|d| d["cluster_id"] == line["id"])
+            .collect();
+        let hours: f64 = days.iter().filter_map(|d| d["hours"].as_f64()).sum();
+        let line_hours = line["hours"].as_f64().expect("hours");
+        assert!((hours - line_hours).abs() <= 0.001 * days.len() as f64, "{hours} vs {line_hours}: {days:?}");
+    }
     let rows = text
         .split("\r\n")
         .filter(|l| !l.is_empty())
