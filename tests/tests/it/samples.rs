@@ -280,6 +280,22 @@ fn the_dashboards_origin_may_call_every_method_the_api_routes() {
     assert!(missing.is_empty(), "the browser's preflight would refuse {missing:?}");
     let origins = cors["AllowOrigins"].as_sequence().expect("AllowOrigins");
     assert_eq!(origins.len(), 1, "exactly one origin: the dashboard's");
+    // That origin is the distribution's (or the custom domain on it), the same one the invitation
+    // emails link to, Cognito returns tokens to, and the stack reports.
+    let origin = &origins[0];
+    assert!(serde_yaml_ng::to_string(origin).expect("yaml").contains("DashboardDistribution.DomainName"));
+    let resources = &template["Resources"];
+    assert_eq!(
+        &resources["SendInvitationEmailFunction"]["Properties"]["Environment"]["Variables"]["DASHBOARD_URL"],
+        origin
+    );
+    assert_eq!(&template["Outputs"]["DashboardUrl"]["Value"], origin);
+    let client = &resources["UserPoolClient"]["Properties"];
+    assert_eq!(client["AllowedOAuthFlows"].as_sequence().map(Vec::len), Some(1), "the code flow only");
+    assert_eq!(client["AllowedOAuthFlows"][0].as_str(), Some("code"));
+    assert_eq!(client["GenerateSecret"].as_bool(), Some(false), "a browser keeps no secret: PKCE instead");
+    let callback = serde_yaml_ng::to_string(&client["CallbackURLs"]).expect("yaml");
+    assert!(callback.contains("DashboardDistribution.DomainName"), "{callback}");
 
     // The local router answers as API Gateway does with this configuration.
     let strings = |key: &str| -> Vec<String> {
