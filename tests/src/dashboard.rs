@@ -3,6 +3,9 @@
 //! API's CORS allows). In AWS the files come from CloudFront and sign-in from Cognito's hosted UI;
 //! nothing here is deployed.
 //!
+//! Cognito's hosted UI has a stand-in at `/local-cognito` ([`crate::hosted_ui`]), so that the
+//! dashboard's production sign-in (code flow with PKCE) can be tested too.
+//!
 //! With `controls`, the browser tests may also move the stack's clock (`POST /dev/clock`), so that
 //! a cluster has run for hours without waiting for them.
 
@@ -66,7 +69,13 @@ pub fn serve(
         clock: stack.clock.clone(),
         controls,
     };
+    let signer = state.clone();
+    let hosted_sign_in: crate::hosted_ui::SignIn = Arc::new(move |email| {
+        let d = signer.clone();
+        Box::pin(async move { issue(&d, &email).await })
+    });
     let app = axum::Router::new()
+        .nest("/local-cognito", crate::hosted_ui::routes(crate::LOCAL_CLIENT_ID, hosted_sign_in))
         .route("/config.json", get(|State(d): State<Dashboard>| async move { axum::Json(d.config) }))
         .route("/dev/sign-in", post(sign_in))
         .route("/dev/clock", post(move_clock))
@@ -97,17 +106,23 @@ async fn sign_in(State(d): State<Dashboard>, body: axum::body::Bytes) -> Respons
         Ok(e) => e,
         Err(e) => return problem(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let user = match crate::events::sign_up(&d.store, &d.registrar, &email).await {
-        Ok(user) => user,
+    match issue(&d, &email).await {
+        Ok(token) => axum::Json(json!({ "token": token, "email": email })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "dev sign-in failed");
-            return problem(StatusCode::SERVICE_UNAVAILABLE, "the local stack could not sign you in");
+            problem(StatusCode::SERVICE_UNAVAILABLE, "the local stack could not sign you in")
         }
-    };
+    }
+}
+
+/// Registers `email` if new and signs an ID token for it, valid for a dev session by the stack's
+/// clock.
+async fn issue(d: &Dashboard, email: &Email) -> Result<String, String> {
+    let user = crate::events::sign_up(&d.store, &d.registrar, email).await.map_err(|e| e.to_string())?;
     let mut claims = d.issuer.claims(user.user_id.as_str(), user.email.as_str());
     let now = d.clock.now().unix_timestamp();
     (claims.iat, claims.exp) = (now, now + DEV_SESSION.whole_seconds());
-    axum::Json(json!({ "token": d.issuer.current_key().sign(&claims), "email": user.email })).into_response()
+    Ok(d.issuer.current_key().sign(&claims))
 }
 
 #[derive(Deserialize)]

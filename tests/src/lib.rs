@@ -14,6 +14,7 @@ pub mod contract;
 pub mod dashboard;
 pub mod emulator;
 pub mod events;
+pub mod hosted_ui;
 pub mod issuer;
 pub mod outage;
 pub mod pump;

@@ -238,6 +238,48 @@ test("sign-in and an invitation work from the keyboard alone", async () => {
   await context.close();
 });
 
+test("production sign-in: the hosted UI's code flow with PKCE, the verifier never leaving the browser but once", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const local = await (await fetch(`${DASHBOARD}/config.json`)).json();
+  const auth = { mode: "cognito", domain: `${DASHBOARD}/local-cognito`, client_id: "local-client", redirect_uri: `${DASHBOARD}/` };
+  await page.route("**/config.json", (route) => route.fulfill({ json: { ...local, auth } }));
+  const seen = { authorize: null, token: null };
+  page.on("request", (r) => {
+    if (r.url().includes("/oauth2/authorize")) seen.authorize = new URL(r.url());
+    if (r.url().endsWith("/oauth2/token")) seen.token = new URLSearchParams(r.postData());
+  });
+  await page.goto(DASHBOARD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("Email address").fill("kate@example.com");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Your organizations" }).waitFor();
+  await page.getByText("Signed in as kate@example.com.").waitFor();
+
+  const { createHash } = await import("node:crypto");
+  const challenge = seen.authorize.searchParams.get("code_challenge");
+  assert.equal(seen.authorize.searchParams.get("code_challenge_method"), "S256");
+  assert.equal(seen.authorize.searchParams.get("code_verifier"), null, "the verifier is not in the authorization request");
+  const verifier = seen.token.get("code_verifier");
+  assert.equal(createHash("sha256").update(verifier).digest("base64url"), challenge);
+  assert.equal(new URL(page.url()).search, "", "the code is taken off the address bar");
+  // The code was for one use.
+  const replay = await fetch(`${auth.domain}/oauth2/token`, { method: "POST", body: seen.token });
+  assert.equal(replay.status, 400);
+  // And a fresh code with another verifier is refused.
+  const login = await fetch(`${auth.domain}/login`, {
+    method: "POST",
+    redirect: "manual",
+    body: new URLSearchParams({ username: "kate@example.com", redirect_uri: auth.redirect_uri, code_challenge: challenge, state: "s" }),
+  });
+  const code = new URL(login.headers.get("location")).searchParams.get("code");
+  const wrong = new URLSearchParams({ grant_type: "authorization_code", client_id: auth.client_id, redirect_uri: auth.redirect_uri, code, code_verifier: `${verifier}x` });
+  const refused = await fetch(`${auth.domain}/oauth2/token`, { method: "POST", body: wrong });
+  assert.equal(refused.status, 400);
+  assert.equal((await refused.json()).error, "invalid_grant");
+  await context.close();
+});
+
 test("an error from the API is shown to the person, beside what caused it", async () => {
   const gina = await signIn("gina@example.com");
   await gina.getByRole("link", { name: "gina's organization" }).click();

@@ -1,0 +1,178 @@
+//! A stand-in for Cognito's hosted UI on the local stack (under `/local-cognito` of the
+//! dashboard's origin), so that the dashboard's production sign-in — authorization code with PKCE
+//! (RFC 7636, S256) — runs end to end in the browser tests. It does what the hosted UI's two
+//! endpoints do for a public client: `/oauth2/authorize` shows a sign-in form and returns to the
+//! redirect URI with a one-time code and the caller's `state`; `/oauth2/token` trades the code for
+//! an ID token only with the verifier whose challenge the authorization carried, for the same
+//! client and redirect URI, once. Email only, no password: it signs in like the dev issuer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::StatusCode;
+use orgs::domain::Email;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::Digest;
+
+/// What signing in needs: registration and a token for an address.
+pub type SignIn =
+    Arc<dyn Fn(Email) -> futures::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
+
+#[derive(Clone)]
+struct HostedUi {
+    client_id: String,
+    sign_in: SignIn,
+    /// Outstanding codes: one use each.
+    codes: Arc<Mutex<HashMap<String, Grant>>>,
+}
+
+struct Grant {
+    challenge: String,
+    redirect_uri: String,
+    token: String,
+}
+
+/// The hosted UI's routes for `client_id`, to nest under `/local-cognito`.
+pub fn routes<S: Clone + Send + Sync + 'static>(client_id: &str, sign_in: SignIn) -> axum::Router<S> {
+    let state =
+        HostedUi { client_id: client_id.to_owned(), sign_in, codes: Arc::new(Mutex::new(HashMap::new())) };
+    axum::Router::new()
+        .route("/oauth2/authorize", get(authorize))
+        .route("/login", post(login))
+        .route("/oauth2/token", post(token))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct Authorize {
+    response_type: String,
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    state: Option<String>,
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (status, axum::Json(json!({ "error": error, "error_description": description }))).into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+async fn authorize(State(ui): State<HostedUi>, Query(q): Query<Authorize>) -> Response {
+    if q.response_type != "code" || q.client_id != ui.client_id {
+        return oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client", "code flow for this client only");
+    }
+    let (Some(challenge), Some("S256")) = (q.code_challenge.as_deref(), q.code_challenge_method.as_deref())
+    else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "a public client must send an S256 code_challenge",
+        );
+    };
+    let hidden =
+        |name: &str, value: &str| format!(r#"<input type="hidden" name="{name}" value="{}">"#, escape(value));
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head>
+<body><main><h1>Sign in</h1><form method="post" action="/local-cognito/login">
+<label for="username">Email address</label> <input id="username" name="username" type="email" required>
+{}{}{}{}<button type="submit">Sign in</button></form></main></body></html>"#,
+        hidden("redirect_uri", &q.redirect_uri),
+        hidden("code_challenge", challenge),
+        hidden("state", q.state.as_deref().unwrap_or("")),
+        hidden("client_id", &q.client_id),
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+    redirect_uri: String,
+    code_challenge: String,
+    state: String,
+}
+
+async fn login(State(ui): State<HostedUi>, axum::Form(form): axum::Form<Login>) -> Response {
+    let email = match Email::parse(&form.username) {
+        Ok(e) => e,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, Html(format!("<p>{}</p>", escape(&e.to_string()))))
+                .into_response();
+        }
+    };
+    let token = match (ui.sign_in)(email).await {
+        Ok(token) => token,
+        Err(e) => return oauth_error(StatusCode::SERVICE_UNAVAILABLE, "server_error", &e),
+    };
+    let code = uuid::Uuid::new_v4().simple().to_string();
+    if let Ok(mut codes) = ui.codes.lock() {
+        codes.insert(
+            code.clone(),
+            Grant { challenge: form.code_challenge, redirect_uri: form.redirect_uri.clone(), token },
+        );
+    }
+    let query = serde_urlencoded_pairs(&[("code", &code), ("state", &form.state)]);
+    let separator = if form.redirect_uri.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{}{separator}{query}", form.redirect_uri)).into_response()
+}
+
+fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.bytes()
+                    .map(|b| match b {
+                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' =>
+                            (b as char).to_string(),
+                        _ => format!("%{b:02X}"),
+                    })
+                    .collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    grant_type: String,
+    client_id: String,
+    redirect_uri: String,
+    code: String,
+    code_verifier: String,
+}
+
+async fn token(State(ui): State<HostedUi>, axum::Form(form): axum::Form<TokenRequest>) -> Response {
+    if form.grant_type != "authorization_code" || form.client_id != ui.client_id {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "code grant for this client only",
+        );
+    }
+    // One use: the code is gone whatever happens next.
+    let Some(grant) = ui.codes.lock().ok().and_then(|mut codes| codes.remove(&form.code)) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used code");
+    };
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(form.code_verifier.as_bytes()));
+    if challenge != grant.challenge || form.redirect_uri != grant.redirect_uri {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the verifier or redirect URI does not match",
+        );
+    }
+    axum::Json(json!({ "id_token": grant.token, "token_type": "Bearer", "expires_in": 3600 })).into_response()
+}
