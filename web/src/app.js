@@ -33,15 +33,28 @@ function can(org, action) {
   return org.abilities.find((a) => a.action === action) || { allowed: false, reason: "unknown action" };
 }
 
-/** A button that follows an ability: disabled, with the reason on hover, when not allowed. */
+/**
+ * A button that follows an ability. When not allowed it looks disabled and gives the reason on
+ * hover, yet stays focusable: pressing it says the reason in the status line, so that keyboard
+ * and screen-reader users learn it too.
+ */
 function guarded(ability, label, onclick, attrs = {}) {
-  return el("button", {
-    type: "button",
-    ...attrs,
-    disabled: !ability.allowed || attrs.disabled,
-    title: ability.allowed ? attrs.title : ability.reason,
-    onclick,
-  }, label);
+  if (!ability.allowed) {
+    return el("button", {
+      type: "button",
+      ...attrs,
+      class: `${attrs.class || ""} unavailable`.trim(),
+      "aria-disabled": "true",
+      title: ability.reason,
+      onclick: () => say(`${label}: not allowed, ${ability.reason}.`),
+    }, label);
+  }
+  return el("button", { type: "button", ...attrs, disabled: attrs.disabled, onclick }, label);
+}
+
+/** The reason a whole form is read-only, as text beside it. */
+function readOnly(ability, what) {
+  return ability.allowed ? "" : el("p", { class: "note" }, `You cannot ${what}: ${ability.reason}.`);
 }
 
 /**
@@ -430,8 +443,8 @@ function settings(org) {
     el("legend", {}, "Name"), field("Organization name", name), rename));
   return el("section", {},
     heading(org, "Settings"),
-    mayChange.allowed ? "" : el("p", { class: "note" }, `Read only: ${mayChange.reason}.`),
-    form, box, renameForm, renameBox);
+    readOnly(mayChange, "change the permissions"),
+    form, box, readOnly(mayRename, "rename the organization"), renameForm, renameBox);
 }
 
 // ---- cloud account ------------------------------------------------------------------------------
@@ -472,6 +485,7 @@ async function cloud(org) {
     el("pre", { id: "trust-policy", tabindex: 0, "aria-label": "Trust policy" }, policy),
     copy(policy, "Trust policy"),
     el("h2", {}, "2. Connect it"),
+    readOnly(may, "connect the account"),
     el("form", {
       onsubmit: async (e) => {
         e.preventDefault();
@@ -558,7 +572,7 @@ async function clusters(org) {
       el("caption", {}, "States refresh by themselves every few seconds."),
       el("thead", {}, el("tr", {}, ["Name", "State", "Machines", "Running since", "Actions"].map((h) => el("th", { scope: "col" }, h)))),
       list),
-    form, box, created);
+    readOnly(may, "create clusters"), form, box, created);
 }
 
 async function cluster(org, route) {
@@ -608,6 +622,7 @@ async function cluster(org, route) {
     el("div", { class: "actions" }, clusterActions(org, c, box)), box,
     el("h2", {}, "Open ports"),
     portRows.length ? el("ul", {}, portRows) : el("p", {}, "No ports open."),
+    readOnly(ports, "open or close ports"),
     portBox,
     el("form", {
       onsubmit: async (e) => {

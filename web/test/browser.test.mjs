@@ -205,6 +205,20 @@ test("a plain member sees the invite button only once an admin lets members invi
   await visit(erin, org, "settings");
   assert.equal(await erin.getByRole("button", { name: "Save permissions" }).isDisabled(), true);
   await accessible(erin, "settings as a member");
+  // A control the member may not use says why, to the keyboard too: focus it, press it, hear it.
+  await visit(erin, org, "members");
+  const remove = erin.getByRole("button", { name: "Remove dana@example.com" });
+  assert.equal(await remove.count(), 0, "nobody removes the owner");
+  await visit(dana, org, "members");
+  await invite(dana, org, "oscar@example.com");
+  await visit(erin, org, "members");
+  const revoke = erin.getByRole("button", { name: "Revoke the invitation to oscar@example.com" });
+  assert.equal(await revoke.getAttribute("aria-disabled"), "true");
+  assert.match(await revoke.getAttribute("title"), /only the owner and admins may revoke an invitation/);
+  await revoke.focus();
+  await erin.keyboard.press("Enter");
+  await erin.getByRole("status").filter({ hasText: "Revoke: not allowed, only the owner and admins may revoke an invitation" }).waitFor();
+  await erin.getByRole("cell", { name: "oscar@example.com", exact: true }).waitFor();
 
   await visit(dana, org, "settings");
   await dana.getByLabel("Members can invite others").check();
