@@ -1,5 +1,6 @@
 // `npm run build`: web/dist, the files to deploy (S3 behind CloudFront). One minified bundle, the
-// stylesheet, and index.html pointing at them; config.json is written by whoever serves them.
+// stylesheet, and index.html pointing at them from the root (index.html is also the answer to
+// deep links such as /invitations/{id}); config.json is written by whoever serves them.
 import { build } from "esbuild";
 import { mkdir, readFile, rm, writeFile, copyFile, stat } from "node:fs/promises";
 
@@ -16,8 +17,8 @@ await build({
 });
 await copyFile("src/style.css", "dist/style.css");
 const html = (await readFile("index.html", "utf8"))
-  .replace("./src/style.css", "./style.css")
-  .replace("./src/app.js", "./app.js");
+  .replace("./src/style.css", "/style.css")
+  .replace("./src/app.js", "/app.js");
 await writeFile("dist/index.html", html);
 const size = (await stat("dist/app.js")).size;
 console.log(`web/dist: app.js ${size} bytes minified`);

@@ -169,6 +169,8 @@ function setChrome(route) {
 function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "orgs" && parts[1]) return { orgId: parts[1], page: parts[2] || "members", clusterId: parts[3] };
+  // The link in an invitation email: the dashboard, with that invitation first.
+  if (parts[0] === "invitations" && parts[1]) return { orgId: null, page: "home", invitationId: parts[1] };
   return { orgId: null, page: "home" };
 }
 
@@ -194,7 +196,7 @@ async function render() {
   setChrome(route);
   let view;
   try {
-    view = route.orgId ? await orgPage(route) : home();
+    view = route.orgId ? await orgPage(route) : home(route);
   } catch (problem) {
     view = el("section", {}, el("h1", {}, "Something went wrong"), el("p", { class: "error", role: "alert" }, problem.words || String(problem)));
   }
@@ -219,8 +221,10 @@ async function orgPage(route) {
   return page(org, route);
 }
 
-function home() {
+function home(route) {
   const me = state.me;
+  const linked = route.invitationId;
+  const open = me.invitations.some((inv) => inv.invitation_id === linked);
   const orgs = me.organizations.map((o) => el("li", {},
     el("a", { href: `#/orgs/${o.org_id}/members` }, o.name), " ", el("span", { class: "badge" }, o.role)));
   const invitations = me.invitations.map((inv) => {
@@ -236,7 +240,7 @@ function home() {
       }
       render();
     };
-    return el("li", { class: "invitation" },
+    return el("li", { class: inv.invitation_id === linked ? "invitation linked" : "invitation", id: `invitation-${inv.invitation_id}` },
       el("p", {}, el("strong", {}, inv.org_name), ` invites you as ${inv.role} (from ${inv.invited_by_email}, until ${fmtTime(inv.expires_at)}).`),
       el("button", { type: "button", onclick: respond("accept"), "aria-label": `Accept the invitation to ${inv.org_name}` }, "Accept"),
       " ",
@@ -258,6 +262,9 @@ function home() {
     el("p", {}, `Signed in as ${me.user.email}.`),
     el("ul", { class: "orgs" }, orgs),
     el("h2", {}, "Invitations"),
+    linked && !open
+      ? el("p", { class: "note", role: "alert" }, "The invitation you followed is no longer open: it was accepted, declined or revoked, it expired, or it was sent to another address.")
+      : "",
     invitations.length ? el("ul", { class: "invitations" }, invitations) : el("p", {}, "No open invitations."),
     el("h2", {}, "New organization"),
     form,
@@ -712,7 +719,10 @@ async function audit(org) {
 // ---- start --------------------------------------------------------------------------------------
 
 async function start() {
-  state.config = await (await fetch("./config.json")).json();
+  // Invitation emails link to /invitations/{id}; the app routes by the hash.
+  const link = location.pathname.match(/^\/invitations\/([^/]+)\/?$/);
+  if (link) history.replaceState(null, "", `/${location.search}#/invitations/${encodeURIComponent(link[1])}`);
+  state.config = await (await fetch("/config.json")).json();
   state.api = client({ baseUrl: state.config.api_url, token: () => sessionStorage.getItem("token") });
   if (state.config.auth?.mode === "cognito") await finishHostedUi(state.config.auth);
   switcher.addEventListener("change", () => {

@@ -39,12 +39,12 @@ after(async () => {
 });
 
 /** A person in their own browser context (own session), signed in through the dev issuer. */
-async function signIn(email) {
+async function signIn(email, url = DASHBOARD) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   const page = await context.newPage();
   page.on("dialog", (dialog) => dialog.accept());
   page.on("pageerror", (error) => { throw new Error(`${email}'s page threw: ${error.message}`); });
-  await page.goto(DASHBOARD);
+  await page.goto(url);
   await page.getByLabel("Email").fill(email);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Your organizations" }).waitFor();
@@ -61,6 +61,20 @@ async function accessible(page, name) {
   const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   assert.deepEqual(serious, [], `axe-core on the ${name} page: ${JSON.stringify(serious, null, 2)}`);
   checked.add(name);
+}
+
+/** The dashboard link in the invitation email to `to`, from the emulator's SES outbox. */
+async function invitationLink(to) {
+  const outbox = process.env.EMULATOR_URL;
+  assert.ok(outbox, "EMULATOR_URL is not set (local-stack browser sets it)");
+  for (let i = 0; i < 100; i++) {
+    const data = await (await fetch(`${outbox}/moto-api/data.json`)).json();
+    const mail = (data.ses?.Message || []).find((m) => (m.destinations?.ToAddresses || []).includes(to));
+    const link = mail?.body.match(/https?:\/\/\S+\/invitations\/[0-9a-f-]+/);
+    if (link) return link[0];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no invitation email to ${to} within 20 s`);
 }
 
 async function shoot(page, name) {
@@ -106,9 +120,11 @@ test("the seed story: sign up, invite, accept, share a cloud account and a clust
   await invite(alice, org, "bob@example.com");
   await accessible(alice, "members");
 
-  // Bob signs in, sees the invitation, accepts it.
-  const bob = await signIn("bob@example.com");
-  await bob.getByText(`${orgName} invites you as member`, { exact: false }).waitFor();
+  // Bob gets the email, follows its link, signs in, sees the invitation, accepts it.
+  const link = await invitationLink("bob@example.com");
+  assert.ok(link.startsWith(`${DASHBOARD}/invitations/`), link);
+  const bob = await signIn("bob@example.com", link);
+  await bob.locator("li.invitation.linked").filter({ hasText: `${orgName} invites you as member` }).waitFor();
   await accessible(bob, "invitation");
   await shoot(bob, "invitation");
   await accept(bob, orgName);
@@ -302,6 +318,9 @@ test("an error from the API is shown to the person, beside what caused it", asyn
   await invite(gina, org, "hugo@example.com");
   const hugo = await signIn("hugo@example.com");
   await accept(hugo, "gina's organization");
+  // The email's link, followed again after accepting, says the invitation is no longer open.
+  await hugo.goto(await invitationLink("hugo@example.com"));
+  await hugo.getByRole("alert").filter({ hasText: "The invitation you followed is no longer open" }).waitFor();
 
   // Inviting someone who is already a member: the API's 409, in its words, under the form.
   await visit(gina, org, "members");
