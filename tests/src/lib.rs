@@ -101,6 +101,10 @@ pub struct StackOptions {
     pub dashboard_url: String,
     /// Run the stream pump in the background.
     pub pump: bool,
+    /// How often each stream consumer polls: tests poll fast and steadily so that they wait
+    /// little; the dev stack polls as Lambda does (four times a second) and slows down when
+    /// idle, so that a stack nobody uses is quiet.
+    pub pump_options: pump::PumpOptions,
     pub jwks_min_refresh: Duration,
     /// The deployment's limits (a test may lower them).
     pub limits: orgs::config::Limits,
@@ -122,6 +126,7 @@ impl StackOptions {
             verify_sender: true,
             dashboard_url: "https://app.orgs.test".into(),
             pump: true,
+            pump_options: pump::PumpOptions::default(),
             jwks_min_refresh: Duration::from_secs(10),
             limits: orgs::config::Limits::default(),
             pricing: orgs::config::Pricing::default(),
@@ -303,7 +308,7 @@ impl Stack {
                 streams.clone(),
                 options.table.clone(),
                 pump::mailer_handler(mailer.clone()),
-                pump::PumpOptions::default(),
+                options.pump_options.clone(),
                 pump_stats.clone(),
             )));
             // A second consumer with its own positions, as a second event source mapping is.
@@ -312,7 +317,7 @@ impl Stack {
                 streams.clone(),
                 options.table.clone(),
                 pump::name_sync_handler(name_sync.clone()),
-                pump::PumpOptions::default(),
+                options.pump_options.clone(),
                 Arc::new(pump::PumpStats::default()),
             )));
             tasks.push(tokio::spawn(pump::run(
@@ -320,7 +325,7 @@ impl Stack {
                 streams.clone(),
                 options.table.clone(),
                 pump::provisioner_handler(provisioner.clone()),
-                pump::PumpOptions::default(),
+                options.pump_options.clone(),
                 Arc::new(pump::PumpStats::default()),
             )));
             tasks.push(tokio::spawn(pump::run(
@@ -328,7 +333,7 @@ impl Stack {
                 streams.clone(),
                 options.table.clone(),
                 pump::user_sync_handler(user_sync.clone()),
-                pump::PumpOptions::default(),
+                options.pump_options.clone(),
                 Arc::new(pump::PumpStats::default()),
             )));
         }

@@ -31,12 +31,17 @@ pub struct PumpStats {
 pub struct PumpOptions {
     pub batch_size: i32,
     pub max_retries: u32,
+    /// The wait between polls while records come.
     pub poll_interval: Duration,
+    /// The longest wait between polls: each poll that finds nothing doubles the wait up to this,
+    /// and a delivery brings it back to `poll_interval`. Equal to it, the pump never slows down.
+    pub idle_interval: Duration,
 }
 
 impl Default for PumpOptions {
     fn default() -> Self {
-        Self { batch_size: 10, max_retries: 3, poll_interval: Duration::from_millis(100) }
+        let poll = Duration::from_millis(100);
+        Self { batch_size: 10, max_retries: 3, poll_interval: poll, idle_interval: poll }
     }
 }
 
@@ -202,6 +207,7 @@ pub async fn run(
 ) {
     let mut stream_arn: Option<String> = None;
     let mut positions: HashMap<String, Position> = HashMap::new();
+    let mut wait = options.poll_interval;
     loop {
         match latest_stream(&dynamodb, &table).await {
             Ok(Some(latest)) => {
@@ -211,14 +217,16 @@ pub async fn run(
                     positions.clear();
                 }
                 stream_arn = Some(latest.clone());
-                if let Err(e) = poll(&streams, &latest, &handler, &options, &stats, &mut positions).await {
-                    tracing::warn!(error = %e, "stream poll failed");
+                match poll(&streams, &latest, &handler, &options, &stats, &mut positions).await {
+                    Ok(true) => wait = options.poll_interval,
+                    Ok(false) => wait = (wait * 2).min(options.idle_interval.max(options.poll_interval)),
+                    Err(e) => tracing::warn!(error = %e, "stream poll failed"),
                 }
             }
             Ok(None) => tracing::warn!(table, "the table has no stream; nothing to deliver"),
             Err(e) => tracing::warn!(error = %e, "cannot describe the table"),
         }
-        tokio::time::sleep(options.poll_interval).await;
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -272,7 +280,8 @@ async fn poll(
     options: &PumpOptions,
     stats: &PumpStats,
     positions: &mut HashMap<String, Position>,
-) -> Result<(), BoxError> {
+) -> Result<bool, BoxError> {
+    let mut delivered = false;
     for shard in shards(client, stream_arn).await? {
         let mut attempt = 0u32;
         loop {
@@ -298,6 +307,7 @@ async fn poll(
                 break;
             }
             let event = lambda_event(&records, stream_arn)?;
+            delivered = true;
             let outcome = handler(event).await;
             stats.invocations.fetch_add(1, Ordering::SeqCst);
             let failed_from = match outcome {
@@ -355,7 +365,7 @@ async fn poll(
             }
         }
     }
-    Ok(())
+    Ok(delivered)
 }
 
 /// Sequence numbers are decimal strings of varying length.

@@ -90,6 +90,13 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
         verify_sender: true,
         dashboard_url: dashboard_url.clone(),
         pump: true,
+        // Lambda's rate for a stream's shard, and up to 2 s between polls when nothing happens:
+        // an idle dev stack costs little CPU, and the first change after a pause waits at most that.
+        pump_options: local_stack::pump::PumpOptions {
+            poll_interval: Duration::from_millis(250),
+            idle_interval: Duration::from_secs(2),
+            ..Default::default()
+        },
         jwks_min_refresh: Duration::from_secs(10),
         // The deployment's limits, as the functions read them from their environment.
         limits: orgs::config::Limits::from_source(&orgs::config::Env)?,

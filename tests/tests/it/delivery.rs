@@ -10,6 +10,38 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// The dev stack's pump slows down while nothing happens; what comes after a quiet spell is still
+/// delivered, once, and the pump is back to its quick pace for what follows.
+#[tokio::test]
+async fn a_pump_slowed_by_a_quiet_spell_still_delivers_everything_once() {
+    let options = local_stack::StackOptions {
+        pump_options: local_stack::pump::PumpOptions {
+            poll_interval: std::time::Duration::from_millis(100),
+            idle_interval: std::time::Duration::from_millis(1600),
+            ..Default::default()
+        },
+        ..local_stack::StackOptions::for_test()
+    };
+    let stack = stack_with(options).await;
+    let alice = register(&stack, &email("alice")).await;
+    let org = personal_org(&stack, &alice).await;
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let invitations = futures::future::join_all((0..3).map(|i| {
+        let (stack, alice, org) = (&stack, &alice, &org);
+        async move {
+            let to = email(&format!("quiet{i}"));
+            (invite(stack, alice, org, &to).await, to)
+        }
+    }))
+    .await;
+    for (invitation, to) in &invitations {
+        mailed_once(&stack, invitation, to).await;
+    }
+    let later = email("later");
+    let invitation = invite(&stack, &alice, &org, &later).await;
+    mailed_once(&stack, &invitation, &later).await;
+}
+
 #[tokio::test]
 async fn an_invitation_after_a_refused_one_is_still_mailed() {
     let stack = stack().await;
