@@ -103,6 +103,9 @@ struct Login {
 }
 
 async fn login(State(ui): State<HostedUi>, axum::Form(form): axum::Form<Login>) -> Response {
+    let Ok(mut back) = reqwest::Url::parse(&form.redirect_uri) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "redirect_uri is not a URL");
+    };
     let email = match Email::parse(&form.username) {
         Ok(e) => e,
         Err(e) => {
@@ -121,28 +124,8 @@ async fn login(State(ui): State<HostedUi>, axum::Form(form): axum::Form<Login>) 
             Grant { challenge: form.code_challenge, redirect_uri: form.redirect_uri.clone(), token },
         );
     }
-    let query = serde_urlencoded_pairs(&[("code", &code), ("state", &form.state)]);
-    let separator = if form.redirect_uri.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{}{separator}{query}", form.redirect_uri)).into_response()
-}
-
-fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.bytes()
-                    .map(|b| match b {
-                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' =>
-                            (b as char).to_string(),
-                        _ => format!("%{b:02X}"),
-                    })
-                    .collect::<String>()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    back.query_pairs_mut().append_pair("code", &code).append_pair("state", &form.state);
+    Redirect::to(back.as_str()).into_response()
 }
 
 #[derive(Deserialize)]

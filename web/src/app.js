@@ -3,7 +3,7 @@
 // organization's `abilities` (the API's own authorization table); the API still decides.
 import { client } from "./api.js";
 import * as pkce from "./pkce.js";
-import { el, field, fmtTime, fmtNumber, usageChart } from "./ui.js";
+import { el, field, dataTable, fmtTime, fmtNumber, usageChart } from "./ui.js";
 
 const state = { config: null, api: null, me: null, timer: null };
 const main = document.getElementById("main");
@@ -50,6 +50,12 @@ function guarded(ability, label, onclick, attrs = {}) {
     }, label);
   }
   return el("button", { type: "button", ...attrs, disabled: attrs.disabled, onclick }, label);
+}
+
+/** A form's fields, disabled with the reason on hover when the ability is not granted. */
+function guardedFields(ability, legend, ...children) {
+  return el("fieldset", { disabled: !ability.allowed, title: ability.allowed ? false : ability.reason },
+    el("legend", {}, legend), ...children);
 }
 
 /** The reason a whole form is read-only, as text beside it. */
@@ -367,17 +373,12 @@ async function members(org) {
 
   return el("section", {},
     heading(org, "Members"),
-    el("table", {},
-      el("caption", {}, `${people.length} member${people.length === 1 ? "" : "s"}`),
-      el("thead", {}, el("tr", {}, ["Email", "Role", "Joined", "Actions"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, rows)),
+    dataTable(`${people.length} member${people.length === 1 ? "" : "s"}`, ["Email", "Role", "Joined", "Actions"], rows),
     el("h2", {}, "Invite someone"),
     invite,
     el("h2", {}, "Pending invitations"),
     invitationRows.length
-      ? el("table", {},
-        el("thead", {}, el("tr", {}, ["Email", "Role", "Sent by", "Expires", "Email delivery", "Actions"].map((h) => el("th", { scope: "col" }, h)))),
-        el("tbody", {}, invitationRows))
+      ? dataTable(null, ["Email", "Role", "Sent by", "Expires", "Email delivery", "Actions"], invitationRows)
       : el("p", {}, "No pending invitations."));
 }
 
@@ -410,8 +411,7 @@ function settings(org) {
   const check = (id, label, value) => el("label", { class: "check" }, el("input", { id, type: "checkbox", checked: value }), label);
   const ttl = el("input", { id: "ttl", type: "number", min: 1, max: 30, required: true, value: s.invitation_ttl_days });
   const save = el("button", { type: "submit" }, "Save permissions");
-  const fields = el("fieldset", { disabled: !mayChange.allowed, title: mayChange.allowed ? false : mayChange.reason },
-    el("legend", {}, "Permissions"),
+  const fields = guardedFields(mayChange, "Permissions",
     check("members_can_invite", "Members can invite others", s.members_can_invite),
     check("members_can_manage_clusters", "Members can create and terminate clusters", s.members_can_manage_clusters),
     check("members_can_open_ports", "Members can open cluster ports", s.members_can_open_ports),
@@ -446,8 +446,8 @@ function settings(org) {
         render();
       }
     },
-  }, el("fieldset", { disabled: !mayRename.allowed, title: mayRename.allowed ? false : mayRename.reason },
-    el("legend", {}, "Name"), field("Organization name", name), rename));
+  }, guardedFields(mayRename, "Name",
+    field("Organization name", name), rename));
   return el("section", {},
     heading(org, "Settings"),
     readOnly(mayChange, "change the permissions"),
@@ -502,8 +502,7 @@ async function cloud(org) {
           render();
         }
       },
-    }, el("fieldset", { disabled: !may.allowed, title: may.allowed ? false : may.reason },
-      el("legend", {}, "Role"), field("Role ARN", arn), field("Region", region), submit)),
+    }, guardedFields(may, "Role", field("Role ARN", arn), field("Region", region), submit)),
     box);
 }
 
@@ -571,21 +570,24 @@ async function clusters(org) {
         await fill();
       }
     },
-  }, el("fieldset", { disabled: !may.allowed, title: may.allowed ? false : may.reason },
-    el("legend", {}, "New cluster"), field("Name", name), field("Instance type", type), field("Workers", workers), field("User management", users), submit));
+  }, guardedFields(may, "New cluster", field("Name", name), field("Instance type", type), field("Workers", workers), field("User management", users), submit));
   return el("section", {},
     heading(org, "Clusters"),
-    el("table", {},
-      el("caption", {}, "States refresh by themselves every few seconds."),
-      el("thead", {}, el("tr", {}, ["Name", "State", "Machines", "Running since", "Actions"].map((h) => el("th", { scope: "col" }, h)))),
-      list),
+    dataTable("States refresh by themselves every few seconds.", ["Name", "State", "Machines", "Running since", "Actions"], list),
     readOnly(may, "create clusters"), form, box, created);
 }
 
 async function cluster(org, route) {
   const path = orgPath(org.org_id, `/clusters/${route.clusterId}`);
   const c = await state.api.get(path);
-  if (!SETTLED.has(c.state)) state.timer = setInterval(() => render(), 3000);
+  // While the cloud carries out an intent, watch the cluster alone and redraw the page when its
+  // state moves (not before: a redraw would clear what the person is typing).
+  if (!SETTLED.has(c.state)) {
+    state.timer = setInterval(async () => {
+      const now = await state.api.get(path).catch((problem) => say(`Refreshing failed: ${problem.words || problem}`));
+      if (now && now.state !== c.state) render();
+    }, 3000);
+  }
   const box = alertBox();
   const ports = can(org, "open_ports");
   const portBox = alertBox();
@@ -605,12 +607,11 @@ async function cluster(org, route) {
     const receipt = await state.api.get(`${path}/users`);
     const tokenBox = alertBox();
     usersSection = el("div", {},
-      el("table", {},
-        el("caption", {}, "Every member's account on this cluster, and whether the cluster applied it."),
-        el("thead", {}, el("tr", {}, ["Email", "Cluster role", "Account", "Applied", "Error"].map((h) => el("th", { scope: "col" }, h)))),
-        el("tbody", {}, receipt.users.map((u) => el("tr", {},
+      dataTable("Every member's account on this cluster, and whether the cluster applied it.",
+        ["Email", "Cluster role", "Account", "Applied", "Error"],
+        receipt.users.map((u) => el("tr", {},
           el("td", {}, u.email), el("td", {}, u.role), el("td", {}, u.status),
-          el("td", {}, u.delivery === "applied" ? fmtTime(u.applied_at) : u.delivery), el("td", {}, u.error || ""))))),
+          el("td", {}, u.delivery === "applied" ? fmtTime(u.applied_at) : u.delivery), el("td", {}, u.error || "")))),
       guarded(usersAbility, "Rotate agent token", async (e) => {
         if (!confirm("Rotate the agent token? The old one stops working at once.")) return;
         const rotated = await attempt(e.target, tokenBox, () => state.api.post(`${path}/agent-token`));
@@ -636,7 +637,7 @@ async function cluster(org, route) {
         e.preventDefault();
         if (await attempt(openPort, portBox, () => state.api.put(`${path}/ports/${Number(port.value)}`))) render();
       },
-    }, el("fieldset", { disabled: !ports.allowed, title: ports.allowed ? false : ports.reason }, el("legend", {}, "Open a port"), field("Port", port), openPort)),
+    }, guardedFields(ports, "Open a port", field("Port", port), openPort)),
     el("h2", {}, "Cluster users"),
     usersSection,
     el("p", {}, el("a", { href: `#/orgs/${org.org_id}/clusters` }, "All clusters")));
@@ -663,14 +664,11 @@ async function usage(org) {
       link.remove();
     },
   }, "Download CSV");
-  const table = (caption, lines, label) => el("table", {},
-    el("caption", {}, caption),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, label), ["Hours", "Machine-hours", "Credits"].map((h) => el("th", { scope: "col", class: "num" }, h)))),
-    el("tbody", {}, lines.map((l) => el("tr", { "data-line": l.kind === "cluster" ? l.name : l.id },
-      el("td", {}, l.kind === "cluster" ? l.name : emails.get(l.id) || `former member ${l.id.slice(0, 8)}`),
-      el("td", { class: "num" }, fmtNumber(l.hours, 1)), el("td", { class: "num" }, fmtNumber(l.instance_hours, 1)), el("td", { class: "num" }, fmtNumber(l.credits, 2))))),
-    el("tfoot", {}, el("tr", {}, el("th", { scope: "row" }, "Total"),
-      el("td", { class: "num" }, fmtNumber(report.total.hours, 1)), el("td", { class: "num" }, fmtNumber(report.total.instance_hours, 1)), el("td", { class: "num" }, fmtNumber(report.total.credits, 2)))));
+  const amounts = (l) => [fmtNumber(l.hours, 1), fmtNumber(l.instance_hours, 1), fmtNumber(l.credits, 2)].map((n) => el("td", { class: "num" }, n));
+  const table = (caption, lines, label) => dataTable(caption, [label, ["Hours", "num"], ["Machine-hours", "num"], ["Credits", "num"]],
+    lines.map((l) => el("tr", { "data-line": l.kind === "cluster" ? l.name : l.id },
+      el("td", {}, l.kind === "cluster" ? l.name : emails.get(l.id) || `former member ${l.id.slice(0, 8)}`), amounts(l))),
+    el("tfoot", {}, el("tr", {}, el("th", { scope: "row" }, "Total"), amounts(report.total))));
   return el("section", {},
     heading(org, "Usage"),
     el("dl", { class: "facts" },
@@ -709,10 +707,7 @@ async function audit(org) {
   await load();
   return el("section", {},
     heading(org, "Audit log"),
-    el("table", {},
-      el("caption", {}, "Newest first."),
-      el("thead", {}, el("tr", {}, ["When", "Who", "What", "About", "Details"].map((h) => el("th", { scope: "col" }, h)))),
-      body),
+    dataTable("Newest first.", ["When", "Who", "What", "About", "Details"], body),
     more, box);
 }
 

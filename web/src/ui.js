@@ -30,6 +30,19 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
+/**
+ * A table with its caption and column headers (a header given as `[text, "num"]` is right-aligned
+ * like its numbers); `body` is a `tbody` or its rows, `foot` an optional `tfoot`.
+ */
+export function dataTable(caption, headers, body, foot) {
+  const th = (h) => (Array.isArray(h) ? el("th", { scope: "col", class: h[1] }, h[0]) : el("th", { scope: "col" }, h));
+  return el("table", {},
+    caption ? el("caption", {}, caption) : "",
+    el("thead", {}, el("tr", {}, headers.map(th))),
+    body instanceof Node ? body : el("tbody", {}, body),
+    foot || "");
+}
+
 /** A control with its visible label (the input needs an id). */
 export function field(label, control) {
   return el("label", { for: control.id }, el("span", {}, label), control);
@@ -86,10 +99,8 @@ export function usageChart(daily, names) {
   const legend = el("ul", { class: "legend" }, clusters.map((id) =>
     el("li", {}, el("span", { class: "swatch", style: `background:${color(id)}`, "aria-hidden": "true" }), names.get(id) || id)));
   const numbers = el("details", {}, el("summary", {}, "Credits per day as a table"),
-    el("table", {},
-      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Day"), el("th", { scope: "col" }, "Cluster"),
-        el("th", { scope: "col", class: "num" }, "Hours"), el("th", { scope: "col", class: "num" }, "Credits"))),
-      el("tbody", {}, daily.map((d) => el("tr", {}, el("td", {}, d.day), el("td", {}, names.get(d.cluster_id) || d.cluster_id),
-        el("td", { class: "num" }, fmtNumber(d.hours, 1)), el("td", { class: "num" }, fmtNumber(d.credits, 2)))))));
+    dataTable(null, ["Day", "Cluster", ["Hours", "num"], ["Credits", "num"]],
+      daily.map((d) => el("tr", {}, el("td", {}, d.day), el("td", {}, names.get(d.cluster_id) || d.cluster_id),
+        el("td", { class: "num" }, fmtNumber(d.hours, 1)), el("td", { class: "num" }, fmtNumber(d.credits, 2))))));
   return el("figure", {}, chart, legend, numbers);
 }

@@ -250,18 +250,21 @@ test("sign-in and an invitation work from the keyboard alone", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(DASHBOARD);
-  const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent);
-  for (let i = 0; i < 10 && (await focused()) !== "email"; i++) await page.keyboard.press("Tab");
-  assert.equal(await focused(), "email", "Tab reaches the email field");
+  // Presses Tab until the element with this id (or text) has the focus, at most `max` times.
+  const tabTo = async (target, max) => {
+    const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent);
+    for (let i = 0; i < max && (await focused()) !== target; i++) await page.keyboard.press("Tab");
+    assert.equal(await focused(), target, `Tab reaches ${target}`);
+  };
+  await tabTo("email", 10);
   await page.keyboard.type("ivan@example.com");
   await page.keyboard.press("Enter");
   await page.getByRole("heading", { name: "Your organizations" }).waitFor();
   // Tab to the organization's link and follow it with Enter, then invite with Tab and Enter.
-  for (let i = 0; i < 15 && (await focused()) !== "ivan's organization"; i++) await page.keyboard.press("Tab");
+  await tabTo("ivan's organization", 15);
   await page.keyboard.press("Enter");
   await page.getByRole("heading", { name: /Members/ }).waitFor();
-  for (let i = 0; i < 30 && (await focused()) !== "invite-email"; i++) await page.keyboard.press("Tab");
-  assert.equal(await focused(), "invite-email", "Tab reaches the invite form");
+  await tabTo("invite-email", 30);
   await page.keyboard.type("judy@example.com");
   await page.keyboard.press("Enter");
   await page.getByRole("cell", { name: "judy@example.com", exact: true }).waitFor();
