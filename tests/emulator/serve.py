@@ -18,12 +18,22 @@
    Here a transaction checks every condition against the state before it, writes nothing if any
    fails, and otherwise applies its actions with an undo record of the items it touched (and of
    the stream records it added), so a failure part-way restores exactly those.
+
+4. A record of who called what. AWS authorises every call against the caller's IAM policy; moto
+   lets anyone do anything. Each function of the local stack signs with its own access key id (its
+   name), and this server keeps, for every call signed by a key other than the tests' own, the
+   key, the service, the action and the parameters IAM decides on (tables, indexes, transaction
+   actions, role ARNs, the sender). `GET /_local/calls` returns them; the IAM conformance test
+   compares them with each function's policy in the SAM template.
 """
 
 import argparse
 import copy
 import inspect
+import io
+import json
 import os
+import re
 import threading
 import time
 
@@ -185,6 +195,59 @@ def query(self, hash_key, *args, **kwargs):
 Table.query = query
 
 
+# The tests' and the dev tooling's own key: their calls are set-up, not a function's.
+TEST_KEY = "test"
+CALLS = []
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
+
+
+def _dynamodb_params(params):
+    """What IAM decides a DynamoDB call on: its table and index, the tables of a batch, and each
+    action of a transaction with its table."""
+    kept = {k: params[k] for k in ("TableName", "IndexName") if k in params}
+    if "RequestItems" in params:
+        kept["RequestItems"] = sorted(params["RequestItems"])
+    if "TransactItems" in params:
+        kept["TransactItems"] = [
+            {op: body.get("TableName") for op, body in entry.items()} for entry in params["TransactItems"]
+        ]
+    return kept
+
+
+def _record(environ, body):
+    found = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not found or found.group(1) == TEST_KEY:
+        return
+    key, service = found.group(1), found.group(2)
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    try:
+        if target:
+            action = target.split(".")[-1]
+            params = json.loads(body or b"{}")
+            params = _dynamodb_params(params) if service == "dynamodb" else {}
+        else:
+            from urllib.parse import parse_qs
+
+            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+            action = form.pop("Action", "")
+            # The parameters IAM conditions read; message bodies and the like are left out.
+            params = {k: form[k] for k in ("RoleArn", "ExternalId", "Source", "ConfigurationSetName") if k in form}
+    except ValueError:
+        action, params = "?", {}
+    CALLS.append({"key": key, "service": service, "action": action, "params": params})
+
+
+def _local_api(environ, start_response):
+    """The wrapper's own routes, under /_local/."""
+    path = environ.get("PATH_INFO", "")
+    if path == "/_local/calls" and environ.get("REQUEST_METHOD") == "GET":
+        body = json.dumps({"calls": CALLS}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+    start_response("404 Not Found", [("Content-Length", "0")])
+    return [b""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -196,6 +259,12 @@ def main() -> None:
 
     def serialized(environ, start_response):
         with lock:
+            if environ.get("PATH_INFO", "").startswith("/_local/"):
+                return _local_api(environ, start_response)
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            _record(environ, body)
             return list(app(environ, start_response))
 
     # Whoever started us (a test binary, the dev stack) may die without stopping us: follow it.

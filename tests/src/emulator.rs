@@ -91,6 +91,22 @@ impl Emulator {
         sdk_config_for(&self.endpoint).await
     }
 
+    /// Every AWS call a function made so far (the wrapper's record, oldest first).
+    pub async fn calls(&self) -> Result<Vec<RecordedCall>, reqwest::Error> {
+        #[derive(serde::Deserialize)]
+        struct Calls {
+            calls: Vec<RecordedCall>,
+        }
+        let calls: Calls = reqwest::Client::new()
+            .get(format!("{}/_local/calls", self.endpoint))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(calls.calls)
+    }
+
     /// The emails SES has accepted so far, from moto's introspection API.
     pub async fn sent_emails(&self) -> Result<Vec<SentEmail>, reqwest::Error> {
         sent_emails(&reqwest::Client::new(), &self.endpoint).await
@@ -105,6 +121,19 @@ pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
         .credentials_provider(Credentials::new("test", "test", None, None, "local-emulator"))
         .load()
         .await
+}
+
+/// One AWS call a function made, as the emulator wrapper recorded it (`serve.py`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RecordedCall {
+    /// The access key id it was signed with: the function's name on the local stack.
+    pub key: String,
+    /// The signing name: `dynamodb`, `sts`, `ses`, `ec2`.
+    pub service: String,
+    pub action: String,
+    /// What IAM decides on: table, index, batch tables, transaction actions, role ARN, sender.
+    #[serde(default)]
+    pub params: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One email in the emulator's SES outbox.

@@ -104,9 +104,12 @@ pub async fn sign_up(store: &Store, registrar: &Registrar, email: &Email) -> Res
     }
     let event: CognitoEventUserPoolsPostConfirmation =
         serde_json::from_value(post_confirmation(user_id.as_str(), email.as_str()))?;
-    register_user::handle(registrar, LambdaEvent::new(event, Default::default()))
-        .await
-        .map_err(|e| format!("register-user failed: {e}"))?;
+    crate::identity::as_function(
+        "register-user",
+        register_user::handle(registrar, LambdaEvent::new(event, Default::default())),
+    )
+    .await
+    .map_err(|e| format!("register-user failed: {e}"))?;
     store.user(&user_id).await?.ok_or_else(|| "the user was not registered".into())
 }
 

@@ -7,6 +7,7 @@
 //! - [`issuer`]: RS256 keys, a JWKS endpoint and Cognito-shaped tokens.
 //! - [`router`]: API Gateway's part: HTTP request to payload-v2 event to the function's handler.
 //! - [`pump`]: the stream's event source mapping, feeding the mailer.
+//! - [`identity`]: each function signs its AWS calls with its own key, for the IAM check.
 //! - [`CallCounter`]: an SDK interceptor counting DynamoDB round trips per operation.
 
 pub mod bench;
@@ -15,6 +16,7 @@ pub mod dashboard;
 pub mod emulator;
 pub mod events;
 pub mod hosted_ui;
+pub mod identity;
 pub mod issuer;
 pub mod outage;
 pub mod pump;
@@ -186,6 +188,8 @@ impl Stack {
         sdk: &SdkConfig,
         options: StackOptions,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        // Each function signs with its own key; set-up outside any function signs as the tests.
+        let sdk = &identity::per_function(sdk);
         let calls = CallCounter::default();
         let dynamo = aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
@@ -343,7 +347,11 @@ impl Stack {
             tasks.push(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    if let Err(e) = reconcile_clusters::reconcile(&reconciler).await {
+                    let run = identity::as_function(
+                        "reconcile-clusters",
+                        reconcile_clusters::reconcile(&reconciler),
+                    );
+                    if let Err(e) = run.await {
                         tracing::warn!(error = %e, "reconciliation failed; next run in a moment");
                     }
                 }

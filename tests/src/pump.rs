@@ -149,7 +149,11 @@ pub fn mailer_handler(mailer: Arc<InvitationMailer>) -> Handler {
     Arc::new(move |event| {
         let mailer = mailer.clone();
         Box::pin(async move {
-            send_invitation_email::handle(&mailer, LambdaEvent::new(event, Default::default())).await
+            crate::identity::as_function(
+                "send-invitation-email",
+                send_invitation_email::handle(&mailer, LambdaEvent::new(event, Default::default())),
+            )
+            .await
         })
     })
 }
@@ -159,7 +163,11 @@ pub fn name_sync_handler(sync: Arc<sync_organization_name::NameSync>) -> Handler
     Arc::new(move |event| {
         let sync = sync.clone();
         Box::pin(async move {
-            sync_organization_name::handle(&sync, LambdaEvent::new(event, Default::default())).await
+            crate::identity::as_function(
+                "sync-organization-name",
+                sync_organization_name::handle(&sync, LambdaEvent::new(event, Default::default())),
+            )
+            .await
         })
     })
 }
@@ -169,7 +177,11 @@ pub fn user_sync_handler(sync: Arc<sync_cluster_users::UserSync>) -> Handler {
     Arc::new(move |event| {
         let sync = sync.clone();
         Box::pin(async move {
-            sync_cluster_users::handle(&sync, LambdaEvent::new(event, Default::default())).await
+            crate::identity::as_function(
+                "sync-cluster-users",
+                sync_cluster_users::handle(&sync, LambdaEvent::new(event, Default::default())),
+            )
+            .await
         })
     })
 }
@@ -179,7 +191,11 @@ pub fn provisioner_handler(provisioner: Arc<provision_cluster::Provisioner>) -> 
     Arc::new(move |event| {
         let provisioner = provisioner.clone();
         Box::pin(async move {
-            provision_cluster::handle(&provisioner, LambdaEvent::new(event, Default::default())).await
+            crate::identity::as_function(
+                "provision-cluster",
+                provision_cluster::handle(&provisioner, LambdaEvent::new(event, Default::default())),
+            )
+            .await
         })
     })
 }

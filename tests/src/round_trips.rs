@@ -13,9 +13,12 @@ async fn register(stack: &Stack, name: &str) -> Result<(String, String), BoxErro
     let sub = uuid::Uuid::new_v4().to_string();
     let email = format!("{name}-{}@example.com", &sub[..8]);
     let event = serde_json::from_value(crate::events::post_confirmation(&sub, &email))?;
-    register_user::handle(&stack.registrar, LambdaEvent::new(event, Default::default()))
-        .await
-        .map_err(|e| format!("register-user: {e}"))?;
+    crate::identity::as_function(
+        "register-user",
+        register_user::handle(&stack.registrar, LambdaEvent::new(event, Default::default())),
+    )
+    .await
+    .map_err(|e| format!("register-user: {e}"))?;
     Ok((stack.issuer.token(&sub, &email), email))
 }
 

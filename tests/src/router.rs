@@ -99,37 +99,41 @@ async fn call_function(functions: Functions, request: AxumRequest) -> AxumRespon
     let mut context = lambda_runtime::Context::default();
     context.request_id = request_id;
     let request = request.with_lambda_context(context);
-    let result = match function {
-        "get-openapi" => get_openapi::handle(&functions.openapi, request).await,
-        "get-me" => get_me::handle(&api, request).await,
-        "get-organization" => get_organization::handle(&api, request).await,
-        "list-members" => list_members::handle(&api, request).await,
-        "create-invitation" => create_invitation::handle(&api, request).await,
-        "accept-invitation" => accept_invitation::handle(&api, request).await,
-        "decline-invitation" => decline_invitation::handle(&api, request).await,
-        "remove-member" => remove_member::handle(&api, request).await,
-        "change-member-role" => change_member_role::handle(&api, request).await,
-        "transfer-ownership" => transfer_ownership::handle(&api, request).await,
-        "revoke-invitation" => revoke_invitation::handle(&api, request).await,
-        "resend-invitation" => resend_invitation::handle(&api, request).await,
-        "list-invitations" => list_invitations::handle(&api, request).await,
-        "update-permissions" => update_permissions::handle(&api, request).await,
-        "create-organization" => create_organization::handle(&api, request).await,
-        "rename-organization" => rename_organization::handle(&api, request).await,
-        "list-events" => list_events::handle(&api, request).await,
-        "get-usage" => get_usage::handle(&api, request).await,
-        "create-cluster" => create_cluster::handle(&api, request).await,
-        "list-clusters" => list_clusters::handle(&api, request).await,
-        "get-cluster" => get_cluster::handle(&api, request).await,
-        "cluster-action" => cluster_action::handle(&api, request).await,
-        "cluster-port" => cluster_port::handle(&api, request).await,
-        "list-cluster-users" => list_cluster_users::handle(&api, request).await,
-        "rotate-agent-token" => rotate_agent_token::handle(&api, request).await,
-        "cluster-agent" => cluster_agent::handle(&api, request).await,
-        "configure-account" => configure_account::handle(&api, functions.cloud.as_ref(), request).await,
-        "get-cloud-account" => get_cloud_account::handle(&api, &functions.service_account, request).await,
-        _ => route_not_found::handle(request).await,
-    };
+    // Every AWS call the function makes is signed with its own key (see `identity`).
+    let result = crate::identity::as_function(function, async {
+        match function {
+            "get-openapi" => get_openapi::handle(&functions.openapi, request).await,
+            "get-me" => get_me::handle(&api, request).await,
+            "get-organization" => get_organization::handle(&api, request).await,
+            "list-members" => list_members::handle(&api, request).await,
+            "create-invitation" => create_invitation::handle(&api, request).await,
+            "accept-invitation" => accept_invitation::handle(&api, request).await,
+            "decline-invitation" => decline_invitation::handle(&api, request).await,
+            "remove-member" => remove_member::handle(&api, request).await,
+            "change-member-role" => change_member_role::handle(&api, request).await,
+            "transfer-ownership" => transfer_ownership::handle(&api, request).await,
+            "revoke-invitation" => revoke_invitation::handle(&api, request).await,
+            "resend-invitation" => resend_invitation::handle(&api, request).await,
+            "list-invitations" => list_invitations::handle(&api, request).await,
+            "update-permissions" => update_permissions::handle(&api, request).await,
+            "create-organization" => create_organization::handle(&api, request).await,
+            "rename-organization" => rename_organization::handle(&api, request).await,
+            "list-events" => list_events::handle(&api, request).await,
+            "get-usage" => get_usage::handle(&api, request).await,
+            "create-cluster" => create_cluster::handle(&api, request).await,
+            "list-clusters" => list_clusters::handle(&api, request).await,
+            "get-cluster" => get_cluster::handle(&api, request).await,
+            "cluster-action" => cluster_action::handle(&api, request).await,
+            "cluster-port" => cluster_port::handle(&api, request).await,
+            "list-cluster-users" => list_cluster_users::handle(&api, request).await,
+            "rotate-agent-token" => rotate_agent_token::handle(&api, request).await,
+            "cluster-agent" => cluster_agent::handle(&api, request).await,
+            "configure-account" => configure_account::handle(&api, functions.cloud.as_ref(), request).await,
+            "get-cloud-account" => get_cloud_account::handle(&api, &functions.service_account, request).await,
+            _ => route_not_found::handle(request).await,
+        }
+    })
+    .await;
     match result {
         Ok(response) => {
             let (parts, body) = response.into_parts();

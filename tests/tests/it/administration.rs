@@ -47,7 +47,7 @@ fn actions(events: &[Value]) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn a_member_invites_members_only_while_the_organization_allows_it() {
+pub(crate) async fn a_member_invites_members_only_while_the_organization_allows_it() {
     let stack = stack().await;
     let (alice, bob, org) = alice_and_bob(&stack).await;
     let path = format!("/v1/organizations/{org}/invitations");
@@ -153,7 +153,7 @@ async fn the_organization_view_tells_each_caller_what_they_may_do_as_the_api_dec
 }
 
 #[tokio::test]
-async fn invitations_last_the_organizations_lifetime_and_a_resend_revives_them() {
+pub(crate) async fn invitations_last_the_organizations_lifetime_and_a_resend_revives_them() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;
@@ -337,7 +337,7 @@ async fn an_inviter_is_limited_across_all_their_organizations_and_told_when_to_r
 }
 
 #[tokio::test]
-async fn a_user_owns_at_most_twenty_organizations_even_creating_them_in_parallel() {
+pub(crate) async fn a_user_owns_at_most_twenty_organizations_even_creating_them_in_parallel() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     personal_org(&stack, &alice).await;
@@ -367,7 +367,7 @@ async fn a_user_owns_at_most_twenty_organizations_even_creating_them_in_parallel
 }
 
 #[tokio::test]
-async fn a_rename_reaches_every_members_dashboard_and_every_invitees() {
+pub(crate) async fn a_rename_reaches_every_members_dashboard_and_every_invitees() {
     let stack = stack().await;
     let (alice, bob, org) = alice_and_bob(&stack).await;
     let carol = register(&stack, &email("carol")).await;
@@ -418,7 +418,7 @@ async fn a_rename_reaches_every_members_dashboard_and_every_invitees() {
 }
 
 #[tokio::test]
-async fn the_audit_log_tells_managers_what_happened_newest_first() {
+pub(crate) async fn the_audit_log_tells_managers_what_happened_newest_first() {
     let stack = stack().await;
     let (alice, bob, org) = alice_and_bob(&stack).await;
     let path = format!("/v1/organizations/{org}/members/{}", bob.sub);

@@ -18,7 +18,7 @@ async fn put_account(stack: &local_stack::Stack, actor: &User, org: &str, body: 
 const ROLE: &str = "arn:aws:iam::111122223333:role/orgs-clusters";
 
 #[tokio::test]
-async fn alice_connects_her_account_and_every_member_reads_it() {
+pub(crate) async fn alice_connects_her_account_and_every_member_reads_it() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;
@@ -61,7 +61,7 @@ async fn alice_connects_her_account_and_every_member_reads_it() {
 }
 
 #[tokio::test]
-async fn a_malformed_or_refused_role_saves_nothing() {
+pub(crate) async fn a_malformed_or_refused_role_saves_nothing() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;

@@ -67,7 +67,8 @@ async fn pull(stack: &local_stack::Stack, cluster: &str, token: &str, after: u64
 }
 
 #[tokio::test]
-async fn members_get_accounts_on_managed_clusters_follow_their_role_and_are_blocked_when_removed() {
+pub(crate) async fn members_get_accounts_on_managed_clusters_follow_their_role_and_are_blocked_when_removed()
+{
     let stack = stack().await;
     let (alice, org) = alice_connected(&stack).await;
     let (one, one_token) = cluster(&stack, &alice, &org, "one", "managed").await;
@@ -246,9 +247,12 @@ async fn snapshot(stack: &local_stack::Stack, cluster: &str) -> Vec<(String, Str
 
 async fn deliver(stack: &local_stack::Stack, records: &[Value]) -> Vec<String> {
     let event = serde_json::from_value(json!({ "Records": records })).expect("a stream event");
-    let response = sync_cluster_users::handle(&stack.user_sync, LambdaEvent::new(event, Default::default()))
-        .await
-        .expect("handled");
+    let response = local_stack::identity::as_function(
+        "sync-cluster-users",
+        sync_cluster_users::handle(&stack.user_sync, LambdaEvent::new(event, Default::default())),
+    )
+    .await
+    .expect("handled");
     response.batch_item_failures.into_iter().filter_map(|f| f.item_identifier).collect()
 }
 
@@ -390,9 +394,12 @@ async fn a_member_joining_an_organization_with_a_thousand_managed_clusters_is_wr
     let counted = sync_cluster_users::UserSync { store: store.clone(), clock: stack.api.clock.clone() };
     stack.calls.take();
     let started = std::time::Instant::now();
-    let response = sync_cluster_users::handle(
-        &counted,
-        LambdaEvent::new(serde_json::from_value(joined).expect("event"), Default::default()),
+    let response = local_stack::identity::as_function(
+        "sync-cluster-users",
+        sync_cluster_users::handle(
+            &counted,
+            LambdaEvent::new(serde_json::from_value(joined).expect("event"), Default::default()),
+        ),
     )
     .await
     .expect("handled");
@@ -418,7 +425,7 @@ async fn a_member_joining_an_organization_with_a_thousand_managed_clusters_is_wr
 }
 
 #[tokio::test]
-async fn an_idle_cluster_is_stopped_and_a_silent_one_only_flagged() {
+pub(crate) async fn an_idle_cluster_is_stopped_and_a_silent_one_only_flagged() {
     let stack = stack().await;
     stack.clock.freeze();
     let (alice, org) = alice_connected(&stack).await;
@@ -446,7 +453,14 @@ async fn an_idle_cluster_is_stopped_and_a_silent_one_only_flagged() {
             assert_eq!(answer.status, StatusCode::NO_CONTENT, "{:?}", answer.body);
         }
     };
-    let reconcile = || async { reconcile_clusters::reconcile(&stack.reconciler).await.expect("ran") };
+    let reconcile = || async {
+        local_stack::identity::as_function(
+            "reconcile-clusters",
+            reconcile_clusters::reconcile(&stack.reconciler),
+        )
+        .await
+        .expect("ran")
+    };
 
     beat(2, None).await;
     stack.clock.advance(Duration::minutes(16));

@@ -94,7 +94,7 @@ async fn instances_in_customer_account(stack: &local_stack::Stack, org: &str, cl
 }
 
 #[tokio::test]
-async fn bob_deploys_in_alices_account_and_everyone_runs_the_same_cluster() {
+pub(crate) async fn bob_deploys_in_alices_account_and_everyone_runs_the_same_cluster() {
     let stack = stack().await;
     let (alice, bob, org) = connected(&stack).await;
 
@@ -190,7 +190,7 @@ async fn bob_deploys_in_alices_account_and_everyone_runs_the_same_cluster() {
 }
 
 #[tokio::test]
-async fn a_cluster_needs_an_account_and_sensible_sizes() {
+pub(crate) async fn a_cluster_needs_an_account_and_sensible_sizes() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;
@@ -317,9 +317,12 @@ async fn a_redelivered_or_repeated_launch_never_makes_a_second_set_of_instances(
         .expect("the record");
     let deliver = || {
         let event = serde_json::from_value(event.clone()).expect("stream event");
-        provision_cluster::handle(
-            &stack.provisioner,
-            lambda_runtime::LambdaEvent::new(event, Default::default()),
+        local_stack::identity::as_function(
+            "provision-cluster",
+            provision_cluster::handle(
+                &stack.provisioner,
+                lambda_runtime::LambdaEvent::new(event, Default::default()),
+            ),
         )
     };
 
@@ -379,7 +382,7 @@ async fn a_cloud_refusal_leaves_the_cluster_in_error_with_the_code_and_a_retry_c
 }
 
 #[tokio::test]
-async fn reconciliation_follows_instances_changed_behind_the_services_back() {
+pub(crate) async fn reconciliation_follows_instances_changed_behind_the_services_back() {
     let stack = stack().await;
     let (alice, _bob, org) = connected(&stack).await;
     let stopped = create(&stack, &alice, &org, "stopped-by-hand", 1).await.body["cluster_id"]
@@ -417,7 +420,12 @@ async fn reconciliation_follows_instances_changed_behind_the_services_back() {
         .await
         .expect("gone");
 
-    let report = reconcile_clusters::reconcile(&stack.reconciler).await.expect("reconciled");
+    let report = local_stack::identity::as_function(
+        "reconcile-clusters",
+        reconcile_clusters::reconcile(&stack.reconciler),
+    )
+    .await
+    .expect("reconciled");
 
     assert_eq!(
         (report.checked, report.stopped_externally, report.terminated_externally),
@@ -428,7 +436,12 @@ async fn reconciliation_follows_instances_changed_behind_the_services_back() {
     assert_eq!(get(&stack, &path(&gone), &alice).await.body["state"], "terminated");
     assert_eq!(get(&stack, &path(&steady), &alice).await.body["state"], "running");
     // Done twice, nothing more changes.
-    let again = reconcile_clusters::reconcile(&stack.reconciler).await.expect("reconciled");
+    let again = local_stack::identity::as_function(
+        "reconcile-clusters",
+        reconcile_clusters::reconcile(&stack.reconciler),
+    )
+    .await
+    .expect("reconciled");
     assert_eq!(
         (again.checked, again.stopped_externally, again.terminated_externally),
         (2, 0, 0),
@@ -437,7 +450,7 @@ async fn reconciliation_follows_instances_changed_behind_the_services_back() {
 }
 
 #[tokio::test]
-async fn ports_open_in_the_clusters_security_group_for_whoever_may_open_them() {
+pub(crate) async fn ports_open_in_the_clusters_security_group_for_whoever_may_open_them() {
     let stack = stack().await;
     let (alice, bob, org) = connected(&stack).await;
     let cluster =

@@ -78,7 +78,7 @@ fn since(cluster: &Value) -> Timestamp {
 }
 
 #[tokio::test]
-async fn usage_is_clipped_to_the_window_attributed_to_who_started_it_and_csv_agrees() {
+pub(crate) async fn usage_is_clipped_to_the_window_attributed_to_who_started_it_and_csv_agrees() {
     let stack = stack().await;
     stack.clock.freeze();
     let (alice, bob, org) = connected(&stack).await;
@@ -224,7 +224,8 @@ async fn a_charge_racing_the_stop_confirmation_charges_the_interval_exactly_once
 }
 
 #[tokio::test]
-async fn without_credits_running_clusters_are_stopped_and_nothing_starts_until_an_operator_grants() {
+pub(crate) async fn without_credits_running_clusters_are_stopped_and_nothing_starts_until_an_operator_grants()
+{
     let options = local_stack::StackOptions {
         pricing: orgs::config::Pricing { trial: Credits::from_millis(1_500), ..Default::default() },
         ..local_stack::StackOptions::for_test()
@@ -240,13 +241,23 @@ async fn without_credits_running_clusters_are_stopped_and_nothing_starts_until_a
 
     // An hour: charged, still in credit.
     stack.clock.advance(hours(1));
-    let report = reconcile_clusters::reconcile(&stack.reconciler).await.expect("ran");
+    let report = local_stack::identity::as_function(
+        "reconcile-clusters",
+        reconcile_clusters::reconcile(&stack.reconciler),
+    )
+    .await
+    .expect("ran");
     assert_eq!((report.charged, report.stopped_for_credits), (1, 0), "{report:?}");
     assert_eq!(report.credits_charged, Credits::from_millis(1_000));
 
     // Another hour: the balance is used up, and the job stops the cluster.
     stack.clock.advance(hours(1));
-    let report = reconcile_clusters::reconcile(&stack.reconciler).await.expect("ran");
+    let report = local_stack::identity::as_function(
+        "reconcile-clusters",
+        reconcile_clusters::reconcile(&stack.reconciler),
+    )
+    .await
+    .expect("ran");
     assert_eq!(report.stopped_for_credits, 1, "{report:?}");
     settles(&stack, &alice, &org, &cluster, "stopped").await;
     let organization = get(&stack, &format!("/v1/organizations/{org}"), &alice).await;
@@ -292,7 +303,7 @@ async fn without_credits_running_clusters_are_stopped_and_nothing_starts_until_a
         let event = json!({ "org_id": org, "credits": 1, "operator": format!("ops-{i}@example.com"), "reason": "support ticket" });
         let granter = stack.granter.clone();
         async move {
-            grant_credits::handle(&granter, LambdaEvent::new(serde_json::from_value(event).expect("grant"), Default::default())).await
+            local_stack::identity::as_function("grant-credits", grant_credits::handle(&granter, LambdaEvent::new(serde_json::from_value(event).expect("grant"), Default::default()))).await
         }
     });
     for granted in join_all(grants).await {
@@ -307,9 +318,12 @@ async fn without_credits_running_clusters_are_stopped_and_nothing_starts_until_a
         [(uuid::Uuid::now_v7().to_string(), 5.0), (org.clone(), 0.0), (org.clone(), -3.0)]
     {
         let event = json!({ "org_id": org_id, "credits": credits, "operator": "ops", "reason": "mistake" });
-        let refused = grant_credits::handle(
-            &stack.granter,
-            LambdaEvent::new(serde_json::from_value(event).expect("grant"), Default::default()),
+        let refused = local_stack::identity::as_function(
+            "grant-credits",
+            grant_credits::handle(
+                &stack.granter,
+                LambdaEvent::new(serde_json::from_value(event).expect("grant"), Default::default()),
+            ),
         )
         .await;
         assert!(refused.is_err(), "{org_id} {credits}");

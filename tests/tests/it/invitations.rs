@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::support::*;
 
 #[tokio::test]
-async fn a_member_or_a_pending_email_cannot_be_invited_again() {
+pub(crate) async fn a_member_or_a_pending_email_cannot_be_invited_again() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;
@@ -62,7 +62,7 @@ async fn an_expired_invitation_is_gone_and_the_email_can_be_invited_again() {
 }
 
 #[tokio::test]
-async fn bob_declines_and_can_be_invited_again() {
+pub(crate) async fn bob_declines_and_can_be_invited_again() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;

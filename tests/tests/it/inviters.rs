@@ -27,7 +27,7 @@ async fn remove(stack: &local_stack::Stack, remover: &User, org: &str, who: &Use
 }
 
 #[tokio::test]
-async fn removing_an_admin_withdraws_the_invitations_they_sent() {
+pub(crate) async fn removing_an_admin_withdraws_the_invitations_they_sent() {
     let stack = stack().await;
     let (alice, dave, org) = alice_with_admin_dave(&stack).await;
     let erin = register(&stack, &email("erin")).await;
@@ -109,7 +109,7 @@ async fn revoke(stack: &local_stack::Stack, actor: &User, org: &str, id: &str) -
 }
 
 #[tokio::test]
-async fn a_revoked_invitation_leaves_the_invitees_dashboard_and_frees_the_address() {
+pub(crate) async fn a_revoked_invitation_leaves_the_invitees_dashboard_and_frees_the_address() {
     let stack = stack().await;
     let (alice, dave, org) = alice_with_admin_dave(&stack).await;
     let erin = register(&stack, &email("erin")).await;

@@ -13,7 +13,7 @@ fn status_and_body(response: Response<Body>) -> (u16, String) {
 }
 
 #[tokio::test]
-async fn every_generated_event_succeeds_through_its_function() {
+pub(crate) async fn every_generated_event_succeeds_through_its_function() {
     let stack = stack().await;
     let sdk = emulator().await.sdk_config().await;
     let context = stack.event_context(&sdk);
@@ -26,9 +26,12 @@ async fn every_generated_event_succeeds_through_its_function() {
         let answer = match *function {
             "register-user" => {
                 let event = serde_json::from_value(event).expect("PostConfirmation");
-                register_user::handle(&stack.registrar, LambdaEvent::new(event, Default::default()))
-                    .await
-                    .map(|_| (200, String::new()))
+                local_stack::identity::as_function(
+                    "register-user",
+                    register_user::handle(&stack.registrar, LambdaEvent::new(event, Default::default())),
+                )
+                .await
+                .map(|_| (200, String::new()))
             }
             "get-me" => get_me::handle(&stack.api, request()).await.map(status_and_body),
             "get-organization" => get_organization::handle(&stack.api, request()).await.map(status_and_body),
@@ -69,10 +72,12 @@ async fn every_generated_event_succeeds_through_its_function() {
             "get-usage" => get_usage::handle(&stack.api, request()).await.map(status_and_body),
             "grant-credits" => {
                 let event = serde_json::from_value(event).expect("a grant");
-                let granted =
-                    grant_credits::handle(&stack.granter, LambdaEvent::new(event, Default::default()))
-                        .await
-                        .expect("granted");
+                let granted = local_stack::identity::as_function(
+                    "grant-credits",
+                    grant_credits::handle(&stack.granter, LambdaEvent::new(event, Default::default())),
+                )
+                .await
+                .expect("granted");
                 assert!(granted.credits.granted.as_f64() >= 50.0, "{granted:?}");
                 continue;
             }
@@ -90,10 +95,12 @@ async fn every_generated_event_succeeds_through_its_function() {
             "cluster-agent" => cluster_agent::handle(&stack.api, request()).await.map(status_and_body),
             "sync-cluster-users" => {
                 let event = serde_json::from_value(event).expect("stream event");
-                let response =
-                    sync_cluster_users::handle(&stack.user_sync, LambdaEvent::new(event, Default::default()))
-                        .await
-                        .expect("user sync");
+                let response = local_stack::identity::as_function(
+                    "sync-cluster-users",
+                    sync_cluster_users::handle(&stack.user_sync, LambdaEvent::new(event, Default::default())),
+                )
+                .await
+                .expect("user sync");
                 assert!(response.batch_item_failures.is_empty());
                 continue;
             }
@@ -105,9 +112,12 @@ async fn every_generated_event_succeeds_through_its_function() {
                 .map(status_and_body),
             "reconcile-clusters" => {
                 let event = serde_json::from_value(event).expect("scheduled event");
-                let report = reconcile_clusters::handle(
-                    &stack.reconciler,
-                    LambdaEvent::new(event, Default::default()),
+                let report = local_stack::identity::as_function(
+                    "reconcile-clusters",
+                    reconcile_clusters::handle(
+                        &stack.reconciler,
+                        LambdaEvent::new(event, Default::default()),
+                    ),
                 )
                 .await
                 .expect("reconciled");
@@ -116,9 +126,12 @@ async fn every_generated_event_succeeds_through_its_function() {
             }
             "provision-cluster" => {
                 let event = serde_json::from_value(event).expect("stream event");
-                let response = provision_cluster::handle(
-                    &stack.provisioner,
-                    LambdaEvent::new(event, Default::default()),
+                let response = local_stack::identity::as_function(
+                    "provision-cluster",
+                    provision_cluster::handle(
+                        &stack.provisioner,
+                        LambdaEvent::new(event, Default::default()),
+                    ),
                 )
                 .await
                 .expect("provisioner");
@@ -127,9 +140,12 @@ async fn every_generated_event_succeeds_through_its_function() {
             }
             "sync-organization-name" => {
                 let event = serde_json::from_value(event).expect("stream event");
-                let response = sync_organization_name::handle(
-                    &stack.name_sync,
-                    LambdaEvent::new(event, Default::default()),
+                let response = local_stack::identity::as_function(
+                    "sync-organization-name",
+                    sync_organization_name::handle(
+                        &stack.name_sync,
+                        LambdaEvent::new(event, Default::default()),
+                    ),
                 )
                 .await
                 .expect("name sync");
@@ -160,19 +176,24 @@ async fn every_generated_event_succeeds_through_its_function() {
                     .to_owned();
                 let before = emails_to(&to).await.len();
                 let event = serde_json::from_value(event).expect("stream event");
-                let response =
-                    send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event, Default::default()))
-                        .await
-                        .expect("mailer");
+                let response = local_stack::identity::as_function(
+                    "send-invitation-email",
+                    send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event, Default::default())),
+                )
+                .await
+                .expect("mailer");
                 assert!(response.batch_item_failures.is_empty());
                 assert_eq!(emails_to(&to).await.len(), before + 1, "invoking the mailer sends the email");
                 continue;
             }
             "record-mail-feedback" => {
                 let event = serde_json::from_value(event).expect("SNS event");
-                let outcomes = record_mail_feedback::handle(
-                    &stack.feedback,
-                    LambdaEvent::new(event, Default::default()),
+                let outcomes = local_stack::identity::as_function(
+                    "record-mail-feedback",
+                    record_mail_feedback::handle(
+                        &stack.feedback,
+                        LambdaEvent::new(event, Default::default()),
+                    ),
                 )
                 .await
                 .expect("feedback");

@@ -58,8 +58,12 @@ async fn a_failing_send_is_reported_retried_and_recorded_once() {
     let invitation_records: Vec<_> = records.iter().filter(|r| is_invitation_insert(r)).collect();
     assert_eq!(invitation_records.len(), 1);
     assert!(records.len() > 1, "the batch also holds unrelated records (user, org, membership)");
-    let handle =
-        || send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event.clone(), Default::default()));
+    let handle = || {
+        local_stack::identity::as_function(
+            "send-invitation-email",
+            send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event.clone(), Default::default())),
+        )
+    };
 
     // SES is down: exactly the invitation's record is reported, nothing is recorded.
     let response = handle().await.expect("handler");
@@ -103,11 +107,15 @@ async fn the_pump_retries_a_failed_send_until_ses_is_back() {
 }
 
 #[tokio::test]
-async fn a_rejected_email_is_marked_undeliverable_for_the_inviter_and_not_retried() {
+pub(crate) async fn a_rejected_email_is_marked_undeliverable_for_the_inviter_and_not_retried() {
     let (stack, bob, id) = alice_invited_someone(Ses::Rejecting, false).await;
     let (_, event) = stream_batch(&stack).await;
-    let handle =
-        || send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event.clone(), Default::default()));
+    let handle = || {
+        local_stack::identity::as_function(
+            "send-invitation-email",
+            send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event.clone(), Default::default())),
+        )
+    };
 
     let response = handle().await.expect("handler");
 
@@ -153,9 +161,12 @@ async fn a_transient_failure_stops_the_batch_at_its_record_so_order_holds() {
     let first_invitation = records.iter().find(|r| is_invitation_insert(r)).expect("an invitation record");
     stack.ses.set_down(true);
 
-    let response = send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event, Default::default()))
-        .await
-        .expect("handler");
+    let response = local_stack::identity::as_function(
+        "send-invitation-email",
+        send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event, Default::default())),
+    )
+    .await
+    .expect("handler");
 
     let failed: Vec<_> =
         response.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect();
@@ -171,9 +182,12 @@ async fn an_answered_invitation_is_not_mailed() {
     assert_eq!(declined.status.as_u16(), 204);
 
     let (_, event) = stream_batch(&stack).await;
-    let response = send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event, Default::default()))
-        .await
-        .expect("handler");
+    let response = local_stack::identity::as_function(
+        "send-invitation-email",
+        send_invitation_email::handle(&stack.mailer, LambdaEvent::new(event, Default::default())),
+    )
+    .await
+    .expect("handler");
     assert!(response.batch_item_failures.is_empty());
     assert!(emails_to(&bob.email).await.is_empty());
     assert!(delivery_of(&stack, &id).await.is_none());
@@ -219,13 +233,16 @@ fn ses_notification(
 }
 
 async fn feed(stack: &Stack, event: aws_lambda_events::sns::SnsEvent) -> Vec<record_mail_feedback::Outcome> {
-    record_mail_feedback::handle(&stack.feedback, LambdaEvent::new(event, Default::default()))
-        .await
-        .expect("the feedback handler")
+    local_stack::identity::as_function(
+        "record-mail-feedback",
+        record_mail_feedback::handle(&stack.feedback, LambdaEvent::new(event, Default::default())),
+    )
+    .await
+    .expect("the feedback handler")
 }
 
 #[tokio::test]
-async fn a_bounce_and_a_complaint_reach_the_inviter_and_a_soft_bounce_does_not() {
+pub(crate) async fn a_bounce_and_a_complaint_reach_the_inviter_and_a_soft_bounce_does_not() {
     use orgs::domain::MailProblemKind;
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;

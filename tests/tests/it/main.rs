@@ -13,6 +13,7 @@ mod cors;
 mod credits;
 mod delivery;
 mod failures;
+mod iam;
 mod invitations;
 mod inviters;
 mod jwt;

@@ -37,7 +37,7 @@ async fn role_of(stack: &local_stack::Stack, viewer: &User, org: &str, who: &Use
 }
 
 #[tokio::test]
-async fn the_owner_promotes_and_demotes_and_the_change_holds_at_once() {
+pub(crate) async fn the_owner_promotes_and_demotes_and_the_change_holds_at_once() {
     let stack = stack().await;
     let (alice, bob, carol, org) = alice_bob_and_carol(&stack).await;
 
@@ -82,7 +82,7 @@ async fn strangers_and_missing_members_learn_nothing() {
 }
 
 #[tokio::test]
-async fn a_demoted_admin_takes_their_open_invitations_with_them() {
+pub(crate) async fn a_demoted_admin_takes_their_open_invitations_with_them() {
     let stack = stack().await;
     let (alice, bob, _carol, org) = alice_bob_and_carol(&stack).await;
     assert_eq!(set_role(&stack, &alice, &org, &bob, "admin").await.status, StatusCode::OK);
@@ -201,7 +201,7 @@ async fn owners(stack: &local_stack::Stack, viewer: &User, org: &str) -> (Vec<St
 }
 
 #[tokio::test]
-async fn the_owner_hands_the_organization_to_a_member_and_becomes_an_admin() {
+pub(crate) async fn the_owner_hands_the_organization_to_a_member_and_becomes_an_admin() {
     let stack = stack().await;
     let (alice, bob, carol, org) = alice_bob_and_carol(&stack).await;
     let stranger = register(&stack, &email("mallory")).await;

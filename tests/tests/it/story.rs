@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::support::*;
 
 #[tokio::test]
-async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
+pub(crate) async fn alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed() {
     let stack = stack().await;
 
     // 1. Alice signs up: a personal organization, owned by her.
@@ -159,14 +159,17 @@ async fn a_retried_registration_creates_nothing_twice() {
     let alice = register(&stack, &email("alice")).await;
     let event =
         lambda_runtime::LambdaEvent::new(post_confirmation(&alice.sub, &alice.email), Default::default());
-    let returned = register_user::handle(&stack.registrar, event).await.expect("retry succeeds");
+    let returned =
+        local_stack::identity::as_function("register-user", register_user::handle(&stack.registrar, event))
+            .await
+            .expect("retry succeeds");
     assert_eq!(returned.request.user_attributes["sub"], alice.sub, "the event goes back to Cognito");
     let me = get(&stack, "/v1/me", &alice).await;
     assert_eq!(me.body["organizations"].as_array().map(Vec::len), Some(1), "{:?}", me.body);
 }
 
 #[tokio::test]
-async fn a_user_the_trigger_missed_is_registered_by_their_first_dashboard_visit() {
+pub(crate) async fn a_user_the_trigger_missed_is_registered_by_their_first_dashboard_visit() {
     let stack = stack().await;
     let sub = uuid::Uuid::new_v4().to_string();
     let token = stack.issuer.token(&sub, "Newcomer@Example.com");
@@ -182,7 +185,7 @@ async fn a_user_the_trigger_missed_is_registered_by_their_first_dashboard_visit(
 }
 
 #[tokio::test]
-async fn a_member_may_leave_but_not_remove_others() {
+pub(crate) async fn a_member_may_leave_but_not_remove_others() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;

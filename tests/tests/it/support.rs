@@ -68,7 +68,7 @@ pub fn post_confirmation(sub: &str, email: &str) -> CognitoEventUserPoolsPostCon
 pub async fn register(stack: &Stack, email: &str) -> User {
     let sub = uuid::Uuid::new_v4().to_string();
     let event = LambdaEvent::new(post_confirmation(&sub, email), Default::default());
-    register_user::handle(&stack.registrar, event)
+    local_stack::identity::as_function("register-user", register_user::handle(&stack.registrar, event))
         .await
         .unwrap_or_else(|e| panic!("register-user failed: {e}"));
     User { token: stack.issuer.token(&sub, email), sub, email: email.to_lowercase() }
