@@ -27,6 +27,10 @@ pub enum CloudError {
     },
 }
 
+/// The code of [`CloudError::Refused`] when the role let the service in with another external id
+/// too: it does not require the organization's, so any tenant of the service could claim it.
+pub const EXTERNAL_ID_NOT_REQUIRED: &str = "ExternalIdNotRequired";
+
 /// What verifying a role proved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -37,7 +41,8 @@ pub struct Verified {
 /// The customer's cloud, as the service reaches it.
 pub trait Cloud: Send + Sync {
     /// Assumes `role` with `external_id`, then makes one harmless read as it (who am I?), which
-    /// must answer for the role's own account.
+    /// must answer for the role's own account; then proves the role requires that external id:
+    /// an AssumeRole with another one must be refused.
     fn verify<'a>(
         &'a self,
         role: &'a RoleArn,
@@ -183,7 +188,17 @@ impl Cloud for StsCloud {
                     ),
                 });
             }
-            Ok(Verified { account_id })
+            // The same role with an external id nobody holds: AWS must refuse it, or the role
+            // trusts the service without the organization's id, and any tenant could claim it.
+            let probe = Target { external_id: ExternalId::generate(), ..target };
+            match assume(&self.sdk, &probe).await {
+                Ok(_) => Err(CloudError::Refused {
+                    code: EXTERNAL_ID_NOT_REQUIRED.into(),
+                    message: "AssumeRole succeeded with an external id other than the organization's".into(),
+                }),
+                Err(CloudError::Refused { .. }) => Ok(Verified { account_id }),
+                Err(other) => Err(other),
+            }
         })
     }
 }

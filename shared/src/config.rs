@@ -135,6 +135,25 @@ pub fn service_account_id(src: &dyn Source) -> Result<String, ConfigError> {
     }
 }
 
+/// The service as customers' accounts see it: `SERVICE_ACCOUNT_ID` and `SERVICE_ROLE_ARNS` (the
+/// comma-separated ARNs of the roles that assume customers' roles, each in that account).
+pub fn service_identity(src: &dyn Source) -> Result<crate::domain::ServiceIdentity, ConfigError> {
+    let account_id = service_account_id(src)?;
+    let invalid = |reason: String| ConfigError::Invalid { name: "SERVICE_ROLE_ARNS", reason };
+    let mut assuming_roles = Vec::new();
+    for arn in required(src, "SERVICE_ROLE_ARNS")?.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        let role = crate::domain::RoleArn::parse(arn).map_err(|e| invalid(format!("{arn}: {e}")))?;
+        if role.account() != account_id {
+            return Err(invalid(format!("{arn} is not in SERVICE_ACCOUNT_ID's account")));
+        }
+        assuming_roles.push(role);
+    }
+    if assuming_roles.is_empty() {
+        return Err(invalid("names no role".into()));
+    }
+    Ok(crate::domain::ServiceIdentity { account_id, assuming_roles })
+}
+
 /// The deployment's limits on what one organization or user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

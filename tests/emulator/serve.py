@@ -25,10 +25,20 @@
    key, the service, the action and the parameters IAM decides on (tables, indexes, transaction
    actions, role ARNs, the sender). `GET /_local/calls` returns them; the IAM conformance test
    compares them with each function's policy in the SAM template.
+
+5. Trust policies that hold. moto's AssumeRole succeeds for any role ARN with any external id.
+   Here AssumeRole is refused (AccessDenied, as AWS answers) unless the role exists in the account
+   its ARN names and an Allow statement of its trust policy admits the caller (the service's
+   account root, or the role named like the calling function's key) with every condition met
+   (`sts:ExternalId` with StringEquals or StringLike; any other condition is refused, so a test
+   notices rather than passes). The key `customer` is the customer's own administrator, who may
+   assume any role that exists (tests look at the customer's account that way). `POST /_local/trust {"role_arn", "policy"}` is the customer's side:
+   it creates the role if missing and adds the policy's statements to its trust policy.
 """
 
 import argparse
 import copy
+import fnmatch
 import inspect
 import io
 import json
@@ -47,6 +57,9 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.iam.models import iam_backends
+from moto.sts.exceptions import STSClientError
+from moto.sts.models import STSBackend
 from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
@@ -214,8 +227,101 @@ def _dynamodb_params(params):
     return kept
 
 
+# The service's own account (moto's default) and the key of the request being served.
+SERVICE_ACCOUNT = "123456789012"
+# The tests acting as the customer's own administrator, who may assume any role of theirs (to look
+# at their account as it is, behind the service's back).
+CUSTOMER_KEY = "customer"
+CALLER = {"key": None}
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _admits(principal, key):
+    """Whether a trust statement's principal is the caller: the service's account root (or its
+    bare id), or the service role named like the calling function's key."""
+    if principal == "*":
+        return True
+    wanted = {f"arn:aws:iam::{SERVICE_ACCOUNT}:root", SERVICE_ACCOUNT, f"arn:aws:iam::{SERVICE_ACCOUNT}:role/{key}", "*"}
+    aws = principal.get("AWS") if isinstance(principal, dict) else None
+    return any(name in wanted for name in _as_list(aws) if name)
+
+
+def _conditions_hold(conditions, context):
+    for operator, keys in (conditions or {}).items():
+        for key, values in keys.items():
+            actual = context.get(key.lower())
+            values = _as_list(values)
+            if operator == "StringEquals":
+                ok = actual is not None and actual in values
+            elif operator == "StringLike":
+                ok = actual is not None and any(fnmatch.fnmatchcase(actual, v) for v in values)
+            else:
+                ok = False
+            if not ok:
+                return False
+    return True
+
+
+_moto_assume_role = STSBackend.assume_role
+
+
+def assume_role(self, region_name, role_session_name, role_arn, policy, duration, external_id):
+    parts = (role_arn or "").split(":")
+    account = parts[4] if len(parts) > 5 else ""
+    name = parts[5].split("/")[-1] if len(parts) > 5 else ""
+    key = CALLER["key"]
+    denied = STSClientError(
+        "AccessDenied", f"User: {key} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    )
+    try:
+        role = iam_backends[account]["aws"].get_role(name)
+    except Exception:
+        raise denied
+    if key == CUSTOMER_KEY:
+        return _moto_assume_role(self, region_name, role_session_name, role_arn, policy, duration, external_id)
+    document = json.loads(role.assume_role_policy_document or "{}")
+    context = {"sts:externalid": external_id} if external_id else {}
+    for statement in _as_list(document.get("Statement", [])):
+        actions = _as_list(statement.get("Action", []))
+        if (
+            statement.get("Effect") == "Allow"
+            and any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions)
+            and _admits(statement.get("Principal"), key)
+            and _conditions_hold(statement.get("Condition"), context)
+        ):
+            return _moto_assume_role(self, region_name, role_session_name, role_arn, policy, duration, external_id)
+    raise denied
+
+
+STSBackend.assume_role = assume_role
+
+
+def _trust(request):
+    """The customer's side: `role_arn` trusts `policy`'s statements too (created if missing)."""
+    arn, policy = request["role_arn"], request["policy"]
+    parts = arn.split(":")
+    account, name = parts[4], parts[5].split("/")[-1]
+    backend = iam_backends[account]["aws"]
+    try:
+        role = backend.get_role(name)
+    except Exception:
+        backend.create_role(name, json.dumps(policy), "/", None, "", [], None)
+        return
+    document = json.loads(role.assume_role_policy_document or "{}")
+    statements = _as_list(document.get("Statement", []))
+    for statement in _as_list(policy.get("Statement", [])):
+        if statement not in statements:
+            statements.append(statement)
+    document["Statement"] = statements
+    role.assume_role_policy_document = json.dumps(document)
+
+
 def _record(environ, body):
     found = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    CALLER["key"] = found.group(1) if found else None
     if not found or found.group(1) == TEST_KEY:
         return
     key, service = found.group(1), found.group(2)
@@ -244,6 +350,16 @@ def _local_api(environ, start_response):
         body = json.dumps({"calls": CALLS}).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+    if path == "/_local/trust" and environ.get("REQUEST_METHOD") == "POST":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            _trust(json.loads(environ["wsgi.input"].read(length)))
+        except (KeyError, IndexError, ValueError, AttributeError) as error:
+            message = f"expected {{role_arn, policy}}: {error}".encode()
+            start_response("400 Bad Request", [("Content-Length", str(len(message)))])
+            return [message]
+        start_response("204 No Content", [("Content-Length", "0")])
+        return [b""]
     start_response("404 Not Found", [("Content-Length", "0")])
     return [b""]
 

@@ -94,6 +94,7 @@ async fn fixtures(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<Fixtures
         Some(json!({ "email": "carol@contract.example" })),
     )
     .await?;
+    stack.customer_trusts("arn:aws:iam::111122223333:role/orgs-clusters", &org).await?;
     call(
         stack,
         "PUT",

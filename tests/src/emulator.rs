@@ -91,6 +91,22 @@ impl Emulator {
         sdk_config_for(&self.endpoint).await
     }
 
+    /// SDK configuration of the customer's own administrator: it may assume any existing role in
+    /// their account, to look at it as it is (see `serve.py`).
+    pub async fn customer_sdk_config(&self) -> SdkConfig {
+        sdk_config_for(&self.endpoint)
+            .await
+            .to_builder()
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(Credentials::new(
+                "customer",
+                "customer",
+                None,
+                None,
+                "local-customer",
+            )))
+            .build()
+    }
+
     /// Every AWS call a function made so far (the wrapper's record, oldest first).
     pub async fn calls(&self) -> Result<Vec<RecordedCall>, reqwest::Error> {
         #[derive(serde::Deserialize)]
@@ -122,6 +138,20 @@ pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
         .load()
         .await
 }
+
+/// Gives `role_arn` (created if missing, in the account the ARN names) the statements of
+/// `policy` as its trust policy, beside those it has: the customer's side of connecting an account.
+pub async fn trust(endpoint: &str, role_arn: &str, policy: &serde_json::Value) -> Result<(), BoxError> {
+    reqwest::Client::new()
+        .post(format!("{endpoint}/_local/trust"))
+        .json(&serde_json::json!({ "role_arn": role_arn, "policy": policy }))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One AWS call a function made, as the emulator wrapper recorded it (`serve.py`).
 #[derive(Debug, Clone, serde::Deserialize)]

@@ -26,7 +26,8 @@ use crate::emulator::workspace_root;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The functions an event can be generated for: every one.
+/// The functions an event can be generated for: every one, and the libraries that
+/// `dispatch-table-stream` hands records to (their events are its input too).
 pub const FUNCTIONS: &[&str] = &[
     "register-user",
     "get-me",
@@ -59,6 +60,7 @@ pub const FUNCTIONS: &[&str] = &[
     "record-mail-feedback",
     "sync-organization-name",
     "provision-cluster",
+    "dispatch-table-stream",
     "reconcile-clusters",
     "grant-credits",
     "sync-cluster-users",
@@ -67,6 +69,18 @@ pub const FUNCTIONS: &[&str] = &[
     "rotate-agent-token",
 ];
 
+/// The binary that takes `function`'s events: the table's followers are libraries of
+/// `dispatch-table-stream`.
+pub fn invoked_by(function: &str) -> &str {
+    match function {
+        "sync-organization-name" | "sync-cluster-users" | "provision-cluster" => "dispatch-table-stream",
+        other => other,
+    }
+}
+
+/// The customer's role the generated events connect (the emulator plays account 111122223333).
+pub const CUSTOMER_ROLE: &str = "arn:aws:iam::111122223333:role/orgs-clusters";
+
 /// What generating events needs of a running stack.
 pub struct EventContext {
     pub store: Store,
@@ -74,6 +88,8 @@ pub struct EventContext {
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub table: String,
     pub issuer: Issuer,
+    /// The emulator's endpoint: the customer's side of a cloud account (their role's trust).
+    pub emulator: String,
 }
 
 /// The stable subject of a local user: the same email is the same account on every run.
@@ -312,19 +328,30 @@ impl EventContext {
                 Ok(event)
             }
             "reconcile-clusters" => sample("reconcile-clusters"),
+            "dispatch-table-stream" => {
+                // One record for each operation that follows the table, in stream order.
+                let mut records = Vec::new();
+                for part in ["sync-organization-name", "sync-cluster-users", "provision-cluster"] {
+                    let event = Box::pin(self.event(part, email)).await?;
+                    records.extend(event["Records"].as_array().cloned().unwrap_or_default());
+                }
+                records.sort_by_key(|r| {
+                    r["dynamodb"]["SequenceNumber"].as_str().and_then(|n| n.parse::<u128>().ok()).unwrap_or(0)
+                });
+                Ok(json!({ "Records": records }))
+            }
             "provision-cluster" => {
                 let cluster = self.cluster_of(&caller).await?.to_string();
                 self.stream_record_where("INSERT", &[("entity", "cluster"), ("cluster_id", &cluster)]).await
             }
-            "configure-account" => http(
-                format!("/v1/organizations/{org}/cloud-account"),
-                json!({ "org_id": org }),
-                Some(json!({
-                    "provider": "aws",
-                    "role_arn": "arn:aws:iam::111122223333:role/orgs-clusters",
-                    "region": "eu-west-1",
-                })),
-            ),
+            "configure-account" => {
+                self.customer_trusts(&org).await?;
+                http(
+                    format!("/v1/organizations/{org}/cloud-account"),
+                    json!({ "org_id": org }),
+                    Some(json!({ "provider": "aws", "role_arn": CUSTOMER_ROLE, "region": "eu-west-1" })),
+                )
+            }
             "create-cluster" => {
                 self.connect_account(&caller).await?;
                 http(
@@ -420,6 +447,15 @@ impl EventContext {
         Ok(serde_json::to_value(crate::pump::lambda_event(&[record], &stream_arn)?)?)
     }
 
+    /// The customer's role trusts the service with `org`'s external id (see
+    /// [`crate::Stack::customer_trusts`]); returns that id.
+    async fn customer_trusts(&self, org: &orgs::domain::OrgId) -> Result<orgs::domain::ExternalId, BoxError> {
+        let external_id = self.store.ensure_external_id(org).await?;
+        let policy = orgs::domain::trust_policy(&crate::service_identity(), &external_id);
+        crate::emulator::trust(&self.emulator, CUSTOMER_ROLE, &policy).await?;
+        Ok(external_id)
+    }
+
     /// Connects the caller's organization to a cloud account (as configure-account would after
     /// proving the role), unless it has one.
     async fn connect_account(&self, caller: &User) -> Result<orgs::domain::CloudAccount, BoxError> {
@@ -428,10 +464,10 @@ impl EventContext {
         if let Some(account) = view.account {
             return Ok(account);
         }
-        let external_id = self.store.ensure_external_id(&org).await?;
+        let external_id = self.customer_trusts(&org).await?;
         let account = orgs::domain::CloudAccount {
             provider: orgs::domain::Provider::Aws,
-            role_arn: orgs::domain::RoleArn::parse("arn:aws:iam::111122223333:role/orgs-clusters")?,
+            role_arn: orgs::domain::RoleArn::parse(CUSTOMER_ROLE)?,
             region: orgs::domain::AwsRegion::parse("eu-west-1")?,
             account_id: "111122223333".into(),
             verified_at: self.now(),

@@ -23,8 +23,9 @@ tokio::task_local! {
 }
 
 /// Runs `work` as the function `name`: every AWS call it makes is signed with that function's key.
+/// The work is boxed: a function's future is deep, and a test thread's stack is not.
 pub async fn as_function<F: Future>(name: &'static str, work: F) -> F::Output {
-    FUNCTION.scope(name, work).await
+    FUNCTION.scope(name, Box::pin(work)).await
 }
 
 /// The function whose work is running, if any.

@@ -6,7 +6,7 @@
 //! - [`table`]: the table, created from the definition the SAM template declares.
 //! - [`issuer`]: RS256 keys, a JWKS endpoint and Cognito-shaped tokens.
 //! - [`router`]: API Gateway's part: HTTP request to payload-v2 event to the function's handler.
-//! - [`pump`]: the stream's event source mapping, feeding the mailer.
+//! - [`pump`]: the stream's two event source mappings: the mailer, and the ordered followers.
 //! - [`identity`]: each function signs its AWS calls with its own key, for the IAM check.
 //! - [`CallCounter`]: an SDK interceptor counting DynamoDB round trips per operation.
 
@@ -149,8 +149,11 @@ pub struct Stack {
     /// The customer's cloud as the cloud-account functions meet it; `cloud.refuse(...)` is AWS
     /// saying no where the emulator cannot.
     pub cloud: Arc<outage::RefusingCloud>,
-    /// The service's own account, as the trust policy names it (moto's default account).
-    pub service_account: Arc<get_cloud_account::ServiceAccount>,
+    /// The service as customers' accounts see it: moto's default account, and the functions that
+    /// assume customers' roles (named by their local keys, see [`identity`]).
+    pub service: Arc<orgs::domain::ServiceIdentity>,
+    /// The emulator's endpoint (the customer's IAM, for [`Stack::customer_trusts`]).
+    pub emulator_endpoint: String,
     /// EC2 as the provisioner meets it; `fleet.refuse(...)` is the customer's account saying no.
     pub fleet: Arc<outage::RefusingFleet>,
     /// The stream consumer that carries out clusters' intents in EC2, through the customer's role.
@@ -162,6 +165,8 @@ pub struct Stack {
     /// The stream consumer that copies organization names.
     pub name_sync: Arc<sync_organization_name::NameSync>,
     pub user_sync: Arc<sync_cluster_users::UserSync>,
+    /// The table's ordered stream reader: name copy, cluster users and provisioning, in that order.
+    pub followers: Arc<dispatch_table_stream::Followers>,
     pub clock: Arc<ShiftedClock>,
     pub calls: CallCounter,
     pub stream_arn: String,
@@ -226,7 +231,8 @@ impl Stack {
             pricing: options.pricing.clone(),
         });
         let cloud = Arc::new(outage::RefusingCloud::new(orgs::cloud::StsCloud::new(sdk.clone())));
-        let service_account = Arc::new(get_cloud_account::ServiceAccount(MOTO_ACCOUNT.into()));
+        let service = Arc::new(service_identity());
+        let emulator_endpoint = sdk.endpoint_url().unwrap_or_default().to_owned();
         let fleet = Arc::new(outage::RefusingFleet::new(provision_cluster::ec2::Ec2Fleet::new(
             sdk.clone(),
             CLUSTER_IMAGE,
@@ -251,6 +257,11 @@ impl Stack {
         });
         let name_sync = Arc::new(sync_organization_name::NameSync {
             store: Store::new(plain_dynamo.clone(), &options.table),
+        });
+        let followers = Arc::new(dispatch_table_stream::Followers {
+            names: name_sync.clone(),
+            users: user_sync.clone(),
+            provisioner: provisioner.clone(),
         });
         let ses = Arc::new(outage::OutageMailer::new(SesMailer::new(ses, &options.sender, None)));
         let mailer = Arc::new(InvitationMailer {
@@ -297,7 +308,7 @@ impl Stack {
         let app = router::router(router::Functions {
             api: api.clone(),
             cloud: cloud.clone(),
-            service_account: service_account.clone(),
+            service: service.clone(),
             openapi: Arc::new(get_openapi::Document::build()?),
             cors_origin: options.dashboard_url.clone(),
         });
@@ -315,28 +326,13 @@ impl Stack {
                 options.pump_options.clone(),
                 pump_stats.clone(),
             )));
-            // A second consumer with its own positions, as a second event source mapping is.
+            // The table's second reader, with its own positions, as a second event source mapping
+            // is: the operations that follow the table in order (see `dispatch-table-stream`).
             tasks.push(tokio::spawn(pump::run(
                 plain_dynamo.clone(),
                 streams.clone(),
                 options.table.clone(),
-                pump::name_sync_handler(name_sync.clone()),
-                options.pump_options.clone(),
-                Arc::new(pump::PumpStats::default()),
-            )));
-            tasks.push(tokio::spawn(pump::run(
-                plain_dynamo.clone(),
-                streams.clone(),
-                options.table.clone(),
-                pump::provisioner_handler(provisioner.clone()),
-                options.pump_options.clone(),
-                Arc::new(pump::PumpStats::default()),
-            )));
-            tasks.push(tokio::spawn(pump::run(
-                plain_dynamo.clone(),
-                streams.clone(),
-                options.table.clone(),
-                pump::user_sync_handler(user_sync.clone()),
+                pump::followers_handler(followers.clone()),
                 options.pump_options.clone(),
                 Arc::new(pump::PumpStats::default()),
             )));
@@ -366,13 +362,15 @@ impl Stack {
             registrar,
             feedback,
             cloud,
-            service_account,
+            service,
+            emulator_endpoint,
             fleet,
             provisioner,
             reconciler,
             granter,
             name_sync,
             user_sync,
+            followers,
             clock,
             calls,
             stream_arn,
@@ -383,6 +381,17 @@ impl Stack {
             ses,
             tasks,
         })
+    }
+
+    /// The customer gives `role_arn` the trust policy the service shows `org` (its external id,
+    /// the service's roles), as a person pastes it into the role in their account. The emulator
+    /// wrapper enforces trust policies on AssumeRole as AWS does; a role trusted by several
+    /// organizations (tests share one customer account) keeps a statement for each.
+    pub async fn customer_trusts(&self, role_arn: &str, org: &str) -> Result<(), BoxError> {
+        let org = orgs::domain::OrgId::parse(org)?;
+        let external_id = self.api.store.ensure_external_id(&org).await?;
+        let policy = orgs::domain::trust_policy(&self.service, &external_id);
+        emulator::trust(&self.emulator_endpoint, role_arn, &policy).await
     }
 
     /// What `cargo xtask event` needs to generate events for this stack.
@@ -414,6 +423,7 @@ impl Stack {
             streams: self.streams.clone(),
             table: self.options.table.clone(),
             issuer: self.issuer.clone(),
+            emulator: self.emulator_endpoint.clone(),
         }
     }
 
@@ -440,6 +450,24 @@ pub const CLUSTER_IMAGE: &str = "ami-12c6146b";
 
 /// The account moto acts in for the default credentials: the service's own, locally.
 pub const MOTO_ACCOUNT: &str = "123456789012";
+
+/// The functions that assume customers' roles: the ones a trust policy names.
+pub const ASSUMING_FUNCTIONS: &[&str] = &["configure-account", "dispatch-table-stream", "reconcile-clusters"];
+
+/// The service on the local stack: moto's default account, and a role per function that assumes
+/// customers' roles, named as the function signs ([`identity`]), which is how the emulator
+/// wrapper tells who is assuming.
+pub fn service_identity() -> orgs::domain::ServiceIdentity {
+    orgs::domain::ServiceIdentity {
+        account_id: MOTO_ACCOUNT.into(),
+        assuming_roles: ASSUMING_FUNCTIONS
+            .iter()
+            .filter_map(|f| {
+                orgs::domain::RoleArn::parse(&format!("arn:aws:iam::{MOTO_ACCOUNT}:role/{f}")).ok()
+            })
+            .collect(),
+    }
+}
 
 /// One RSA key per process: generating 2048-bit keys is the slowest thing a test would do.
 pub fn test_key() -> SigningKey {

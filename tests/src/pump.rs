@@ -158,42 +158,14 @@ pub fn mailer_handler(mailer: Arc<InvitationMailer>) -> Handler {
     })
 }
 
-/// The organization-name sync as a stream consumer.
-pub fn name_sync_handler(sync: Arc<sync_organization_name::NameSync>) -> Handler {
+/// The table's ordered reader, `dispatch-table-stream` (name copy, cluster users, provisioning).
+pub fn followers_handler(followers: Arc<dispatch_table_stream::Followers>) -> Handler {
     Arc::new(move |event| {
-        let sync = sync.clone();
+        let followers = followers.clone();
         Box::pin(async move {
             crate::identity::as_function(
-                "sync-organization-name",
-                sync_organization_name::handle(&sync, LambdaEvent::new(event, Default::default())),
-            )
-            .await
-        })
-    })
-}
-
-/// The cluster-user sync as a stream consumer.
-pub fn user_sync_handler(sync: Arc<sync_cluster_users::UserSync>) -> Handler {
-    Arc::new(move |event| {
-        let sync = sync.clone();
-        Box::pin(async move {
-            crate::identity::as_function(
-                "sync-cluster-users",
-                sync_cluster_users::handle(&sync, LambdaEvent::new(event, Default::default())),
-            )
-            .await
-        })
-    })
-}
-
-/// The provisioner as a stream consumer.
-pub fn provisioner_handler(provisioner: Arc<provision_cluster::Provisioner>) -> Handler {
-    Arc::new(move |event| {
-        let provisioner = provisioner.clone();
-        Box::pin(async move {
-            crate::identity::as_function(
-                "provision-cluster",
-                provision_cluster::handle(&provisioner, LambdaEvent::new(event, Default::default())),
+                "dispatch-table-stream",
+                dispatch_table_stream::handle(&followers, LambdaEvent::new(event, Default::default())),
             )
             .await
         })

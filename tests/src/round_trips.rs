@@ -95,6 +95,7 @@ pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, 
     measured.push(("events page", stack.calls.take()));
     let account = json!({ "provider": "aws", "role_arn": "arn:aws:iam::111122223333:role/orgs", "region": "eu-west-1" });
     call(stack, "GET", &format!("/v1/organizations/{org}/cloud-account"), &alice, None).await?;
+    stack.customer_trusts("arn:aws:iam::111122223333:role/orgs", &org).await?;
     stack.calls.take();
     call(stack, "PUT", &format!("/v1/organizations/{org}/cloud-account"), &alice, Some(account)).await?;
     measured.push(("configure account", stack.calls.take()));

@@ -23,7 +23,7 @@ const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 pub struct Functions {
     pub api: Arc<Api>,
     pub cloud: Arc<dyn orgs::cloud::Cloud>,
-    pub service_account: Arc<get_cloud_account::ServiceAccount>,
+    pub service: Arc<orgs::domain::ServiceIdentity>,
     pub openapi: Arc<get_openapi::Document>,
     /// The one origin CORS allows (the dashboard's), as the template's `CorsConfiguration` does.
     pub cors_origin: String,
@@ -128,8 +128,10 @@ async fn call_function(functions: Functions, request: AxumRequest) -> AxumRespon
             "list-cluster-users" => list_cluster_users::handle(&api, request).await,
             "rotate-agent-token" => rotate_agent_token::handle(&api, request).await,
             "cluster-agent" => cluster_agent::handle(&api, request).await,
-            "configure-account" => configure_account::handle(&api, functions.cloud.as_ref(), request).await,
-            "get-cloud-account" => get_cloud_account::handle(&api, &functions.service_account, request).await,
+            "configure-account" => {
+                configure_account::handle(&api, functions.cloud.as_ref(), &functions.service, request).await
+            }
+            "get-cloud-account" => get_cloud_account::handle(&api, &functions.service, request).await,
             _ => route_not_found::handle(request).await,
         }
     })

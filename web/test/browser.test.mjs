@@ -63,6 +63,18 @@ async function accessible(page, name) {
   checked.add(name);
 }
 
+/** The customer's side of connecting an account: `role` trusts `policy` (the local stack's IAM). */
+async function trust(role, policy) {
+  const emulator = process.env.EMULATOR_URL;
+  assert.ok(emulator, "EMULATOR_URL is not set (local-stack browser sets it)");
+  const response = await fetch(`${emulator}/_local/trust`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ role_arn: role, policy }),
+  });
+  assert.equal(response.status, 204, await response.text());
+}
+
 /** The dashboard link in the invitation email to `to`, from the emulator's SES outbox. */
 async function invitationLink(to) {
   const outbox = process.env.EMULATOR_URL;
@@ -136,9 +148,12 @@ test("the seed story: sign up, invite, accept, share a cloud account and a clust
   }
   await shoot(alice, "members");
 
-  // Alice connects the cloud account.
+  // Alice connects the cloud account: she gives her role the trust policy the page shows (in the
+  // emulator, which plays her account 111122223333 and enforces trust policies as AWS does).
   await visit(alice, org, "cloud");
-  await alice.getByLabel("Role ARN").fill("arn:aws:iam::111122223333:role/orgs-clusters");
+  const role = "arn:aws:iam::111122223333:role/orgs-clusters";
+  await trust(role, JSON.parse(await alice.locator("#trust-policy").textContent()));
+  await alice.getByLabel("Role ARN").fill(role);
   await alice.getByLabel("Region").fill("eu-west-1");
   await alice.getByRole("button", { name: "Connect and verify" }).click();
   await alice.getByText("111122223333", { exact: true }).waitFor();

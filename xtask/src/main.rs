@@ -291,7 +291,8 @@ fn release_packages() -> Result<Vec<String>, String> {
     let mut packages: Vec<String> = std::fs::read_dir(root().join("functions"))
         .map_err(|e| format!("functions/: {e}"))?
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("Cargo.toml").exists())
+        // A function crate without `main.rs` is a library another function calls.
+        .filter(|e| e.path().join("src/main.rs").exists())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     packages.sort();

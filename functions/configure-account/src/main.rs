@@ -1,4 +1,5 @@
-//! Lambda entry point of `configure-account`: the API's dependencies, plus STS to prove roles.
+//! Lambda entry point of `configure-account`: the API's dependencies, plus STS to prove roles and
+//! the service's identity (its own account is never a customer's).
 
 use std::sync::Arc;
 
@@ -11,9 +12,10 @@ async fn main() -> Result<(), Error> {
     let api = Arc::new(orgs::Api::from_env().await?);
     let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
     let cloud: Arc<dyn orgs::cloud::Cloud> = Arc::new(orgs::cloud::StsCloud::new(sdk));
+    let service = Arc::new(orgs::config::service_identity(&orgs::config::Env)?);
     run_concurrent(service_fn(move |req| {
-        let (api, cloud) = (api.clone(), cloud.clone());
-        async move { configure_account::handle(&api, cloud.as_ref(), req).await }
+        let (api, cloud, service) = (api.clone(), cloud.clone(), service.clone());
+        async move { configure_account::handle(&api, cloud.as_ref(), &service, req).await }
     }))
     .await
 }

@@ -7,17 +7,14 @@ use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::contract::CloudAccountPage;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, trust_policy};
+use orgs::domain::{DomainError, ServiceIdentity, trust_policy};
 use orgs::http::{ApiError, json, org_param, respond};
 
-/// The service's own AWS account, which the trust policy lets assume the customer's role.
-pub struct ServiceAccount(pub String);
-
-pub async fn handle(api: &Api, service: &ServiceAccount, req: Request) -> Result<Response<Body>, Error> {
+pub async fn handle(api: &Api, service: &ServiceIdentity, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, read(api, service, &req).await))
 }
 
-async fn read(api: &Api, service: &ServiceAccount, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn read(api: &Api, service: &ServiceIdentity, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
     let org = org_param(req)?;
     let view = api
@@ -30,6 +27,6 @@ async fn read(api: &Api, service: &ServiceAccount, req: &Request) -> Result<Resp
         Some(id) => id,
         None => api.store.ensure_external_id(&org).await?,
     };
-    let policy = trust_policy(&service.0, &external_id);
+    let policy = trust_policy(service, &external_id);
     json(StatusCode::OK, &CloudAccountPage { external_id, trust_policy: policy, account: view.account })
 }

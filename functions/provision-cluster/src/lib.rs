@@ -16,32 +16,18 @@ pub mod ec2;
 
 use std::sync::Arc;
 
-use aws_lambda_events::dynamodb::{Event, EventRecord};
-use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use lambda_runtime::{Error, LambdaEvent};
+use aws_lambda_events::dynamodb::EventRecord;
+use orgs::Clock;
 use orgs::cloud::{CloudError, Fleet, Launch};
 use orgs::domain::{Cluster, ClusterState, DomainError, OrgId, Timestamp, Transition};
 use orgs::store::{ClusterOutcome, Store, schema};
 use orgs::stream::text;
-use orgs::{Clock, SystemClock};
 
 /// What the provisioner holds for its lifetime.
 pub struct Provisioner {
     pub store: Store,
     pub fleet: Arc<dyn Fleet>,
     pub clock: Arc<dyn Clock>,
-}
-
-impl Provisioner {
-    pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
-        let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
-        let image = orgs::config::cluster_image_id(&orgs::config::Env)?;
-        Ok(Self {
-            store: orgs::app::store_from_env()?,
-            fleet: Arc::new(ec2::Ec2Fleet::new(sdk, image)),
-            clock: Arc::new(SystemClock),
-        })
-    }
 }
 
 /// What became of one record.
@@ -55,26 +41,6 @@ pub enum Outcome {
     Moved(ClusterState),
     /// The cloud refused: the cluster is in `error`.
     Failed(String),
-}
-
-pub async fn handle(p: &Provisioner, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
-    let mut response = DynamoDbEventResponse::default();
-    for record in &event.payload.records {
-        match provision_one(p, record).await {
-            Ok(Outcome::Ignored) => {
-                tracing::debug!(event_id = %record.event_id, "not a cluster state change")
-            }
-            Ok(outcome) => tracing::info!(event_id = %record.event_id, ?outcome, "record handled"),
-            Err(e) => {
-                tracing::error!(event_id = %record.event_id, error = %orgs::http::chain(&e), "provisioning failed; the batch is retried from this record");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
-                break;
-            }
-        }
-    }
-    Ok(response)
 }
 
 /// Whether a record is a cluster whose state changed (or a new cluster).
@@ -91,7 +57,8 @@ pub fn is_port_change(record: &EventRecord) -> bool {
         && new.get("open_ports") != old.get("open_ports")
 }
 
-async fn provision_one(p: &Provisioner, record: &EventRecord) -> Result<Outcome, DomainError> {
+/// Carries out the intent a cluster record signals, if any (see the module's notes).
+pub async fn handle_record(p: &Provisioner, record: &EventRecord) -> Result<Outcome, DomainError> {
     let ports = is_port_change(record);
     if !is_state_change(record) && !ports {
         return Ok(Outcome::Ignored);

@@ -16,23 +16,15 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::dynamodb::{Event, EventRecord};
-use aws_lambda_events::streams::DynamoDbEventResponse;
-use lambda_runtime::{Error, LambdaEvent};
+use aws_lambda_events::dynamodb::EventRecord;
+use orgs::Clock;
 use orgs::domain::{DomainError, OrgId, Timestamp, UserId};
 use orgs::store::Store;
 use orgs::stream::text;
-use orgs::{Clock, SystemClock};
 
 pub struct UserSync {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
-}
-
-impl UserSync {
-    pub fn from_env() -> Result<Self, orgs::config::ConfigError> {
-        Ok(Self { store: orgs::app::store_from_env()?, clock: Arc::new(SystemClock) })
-    }
 }
 
 /// What a stream record is about, for this function.
@@ -50,11 +42,6 @@ pub enum Outcome {
     Ignored,
     /// How many records changed.
     Synced(usize),
-}
-
-pub async fn handle(sync: &UserSync, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
-    Ok(orgs::stream::in_order(&event.payload.records, "cluster user sync", |record| sync_one(sync, record))
-        .await)
 }
 
 /// What `record` is about, from its images alone; `None` for everything this function ignores.
@@ -82,7 +69,8 @@ pub fn target(record: &EventRecord) -> Option<Target> {
     }
 }
 
-async fn sync_one(sync: &UserSync, record: &EventRecord) -> Result<Outcome, DomainError> {
+/// Handles one stream record (see the module's notes).
+pub async fn handle_record(sync: &UserSync, record: &EventRecord) -> Result<Outcome, DomainError> {
     let Some(target) = target(record) else { return Ok(Outcome::Ignored) };
     let now = Timestamp::from_datetime(sync.clock.now());
     let corrupt = |what: &str| DomainError::Corrupt(format!("a stream record with a bad {what}: {target:?}"));

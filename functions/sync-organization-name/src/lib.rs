@@ -11,9 +11,7 @@
 //! - A failure stops the batch at that record and reports it in `batchItemFailures`: Lambda
 //!   retries from there, in order.
 
-use aws_lambda_events::dynamodb::{Event, EventRecord};
-use aws_lambda_events::streams::DynamoDbEventResponse;
-use lambda_runtime::{Error, LambdaEvent};
+use aws_lambda_events::dynamodb::EventRecord;
 use orgs::domain::{DomainError, OrgId};
 use orgs::store::{Store, schema};
 use orgs::stream::text;
@@ -21,12 +19,6 @@ use orgs::stream::text;
 /// What the function holds for its lifetime.
 pub struct NameSync {
     pub store: Store,
-}
-
-impl NameSync {
-    pub async fn from_env() -> Result<Self, orgs::config::ConfigError> {
-        Ok(Self { store: orgs::app::store_from_env()? })
-    }
 }
 
 /// What became of one record.
@@ -38,10 +30,6 @@ pub enum Outcome {
     Copied(usize),
 }
 
-pub async fn handle(sync: &NameSync, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
-    Ok(orgs::stream::in_order(&event.payload.records, "name copy", |record| sync_one(sync, record)).await)
-}
-
 /// Whether a record is an organization whose name changed.
 pub fn is_rename(record: &EventRecord) -> bool {
     let (new, old) = (&record.change.new_image, &record.change.old_image);
@@ -50,7 +38,8 @@ pub fn is_rename(record: &EventRecord) -> bool {
         && text(new, "name") != text(old, "name")
 }
 
-async fn sync_one(sync: &NameSync, record: &EventRecord) -> Result<Outcome, DomainError> {
+/// Handles one stream record (see the module's notes).
+pub async fn handle_record(sync: &NameSync, record: &EventRecord) -> Result<Outcome, DomainError> {
     if !is_rename(record) {
         return Ok(Outcome::Ignored);
     }

@@ -151,14 +151,37 @@ pub struct CloudAccount {
     pub configured_by: UserId,
 }
 
-/// The trust policy the customer attaches to their role: only the service's account may assume
-/// it, and only with this organization's external id.
-pub fn trust_policy(service_account: &str, external_id: &ExternalId) -> serde_json::Value {
+/// Who the service is to a customer's account: its own account, which is never a customer's, and
+/// the roles of the functions that assume customers' roles (the ones the trust policy names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceIdentity {
+    pub account_id: String,
+    pub assuming_roles: Vec<RoleArn>,
+}
+
+impl ServiceIdentity {
+    /// A role the service may be pointed at: one in a customer's account. A role in the service's
+    /// own account would let a tenant turn the service's credentials on the service itself.
+    pub fn check_customer_role(&self, role: &RoleArn) -> Result<(), DomainError> {
+        if role.account() == self.account_id {
+            return Err(DomainError::Invalid(
+                "role_arn names a role in this service's own AWS account; create the role in your own account".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The trust policy the customer attaches to their role: only the service's roles that assume
+/// customers' roles may assume it (not every principal of the service's account), and only with
+/// this organization's external id.
+pub fn trust_policy(service: &ServiceIdentity, external_id: &ExternalId) -> serde_json::Value {
+    let roles: Vec<&str> = service.assuming_roles.iter().map(RoleArn::as_str).collect();
     serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": { "AWS": format!("arn:aws:iam::{service_account}:root") },
+            "Principal": { "AWS": roles },
             "Action": "sts:AssumeRole",
             "Condition": { "StringEquals": { "sts:ExternalId": external_id.as_str() } }
         }]
@@ -212,8 +235,31 @@ mod tests {
         let (a, b) = (ExternalId::generate(), ExternalId::generate());
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 5 + 32);
-        let policy = trust_policy("999988887777", &a);
+        let service = ServiceIdentity {
+            account_id: "999988887777".into(),
+            assuming_roles: vec![
+                RoleArn::parse("arn:aws:iam::999988887777:role/orgs-configure-account").expect("arn"),
+                RoleArn::parse("arn:aws:iam::999988887777:role/orgs-dispatch-table-stream").expect("arn"),
+            ],
+        };
+        let policy = trust_policy(&service, &a);
         assert_eq!(policy["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"], a.as_str());
-        assert_eq!(policy["Statement"][0]["Principal"]["AWS"], "arn:aws:iam::999988887777:root");
+        assert_eq!(
+            policy["Statement"][0]["Principal"]["AWS"],
+            serde_json::json!([
+                "arn:aws:iam::999988887777:role/orgs-configure-account",
+                "arn:aws:iam::999988887777:role/orgs-dispatch-table-stream"
+            ]),
+            "the roles that assume it, never the account's root"
+        );
+    }
+
+    #[test]
+    fn a_role_in_the_services_own_account_is_refused() {
+        let service = ServiceIdentity { account_id: "999988887777".into(), assuming_roles: Vec::new() };
+        let own = RoleArn::parse("arn:aws:iam::999988887777:role/anything").expect("arn");
+        assert!(matches!(service.check_customer_role(&own), Err(DomainError::Invalid(_))));
+        let customer = RoleArn::parse("arn:aws:iam::111122223333:role/orgs").expect("arn");
+        assert!(service.check_customer_role(&customer).is_ok());
     }
 }

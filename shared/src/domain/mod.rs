@@ -16,7 +16,7 @@ mod timestamp;
 pub mod whole;
 
 pub use audit::{Actor, AuditEvent, EventAction, Subject};
-pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, trust_policy};
+pub use cloud::{AwsRegion, CloudAccount, ExternalId, Provider, RoleArn, ServiceIdentity, trust_policy};
 pub use cluster::{
     AgentReport, Cluster, ClusterName, ClusterSpec, ClusterState, InstanceType, MAX_WORKERS, MemberAction,
     PORT_PATTERN, Running, Transition, UserManagement, parse_port,

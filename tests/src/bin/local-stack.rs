@@ -148,6 +148,7 @@ async fn context() -> Result<local_stack::events::EventContext, BoxError> {
         streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
         table: state.table,
         issuer: local_stack::Issuer::new(state.issuer, key),
+        emulator: state.emulator,
     })
 }
 
@@ -173,7 +174,8 @@ async fn event(args: &[String]) -> Result<(), BoxError> {
         let event = context.event(function, &email).await?;
         let path = local_stack::events::write(&state_dir().join("events"), function, &event)?;
         let shown = path.strip_prefix(workspace_root()).unwrap_or(&path).display().to_string();
-        println!("cargo lambda invoke {function} --invoke-address 127.0.0.1 --data-file {shown}");
+        let binary = local_stack::events::invoked_by(function);
+        println!("cargo lambda invoke {binary} --invoke-address 127.0.0.1 --data-file {shown}");
     }
     Ok(())
 }

@@ -107,6 +107,7 @@ async fn fixture() -> Fixture {
         "region": "eu-west-1",
     });
     let path = format!("/v1/organizations/{org}/cloud-account");
+    stack.customer_trusts("arn:aws:iam::111122223333:role/orgs-clusters", &org).await.expect("trusted");
     assert_eq!(call(&stack, "PUT", &path, Some(&owner.token), Some(account)).await.status, StatusCode::OK);
     let non_member = register(&stack, &email("stranger")).await;
     let mut claims = serde_json::to_value(stack.issuer.claims(&member.sub, &member.email)).expect("claims");

@@ -33,7 +33,12 @@ pub(crate) async fn alice_connects_her_account_and_every_member_reads_it() {
     assert_eq!(first.body["account"], Value::Null);
     let external_id = first.body["external_id"].as_str().expect("an external id").to_owned();
     let statement = &first.body["trust_policy"]["Statement"][0];
-    assert_eq!(statement["Principal"]["AWS"], format!("arn:aws:iam::{}:root", local_stack::MOTO_ACCOUNT));
+    // The roles that assume customers' roles, never the service's whole account.
+    let roles: Vec<String> = local_stack::ASSUMING_FUNCTIONS
+        .iter()
+        .map(|f| format!("arn:aws:iam::{}:role/{f}", local_stack::MOTO_ACCOUNT))
+        .collect();
+    assert_eq!(statement["Principal"]["AWS"], json!(roles));
     assert_eq!(statement["Condition"]["StringEquals"]["sts:ExternalId"], external_id.as_str());
     assert_eq!(get(&stack, &path, &bob).await.body["external_id"], external_id.as_str(), "the same for Bob");
     let carol = register(&stack, &email("carol")).await;
@@ -47,6 +52,10 @@ pub(crate) async fn alice_connects_her_account_and_every_member_reads_it() {
     assert_ne!(elsewhere.body["external_id"], external_id.as_str(), "each organization has its own");
 
     assert_problem(&put_account(&stack, &bob, &org, configuration(ROLE)).await, 403, "a plain member");
+    // Alice pastes the policy the page shows into the role, in her account.
+    local_stack::emulator::trust(&stack.emulator_endpoint, ROLE, &first.body["trust_policy"])
+        .await
+        .expect("the role trusts the service");
     let saved = put_account(&stack, &alice, &org, configuration(ROLE)).await;
     assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
     assert_eq!(saved.body["account_id"], "111122223333", "proven by a read as the role");
@@ -61,7 +70,7 @@ pub(crate) async fn alice_connects_her_account_and_every_member_reads_it() {
 }
 
 #[tokio::test]
-pub(crate) async fn a_malformed_or_refused_role_saves_nothing() {
+pub(crate) async fn a_malformed_refused_or_unguarded_role_saves_nothing() {
     let stack = stack().await;
     let alice = register(&stack, &email("alice")).await;
     let org = personal_org(&stack, &alice).await;
@@ -93,17 +102,53 @@ pub(crate) async fn a_malformed_or_refused_role_saves_nothing() {
         refused.body
     );
 
-    // What the emulator cannot do, AWS would: refuse the role (wrong external id, no such role).
-    stack.cloud.refuse(Some(("AccessDenied", "User is not authorized to perform: sts:AssumeRole")));
-    let refused = put_account(&stack, &alice, &org, configuration(ROLE)).await;
-    assert_problem(&refused, 422, "a role the service may not assume");
-    assert!(
-        refused.body["detail"].as_str().is_some_and(|d| d.contains("AccessDenied")),
-        "{:?}",
-        refused.body
-    );
-    stack.cloud.refuse(None);
+    // The service's own account is never a customer's.
+    let own = format!("arn:aws:iam::{}:role/anything", local_stack::MOTO_ACCOUNT);
+    assert_problem(&put_account(&stack, &alice, &org, configuration(&own)).await, 400, "our own account");
 
+    // Refused as AWS refuses (the emulator wrapper enforces trust policies): a role that does not
+    // exist, and one that trusts the service only with another organization's external id.
+    let fresh =
+        || format!("arn:aws:iam::111122223333:role/t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let missing = put_account(&stack, &alice, &org, configuration(&fresh())).await;
+    let elsewhere_role = fresh();
+    let other_org = personal_org(&stack, &register(&stack, &email("dave")).await).await;
+    stack.customer_trusts(&elsewhere_role, &other_org).await.expect("trusted by another organization");
+    let not_ours = put_account(&stack, &alice, &org, configuration(&elsewhere_role)).await;
+    for (refused, why) in [(&missing, "no such role"), (&not_ours, "another organization's external id")] {
+        assert_problem(refused, 422, why);
+        let detail = refused.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("AccessDenied"), "{why}: the cloud's code: {detail}");
+        for internal in ["configure-account", local_stack::MOTO_ACCOUNT, ":role/", "not authorized"] {
+            assert!(!detail.contains(internal), "{why}: {detail} names {internal}");
+        }
+    }
+
+    // A role that trusts the service without the external id: any tenant could claim it.
+    let open_role = fresh();
+    let open = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:aws:iam::{}:root", local_stack::MOTO_ACCOUNT) },
+            "Action": "sts:AssumeRole"
+        }]
+    });
+    local_stack::emulator::trust(&stack.emulator_endpoint, &open_role, &open).await.expect("an open role");
+    let unguarded = put_account(&stack, &alice, &org, configuration(&open_role)).await;
+    assert_problem(&unguarded, 422, "a role that does not require the external id");
+    assert!(
+        unguarded.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("does not require the external id; any tenant could claim it")),
+        "{:?}",
+        unguarded.body
+    );
+
+    // Adding this organization's statement does not help while the open one stays.
+    stack.customer_trusts(&open_role, &org).await.expect("trusted");
+    let still_open = put_account(&stack, &alice, &org, configuration(&open_role)).await;
+    assert_problem(&still_open, 422, "the open statement still lets anyone in");
     assert_eq!(get(&stack, &path, &alice).await.body["account"], Value::Null, "nothing was saved");
     let log = get(&stack, &format!("/v1/organizations/{org}/events"), &alice).await;
     assert!(
@@ -111,4 +156,10 @@ pub(crate) async fn a_malformed_or_refused_role_saves_nothing() {
             .as_array()
             .is_some_and(|e| e.iter().all(|e| e["action"] != "cloud_account_configured"))
     );
+
+    // A role of its own that requires the external id is accepted.
+    let guarded_role = fresh();
+    stack.customer_trusts(&guarded_role, &org).await.expect("trusted");
+    let saved = put_account(&stack, &alice, &org, configuration(&guarded_role)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
 }

@@ -248,8 +248,8 @@ async fn snapshot(stack: &local_stack::Stack, cluster: &str) -> Vec<(String, Str
 async fn deliver(stack: &local_stack::Stack, records: &[Value]) -> Vec<String> {
     let event = serde_json::from_value(json!({ "Records": records })).expect("a stream event");
     let response = local_stack::identity::as_function(
-        "sync-cluster-users",
-        sync_cluster_users::handle(&stack.user_sync, LambdaEvent::new(event, Default::default())),
+        "dispatch-table-stream",
+        dispatch_table_stream::handle(&stack.followers, LambdaEvent::new(event, Default::default())),
     )
     .await
     .expect("handled");
@@ -391,12 +391,19 @@ async fn a_member_joining_an_organization_with_a_thousand_managed_clusters_is_wr
         .stream_record_where("INSERT", &[("entity", "member"), ("user_id", &bob.sub)])
         .await
         .expect("joined");
-    let counted = sync_cluster_users::UserSync { store: store.clone(), clock: stack.api.clock.clone() };
+    let counted = dispatch_table_stream::Followers {
+        users: std::sync::Arc::new(sync_cluster_users::UserSync {
+            store: store.clone(),
+            clock: stack.api.clock.clone(),
+        }),
+        names: stack.name_sync.clone(),
+        provisioner: stack.provisioner.clone(),
+    };
     stack.calls.take();
     let started = std::time::Instant::now();
     let response = local_stack::identity::as_function(
-        "sync-cluster-users",
-        sync_cluster_users::handle(
+        "dispatch-table-stream",
+        dispatch_table_stream::handle(
             &counted,
             LambdaEvent::new(serde_json::from_value(joined).expect("event"), Default::default()),
         ),

@@ -23,6 +23,7 @@ pub(crate) async fn connected(stack: &local_stack::Stack) -> (User, User, String
 
 /// Connects `org` to account 111122223333 as `who`.
 pub(crate) async fn connect(stack: &local_stack::Stack, who: &User, org: &str) {
+    stack.customer_trusts(ROLE, org).await.expect("the customer's role trusts the service");
     let account = json!({ "provider": "aws", "role_arn": ROLE, "region": "eu-west-1" });
     let saved = call(
         stack,
@@ -77,15 +78,19 @@ async fn target(stack: &local_stack::Stack, org: &str) -> Target {
     stack.api.store.cloud_target(&org).await.expect("read").expect("connected")
 }
 
+/// EC2 as the customer's own administrator reaches it, through the role.
+async fn customer_fleet() -> provision_cluster::ec2::Ec2Fleet {
+    provision_cluster::ec2::Ec2Fleet::new(
+        emulator().await.customer_sdk_config().await,
+        local_stack::CLUSTER_IMAGE,
+    )
+}
+
 /// The cluster's instances and their EC2 states, asked as the customer's role.
 async fn instances_in_customer_account(stack: &local_stack::Stack, org: &str, cluster: &str) -> Vec<String> {
     let id = uuid::Uuid::parse_str(cluster).expect("uuid");
     // EC2 as it is, not through the fleet a test may have told to refuse.
-    let ec2 = provision_cluster::ec2::Ec2Fleet::new(
-        emulator().await.sdk_config().await,
-        local_stack::CLUSTER_IMAGE,
-    );
-    orgs::cloud::Fleet::find(&ec2, &target(stack, org).await, &id)
+    orgs::cloud::Fleet::find(&customer_fleet().await, &target(stack, org).await, &id)
         .await
         .expect("find")
         .into_iter()
@@ -153,6 +158,7 @@ pub(crate) async fn bob_deploys_in_alices_account_and_everyone_runs_the_same_clu
     // While it lives, the account stays; terminated, it may change.
     let other = json!({ "provider": "aws", "role_arn": "arn:aws:iam::444455556666:role/other", "region": "eu-west-1" });
     let account = format!("/v1/organizations/{org}/cloud-account");
+    stack.customer_trusts("arn:aws:iam::444455556666:role/other", &org).await.expect("trusted");
     let refused = call(&stack, "PUT", &account, Some(&alice.token), Some(other.clone())).await;
     assert_problem(&refused, 409, "changing the account under a live cluster");
     assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("analytics")), "{:?}", refused.body);
@@ -318,9 +324,9 @@ async fn a_redelivered_or_repeated_launch_never_makes_a_second_set_of_instances(
     let deliver = || {
         let event = serde_json::from_value(event.clone()).expect("stream event");
         local_stack::identity::as_function(
-            "provision-cluster",
-            provision_cluster::handle(
-                &stack.provisioner,
+            "dispatch-table-stream",
+            dispatch_table_stream::handle(
+                &stack.followers,
                 lambda_runtime::LambdaEvent::new(event, Default::default()),
             ),
         )
@@ -344,7 +350,9 @@ async fn a_redelivered_or_repeated_launch_never_makes_a_second_set_of_instances(
         instance_type: "m5.large".into(),
         count: 2,
     };
-    stack.provisioner.fleet.launch(&target(&stack, &org).await, &launch).await.expect("launched");
+    let target = target(&stack, &org).await;
+    let launched = stack.provisioner.fleet.launch(&target, &launch);
+    local_stack::identity::as_function("dispatch-table-stream", launched).await.expect("launched");
 
     for _ in 0..3 {
         assert!(deliver().await.expect("handled").batch_item_failures.is_empty());
@@ -407,16 +415,11 @@ pub(crate) async fn reconciliation_follows_instances_changed_behind_the_services
     };
     let path = |c: &str| format!("/v1/organizations/{org}/clusters/{c}");
     // Someone with the customer's credentials stops one cluster and terminates another in EC2.
-    stack
-        .provisioner
-        .fleet
-        .stop(&target, &ids(get(&stack, &path(&stopped), &alice).await.body))
+    let customer = customer_fleet().await;
+    orgs::cloud::Fleet::stop(&customer, &target, &ids(get(&stack, &path(&stopped), &alice).await.body))
         .await
         .expect("stopped");
-    stack
-        .provisioner
-        .fleet
-        .terminate(&target, &ids(get(&stack, &path(&gone), &alice).await.body))
+    orgs::cloud::Fleet::terminate(&customer, &target, &ids(get(&stack, &path(&gone), &alice).await.body))
         .await
         .expect("gone");
 
@@ -493,7 +496,7 @@ pub(crate) async fn ports_open_in_the_clusters_security_group_for_whoever_may_op
     // The security group, as the customer's role sees it, follows: only 443 is open.
     let target = target(&stack, &org).await;
     let ec2 = aws_sdk_ec2::Client::new(
-        &orgs::cloud::assume(&emulator().await.sdk_config().await, &target).await.expect("assumed"),
+        &orgs::cloud::assume(&emulator().await.customer_sdk_config().await, &target).await.expect("assumed"),
     );
     let open = eventually("the security group to allow exactly 443", || async {
         let groups = ec2

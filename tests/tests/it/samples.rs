@@ -24,6 +24,14 @@ fn function_crates() -> BTreeSet<String> {
         .collect()
 }
 
+/// The crates that build a Lambda binary (the others are libraries a function calls).
+fn deployed_functions() -> BTreeSet<String> {
+    function_crates()
+        .into_iter()
+        .filter(|name| workspace_root().join("functions").join(name).join("src/main.rs").exists())
+        .collect()
+}
+
 fn event_path(function: &str) -> PathBuf {
     workspace_root().join("events").join(format!("{function}.json"))
 }
@@ -31,7 +39,8 @@ fn event_path(function: &str) -> PathBuf {
 #[test]
 fn every_function_has_a_sample_event_its_handler_accepts() {
     let functions = function_crates();
-    assert_eq!(functions.len(), 37, "{functions:?}");
+    assert_eq!(functions.len(), 38, "{functions:?}");
+    assert_eq!(deployed_functions().len(), 35, "three crates are libraries of dispatch-table-stream");
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")
         .filter_map(|e| e.ok())
@@ -74,6 +83,15 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
             "sync-organization-name" => {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
                 assert!(sync_organization_name::is_rename(&event.records[0]), "a rename");
+            }
+            "dispatch-table-stream" => {
+                let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
+                assert!(event.records.iter().any(sync_organization_name::is_rename), "a rename");
+                assert!(
+                    event.records.iter().any(|r| sync_cluster_users::target(r).is_some()),
+                    "a membership"
+                );
+                assert!(event.records.iter().any(provision_cluster::is_state_change), "a new cluster");
             }
             "record-mail-feedback" => {
                 let event: aws_lambda_events::sns::SnsEvent = serde_json::from_str(&text).expect(function);
@@ -179,7 +197,7 @@ fn the_template_routes_every_operation_to_its_function() {
         }
         binaries.insert(binary);
     }
-    assert_eq!(binaries, function_crates(), "every function crate is deployed, and nothing else");
+    assert_eq!(binaries, deployed_functions(), "every function binary is deployed, and nothing else");
     let mut expected: BTreeSet<(String, String, String)> =
         ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.to_owned())).collect();
     expected.insert(("ANY".into(), "$default".into(), FALLBACK_FUNCTION.into()));
@@ -242,7 +260,11 @@ fn the_template_keeps_logs_alarms_and_mail_as_production_needs() {
         assert!(rule.contains(&format!("ALARM(\"${{{name}}}\")")), "{name} is not in the rule {rule}");
         watched.extend(functions);
     }
-    assert_eq!(watched.len(), function_crates().len(), "the errors alarms watch every function: {watched:?}");
+    assert_eq!(
+        watched.len(),
+        deployed_functions().len(),
+        "the errors alarms watch every function: {watched:?}"
+    );
 
     // Mail: Cognito sends through SES, the mailer's concurrency is bounded, and SES feedback
     // reaches the feedback function.
@@ -304,4 +326,38 @@ fn the_dashboards_origin_may_call_every_method_the_api_routes() {
     assert_eq!(strings("AllowMethods"), local_stack::router::CORS_ALLOW_METHODS);
     assert_eq!(strings("AllowHeaders"), local_stack::router::CORS_ALLOW_HEADERS);
     assert_eq!(cors["MaxAge"].as_u64(), Some(u64::from(local_stack::router::CORS_MAX_AGE)));
+}
+
+/// AWS throttles a DynamoDB stream shard read by more than two consumers: the table's stream has at
+/// most two event source mappings, each filtered, each reporting partial batch failures.
+#[test]
+fn the_tables_stream_has_at_most_two_readers() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let mut readers = Vec::new();
+    for (name, resource) in resources {
+        for (_, event) in resource["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if event["Type"].as_str() != Some("DynamoDB") {
+                continue;
+            }
+            let props = &event["Properties"];
+            let stream = match &props["Stream"] {
+                Value::Tagged(tagged) => tagged.value.as_str().unwrap_or_default().to_owned(),
+                other => panic!("{name:?}: a stream the test cannot read: {other:?}"),
+            };
+            assert_eq!(stream, "Table.StreamArn", "{name:?}");
+            assert_eq!(strings_of(&props["FunctionResponseTypes"]), ["ReportBatchItemFailures"], "{name:?}");
+            assert!(
+                props["FilterCriteria"]["Filters"].as_sequence().is_some_and(|f| !f.is_empty()),
+                "{name:?}"
+            );
+            readers.push(name.as_str().unwrap_or_default().to_owned());
+        }
+    }
+    assert!(readers.len() <= 2, "the table's stream has {} readers: {readers:?}", readers.len());
+    assert_eq!(readers, ["SendInvitationEmailFunction", "DispatchTableStreamFunction"]);
+}
+
+fn strings_of(value: &Value) -> Vec<String> {
+    value.as_sequence().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
 }

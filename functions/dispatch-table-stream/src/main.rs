@@ -1,5 +1,5 @@
-//! Lambda entry point of `sync-cluster-users`, fed by the table's stream (filtered to memberships
-//! and new managed clusters).
+//! Lambda entry point of `dispatch-table-stream`, fed by the table's stream (filtered to renames,
+//! memberships and clusters).
 
 // The handler's future (stream batch, store, SDK) nests deeper than the compiler's default query depth.
 #![recursion_limit = "256"]
@@ -10,10 +10,10 @@ use lambda_runtime::{Error, run_concurrent, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     orgs::telemetry::init();
-    let sync = std::sync::Arc::new(sync_cluster_users::UserSync::from_env()?);
+    let followers = std::sync::Arc::new(dispatch_table_stream::Followers::from_env()?);
     run_concurrent(service_fn(move |event| {
-        let sync = sync.clone();
-        async move { sync_cluster_users::handle(&sync, event).await }
+        let followers = followers.clone();
+        async move { dispatch_table_stream::handle(&followers, event).await }
     }))
     .await
 }
