@@ -64,6 +64,30 @@ impl Api {
     }
 }
 
+/// How often a request reads again after losing a race ([`DomainError::Stale`]).
+pub const READ_AGAIN: usize = 4;
+
+/// Runs `attempt` (read, decide, conditional write) again while its write finds that what it read
+/// has changed: the person never sees "try again" for a race the service can settle itself, and
+/// the decision is always made on what is there now (a demoted admin's retry is refused). Bounded:
+/// after [`READ_AGAIN`] lost races the conflict is answered.
+pub async fn reading_again<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(e) if tries < READ_AGAIN && e.is_stale() => {
+                tracing::info!(tries, "what the request read changed; reading again");
+            }
+            result => return result,
+        }
+    }
+}
+
 /// What an API function's `main` runs: builds the [`Api`] once per cold start, then hands every
 /// request to `handle`. `run_concurrent` polls sequentially unless AWS_LAMBDA_MAX_CONCURRENCY asks
 /// for more (Lambda Managed Instances; `cargo lambda watch` sets it to 1).

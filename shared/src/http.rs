@@ -25,11 +25,25 @@ pub struct ApiError {
     headers: Vec<(&'static str, HeaderValue)>,
     /// Extension members of the problem (RFC 9457 §3.2), such as a 402's `balance`.
     extensions: serde_json::Map<String, serde_json::Value>,
+    /// A lost race the request may settle by reading again ([`DomainError::Stale`]).
+    stale: bool,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), headers: Vec::new(), extensions: serde_json::Map::new() }
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            headers: Vec::new(),
+            extensions: serde_json::Map::new(),
+            stale: false,
+        }
+    }
+
+    /// Whether the request lost a race it may settle by reading again.
+    pub fn is_stale(&self) -> bool {
+        self.stale
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -120,6 +134,9 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => Self::not_found(format!("{what} not found")),
             DomainError::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, "forbidden", detail),
             DomainError::Conflict(detail) => Self::new(StatusCode::CONFLICT, "conflict", detail),
+            e @ DomainError::Stale(_) => {
+                Self { stale: true, ..Self::new(StatusCode::CONFLICT, "conflict", e.to_string()) }
+            }
             DomainError::Gone(detail) => Self::new(StatusCode::GONE, "gone", detail),
             DomainError::Unprocessable(detail) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "cloud_refused", detail)
@@ -276,6 +293,7 @@ mod tests {
             (DomainError::NotFound("organization"), 404),
             (DomainError::Forbidden("x".into()), 403),
             (DomainError::Conflict("x".into()), 409),
+            (DomainError::Stale("the member"), 409),
             (DomainError::Gone("x".into()), 410),
             (DomainError::TooMany { detail: "x".into(), retry_after_seconds: 60 }, 429),
             (DomainError::Unprocessable("x".into()), 422),

@@ -20,9 +20,20 @@ async fn change(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let org = org_param(req)?;
     let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
     let body: RoleChange = json_body(req)?;
+    let changed = orgs::app::reading_again(|| decide(api, &caller, &org, &target, body.role)).await?;
+    json(StatusCode::OK, &Member::from(&changed))
+}
 
-    let (organization, [actor, member]) =
-        api.store.organization_with(&org, [&caller.user_id, &target]).await?;
+/// Reads both memberships, decides, and writes on condition that the member's role is still the
+/// one read (so a change decided before an owner's demotion landed cannot undo it).
+async fn decide(
+    api: &Api,
+    caller: &orgs::auth::Caller,
+    org: &orgs::domain::OrgId,
+    target: &UserId,
+    role: orgs::domain::InviteRole,
+) -> Result<orgs::domain::Membership, ApiError> {
+    let (organization, [actor, member]) = api.store.organization_with(org, [&caller.user_id, target]).await?;
     let (organization, actor) = organization.zip(actor).ok_or(DomainError::NotFound("organization"))?;
     let grant = authz::check(actor.role, &organization.settings, Action::ChangeRole)?;
     let member = member.ok_or(DomainError::NotFound("member"))?;
@@ -34,6 +45,5 @@ async fn change(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     }
     // An admin stepping down to member rests on nothing but their own membership.
     let grant = (actor.user_id != member.user_id).then_some(grant);
-    let changed = api.store.change_role(&actor, grant.as_ref(), &member, body.role, api.now()).await?;
-    json(StatusCode::OK, &Member::from(&changed))
+    Ok(api.store.change_role(&actor, grant.as_ref(), &member, role, api.now()).await?)
 }

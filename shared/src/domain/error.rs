@@ -17,6 +17,11 @@ pub enum DomainError {
     /// The request contradicts the current state (already a member, no longer pending).
     #[error("{0}")]
     Conflict(String),
+    /// What the request read changed before its write landed (another request won a race): the
+    /// write was refused by its condition, and the request reads again and decides again
+    /// ([`crate::app::reading_again`]). Seen by a client only when that keeps happening.
+    #[error("another request changed {0} at the same moment; please retry")]
+    Stale(&'static str),
     /// The thing existed but its time is over (an expired invitation).
     #[error("{0}")]
     Gone(String),

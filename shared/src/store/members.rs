@@ -171,10 +171,12 @@ impl Store {
         let update = built(
             self.update(key(keys::org_pk(org), keys::member_sk(&target.user_id)))
                 .update_expression("SET #role = :role")
-                .condition_expression("attribute_exists(pk) AND #role <> :owner")
+                // The role as read: a change decided on a role that changed meanwhile (an owner's
+                // demotion landing first) must not undo it; the request reads again instead.
+                .condition_expression("#role = :was")
                 .expression_attribute_names("#role", "role")
                 .expression_attribute_values(":role", stored(&role)?)
-                .expression_attribute_values(":owner", stored(&Role::Owner)?)
+                .expression_attribute_values(":was", stored(&target.role)?)
                 .return_values_on_condition_check_failure(
                     aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
                 )
@@ -193,10 +195,9 @@ impl Store {
         self.commit("role change", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(TARGET) {
+                    // Gone, made owner, or given another role since it was read: read again.
                     Some(match c.old_item(TARGET) {
-                        Some(_) => DomainError::Conflict(
-                            "the owner's role does not change this way: transfer ownership instead".into(),
-                        ),
+                        Some(_) => DomainError::Stale("the member's role"),
                         None => DomainError::NotFound("member"),
                     })
                 } else if c.failed(REVOKED) || c.failed(REVOKED_SLOT) {

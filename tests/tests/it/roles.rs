@@ -130,6 +130,54 @@ async fn two_admins_demoting_each_other_leave_exactly_one_admin() {
     }
 }
 
+#[tokio::test]
+async fn an_admins_own_role_change_racing_their_demotion_never_undoes_it() {
+    // Bob, an admin, sets his own role to admin (read while he is one) as Alice demotes him. If his
+    // write lands after hers, its condition (his role as read) refuses it and he reads again: he
+    // is a member now, who may not change roles. Whatever the order, he ends a member.
+    let stack = stack().await;
+    let (alice, bob, _carol, org) = alice_bob_and_carol(&stack).await;
+    for round in 0..8 {
+        assert_eq!(
+            set_role(&stack, &alice, &org, &bob, "admin").await.status,
+            StatusCode::OK,
+            "round {round}"
+        );
+        let (his, hers) =
+            join(set_role(&stack, &bob, &org, &bob, "admin"), set_role(&stack, &alice, &org, &bob, "member"))
+                .await;
+        assert_eq!(hers.status, StatusCode::OK, "round {round}: {:?}", hers.body);
+        assert!(
+            his.status == StatusCode::OK || his.status == StatusCode::FORBIDDEN,
+            "round {round}: never a 409 to retry by hand: {:?}",
+            his.body
+        );
+        assert_eq!(role_of(&stack, &alice, &org, &bob).await, "member", "round {round}: the demotion holds");
+    }
+}
+
+#[tokio::test]
+async fn a_role_change_decided_on_a_role_that_changed_meanwhile_is_refused_by_its_write() {
+    // The interleaving the race above may or may not produce, made certain: Bob's own change is
+    // read while he is an admin, Alice's demotion lands, then Bob's write comes.
+    let stack = stack().await;
+    let (alice, bob, _carol, org) = alice_bob_and_carol(&stack).await;
+    assert_eq!(set_role(&stack, &alice, &org, &bob, "admin").await.status, StatusCode::OK);
+    let org_id = orgs::domain::OrgId::parse(&org).expect("org");
+    let bob_id = orgs::domain::UserId::parse(&bob.sub).expect("user");
+    let (_, [read, _]) = stack.api.store.organization_with(&org_id, [&bob_id, &bob_id]).await.expect("read");
+    let as_read = read.expect("Bob's membership");
+    assert_eq!(set_role(&stack, &alice, &org, &bob, "member").await.status, StatusCode::OK);
+
+    let late = stack
+        .api
+        .store
+        .change_role(&as_read, None, &as_read, orgs::domain::InviteRole::Admin, stack.api.now())
+        .await;
+    assert!(matches!(late, Err(orgs::DomainError::Stale(_))), "{late:?}");
+    assert_eq!(role_of(&stack, &alice, &org, &bob).await, "member", "the demotion holds");
+}
+
 /// The organization's audit log, newest first (one page is enough for these tests).
 async fn audit_log(stack: &local_stack::Stack, viewer: &User, org: &str) -> Vec<Value> {
     let answer = get(stack, &format!("/v1/organizations/{org}/events?limit=100"), viewer).await;
