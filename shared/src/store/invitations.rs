@@ -26,6 +26,7 @@ use crate::domain::{
 const INVITATION: &str = "invitation";
 const SLOT: &str = "email slot";
 const INVITER: &str = "inviter's role";
+const INVITER_PERMISSION: &str = "organization's permission for the inviter";
 const MEMBER: &str = "new membership";
 
 impl Store {
@@ -228,19 +229,27 @@ impl Store {
         .about_invitation(invitation.invitation_id, &invitation.email)
         .with("role", invitation.role.as_str())
         .with("invited_by", &invitation.invited_by_email);
-        let tx = Tx::new()
+        let mut tx = Tx::new()
             .update(INVITATION, self.close(&invitation.invitation_id, InvitationStatus::Accepted, now)?)
             .put(SLOT, slot)
             .put(MEMBER, self.put(to_item(&MemberItem::from(&membership))?, "attribute_not_exists(pk)")?)
             .check(INVITER, self.inviter_still_may(invitation)?)
             .put(EVENT, self.event_put(&event)?);
+        if invitation.inviter_role == Role::Member {
+            // A plain member invited under `members_can_invite`: the invitation stands only while
+            // the organization still lets members invite.
+            tx = tx.check(
+                INVITER_PERMISSION,
+                self.permission_on(&invitation.org_id, crate::domain::Permission::MembersCanInvite)?,
+            );
+        }
         self.commit("accept", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(INVITATION) {
                     Some(Self::answer_failed(c.old_item(INVITATION), &user.email, now))
                 } else if c.failed(MEMBER) {
                     Some(DomainError::Conflict("you are already a member of this organization".into()))
-                } else if c.failed(INVITER) {
+                } else if c.failed(INVITER) || c.failed(INVITER_PERMISSION) {
                     Some(DomainError::NotFound("invitation"))
                 } else {
                     c.failed(SLOT).then(contention)

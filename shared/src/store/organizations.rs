@@ -152,20 +152,23 @@ impl Store {
         );
         match grant.permission {
             None => Ok(tx),
-            Some(permission) => Ok(tx.check(
-                PERMISSION,
-                built(
-                    self.condition(key(keys::org_pk(org), keys::ORG_SK))
-                        .condition_expression("settings.#permission = :on")
-                        .expression_attribute_names("#permission", permission.name())
-                        .expression_attribute_values(
-                            ":on",
-                            aws_sdk_dynamodb::types::AttributeValue::Bool(true),
-                        )
-                        .build(),
-                )?,
-            )),
+            Some(permission) => Ok(tx.check(PERMISSION, self.permission_on(org, permission)?)),
         }
+    }
+
+    /// Condition that the organization still grants `permission` at the moment of the write.
+    pub(super) fn permission_on(
+        &self,
+        org: &OrgId,
+        permission: crate::domain::Permission,
+    ) -> Result<ConditionCheck, DomainError> {
+        built(
+            self.condition(key(keys::org_pk(org), keys::ORG_SK))
+                .condition_expression("settings.#permission = :on")
+                .expression_attribute_names("#permission", permission.name())
+                .expression_attribute_values(":on", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+                .build(),
+        )
     }
 
     /// Condition that `user` is still the owner or an admin at the moment of the write.

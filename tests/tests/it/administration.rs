@@ -78,13 +78,21 @@ pub(crate) async fn a_member_invites_members_only_while_the_organization_allows_
         403,
         "the very next request after the permission is off",
     );
-    // What Bob sent while he could stands: Carol can still join.
+    // What Bob sent while he could stands no longer: as for an inviter who lost their role, Carol
+    // finds no invitation to accept (the accept's write checks the permission as it commits).
     let carol = register(&stack, &carol).await;
     let id = invited.body["invitation_id"].as_str().expect("id");
-    assert_eq!(
-        post(&stack, &format!("/v1/invitations/{id}/accept"), &carol, json!({})).await.status,
-        StatusCode::OK
+    let accept = format!("/v1/invitations/{id}/accept");
+    assert_problem(
+        &post(&stack, &accept, &carol, json!({})).await,
+        404,
+        "a member's invitation, permission off",
     );
+    let me = get(&stack, "/v1/me", &carol).await;
+    assert_eq!(me.body["organizations"].as_array().map(Vec::len), Some(1), "Carol did not join");
+    // Turned on again, the invitation (still pending, within its lifetime) stands again.
+    assert_eq!(put_settings(&stack, &alice, &org, settings(true, 7)).await.status, StatusCode::OK);
+    assert_eq!(post(&stack, &accept, &carol, json!({})).await.status, StatusCode::OK);
 
     assert_problem(
         &put_settings(&stack, &alice, &org, settings(true, 31)).await,
@@ -98,9 +106,10 @@ pub(crate) async fn a_member_invites_members_only_while_the_organization_allows_
     );
     let log = events(&stack, &alice, &org).await;
     let changes: Vec<&Value> = log.iter().filter(|e| e["action"] == "settings_changed").collect();
-    assert_eq!(changes.len(), 2, "two real changes, each logged once: {log:?}");
-    assert_eq!(changes[0]["details"]["members_can_invite"], "true -> false", "newest first");
-    assert_eq!(changes[1]["details"]["members_can_invite"], "false -> true");
+    assert_eq!(changes.len(), 3, "three real changes, each logged once: {log:?}");
+    assert_eq!(changes[0]["details"]["members_can_invite"], "false -> true", "newest first");
+    assert_eq!(changes[1]["details"]["members_can_invite"], "true -> false");
+    assert_eq!(changes[2]["details"]["members_can_invite"], "false -> true");
 }
 
 /// `abilities` of the organization as `viewer` sees it: action -> (allowed, reason).
