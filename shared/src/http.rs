@@ -138,6 +138,9 @@ impl From<DomainError> for ApiError {
                 Self { stale: true, ..Self::new(StatusCode::CONFLICT, "conflict", e.to_string()) }
             }
             DomainError::Gone(detail) => Self::new(StatusCode::GONE, "gone", detail),
+            DomainError::PreconditionFailed(detail) => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "precondition_failed", detail)
+            }
             DomainError::Unprocessable(detail) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "cloud_refused", detail)
             }
@@ -202,6 +205,13 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(response)
+}
+
+/// Sets the answer's `ETag` to `version`, quoted (a strong tag).
+pub fn set_etag(response: &mut Response<Body>, version: &str) {
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(lambda_http::http::header::ETAG, value);
+    }
 }
 
 pub fn no_content() -> Result<Response<Body>, ApiError> {
@@ -295,6 +305,7 @@ mod tests {
             (DomainError::Conflict("x".into()), 409),
             (DomainError::Stale("the member"), 409),
             (DomainError::Gone("x".into()), 410),
+            (DomainError::PreconditionFailed("x".into()), 412),
             (DomainError::TooMany { detail: "x".into(), retry_after_seconds: 60 }, 429),
             (DomainError::Unprocessable("x".into()), 422),
             (DomainError::Corrupt("x".into()), 500),

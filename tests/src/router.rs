@@ -31,7 +31,7 @@ pub struct Functions {
 
 /// What the template's `CorsConfiguration` allows (a test holds the two together).
 pub const CORS_ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-pub const CORS_ALLOW_HEADERS: &[&str] = &["authorization", "content-type"];
+pub const CORS_ALLOW_HEADERS: &[&str] = &["authorization", "content-type", "if-match"];
 pub const CORS_MAX_AGE: u32 = 600;
 
 pub fn router(functions: Functions) -> axum::Router {

@@ -42,8 +42,8 @@ export async function problemOf(response) {
 }
 
 export function client({ baseUrl, token, fetchImpl = globalThis.fetch }) {
-  async function call(method, path, body, accept = "application/json") {
-    const headers = { accept };
+  async function call(method, path, body, accept = "application/json", extra = {}) {
+    const headers = { accept, ...extra };
     const bearer = typeof token === "function" ? token() : token;
     if (bearer) headers.authorization = `Bearer ${bearer}`;
     if (body !== undefined) headers["content-type"] = "application/json";
@@ -64,7 +64,7 @@ export function client({ baseUrl, token, fetchImpl = globalThis.fetch }) {
   return {
     get: (path, accept) => call("GET", path, undefined, accept),
     post: (path, body) => call("POST", path, body),
-    put: (path, body) => call("PUT", path, body),
+    put: (path, body, ifMatch) => call("PUT", path, body, "application/json", ifMatch ? { "if-match": `"${ifMatch}"` } : {}),
     patch: (path, body) => call("PATCH", path, body),
     del: (path) => call("DELETE", path),
   };

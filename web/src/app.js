@@ -427,7 +427,8 @@ function settings(org) {
         members_can_open_ports: form.querySelector("#members_can_open_ports").checked,
         invitation_ttl_days: Number(ttl.value),
       };
-      if (await attempt(save, box, () => state.api.put(orgPath(org.org_id, "/permissions"), body))) {
+      // If-Match: another admin's change since this page was read is not silently reverted (412).
+      if (await attempt(save, box, () => state.api.put(orgPath(org.org_id, "/permissions"), body, org.settings_version))) {
         say("Permissions saved.");
         render();
       }

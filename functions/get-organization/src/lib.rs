@@ -1,6 +1,8 @@
 //! `GET /v1/organizations/{org_id}`: the organization, the caller's role in it and its credits
 //! (granted, consumed, balance; consumed trails running clusters by at most the scheduled job's
-//! period). Non-members get 404: they may not learn that it exists.
+//! period). Non-members get 404: they may not learn that it exists. The `ETag` (and
+//! `settings_version`) is the version of its settings, which `PUT .../permissions` takes in
+//! `If-Match`.
 
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
@@ -20,13 +22,17 @@ async fn organization(api: &Api, req: &Request) -> Result<Response<Body>, ApiErr
         .organization_with_credits(&org, &caller.user_id)
         .await?
         .ok_or(DomainError::NotFound("organization"))?;
-    json(
+    let version = organization.settings.version();
+    let mut response = json(
         lambda_http::http::StatusCode::OK,
         &OrganizationView {
             abilities: orgs::domain::authz::abilities(membership.role, &organization.settings),
+            settings_version: version.clone(),
             organization,
             role: membership.role,
             credits,
         },
-    )
+    )?;
+    orgs::http::set_etag(&mut response, &version);
+    Ok(response)
 }

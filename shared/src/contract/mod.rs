@@ -55,6 +55,9 @@ pub struct OrganizationView {
     /// Every action and whether the caller may do it now, from the table the API decides by
     /// (the API still decides each request).
     pub abilities: Vec<crate::domain::authz::Ability>,
+    /// The settings' version (also the answer's `ETag`): send it as `If-Match` with
+    /// `PUT .../permissions` so that a change someone made meanwhile is not silently reverted.
+    pub settings_version: String,
 }
 
 /// `POST /v1/organizations`.

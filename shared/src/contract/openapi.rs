@@ -82,6 +82,9 @@ pub struct Operation {
     /// The problems the function itself may answer with, beyond those every operation of its
     /// kind may (see [`Operation::statuses`]).
     pub problems: &'static [u16],
+    /// Takes an optional `If-Match` (the version the caller read) and answers 412 when it is
+    /// no longer current.
+    pub if_match: bool,
 }
 
 const PAGE: &[Query] = &[Query::Limit { max: 100, default: 50 }, Query::Cursor];
@@ -140,7 +143,8 @@ pub const OPERATIONS: &[Operation] = &[
     )
     .body(of::<Settings>)
     .answers(200, Answer::Json(of::<Settings>))
-    .problems(&[403]),
+    .problems(&[403])
+    .conditional(),
     op(
         "GET",
         "/v1/organizations/{org_id}/members",
@@ -447,6 +451,7 @@ const fn op(
         status: 200,
         answer: Answer::Empty,
         problems: &[],
+        if_match: false,
     }
 }
 
@@ -469,6 +474,11 @@ impl Operation {
 
     const fn problems(mut self, problems: &'static [u16]) -> Self {
         self.problems = problems;
+        self
+    }
+
+    const fn conditional(mut self) -> Self {
+        self.if_match = true;
         self
     }
 
@@ -499,6 +509,9 @@ impl Operation {
             // A state that refuses the change, or a write that lost a race.
             statuses.insert(409);
         }
+        if self.if_match {
+            statuses.insert(412);
+        }
         statuses
     }
 }
@@ -514,6 +527,7 @@ fn problem_description(status: u16) -> &'static str {
             "The state refuses it (already a member, answered, the cluster's state...), or it lost a race."
         }
         410 => "The invitation expired.",
+        412 => "`If-Match` names a version that is no longer current: read again, then decide.",
         413 => "The body is over 64 KiB.",
         415 => "The body is not application/json.",
         422 => "The cloud refused the role; `detail` names its error code.",
@@ -617,6 +631,17 @@ fn operation(
     }
     for query in op.query {
         builder = builder.parameter(query_parameter(*query, components));
+    }
+    if op.if_match {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name("If-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some("The version read (`settings_version`, the `ETag` of the organization)."))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        );
     }
     if let Some(body) = op.body {
         builder = builder.request_body(Some(

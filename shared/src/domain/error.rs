@@ -22,6 +22,9 @@ pub enum DomainError {
     /// ([`crate::app::reading_again`]). Seen by a client only when that keeps happening.
     #[error("another request changed {0} at the same moment; please retry")]
     Stale(&'static str),
+    /// The request was conditional (`If-Match`) on a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// The thing existed but its time is over (an expired invitation).
     #[error("{0}")]
     Gone(String),

@@ -60,6 +60,28 @@ pub struct Settings {
     pub invitation_ttl_days: TtlDays,
 }
 
+impl Settings {
+    /// The version of these settings, as an entity tag (`GET` shows it, `PUT` takes it in
+    /// `If-Match`): a digest of the document, so equal settings have equal versions and any
+    /// change, by anyone, gives another.
+    pub fn version(&self) -> String {
+        use sha2::Digest;
+        let document = serde_json::to_vec(self).unwrap_or_default();
+        let digest = sha2::Sha256::digest(&document);
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether an `If-Match` header value names this version (`*` names any; weak tags are
+    /// compared by their opaque part, as RFC 9110 allows for `If-Match` on a single resource).
+    pub fn matches(&self, if_match: &str) -> bool {
+        let version = self.version();
+        if_match
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == version)
+    }
+}
+
 impl Default for Settings {
     /// What a new organization starts with: members deploy clusters in the shared account, as the
     /// product always let them, and nothing more.
@@ -263,5 +285,18 @@ mod tests {
         for bad in ["", "   ", &"a".repeat(65), "a\u{202E}b", "a\u{200B}", "a\nb", "a\u{0007}"] {
             assert!(OrgName::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_version_names_exactly_one_document() {
+        let a = Settings::default();
+        let b = Settings { members_can_invite: !a.members_can_invite, ..a };
+        assert_eq!(a.version(), Settings::default().version());
+        assert_ne!(a.version(), b.version());
+        assert!(a.matches(&format!("\"{}\"", a.version())));
+        assert!(a.matches(&format!("W/\"{}\", \"x\"", a.version())));
+        assert!(a.matches("*"));
+        assert!(!a.matches(&format!("\"{}\"", b.version())));
+        assert!(!a.matches(""));
     }
 }

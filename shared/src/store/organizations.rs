@@ -196,8 +196,12 @@ impl Store {
         let update = built(
             self.update(key(keys::org_pk(org), keys::ORG_SK))
                 .update_expression("SET settings = :settings")
-                .condition_expression("attribute_exists(pk)")
+                // The settings as read: a change decided on settings someone else changed
+                // meanwhile must not silently revert theirs.
+                .condition_expression("settings = :before")
                 .expression_attribute_values(":settings", stored(settings)?)
+                .expression_attribute_values(":before", stored(before)?)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
         let mut event = AuditEvent::new(*org, actor.actor(), EventAction::SettingsChanged, now);
@@ -213,7 +217,10 @@ impl Store {
                         "only the owner and admins may change the organization's permissions".into(),
                     ))
                 } else if c.failed(ORGANIZATION) {
-                    Some(DomainError::NotFound("organization"))
+                    Some(match c.old_item(ORGANIZATION) {
+                        Some(_) => DomainError::Stale("the organization's settings"),
+                        None => DomainError::NotFound("organization"),
+                    })
                 } else {
                     None
                 }

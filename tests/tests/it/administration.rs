@@ -112,6 +112,65 @@ pub(crate) async fn a_member_invites_members_only_while_the_organization_allows_
     assert_eq!(changes[2]["details"]["members_can_invite"], "false -> true");
 }
 
+#[tokio::test]
+async fn two_admins_editing_the_permissions_cannot_silently_revert_each_other() {
+    let stack = stack().await;
+    let (alice, bob, org) = alice_and_bob(&stack).await;
+    let member = format!("/v1/organizations/{org}/members/{}", bob.sub);
+    call(&stack, "PATCH", &member, Some(&alice.token), Some(json!({ "role": "admin" }))).await;
+    let put_if = |who: &User, document: Value, version: &str| {
+        let (token, version) = (who.token.clone(), version.to_owned());
+        let url = format!("{}/v1/organizations/{org}/permissions", stack.api_url);
+        async move {
+            reqwest::Client::new()
+                .put(url)
+                .bearer_auth(token)
+                .header("if-match", format!("\"{version}\""))
+                .json(&document)
+                .send()
+                .await
+                .expect("PUT")
+        }
+    };
+
+    // Both read the same version (the body's and the ETag agree).
+    let path = format!("/v1/organizations/{org}");
+    let (alices, bobs) = (get(&stack, &path, &alice).await, get(&stack, &path, &bob).await);
+    let version = alices.body["settings_version"].as_str().expect("a version").to_owned();
+    assert_eq!(bobs.body["settings_version"], version.as_str());
+    let etag = reqwest::Client::new()
+        .get(format!("{}{path}", stack.api_url))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .expect("GET")
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(etag, Some(format!("\"{version}\"")));
+
+    // Bob saves first; Alice's save, decided on what she read, is refused, not applied.
+    let bobs_save = put_if(&bob, settings(true, 7), &version).await;
+    assert_eq!(bobs_save.status(), StatusCode::OK);
+    let new_version = bobs_save.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let alices_save = put_if(&alice, settings(false, 14), &version).await;
+    assert_eq!(alices_save.status(), StatusCode::PRECONDITION_FAILED);
+    let problem: Value = alices_save.json().await.expect("problem");
+    assert!(
+        problem["detail"].as_str().is_some_and(|d| d.contains("changed since you read them")),
+        "{problem}"
+    );
+    let now = get(&stack, &path, &alice).await;
+    assert_eq!(now.body["settings"], settings(true, 7), "Bob's change stands");
+    assert_eq!(new_version, Some(format!("\"{}\"", now.body["settings_version"].as_str().unwrap_or(""))));
+
+    // With the version she reads now, she may.
+    let current = now.body["settings_version"].as_str().expect("version").to_owned();
+    assert_eq!(put_if(&alice, settings(false, 14), &current).await.status(), StatusCode::OK);
+    assert_eq!(get(&stack, &path, &bob).await.body["settings"], settings(false, 14));
+}
+
 /// `abilities` of the organization as `viewer` sees it: action -> (allowed, reason).
 async fn abilities(stack: &local_stack::Stack, viewer: &User, org: &str) -> Vec<(String, bool, String)> {
     let view = get(stack, &format!("/v1/organizations/{org}"), viewer).await;
