@@ -162,13 +162,21 @@ pub struct Limits {
     pub invitations_per_org: usize,
     /// `INVITATIONS_PER_INVITER_PER_DAY` (100): the same per inviter, across their organizations.
     pub invitations_per_inviter: usize,
+    /// `INVITATIONS_PER_RECIPIENT_PER_DAY` (10): invitations one address receives, from all
+    /// organizations, in any rolling 24 hours.
+    pub invitations_per_recipient: usize,
     /// `MAX_OWNED_ORGANIZATIONS` (20): organizations one user may own.
     pub max_owned: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { invitations_per_org: 50, invitations_per_inviter: 100, max_owned: 20 }
+        Self {
+            invitations_per_org: 50,
+            invitations_per_inviter: 100,
+            invitations_per_recipient: 10,
+            max_owned: 20,
+        }
     }
 }
 
@@ -194,6 +202,11 @@ impl Limits {
                 src,
                 "INVITATIONS_PER_INVITER_PER_DAY",
                 d.invitations_per_inviter as u32,
+            )? as usize,
+            invitations_per_recipient: count(
+                src,
+                "INVITATIONS_PER_RECIPIENT_PER_DAY",
+                d.invitations_per_recipient as u32,
             )? as usize,
             max_owned: count(src, "MAX_OWNED_ORGANIZATIONS", d.max_owned)?,
         })

@@ -11,7 +11,7 @@ use super::items::{
     invitation_ttl, slot_ttl, to_item,
 };
 use super::keys;
-use super::limits::{INVITER_SLOT, ORG_SLOT, SLOT_ATTEMPTS};
+use super::limits::{INVITER_SLOT, ORG_SLOT, RECIPIENT_SLOT, SLOT_ATTEMPTS};
 use super::organizations::{ACTOR_ROLE, EVENT, PERMISSION};
 use super::pages::{Page, PageRequest, cursor, position};
 use super::plumbing::{Filter, Query, Tx, TxError, built, contention, key, s, stored};
@@ -66,7 +66,7 @@ impl Store {
             .put(SLOT, slot)
             .put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, &inviter.org_id, &inviter.user_id, grant)?;
-        self.commit_with_slots("invitation", tx, inviter, limits, now).await.map_err(|e| {
+        self.commit_with_slots("invitation", tx, inviter, &invitation.email, limits, now).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(SLOT) {
                     Some(slot_taken(
@@ -88,6 +88,7 @@ impl Store {
         what: &'static str,
         tx: Tx,
         sender: &Membership,
+        recipient: &crate::domain::Email,
         limits: &Limits,
         now: Timestamp,
     ) -> Result<(), TxError> {
@@ -95,14 +96,14 @@ impl Store {
         loop {
             attempt += 1;
             let with_slots = self
-                .take_slots(tx.clone(), &sender.org_id, &sender.user_id, limits, now)
+                .take_slots(tx.clone(), &sender.org_id, &sender.user_id, recipient, limits, now)
                 .await
                 .map_err(TxError::Failed)?;
             match self.commit(what, with_slots).await {
                 Err(e)
                     if attempt < SLOT_ATTEMPTS
-                        && (e.failed(ORG_SLOT) || e.failed(INVITER_SLOT))
-                        && !e.any_failed_except(&[ORG_SLOT, INVITER_SLOT]) =>
+                        && (e.failed(ORG_SLOT) || e.failed(INVITER_SLOT) || e.failed(RECIPIENT_SLOT))
+                        && !e.any_failed_except(&[ORG_SLOT, INVITER_SLOT, RECIPIENT_SLOT]) =>
                 {
                     continue;
                 }
@@ -382,7 +383,7 @@ impl Store {
             .with("expires_at", resent.expires_at);
         let tx = Tx::new().update(INVITATION, update).put(SLOT, slot).put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, &actor.org_id, &actor.user_id, grant)?;
-        self.commit_with_slots("resend", tx, actor, limits, now).await.map_err(|e| {
+        self.commit_with_slots("resend", tx, actor, &invitation.email, limits, now).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(INVITATION) {
                     let old = c

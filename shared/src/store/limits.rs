@@ -16,7 +16,7 @@ use super::Store;
 use super::items::{Entity, RateSlotItem, from_item, to_item};
 use super::keys;
 use super::plumbing::{Query, Tx, built, stored};
-use crate::domain::{DomainError, OrgId, Timestamp, UserId};
+use crate::domain::{DomainError, Email, OrgId, Timestamp, UserId};
 
 /// The window every limit counts over.
 pub const WINDOW: Duration = Duration::hours(24);
@@ -24,12 +24,15 @@ pub const WINDOW: Duration = Duration::hours(24);
 /// Transaction action names of the two slots.
 pub(super) const ORG_SLOT: &str = "organization's rate slot";
 pub(super) const INVITER_SLOT: &str = "inviter's rate slot";
+pub(super) const RECIPIENT_SLOT: &str = "recipient's rate slot";
 
 /// One limit: whose sends it counts and how many a window holds.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
     Org(&'a OrgId),
     Inviter(&'a UserId),
+    /// One address, whoever invites it: free sign-ups cannot turn invitations into spam.
+    Recipient(&'a Email),
 }
 
 impl Scope<'_> {
@@ -37,6 +40,7 @@ impl Scope<'_> {
         match self {
             Scope::Org(org) => keys::rate_pk(&format!("ORG#{org}")),
             Scope::Inviter(user) => keys::rate_pk(&format!("USER#{user}")),
+            Scope::Recipient(email) => keys::rate_pk(&format!("EMAIL#{email}")),
         }
     }
 
@@ -48,6 +52,10 @@ impl Scope<'_> {
             ),
             Scope::Inviter(_) => format!(
                 "you have sent {limit} invitations (new or resent) in the last 24 hours across your organizations, your limit; the next can go out in {minutes} minutes"
+            ),
+            // Says nothing of who else invited the address.
+            Scope::Recipient(email) => format!(
+                "{email} cannot receive more invitations for now (at most {limit} in 24 hours, from all organizations); the next can go out in {minutes} minutes"
             ),
         };
         DomainError::TooMany {
@@ -100,20 +108,23 @@ impl Store {
         )
     }
 
-    /// Adds both limits' slots to `tx`: the organization's and the inviter's.
+    /// Adds the three limits' slots to `tx`: the organization's, the inviter's and the
+    /// recipient's.
     pub(super) async fn take_slots(
         &self,
         tx: Tx,
         org: &OrgId,
         inviter: &UserId,
+        recipient: &Email,
         limits: &crate::config::Limits,
         now: Timestamp,
     ) -> Result<Tx, DomainError> {
-        let (org_slot, inviter_slot) = tokio::try_join!(
+        let (org_slot, inviter_slot, recipient_slot) = tokio::try_join!(
             self.take_slot(Scope::Org(org), limits.invitations_per_org, now),
             self.take_slot(Scope::Inviter(inviter), limits.invitations_per_inviter, now),
+            self.take_slot(Scope::Recipient(recipient), limits.invitations_per_recipient, now),
         )?;
-        Ok(tx.put(ORG_SLOT, org_slot).put(INVITER_SLOT, inviter_slot))
+        Ok(tx.put(ORG_SLOT, org_slot).put(INVITER_SLOT, inviter_slot).put(RECIPIENT_SLOT, recipient_slot))
     }
 }
 

@@ -356,6 +356,53 @@ async fn sixty_parallel_invitations_from_one_organization_let_exactly_fifty_thro
 }
 
 #[tokio::test]
+async fn one_address_receives_at_most_ten_invitations_a_day_from_all_organizations() {
+    // Fourteen people sign up and invite the same address at once, each from their own
+    // organization: the address's slots let exactly ten through (the default limit).
+    let stack = stack().await;
+    let target = email("popular");
+    let mut owners = Vec::new();
+    for i in 0..14 {
+        let owner = register(&stack, &email(&format!("owner{i}"))).await;
+        let org = personal_org(&stack, &owner).await;
+        owners.push((owner, org));
+    }
+    let answers = join_all(owners.iter().map(|(owner, org)| {
+        let (stack, target) = (&stack, &target);
+        async move {
+            post(stack, &format!("/v1/organizations/{org}/invitations"), owner, json!({ "email": target }))
+                .await
+        }
+    }))
+    .await;
+    let created = answers.iter().filter(|a| a.status == StatusCode::CREATED).count();
+    let limited: Vec<&Answer> =
+        answers.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS).collect();
+    assert_eq!(
+        (created, limited.len()),
+        (10, 4),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    for refusal in &limited {
+        assert_problem(refusal, 429, "the recipient's limit");
+        let detail = refusal.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("cannot receive more invitations"), "{detail}");
+        assert!(!owners.iter().any(|(o, _)| detail.contains(&o.email)), "names no other inviter: {detail}");
+    }
+    // Other addresses are not held back by it.
+    let (owner, org) = &owners[0];
+    let other = post(
+        &stack,
+        &format!("/v1/organizations/{org}/invitations"),
+        owner,
+        json!({ "email": email("other") }),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{:?}", other.body);
+}
+
+#[tokio::test]
 async fn an_inviter_is_limited_across_all_their_organizations_and_told_when_to_retry() {
     let mut options = local_stack::StackOptions::for_test();
     options.limits.invitations_per_inviter = 5;
