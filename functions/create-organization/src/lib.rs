@@ -1,5 +1,6 @@
 //! `POST /v1/organizations` `{"name": "..."}`: the caller creates another organization and owns
-//! it. A user may own at most `MAX_OWNED_ORGANIZATIONS` (20): past it, 409.
+//! it. A user may own at most `MAX_OWNED_ORGANIZATIONS` (20): past it, 409. It starts with no
+//! credits: a person's trial credits went to their first organization when they registered.
 
 use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
@@ -21,7 +22,7 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
         .await?
         .ok_or_else(|| DomainError::Conflict("register first: GET /v1/me creates your account".into()))?;
     let organization = Organization::named(&user.user_id, body.name, api.now());
-    api.store.create_organization(&user, &organization, api.limits.max_owned, api.pricing.trial).await?;
+    api.store.create_organization(&user, &organization, api.limits.max_owned).await?;
     let location = format!("/v1/organizations/{}", organization.org_id);
     let mut response = json(StatusCode::CREATED, &CreatedOrganization { organization, role: Role::Owner })?;
     if let Ok(location) = HeaderValue::from_str(&location) {

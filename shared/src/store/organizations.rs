@@ -266,14 +266,14 @@ impl Store {
     }
 
     /// Creates an organization owned by `owner`, within the per-user limit of owned organizations
-    /// (a condition on the owner's count, so parallel creations cannot pass it), with `trial`
-    /// credits.
+    /// (a condition on the owner's count, so parallel creations cannot pass it), with no credits:
+    /// a person's trial credits go to their first organization alone, at registration, so
+    /// creating (or being handed) organizations farms nothing. Operators grant the rest.
     pub async fn create_organization(
         &self,
         owner: &crate::domain::User,
         organization: &Organization,
         max_owned: u32,
-        trial: crate::domain::Credits,
     ) -> Result<Membership, DomainError> {
         let membership = Membership {
             org_id: organization.org_id,
@@ -303,7 +303,12 @@ impl Store {
                 )?,
             )
             .put(EVENT, self.event_put(&event)?);
-        let tx = self.new_credits(tx, &organization.org_id, trial, organization.created_at)?;
+        let tx = self.new_credits(
+            tx,
+            &organization.org_id,
+            crate::domain::Credits::ZERO,
+            organization.created_at,
+        )?;
         self.commit("organization creation", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(OWNER_USER) {

@@ -331,3 +331,46 @@ pub(crate) async fn without_credits_running_clusters_are_stopped_and_nothing_sta
     let unchanged = stack.api.store.balance(&OrgId::parse(&org).expect("org")).await.expect("balance");
     assert_eq!(unchanged.granted, balance.granted);
 }
+
+#[tokio::test]
+async fn trial_credits_come_once_per_person_not_per_organization_created_or_handed_over() {
+    let stack = stack().await;
+    let alice = register(&stack, &email("alice")).await;
+    let personal = personal_org(&stack, &alice).await;
+    let trial = json!({ "granted": 100.0, "consumed": 0.0, "balance": 100.0 });
+    let credits = |org: String| {
+        let (stack, alice) = (&stack, &alice);
+        async move { get(stack, &format!("/v1/organizations/{org}"), alice).await.body["credits"].clone() }
+    };
+    assert_eq!(credits(personal.clone()).await, trial, "the first organization has the trial");
+
+    // Every organization she creates afterwards starts empty, however many she makes.
+    for name in ["Second", "Third"] {
+        let created = post(&stack, "/v1/organizations", &alice, json!({ "name": name })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let org = created.body["org_id"].as_str().expect("id").to_owned();
+        assert_eq!(
+            credits(org.clone()).await,
+            json!({ "granted": 0.0, "consumed": 0.0, "balance": 0.0 }),
+            "{name}"
+        );
+        let log = get(&stack, &format!("/v1/organizations/{org}/events"), &alice).await;
+        let grants = log.body["events"]
+            .as_array()
+            .map(|e| e.iter().filter(|e| e["action"] == "credits_granted").count());
+        assert_eq!(grants, Some(0), "{name}: no trial grant in its log");
+    }
+    // Registering again (a retried trigger) grants nothing more.
+    let again = local_stack::identity::as_function(
+        "register-user",
+        stack.registrar.store.register(
+            &orgs::domain::UserId::parse(&alice.sub).expect("id"),
+            &orgs::domain::Email::parse(&alice.email).expect("email"),
+            stack.options.pricing.trial,
+            stack.api.now(),
+        ),
+    )
+    .await;
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(credits(personal).await, trial, "still one trial");
+}
