@@ -93,7 +93,8 @@ pub trait Fleet: Send + Sync {
     fn stop<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> CloudFuture<'a, ()>;
     fn terminate<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> CloudFuture<'a, ()>;
     /// Makes the cluster's own security group allow exactly `ports` (TCP, from anywhere) and
-    /// puts the instances in it. Safe to repeat.
+    /// adds it to the instances' groups, keeping every group the customer attached. Safe to
+    /// repeat.
     fn sync_ports<'a>(
         &'a self,
         target: &'a Target,

@@ -181,10 +181,32 @@ impl Fleet for Ec2Fleet {
                     .await
                     .map_err(|e| classify("EC2 RevokeSecurityGroupIngress", e))?;
             }
-            for id in ids {
+            // ModifyInstanceAttribute replaces an instance's whole list of groups: the cluster's
+            // group is added to the groups each instance has now (the customer's own stay), and
+            // an instance that has it already is left alone.
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let described = ec2
+                .describe_instances()
+                .set_instance_ids(Some(ids.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("EC2 DescribeInstances", e))?;
+            for instance in described.reservations().iter().flat_map(|r| r.instances()) {
+                let Some(id) = instance.instance_id() else { continue };
+                let mut groups: Vec<String> = instance
+                    .security_groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_owned))
+                    .collect();
+                if groups.contains(&group) {
+                    continue;
+                }
+                groups.push(group.clone());
                 ec2.modify_instance_attribute()
                     .instance_id(id)
-                    .groups(&group)
+                    .set_groups(Some(groups))
                     .send()
                     .await
                     .map_err(|e| classify("EC2 ModifyInstanceAttribute", e))?;

@@ -517,3 +517,84 @@ pub(crate) async fn ports_open_in_the_clusters_security_group_for_whoever_may_op
     .await;
     assert_eq!(open, [443]);
 }
+
+#[tokio::test]
+async fn opening_a_port_keeps_the_security_groups_the_customer_attached() {
+    let stack = stack().await;
+    let (alice, _bob, org) = connected(&stack).await;
+    let cluster =
+        create(&stack, &alice, &org, "watched", 1).await.body["cluster_id"].as_str().expect("id").to_owned();
+    let running = settles(&stack, &alice, &org, &cluster, "running").await;
+    let instances: Vec<String> = running["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter_map(|i| i.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(instances.len(), 2);
+
+    // The customer puts their own monitoring group on the cluster's instances.
+    let target = target(&stack, &org).await;
+    let ec2 = aws_sdk_ec2::Client::new(
+        &orgs::cloud::assume(&emulator().await.customer_sdk_config().await, &target).await.expect("assumed"),
+    );
+    let groups_of = |id: String| {
+        let ec2 = ec2.clone();
+        async move {
+            let described = ec2.describe_instances().instance_ids(id).send().await.expect("described");
+            let instance = described.reservations()[0].instances()[0].clone();
+            instance
+                .security_groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    let theirs = ec2
+        .create_security_group()
+        .group_name(format!("monitoring-{}", &cluster[..8]))
+        .description("the customer's own")
+        .send()
+        .await
+        .expect("created")
+        .group_id()
+        .expect("id")
+        .to_owned();
+    for id in &instances {
+        let mut groups = groups_of(id.clone()).await;
+        groups.push(theirs.clone());
+        ec2.modify_instance_attribute()
+            .instance_id(id)
+            .set_groups(Some(groups))
+            .send()
+            .await
+            .expect("attached");
+    }
+
+    let port = format!("/v1/organizations/{org}/clusters/{cluster}/ports/8080");
+    assert_eq!(call(&stack, "PUT", &port, Some(&alice.token), None).await.status, StatusCode::OK);
+
+    let ours = eventually("the cluster's port group", || async {
+        let groups = ec2
+            .describe_security_groups()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-name")
+                    .values(format!("orgs-cluster-{cluster}"))
+                    .build(),
+            )
+            .send()
+            .await
+            .ok()?;
+        groups.security_groups().first()?.group_id().map(str::to_owned)
+    })
+    .await;
+    for id in &instances {
+        let groups = eventually("the instance in the port group", || async {
+            let groups = groups_of(id.clone()).await;
+            groups.contains(&ours).then_some(groups)
+        })
+        .await;
+        assert!(groups.contains(&theirs), "{id}: the customer's group stays: {groups:?}");
+    }
+}
