@@ -167,6 +167,9 @@ pub struct Limits {
     pub invitations_per_recipient: usize,
     /// `MAX_OWNED_ORGANIZATIONS` (20): organizations one user may own.
     pub max_owned: u32,
+    /// `MAX_LIVE_CLUSTERS` (100): clusters an organization may have that are not terminated
+    /// (those in `error` count: their instances may still run).
+    pub max_live_clusters: u32,
 }
 
 impl Default for Limits {
@@ -176,6 +179,7 @@ impl Default for Limits {
             invitations_per_inviter: 100,
             invitations_per_recipient: 10,
             max_owned: 20,
+            max_live_clusters: 100,
         }
     }
 }
@@ -209,6 +213,7 @@ impl Limits {
                 d.invitations_per_recipient as u32,
             )? as usize,
             max_owned: count(src, "MAX_OWNED_ORGANIZATIONS", d.max_owned)?,
+            max_live_clusters: count(src, "MAX_LIVE_CLUSTERS", d.max_live_clusters)?,
         })
     }
 }

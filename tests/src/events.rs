@@ -520,7 +520,16 @@ impl EventContext {
         )?;
         let token = orgs::domain::AgentToken::generate();
         let agent = orgs::store::AgentItem::new(org, cluster.cluster_id, token.hash(), cluster.created_at);
-        self.store.create_cluster(&membership, &grant, &cluster, &account, &agent).await?;
+        self.store
+            .create_cluster(
+                &membership,
+                &grant,
+                &cluster,
+                &account,
+                &agent,
+                orgs::config::Limits::default().max_live_clusters,
+            )
+            .await?;
         Ok((cluster.cluster_id, token))
     }
 

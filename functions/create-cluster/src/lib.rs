@@ -24,6 +24,23 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let body: ClusterSpec = json_body(req)?;
     // Bad input is refused before anything is read.
     body.check()?;
+    // The account may change between the read and the write (a lost race): read again.
+    let (cluster, token) = orgs::app::reading_again(|| attempt(api, &caller, org, body.clone())).await?;
+    let location = format!("/v1/organizations/{org}/clusters/{}", cluster.cluster_id);
+    let mut response =
+        json(StatusCode::ACCEPTED, &CreatedCluster { cluster: &cluster, agent_token: token.as_str() })?;
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn attempt(
+    api: &Api,
+    caller: &orgs::auth::Caller,
+    org: orgs::domain::OrgId,
+    body: ClusterSpec,
+) -> Result<(orgs::domain::Cluster, AgentToken), ApiError> {
     let view = api
         .store
         .cloud_account_view(&org, &caller.user_id)
@@ -38,12 +55,8 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let cluster = Cluster::pending(org, body, &caller.user_id, &account, &api.pricing.rates, api.now())?;
     let token = AgentToken::generate();
     let agent = AgentItem::new(org, cluster.cluster_id, token.hash(), cluster.created_at);
-    api.store.create_cluster(&view.membership, &grant, &cluster, &account, &agent).await?;
-    let location = format!("/v1/organizations/{org}/clusters/{}", cluster.cluster_id);
-    let mut response =
-        json(StatusCode::ACCEPTED, &CreatedCluster { cluster: &cluster, agent_token: token.as_str() })?;
-    if let Ok(location) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    Ok(response)
+    api.store
+        .create_cluster(&view.membership, &grant, &cluster, &account, &agent, api.limits.max_live_clusters)
+        .await?;
+    Ok((cluster, token))
 }

@@ -40,17 +40,27 @@ impl Store {
         cluster: &Cluster,
         account: &CloudAccount,
         agent: &super::AgentItem,
+        max_live: u32,
     ) -> Result<(), DomainError> {
         let org = &cluster.org_id;
+        // The count of clusters not yet terminated, under the cap: parallel creations cannot
+        // pass it, as each takes its place in the count in its own transaction.
         let count = built(
             self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK))
                 .update_expression("SET live_clusters = if_not_exists(live_clusters, :zero) + :one")
-                .condition_expression("account.role_arn = :arn AND account.#region = :region")
+                .condition_expression(
+                    "account.role_arn = :arn AND account.#region = :region \
+                     AND (attribute_not_exists(live_clusters) OR live_clusters < :cap)",
+                )
                 .expression_attribute_names("#region", "region")
                 .expression_attribute_values(":zero", AttributeValue::N("0".into()))
                 .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":cap", AttributeValue::N(max_live.to_string()))
                 .expression_attribute_values(":arn", s(account.role_arn.as_str()))
                 .expression_attribute_values(":region", s(account.region.as_str()))
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build(),
         )?;
         let event = AuditEvent::new(*org, actor.actor(), EventAction::ClusterCreated, cluster.created_at)
@@ -70,9 +80,18 @@ impl Store {
                 if c.failed(CREDITS) {
                     Some(Store::no_credits(c.old_item(CREDITS)))
                 } else if c.failed(ACCOUNT) {
-                    Some(DomainError::Conflict(
-                        "the organization's cloud account changed meanwhile; try again".into(),
-                    ))
+                    let live = c
+                        .old_item(ACCOUNT)
+                        .and_then(|item| item.get("live_clusters").and_then(|v| v.as_n().ok()).cloned())
+                        .and_then(|n| n.parse::<u32>().ok())
+                        .unwrap_or(0);
+                    Some(if live >= max_live {
+                        DomainError::Conflict(format!(
+                            "this organization has {live} clusters that are not terminated, its limit: terminate one first"
+                        ))
+                    } else {
+                        DomainError::Stale("the organization's cloud account")
+                    })
                 } else if c.failed(CLUSTER) {
                     Some(contention())
                 } else {

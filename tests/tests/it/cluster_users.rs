@@ -377,7 +377,7 @@ async fn a_member_joining_an_organization_with_a_thousand_managed_clusters_is_wr
         .expect("cluster");
         let agent =
             orgs::store::AgentItem::new(org_id, cluster.cluster_id, "0".repeat(64), cluster.created_at);
-        store.create_cluster(&membership, &grant, &cluster, &account, &agent).await.expect("created");
+        store.create_cluster(&membership, &grant, &cluster, &account, &agent, 1000).await.expect("created");
         clusters.push(cluster.cluster_id);
     }
     let bob = register(&stack, &email("bob")).await;

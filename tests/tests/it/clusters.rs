@@ -598,3 +598,40 @@ async fn opening_a_port_keeps_the_security_groups_the_customer_attached() {
         assert!(groups.contains(&theirs), "{id}: the customer's group stays: {groups:?}");
     }
 }
+
+#[tokio::test]
+async fn an_organization_has_at_most_its_cap_of_live_clusters_even_created_in_parallel() {
+    let mut options = local_stack::StackOptions::for_test();
+    options.limits.max_live_clusters = 3;
+    let stack = stack_with(options).await;
+    let (alice, _bob, org) = connected(&stack).await;
+
+    let answers = futures::future::join_all((0..6).map(|i| {
+        let (stack, alice, org) = (&stack, &alice, &org);
+        async move { create(stack, alice, org, &format!("c{i}"), 0).await }
+    }))
+    .await;
+    let accepted: Vec<&Answer> = answers.iter().filter(|a| a.status == StatusCode::ACCEPTED).collect();
+    let refused: Vec<&Answer> = answers.iter().filter(|a| a.status == StatusCode::CONFLICT).collect();
+    assert_eq!(
+        (accepted.len(), refused.len()),
+        (3, 3),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    for refusal in refused {
+        assert!(
+            refusal.body["detail"].as_str().is_some_and(|d| d.contains("its limit: terminate one first")),
+            "{:?}",
+            refusal.body
+        );
+    }
+
+    // A cluster in `error` still counts (its instances may run); a terminated one frees its place.
+    let first = accepted[0].body["cluster_id"].as_str().expect("id").to_owned();
+    settles(&stack, &alice, &org, &first, "running").await;
+    assert_problem(&create(&stack, &alice, &org, "fourth", 0).await, 409, "at the cap");
+    assert_eq!(act(&stack, &alice, &org, &first, "terminate").await.status, StatusCode::ACCEPTED);
+    settles(&stack, &alice, &org, &first, "terminated").await;
+    assert_eq!(create(&stack, &alice, &org, "fourth", 0).await.status, StatusCode::ACCEPTED);
+}
