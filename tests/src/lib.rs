@@ -246,6 +246,7 @@ impl Stack {
             store: Store::new(plain_dynamo.clone(), &options.table),
             fleet: fleet.clone(),
             clock: clock.clone(),
+            budget: reconcile_clusters::Budget::default(),
         });
         let granter = Arc::new(grant_credits::Granter {
             store: Store::new(plain_dynamo.clone(), &options.table),

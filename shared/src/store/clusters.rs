@@ -29,6 +29,13 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
+/// A live cluster as the index lists it, with its place in the reconciler's walk.
+#[derive(Debug, Clone)]
+pub struct LiveCluster {
+    pub position: String,
+    pub cluster: Cluster,
+}
+
 impl Store {
     /// Creates a cluster in `account`, on condition that the organization has credits left and
     /// that its account is still that
@@ -130,9 +137,46 @@ impl Store {
 
     /// Every live cluster, of every organization, from the sparse index (eventually consistent:
     /// the reconciler re-reads each one before it writes).
-    pub async fn live_clusters(&self) -> Result<Vec<Cluster>, DomainError> {
+    pub async fn live_clusters(&self) -> Result<Vec<LiveCluster>, DomainError> {
         let items = self.query(Query::gsi1(keys::LIVE_CLUSTERS.to_owned())).await?;
-        items.into_iter().map(|i| from_item::<ClusterItem>(i).map(|c| c.cluster)).collect()
+        let mut live = items
+            .into_iter()
+            .map(|i| {
+                let item = from_item::<ClusterItem>(i)?;
+                let position = item.gsi1sk.unwrap_or_default();
+                Ok(LiveCluster { position, cluster: item.cluster })
+            })
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        live.sort_by(|a, b| a.position.cmp(&b.position));
+        Ok(live)
+    }
+
+    /// Where reconciliation's last run stopped (the position of the last cluster it visited).
+    pub async fn reconcile_position(&self) -> Result<Option<String>, DomainError> {
+        self.get(keys::RECONCILE_PK.to_owned(), keys::POSITION_SK)
+            .await?
+            .map(|i| from_item::<super::items::PositionItem>(i).map(|p| p.after))
+            .transpose()
+    }
+
+    /// Records where this run stopped. One run at a time (the function's reserved concurrency
+    /// is 1), so a plain put.
+    pub async fn save_reconcile_position(&self, after: &str, now: Timestamp) -> Result<(), DomainError> {
+        let item = super::items::PositionItem {
+            pk: keys::RECONCILE_PK.to_owned(),
+            sk: keys::POSITION_SK.to_owned(),
+            entity: super::items::Entity::Position,
+            after: after.to_owned(),
+            at: now,
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(|e| crate::aws::failure("DynamoDB PutItem", e))?;
+        Ok(())
     }
 
     /// Notes a problem found on a cluster without changing its state (instances gone missing).

@@ -43,10 +43,12 @@ pub enum Entity {
     ClusterUser,
     Revision,
     Agent,
+    /// Where the scheduled job's last run stopped.
+    Position,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 14] = [
+    pub const ALL: [Entity; 15] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -61,6 +63,7 @@ impl Entity {
         Entity::ClusterUser,
         Entity::Revision,
         Entity::Agent,
+        Entity::Position,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -80,6 +83,7 @@ impl Entity {
             Entity::ClusterUser => "cluster_user",
             Entity::Revision => "revision",
             Entity::Agent => "agent",
+            Entity::Position => "position",
         }
     }
 }
@@ -499,6 +503,17 @@ impl From<&crate::domain::UsageInterval> for UsageItem {
             interval: u.clone(),
         }
     }
+}
+
+/// Where the scheduled job's last run stopped in the live-cluster index: the next run starts after
+/// `after` (the index's sort key of the last cluster visited).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PositionItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: Entity,
+    pub after: String,
+    pub at: Timestamp,
 }
 
 /// One of the N slots of a rate limit: it may be taken again a window after `used_at`.

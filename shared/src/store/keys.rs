@@ -42,6 +42,10 @@ pub const CLOUD_ACCOUNT_SK: &str = "CLOUD_ACCOUNT";
 /// GSI1 key of every live cluster, which reconciliation walks.
 pub const LIVE_CLUSTERS: &str = "CLUSTERS#LIVE";
 
+/// Where reconciliation's last run stopped in that walk.
+pub const RECONCILE_PK: &str = "RECONCILE";
+pub const POSITION_SK: &str = "POSITION";
+
 pub fn cluster_sk(id: &uuid::Uuid) -> String {
     format!("CLUSTER#{id}")
 }

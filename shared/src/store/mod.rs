@@ -32,7 +32,7 @@ use aws_sdk_dynamodb::Client;
 
 pub use cloud::CloudAccountView;
 pub use cluster_users::{AckResult, Acknowledged, AgentItem, CLUSTERS_PER_WRITE, UserChanges};
-pub use clusters::Outcome as ClusterOutcome;
+pub use clusters::{LiveCluster, Outcome as ClusterOutcome};
 pub use credits::Balance;
 pub use limits::WINDOW as RATE_WINDOW;
 pub use organizations::DEFAULT_MAX_OWNED;
