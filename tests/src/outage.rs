@@ -83,15 +83,46 @@ impl orgs::cloud::Cloud for RefusingCloud {
 }
 
 /// EC2 as the customer's account may answer where the emulator will not: a role that cannot be
-/// assumed, or an EC2 refusal. While a refusal is set, every fleet call fails with it.
+/// assumed, or an EC2 refusal. While a refusal is set, every fleet call fails with it (or only
+/// stops, or only the calls for one role: one customer's account refusing).
 pub struct RefusingFleet {
     inner: Box<dyn orgs::cloud::Fleet>,
     refusal: std::sync::Mutex<Option<(String, String)>>,
+    only_stops: std::sync::atomic::AtomicBool,
+    only_role: std::sync::Mutex<Option<String>>,
 }
 
 impl RefusingFleet {
     pub fn new(inner: impl orgs::cloud::Fleet + 'static) -> Self {
-        Self { inner: Box::new(inner), refusal: std::sync::Mutex::new(None) }
+        Self {
+            inner: Box::new(inner),
+            refusal: std::sync::Mutex::new(None),
+            only_stops: std::sync::atomic::AtomicBool::new(false),
+            only_role: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// While set, the refusal applies to StopInstances alone.
+    pub fn refuse_only_stops(&self, only: bool) {
+        self.only_stops.store(only, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// While set, the refusal applies to calls through this role alone (one customer's account).
+    pub fn refuse_only_role(&self, role: Option<&str>) {
+        if let Ok(mut slot) = self.only_role.lock() {
+            *slot = role.map(str::to_owned);
+        }
+    }
+
+    fn refused_for(&self, target: &orgs::cloud::Target, stop: bool) -> Option<orgs::cloud::CloudError> {
+        if self.only_stops.load(std::sync::atomic::Ordering::SeqCst) && !stop {
+            return None;
+        }
+        let only = self.only_role.lock().ok().and_then(|r| r.clone());
+        if only.is_some_and(|role| role != target.role_arn.as_str()) {
+            return None;
+        }
+        self.refused()
     }
 
     pub fn refuse(&self, refusal: Option<(&str, &str)>) {
@@ -114,7 +145,7 @@ impl orgs::cloud::Fleet for RefusingFleet {
         target: &'a orgs::cloud::Target,
         cluster: &'a uuid::Uuid,
     ) -> FleetFuture<'a, Vec<orgs::cloud::Instance>> {
-        match self.refused() {
+        match self.refused_for(target, false) {
             Some(e) => Box::pin(async move { Err(e) }),
             None => self.inner.find(target, cluster),
         }
@@ -125,21 +156,21 @@ impl orgs::cloud::Fleet for RefusingFleet {
         target: &'a orgs::cloud::Target,
         launch: &'a orgs::cloud::Launch,
     ) -> FleetFuture<'a, Vec<String>> {
-        match self.refused() {
+        match self.refused_for(target, false) {
             Some(e) => Box::pin(async move { Err(e) }),
             None => self.inner.launch(target, launch),
         }
     }
 
     fn start<'a>(&'a self, target: &'a orgs::cloud::Target, ids: &'a [String]) -> FleetFuture<'a, ()> {
-        match self.refused() {
+        match self.refused_for(target, false) {
             Some(e) => Box::pin(async move { Err(e) }),
             None => self.inner.start(target, ids),
         }
     }
 
     fn stop<'a>(&'a self, target: &'a orgs::cloud::Target, ids: &'a [String]) -> FleetFuture<'a, ()> {
-        match self.refused() {
+        match self.refused_for(target, true) {
             Some(e) => Box::pin(async move { Err(e) }),
             None => self.inner.stop(target, ids),
         }
@@ -152,14 +183,14 @@ impl orgs::cloud::Fleet for RefusingFleet {
         ids: &'a [String],
         ports: &'a [u16],
     ) -> FleetFuture<'a, ()> {
-        match self.refused() {
+        match self.refused_for(target, false) {
             Some(e) => Box::pin(async move { Err(e) }),
             None => self.inner.sync_ports(target, cluster, ids, ports),
         }
     }
 
     fn terminate<'a>(&'a self, target: &'a orgs::cloud::Target, ids: &'a [String]) -> FleetFuture<'a, ()> {
-        match self.refused() {
+        match self.refused_for(target, false) {
             Some(e) => Box::pin(async move { Err(e) }),
             None => self.inner.terminate(target, ids),
         }

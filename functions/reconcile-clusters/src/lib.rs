@@ -159,22 +159,22 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
         }
         let mut pending = Vec::with_capacity(chunk.len());
         for listed in chunk {
-            pending.push(tokio::time::timeout(budget.per_cluster, visit(r, &listed.cluster)));
+            pending
+                .push(tokio::time::timeout(budget.per_cluster, visit(r, &listed.org_id, &listed.cluster_id)));
         }
         let results = futures::future::join_all(pending).await;
         for (listed, visit) in chunk.iter().zip(results) {
             report.visited += 1;
             last = Some(listed.position.clone());
-            let cluster = &listed.cluster;
             let visit = match visit {
                 Ok(Ok(visit)) => visit,
                 Ok(Err(e)) => {
-                    tracing::warn!(org_id = %cluster.org_id, cluster_id = %cluster.cluster_id, error = %orgs::http::chain(&e), "cannot visit this cluster now; next run tries again");
+                    tracing::warn!(org_id = %listed.org_id, cluster_id = %listed.cluster_id, error = %orgs::http::chain(&e), "cannot visit this cluster now; next run tries again");
                     report.failed += 1;
                     continue;
                 }
                 Err(_) => {
-                    tracing::warn!(org_id = %cluster.org_id, cluster_id = %cluster.cluster_id, "visiting this cluster took too long; next run tries again");
+                    tracing::warn!(org_id = %listed.org_id, cluster_id = %listed.cluster_id, "visiting this cluster took too long; next run tries again");
                     report.failed += 1;
                     continue;
                 }
@@ -228,10 +228,10 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
 }
 
 /// One cluster: charged if its interval is open, idle-checked, and compared with EC2.
-async fn visit(r: &Reconciler, listed: &Cluster) -> Result<Visit, DomainError> {
+async fn visit(r: &Reconciler, org: &OrgId, id: &uuid::Uuid) -> Result<Visit, DomainError> {
     let mut visit = Visit::default();
     // The index is eventually consistent: act on the cluster as it is now.
-    let Some(cluster) = r.store.cluster(&listed.org_id, &listed.cluster_id).await? else { return Ok(visit) };
+    let Some(cluster) = r.store.cluster(org, id).await? else { return Ok(visit) };
     if cluster.running.is_some() {
         visit.charged = Some(r.store.charge(&cluster, now(r)).await?);
         visit.billable = Some(cluster.clone());

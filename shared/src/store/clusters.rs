@@ -33,7 +33,8 @@ pub struct Outcome {
 #[derive(Debug, Clone)]
 pub struct LiveCluster {
     pub position: String,
-    pub cluster: Cluster,
+    pub org_id: OrgId,
+    pub cluster_id: uuid::Uuid,
 }
 
 impl Store {
@@ -137,16 +138,23 @@ impl Store {
 
     /// Every live cluster, of every organization, from the sparse index (eventually consistent:
     /// the reconciler re-reads each one before it writes).
+    /// Every live cluster's ids, in the index's order. Only the index key is read: one damaged
+    /// cluster item fails its own visit, not the listing of everyone's.
     pub async fn live_clusters(&self) -> Result<Vec<LiveCluster>, DomainError> {
         let items = self.query(Query::gsi1(keys::LIVE_CLUSTERS.to_owned())).await?;
-        let mut live = items
+        let mut live: Vec<LiveCluster> = items
             .into_iter()
-            .map(|i| {
-                let item = from_item::<ClusterItem>(i)?;
-                let position = item.gsi1sk.unwrap_or_default();
-                Ok(LiveCluster { position, cluster: item.cluster })
+            .filter_map(|item| {
+                let position = item.get(super::schema::GSI1_SK).and_then(|v| v.as_s().ok())?.clone();
+                let (org, cluster) = position.split_once('#')?;
+                let parsed = OrgId::parse(org).ok().zip(uuid::Uuid::parse_str(cluster).ok());
+                if parsed.is_none() {
+                    tracing::warn!(%position, "a live-cluster index entry that names no cluster");
+                }
+                let (org_id, cluster_id) = parsed?;
+                Some(LiveCluster { position, org_id, cluster_id })
             })
-            .collect::<Result<Vec<_>, DomainError>>()?;
+            .collect();
         live.sort_by(|a, b| a.position.cmp(&b.position));
         Ok(live)
     }

@@ -73,13 +73,13 @@ pub(crate) async fn settles(
     .await
 }
 
-async fn target(stack: &local_stack::Stack, org: &str) -> Target {
+pub(crate) async fn target(stack: &local_stack::Stack, org: &str) -> Target {
     let org = orgs::domain::OrgId::parse(org).expect("org");
     stack.api.store.cloud_target(&org).await.expect("read").expect("connected")
 }
 
 /// EC2 as the customer's own administrator reaches it, through the role.
-async fn customer_fleet() -> provision_cluster::ec2::Ec2Fleet {
+pub(crate) async fn customer_fleet() -> provision_cluster::ec2::Ec2Fleet {
     provision_cluster::ec2::Ec2Fleet::new(
         emulator().await.customer_sdk_config().await,
         local_stack::CLUSTER_IMAGE,

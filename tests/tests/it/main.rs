@@ -24,4 +24,5 @@ mod races;
 mod roles;
 mod round_trips;
 mod samples;
+mod scheduled;
 mod story;
