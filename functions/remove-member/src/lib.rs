@@ -16,9 +16,19 @@ async fn remove(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
     let org = org_param(req)?;
     let target = UserId::parse(&path_param(req, "user_id")?).map_err(|_| DomainError::NotFound("member"))?;
+    // An invitation of theirs answered meanwhile does not change the removal: it reads again.
+    orgs::app::reading_again(|| attempt(api, &caller, &org, &target)).await?;
+    no_content()
+}
 
+async fn attempt(
+    api: &Api,
+    caller: &orgs::auth::Caller,
+    org: &orgs::domain::OrgId,
+    target: &UserId,
+) -> Result<(), ApiError> {
     let (organization, [remover, removed]) =
-        api.store.organization_with(&org, [&caller.user_id, &target]).await?;
+        api.store.organization_with(org, [&caller.user_id, target]).await?;
     let (organization, remover) = organization.zip(remover).ok_or(DomainError::NotFound("organization"))?;
     let removed = removed.ok_or(DomainError::NotFound("member"))?;
     if removed.role == Role::Owner {
@@ -32,5 +42,5 @@ async fn remove(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     // Leaving rests on nothing but being a member, which the delete itself requires.
     let grant = (!leaving).then_some(grant);
     api.store.remove_member(&remover, grant.as_ref(), &removed, api.now()).await?;
-    no_content()
+    Ok(())
 }

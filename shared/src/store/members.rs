@@ -79,7 +79,9 @@ impl Store {
                         None => DomainError::NotFound("member"),
                     })
                 } else if c.failed(SLOT) || c.failed(REVOKED) || c.failed(REVOKED_SLOT) {
-                    Some(contention())
+                    // An invitation of theirs was answered (or the slot moved) meanwhile: that
+                    // does not change the removal, which reads their invitations again.
+                    Some(DomainError::Stale("the member's invitations"))
                 } else {
                     lost_grant(c, "remove a member")
                 }
@@ -201,7 +203,7 @@ impl Store {
                         None => DomainError::NotFound("member"),
                     })
                 } else if c.failed(REVOKED) || c.failed(REVOKED_SLOT) {
-                    Some(contention())
+                    Some(DomainError::Stale("the member's invitations"))
                 } else {
                     lost_grant(c, "change a member's role")
                 }

@@ -103,6 +103,42 @@ async fn an_admin_removed_while_inviting_leaves_no_acceptable_invitation() {
     }
 }
 
+#[tokio::test]
+async fn removing_an_admin_while_their_invitee_accepts_succeeds_without_a_retry_by_hand() {
+    // Each round races Alice removing Dave against Erin accepting Dave's invitation. An accept
+    // that lands between the removal's read of Dave's invitations and its write makes the
+    // removal's withdrawal fail; that does not change the removal, which reads again: Alice never
+    // sees a 409 to retry herself.
+    for round in 0..6 {
+        let stack = stack().await;
+        let (alice, dave, org) = alice_with_admin_dave(&stack).await;
+        let erin = register(&stack, &email("erin")).await;
+        let id = invite(&stack, &dave, &org, &erin.email).await;
+
+        let (removed, accepted) = join(
+            remove(&stack, &alice, &org, &dave),
+            post(&stack, &format!("/v1/invitations/{id}/accept"), &erin, json!({})),
+        )
+        .await;
+
+        assert_eq!(removed, StatusCode::NO_CONTENT, "round {round}: {:?}", accepted.body);
+        assert!(
+            accepted.status == StatusCode::OK || accepted.status == StatusCode::NOT_FOUND,
+            "round {round}: {:?}",
+            accepted.body
+        );
+        let page = get(&stack, &format!("/v1/organizations/{org}/members"), &alice).await;
+        let emails: Vec<_> =
+            page.body["members"].as_array().expect("members").iter().map(|m| m["email"].clone()).collect();
+        assert!(!emails.contains(&json!(dave.email)), "round {round}: Dave is gone");
+        assert_eq!(
+            emails.contains(&json!(erin.email)),
+            accepted.status == StatusCode::OK,
+            "round {round}: Erin is a member exactly when her accept won"
+        );
+    }
+}
+
 async fn revoke(stack: &local_stack::Stack, actor: &User, org: &str, id: &str) -> Answer {
     call(stack, "DELETE", &format!("/v1/organizations/{org}/invitations/{id}"), Some(&actor.token), None)
         .await
