@@ -160,6 +160,11 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403
 [[operations]]
 include-operation-id-regex = "^configureCloudAccount$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 422, 429, "5xx"]
+
+# An `If-Match` is any text to a schema; one that is not the settings' current version is 412.
+[[operations]]
+include-operation-id-regex = "^updatePermissions$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 401, 403, 404, 409, 412, 429, "5xx"]
 "#,
         seed = options.seed,
         examples = options.max_examples,

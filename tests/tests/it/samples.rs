@@ -270,6 +270,9 @@ fn the_template_keeps_logs_alarms_and_mail_as_production_needs() {
     // reaches the feedback function.
     let pool = &template["Resources"]["UserPool"]["Properties"]["EmailConfiguration"];
     assert_eq!(pool["EmailSendingAccount"].as_str(), Some("DEVELOPER"));
+    // One person is one account whatever the letter case of their address.
+    let usernames = &template["Resources"]["UserPool"]["Properties"]["UsernameConfiguration"];
+    assert_eq!(usernames["CaseSensitive"].as_bool(), Some(false));
     let mailer = &template["Resources"]["SendInvitationEmailFunction"]["Properties"];
     assert!(mailer["ReservedConcurrentExecutions"].as_u64().is_some_and(|n| n >= 1));
     assert!(reference(&mailer["Environment"]["Variables"]["SES_CONFIGURATION_SET"]).is_some());
