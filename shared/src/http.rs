@@ -148,6 +148,10 @@ impl From<DomainError> for ApiError {
                 Self::new(StatusCode::PAYMENT_REQUIRED, "no_credits", e.to_string())
                     .with_member("balance", balance)
             }
+            e @ DomainError::CreditsShort { balance, .. } => {
+                Self::new(StatusCode::PAYMENT_REQUIRED, "no_credits", e.to_string())
+                    .with_member("balance", balance)
+            }
             DomainError::TooMany { detail, retry_after_seconds } => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)
                     .with_header("retry-after", &retry_after_seconds.max(1).to_string())

@@ -28,14 +28,26 @@ async fn act(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let org = org_param(req)?;
     let id = cluster_param(req)?;
     let action = action_of(req)?;
-    let (organization, membership) = api.membership_in(&org, &caller).await?;
+    // A start that lost a race for the organization's credits decides again on what is free now.
+    let moved = orgs::app::reading_again(|| attempt(api, &caller, &org, &id, action)).await?;
+    json(StatusCode::ACCEPTED, &moved)
+}
+
+async fn attempt(
+    api: &Api,
+    caller: &orgs::auth::Caller,
+    org: &orgs::domain::OrgId,
+    id: &uuid::Uuid,
+    action: MemberAction,
+) -> Result<orgs::domain::Cluster, ApiError> {
+    let (organization, membership) = api.membership_in(org, caller).await?;
     let needs = match action {
         MemberAction::Start | MemberAction::Stop => Action::OperateClusters,
         MemberAction::Terminate => Action::ManageClusters,
     };
     let grant = authz::check(membership.role, &organization.settings, needs)?;
-    let cluster = api.store.cluster(&org, &id).await?.ok_or(DomainError::NotFound("cluster"))?;
-    let moved = api
+    let cluster = api.store.cluster(org, id).await?.ok_or(DomainError::NotFound("cluster"))?;
+    Ok(api
         .store
         .transition(
             &cluster,
@@ -44,6 +56,5 @@ async fn act(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
             ClusterOutcome::default(),
             api.now(),
         )
-        .await?;
-    json(StatusCode::ACCEPTED, &moved)
+        .await?)
 }

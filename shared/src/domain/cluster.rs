@@ -244,6 +244,11 @@ pub struct Cluster {
     /// Stop it after this many minutes without activity its agent reports (10 to 1440).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_stop_minutes: Option<u32>,
+    /// Credits set aside in the organization's balance from its creation or start until it stops
+    /// costing: what it costs for one charging period, so that no number of parallel creations
+    /// or starts can commit more than the balance covers until the next charge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits_held: Option<Credits>,
 }
 
 /// A cluster agent's heartbeat, kept with its token (not on the cluster, whose every change the
@@ -311,7 +316,7 @@ impl Cluster {
     ) -> Result<Self, DomainError> {
         spec.check()?;
         let rate = rates.of(&spec.instance_type);
-        Ok(Self {
+        let mut cluster = Self {
             cluster_id: uuid::Uuid::now_v7(),
             org_id: org,
             name: spec.name,
@@ -331,7 +336,11 @@ impl Cluster {
             rate,
             running: None,
             idle_stop_minutes: spec.idle_stop_minutes,
-        })
+            credits_held: None,
+        };
+        // Its first charging period is set aside from its creation.
+        cluster.credits_held = Some(cluster.hold());
+        Ok(cluster)
     }
 
     /// The head node and the workers.
@@ -360,6 +369,23 @@ impl Cluster {
             from: running.since,
             to: now.max(running.since),
         })
+    }
+
+    /// What it costs for one charging period: what a creation or start must find in the balance,
+    /// beside what the organization's other clusters hold.
+    pub fn hold(&self) -> Credits {
+        cost(self.rate, self.instance_count(), super::credits::CHARGING_PERIOD.whole_seconds())
+    }
+
+    /// Whether moving to `next` ends what its hold covers: it stopped or terminated, or it went
+    /// to `error` with nothing running (a launch or start that failed).
+    pub fn releases_hold(&self, next: ClusterState, starts_running: bool) -> bool {
+        self.credits_held.is_some()
+            && match next {
+                ClusterState::Stopped | ClusterState::Terminated => true,
+                ClusterState::Error => self.running.is_none() && !starts_running,
+                _ => false,
+            }
     }
 
     /// What its running from the last charge until `now` costs (zero when it is not running).

@@ -118,6 +118,10 @@ impl Rates {
 /// What `instances` instances at `rate` per instance-hour cost over `seconds`, rounded down to
 /// the thousandth. Charges along one interval are differences of this from the interval's
 /// start, so however often it is charged the charges add up to the cost of the whole interval.
+/// How often the scheduled job charges running clusters (its schedule in the template, held
+/// together by a test): the most a cluster runs uncharged.
+pub const CHARGING_PERIOD: time::Duration = time::Duration::minutes(5);
+
 pub fn cost(rate: Credits, instances: u32, seconds: i64) -> Credits {
     let millis = i128::from(rate.0) * i128::from(instances) * i128::from(seconds.max(0)) / 3600;
     Credits(i64::try_from(millis).unwrap_or(i64::MAX))

@@ -35,6 +35,12 @@ pub enum DomainError {
     /// The organization has no credits left for what would spend more (create, start).
     #[error("the organization has no credits left (balance {balance}); ask for more credits")]
     NoCredits { balance: super::Credits },
+    /// The balance, less what running clusters hold, does not cover a cluster's first charging
+    /// period (create, start).
+    #[error(
+        "the organization's credits do not cover this cluster's first charging period: it needs {needed}, and {available} are free (balance {balance}, the rest held for its running clusters); ask for more credits"
+    )]
+    CreditsShort { balance: super::Credits, available: super::Credits, needed: super::Credits },
     /// A rate limit is reached; the detail says which. It frees up after `retry_after_seconds`.
     #[error("{detail}")]
     TooMany { detail: String, retry_after_seconds: u64 },

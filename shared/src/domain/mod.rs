@@ -22,7 +22,7 @@ pub use cluster::{
     PORT_PATTERN, Running, Transition, UserManagement, parse_port,
 };
 pub use cluster_users::{AccountStatus, AgentToken, ClusterRole, ClusterUser, SyncStatus, Wanted};
-pub use credits::{Credits, Rates, UsageInterval, UsageReport, Window};
+pub use credits::{CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;
 pub use error::{DomainError, Source};
 pub use ids::{InvitationId, OrgId, UserId};

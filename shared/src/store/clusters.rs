@@ -76,17 +76,21 @@ impl Store {
             .with("name", String::from(cluster.name.clone()))
             .with("instance_type", cluster.instance_type.as_str())
             .with("workers", cluster.workers);
+        // Its first charging period set aside, if the credits free cover it.
+        let hold = cluster.credits_held.unwrap_or_else(|| cluster.hold());
+        let funds = self.funds(org).await?;
         let tx = Tx::new()
             .put(CLUSTER, self.put(to_item(&ClusterItem::from(cluster))?, "attribute_not_exists(pk)")?)
             .update(ACCOUNT, count)
-            .check(CREDITS, self.has_credits(org)?)
+            .update(CREDITS, self.take_hold(org, &funds, hold)?)
             .put("agent", self.agent_put(agent)?)
             .put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
         self.commit("cluster creation", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(CREDITS) {
-                    Some(Store::no_credits(c.old_item(CREDITS)))
+                    // Consumed or held since the read: whether it still fits is decided again.
+                    Some(DomainError::Stale("the organization's credits"))
                 } else if c.failed(ACCOUNT) {
                     let live = c
                         .old_item(ACCOUNT)
@@ -359,6 +363,16 @@ impl Store {
         });
         let ended = cluster.usage_ended(next, now);
         let org = &cluster.org_id;
+        // A member's start sets the cluster's first charging period aside (unless it still holds
+        // one, as after a stop that failed); the end of its costing gives the hold back.
+        let taking = (transition == Transition::Start && by.is_some() && cluster.credits_held.is_none())
+            .then(|| cluster.hold());
+        let releasing =
+            cluster.releases_hold(next, started.is_some()).then_some(cluster.credits_held).flatten();
+        let funds = match taking {
+            Some(_) => Some(self.funds(org).await?),
+            None => None,
+        };
         let mut expression = String::from("SET #state = :next, updated_at = :now");
         let mut update = self
             .update(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id)))
@@ -375,6 +389,10 @@ impl Store {
         if let Some((member, _)) = by {
             expression.push_str(", last_actor = :actor");
             update = update.expression_attribute_values(":actor", s(member.user_id.as_str()));
+        }
+        if let Some(hold) = taking {
+            expression.push_str(", credits_held = :hold");
+            update = update.expression_attribute_values(":hold", stored(&hold)?);
         }
         if let Some(running) = &started {
             expression.push_str(", #running = :running");
@@ -402,18 +420,24 @@ impl Store {
             // Off the reconciler's index of live clusters.
             removed.extend(["gsi1pk", "gsi1sk"]);
         }
+        if releasing.is_some() {
+            removed.push("credits_held");
+        }
         if !removed.is_empty() {
             expression.push_str(" REMOVE ");
             expression.push_str(&removed.join(", "));
         }
         let mut tx = Tx::new().update(CLUSTER, built(update.update_expression(expression).build())?);
+        let released = releasing.unwrap_or(crate::domain::Credits::ZERO);
         if let Some(interval) = &ended {
             tx = tx
                 .put(USAGE, self.usage_put(interval)?)
-                .update(CREDITS, self.consume(org, cluster.uncharged(now))?);
+                .update(CREDITS, self.consume_and_release(org, cluster.uncharged(now), released)?);
+        } else if releasing.is_some() {
+            tx = tx.update(CREDITS, self.consume_and_release(org, crate::domain::Credits::ZERO, released)?);
         }
-        if transition == Transition::Start && by.is_some() {
-            tx = tx.check(CREDITS, self.has_credits(org)?);
+        if let (Some(hold), Some(funds)) = (taking, &funds) {
+            tx = tx.update(CREDITS, self.take_hold(org, funds, hold)?);
         }
         if next == ClusterState::Terminated {
             tx = tx.update(
@@ -460,7 +484,8 @@ impl Store {
                         None => DomainError::NotFound("cluster"),
                     })
                 } else if c.failed(CREDITS) {
-                    Some(Store::no_credits(c.old_item(CREDITS)))
+                    // Consumed or held since the read: whether it still fits is decided again.
+                    Some(DomainError::Stale("the organization's credits"))
                 } else if c.failed(ACCOUNT) {
                     Some(DomainError::Corrupt("a terminated cluster was not counted as live".into()))
                 } else {
@@ -482,6 +507,12 @@ impl Store {
         }
         if ended.is_some() {
             moved.running = None;
+        }
+        if taking.is_some() {
+            moved.credits_held = taking;
+        }
+        if releasing.is_some() {
+            moved.credits_held = None;
         }
         moved.last_error = match outcome.error {
             Some(e) => Some(e),

@@ -6,7 +6,7 @@
 //! since its last charge, and the cloud's confirmation that it stopped adds the rest and records
 //! the interval. Consumed credits therefore trail the truth by at most the job's period.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use serde::Serialize;
 
 use super::Store;
@@ -52,6 +52,38 @@ impl Balance {
     }
 }
 
+/// An organization's credits item as a creation or start reads it: granted, consumed, and held
+/// for its clusters' next charging period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Funds {
+    pub granted: Credits,
+    pub consumed: Credits,
+    pub held: Credits,
+}
+
+impl Funds {
+    fn of(item: Option<&Item>) -> Self {
+        let number = |name: &str| {
+            Credits::from_millis(
+                item.and_then(|i| i.get(name))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .unwrap_or(0),
+            )
+        };
+        Self { granted: number("granted"), consumed: number("consumed"), held: number("held") }
+    }
+
+    pub fn balance(&self) -> Credits {
+        self.granted - self.consumed
+    }
+
+    /// What a new hold may take.
+    pub fn available(&self) -> Credits {
+        self.granted - self.consumed - self.held
+    }
+}
+
 fn millis(c: Credits) -> AttributeValue {
     AttributeValue::N(c.millis().to_string())
 }
@@ -85,35 +117,70 @@ impl Store {
         Ok(tx.put(EVENT, self.event_put(&event)?))
     }
 
-    /// Condition that the organization has credits left; refused as 402 with its balance.
-    pub(super) fn has_credits(&self, org: &OrgId) -> Result<ConditionCheck, DomainError> {
-        built(
-            self.condition(key(keys::org_pk(org), keys::CREDITS_SK))
-                .condition_expression("#granted > #consumed")
-                .expression_attribute_names("#granted", "granted")
-                .expression_attribute_names("#consumed", "consumed")
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build(),
-        )
+    /// The organization's credits with what its clusters hold, strongly consistent: what a
+    /// creation or start reads before it takes a hold.
+    pub async fn funds(&self, org: &OrgId) -> Result<Funds, DomainError> {
+        Ok(Funds::of(self.get(keys::org_pk(org), keys::CREDITS_SK).await?.as_ref()))
     }
 
-    /// What a refused [`Store::has_credits`] means.
-    pub(super) fn no_credits(old: Option<Item>) -> DomainError {
-        DomainError::NoCredits { balance: Balance::of(old.as_ref()).balance }
+    /// Sets `hold` aside for a cluster, refused as 402 when the credits free (granted, less
+    /// consumed, less held) do not cover it. The condition is that nothing was consumed or held
+    /// since `read` (a grant may have come in): then what is free now is at least what was free
+    /// then, so parallel creations and starts never together hold more than the balance. One
+    /// that lost such a race reads again ([`DomainError::Stale`]).
+    pub(super) fn take_hold(&self, org: &OrgId, read: &Funds, hold: Credits) -> Result<Update, DomainError> {
+        if read.available() < hold {
+            return Err(DomainError::CreditsShort {
+                balance: read.balance(),
+                available: read.available().max(Credits::ZERO),
+                needed: hold,
+            });
+        }
+        built(
+            self.update(key(keys::org_pk(org), keys::CREDITS_SK))
+                .update_expression("ADD #held :hold")
+                .condition_expression(
+                    "#granted >= :granted AND #consumed <= :consumed AND (attribute_not_exists(#held) OR #held <= :held)",
+                )
+                .expression_attribute_names("#granted", "granted")
+                .expression_attribute_names("#consumed", "consumed")
+                .expression_attribute_names("#held", "held")
+                .expression_attribute_values(":hold", millis(hold))
+                .expression_attribute_values(":granted", millis(read.granted))
+                .expression_attribute_values(":consumed", millis(read.consumed))
+                .expression_attribute_values(":held", millis(read.held))
+                .build(),
+        )
     }
 
     /// Adds `amount` to what the organization has consumed (created when missing, so that a
     /// charge is never refused: the cloud already ran the cluster).
     pub(super) fn consume(&self, org: &OrgId, amount: Credits) -> Result<Update, DomainError> {
-        built(
-            self.update(key(keys::org_pk(org), keys::CREDITS_SK))
-                .update_expression("SET #entity = :entity ADD #consumed :amount")
-                .expression_attribute_names("#entity", "entity")
-                .expression_attribute_names("#consumed", "consumed")
-                .expression_attribute_values(":entity", s(Entity::Credits.as_str()))
-                .expression_attribute_values(":amount", millis(amount))
-                .build(),
-        )
+        self.consume_and_release(org, amount, Credits::ZERO)
+    }
+
+    /// [`Store::consume`], and gives back `released` of what the organization's clusters hold
+    /// (one write to the credits item, as a transaction may hold one action per item).
+    pub(super) fn consume_and_release(
+        &self,
+        org: &OrgId,
+        amount: Credits,
+        released: Credits,
+    ) -> Result<Update, DomainError> {
+        let mut update = self
+            .update(key(keys::org_pk(org), keys::CREDITS_SK))
+            .expression_attribute_names("#entity", "entity")
+            .expression_attribute_names("#consumed", "consumed")
+            .expression_attribute_values(":entity", s(Entity::Credits.as_str()))
+            .expression_attribute_values(":amount", millis(amount));
+        let mut expression = "SET #entity = :entity ADD #consumed :amount".to_owned();
+        if released != Credits::ZERO {
+            expression.push_str(", #held :released");
+            update = update
+                .expression_attribute_names("#held", "held")
+                .expression_attribute_values(":released", millis(Credits::ZERO - released));
+        }
+        built(update.update_expression(expression).build())
     }
 
     /// The organization's credits, strongly consistent. An organization without the item (none

@@ -374,3 +374,73 @@ async fn trial_credits_come_once_per_person_not_per_organization_created_or_hand
     assert!(again.is_ok(), "{again:?}");
     assert_eq!(credits(personal).await, trial, "still one trial");
 }
+
+#[tokio::test]
+async fn twenty_parallel_creations_at_a_small_balance_hold_no_more_than_it_covers_and_the_debt_stays_bounded()
+{
+    // 0.25 credits; an m5.large head node alone costs 1 credit an hour, 0.083 per charging period
+    // (5 minutes): its hold. Three fit.
+    let options = local_stack::StackOptions {
+        pricing: orgs::config::Pricing { trial: Credits::from_millis(250), ..Default::default() },
+        ..local_stack::StackOptions::for_test()
+    };
+    let stack = stack_with(options).await;
+    stack.clock.freeze();
+    let (alice, _bob, org) = connected(&stack).await;
+
+    let answers = join_all((0..20).map(|i| {
+        let (stack, alice, org) = (&stack, &alice, &org);
+        async move { create(stack, alice, org, &format!("c{i}"), 0).await }
+    }))
+    .await;
+    let accepted: Vec<&Answer> = answers.iter().filter(|a| a.status == StatusCode::ACCEPTED).collect();
+    let refused = answers.iter().filter(|a| a.status == StatusCode::PAYMENT_REQUIRED).count();
+    assert_eq!(
+        (accepted.len(), refused),
+        (3, 17),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    let hold = accepted[0].body["credits_held"].as_f64().expect("a hold");
+    assert_eq!(hold, 0.083);
+    for answer in &answers {
+        if answer.status == StatusCode::PAYMENT_REQUIRED {
+            assert_problem(answer, 402, "past what the balance covers");
+            assert!(
+                answer.body["detail"].as_str().is_some_and(|d| d.contains("first charging period")),
+                "{:?}",
+                answer.body
+            );
+        }
+    }
+    let ids: Vec<String> =
+        accepted.iter().map(|a| a.body["cluster_id"].as_str().expect("id").to_owned()).collect();
+    for cluster in &ids {
+        settles(&stack, &alice, &org, cluster, "running").await;
+    }
+
+    // The scheduled job comes every period: the first charge leaves a sliver, the second finds
+    // the balance spent and stops them. The debt is at most one period of what they cost: their
+    // holds.
+    let run = || async {
+        local_stack::identity::as_function(
+            "reconcile-clusters",
+            reconcile_clusters::reconcile(&stack.reconciler),
+        )
+        .await
+        .expect("ran")
+    };
+    stack.clock.advance(Duration::minutes(5));
+    assert_eq!(run().await.stopped_for_credits, 0);
+    stack.clock.advance(Duration::minutes(5));
+    assert_eq!(run().await.stopped_for_credits, 3);
+    for cluster in &ids {
+        settles(&stack, &alice, &org, cluster, "stopped").await;
+    }
+    let credits = get(&stack, &format!("/v1/organizations/{org}"), &alice).await.body["credits"].clone();
+    let debt = -credits["balance"].as_f64().expect("balance");
+    assert!(debt > 0.0 && debt <= 3.0 * hold, "debt {debt} within one period of the three: {credits}");
+    // Stopped, they hold nothing: what they held is free again (and the balance is what it is).
+    let org_id = OrgId::parse(&org).expect("org");
+    assert_eq!(stack.api.store.funds(&org_id).await.expect("funds").held, Credits::ZERO);
+}

@@ -364,3 +364,15 @@ fn the_tables_stream_has_at_most_two_readers() {
 fn strings_of(value: &Value) -> Vec<String> {
     value.as_sequence().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
 }
+
+/// Holds cover one charging period: the period the code assumes is the reconciler's schedule.
+#[test]
+fn the_charging_period_is_the_scheduled_jobs() {
+    let template = template();
+    let schedule = &template["Resources"]["ReconcileClustersFunction"]["Properties"]["Events"]["Schedule"];
+    let minutes = orgs::domain::CHARGING_PERIOD.whole_minutes();
+    assert_eq!(
+        schedule["Properties"]["ScheduleExpression"].as_str(),
+        Some(format!("rate({minutes} minutes)").as_str())
+    );
+}
