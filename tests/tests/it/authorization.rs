@@ -90,6 +90,8 @@ async fn fixture() -> Fixture {
     let mut options = local_stack::StackOptions::for_test();
     options.limits.invitations_per_org = 1000;
     options.limits.invitations_per_inviter = 1000;
+    // Every row makes clusters of its own: more than one organization keeps by default.
+    options.limits.max_live_clusters = 1000;
     let stack = stack_with(options).await;
     let owner = register(&stack, &email("owner")).await;
     let org = personal_org(&stack, &owner).await;
