@@ -146,9 +146,9 @@ pub struct Stack {
     pub registrar: Arc<Registrar>,
     /// The handler SES's bounce and complaint notifications reach through SNS.
     pub feedback: Arc<FeedbackRecorder>,
-    /// The customer's cloud as the cloud-account functions meet it; `cloud.refuse(...)` is AWS
-    /// saying no where the emulator cannot.
-    pub cloud: Arc<outage::RefusingCloud>,
+    /// The customer's cloud as the cloud-account functions meet it (the emulator refuses roles
+    /// as AWS does: see `serve.py`).
+    pub cloud: Arc<orgs::cloud::StsCloud>,
     /// The service as customers' accounts see it: moto's default account, and the functions that
     /// assume customers' roles (named by their local keys, see [`identity`]).
     pub service: Arc<orgs::domain::ServiceIdentity>,
@@ -230,7 +230,7 @@ impl Stack {
             limits: options.limits,
             pricing: options.pricing.clone(),
         });
-        let cloud = Arc::new(outage::RefusingCloud::new(orgs::cloud::StsCloud::new(sdk.clone())));
+        let cloud = Arc::new(orgs::cloud::StsCloud::new(sdk.clone()));
         let service = Arc::new(service_identity());
         let emulator_endpoint = sdk.endpoint_url().unwrap_or_default().to_owned();
         let fleet = Arc::new(outage::RefusingFleet::new(provision_cluster::ec2::Ec2Fleet::new(

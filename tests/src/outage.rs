@@ -43,45 +43,6 @@ impl Mailer for OutageMailer {
     }
 }
 
-/// The customer's cloud as AWS would answer where the emulator cannot: moto assumes any role
-/// with any external id, so a refusal (a wrong external id, a role that does not exist) comes
-/// from this adapter in front of the real STS one.
-pub struct RefusingCloud {
-    sts: orgs::cloud::StsCloud,
-    refusal: std::sync::Mutex<Option<(String, String)>>,
-}
-
-impl RefusingCloud {
-    pub fn new(sts: orgs::cloud::StsCloud) -> Self {
-        Self { sts, refusal: std::sync::Mutex::new(None) }
-    }
-
-    /// While set, every verification is refused with this code and message, as STS refuses.
-    pub fn refuse(&self, refusal: Option<(&str, &str)>) {
-        if let Ok(mut slot) = self.refusal.lock() {
-            *slot = refusal.map(|(c, m)| (c.to_owned(), m.to_owned()));
-        }
-    }
-}
-
-impl orgs::cloud::Cloud for RefusingCloud {
-    fn verify<'a>(
-        &'a self,
-        role: &'a orgs::domain::RoleArn,
-        external_id: &'a orgs::domain::ExternalId,
-        region: &'a orgs::domain::AwsRegion,
-    ) -> Pin<Box<dyn Future<Output = Result<orgs::cloud::Verified, orgs::cloud::CloudError>> + Send + 'a>>
-    {
-        Box::pin(async move {
-            let refusal = self.refusal.lock().ok().and_then(|r| r.clone());
-            if let Some((code, message)) = refusal {
-                return Err(orgs::cloud::CloudError::Refused { code, message });
-            }
-            self.sts.verify(role, external_id, region).await
-        })
-    }
-}
-
 /// EC2 as the customer's account may answer where the emulator will not: a role that cannot be
 /// assumed, or an EC2 refusal. While a refusal is set, every fleet call fails with it (or only
 /// stops, or only the calls for one role: one customer's account refusing).

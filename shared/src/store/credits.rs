@@ -33,18 +33,8 @@ pub struct Balance {
 
 impl Balance {
     fn of(item: Option<&Item>) -> Self {
-        let number = |name: &str| {
-            item.and_then(|i| i.get(name))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<i64>().ok())
-                .unwrap_or(0)
-        };
-        let (granted, consumed) = (number("granted"), number("consumed"));
-        Self {
-            granted: Credits::from_millis(granted),
-            consumed: Credits::from_millis(consumed),
-            balance: Credits::from_millis(granted - consumed),
-        }
+        let funds = Funds::of(item);
+        Self { granted: funds.granted, consumed: funds.consumed, balance: funds.balance() }
     }
 
     pub fn exhausted(&self) -> bool {

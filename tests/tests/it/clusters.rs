@@ -23,8 +23,13 @@ pub(crate) async fn connected(stack: &local_stack::Stack) -> (User, User, String
 
 /// Connects `org` to account 111122223333 as `who`.
 pub(crate) async fn connect(stack: &local_stack::Stack, who: &User, org: &str) {
-    stack.customer_trusts(ROLE, org).await.expect("the customer's role trusts the service");
-    let account = json!({ "provider": "aws", "role_arn": ROLE, "region": "eu-west-1" });
+    connect_to(stack, who, org, ROLE).await;
+}
+
+/// Connects `org` to `role` as `who`, the customer's role trusting the service first.
+pub(crate) async fn connect_to(stack: &local_stack::Stack, who: &User, org: &str, role: &str) {
+    stack.customer_trusts(role, org).await.expect("the customer's role trusts the service");
+    let account = json!({ "provider": "aws", "role_arn": role, "region": "eu-west-1" });
     let saved = call(
         stack,
         "PUT",

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::clusters::{act, connected, create, customer_fleet, settles, target};
+use crate::clusters::{act, connect_to, connected, create, customer_fleet, settles, target};
 use crate::support::*;
 
 async fn run(reconciler: &reconcile_clusters::Reconciler) -> reconcile_clusters::Report {
@@ -37,17 +37,7 @@ async fn one_failing_organization_does_not_stop_another_s_charging_and_idle_stop
     let carol = register(&stack, &email("carol")).await;
     let org = personal_org(&stack, &carol).await;
     let role = "arn:aws:iam::444455556666:role/orgs-clusters";
-    stack.customer_trusts(role, &org).await.expect("trusted");
-    let account = json!({ "provider": "aws", "role_arn": role, "region": "eu-west-1" });
-    let saved = call(
-        &stack,
-        "PUT",
-        &format!("/v1/organizations/{org}/cloud-account"),
-        Some(&carol.token),
-        Some(account),
-    )
-    .await;
-    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+    connect_to(&stack, &carol, &org, role).await;
     let body = json!({ "name": "idle", "instance_type": "m5.large", "workers": 0, "user_management": "managed", "idle_stop_minutes": 10 });
     let created = post(&stack, &format!("/v1/organizations/{org}/clusters"), &carol, body).await;
     let (idle, token) = (id(&created), created.body["agent_token"].as_str().expect("token").to_owned());
