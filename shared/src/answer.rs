@@ -17,6 +17,8 @@ pub async fn load(api: &Api, req: &Request) -> Result<(Invitation, User), ApiErr
     let (Some(invitation), Some(user)) = (invitation, user) else {
         return Err(DomainError::NotFound("invitation").into());
     };
+    // Their address is the one their identity provider verified last.
+    let user = api.following_email(&caller, user).await?;
     invitation.check_answerable_by(&user.email, api.now())?;
     Ok((invitation, user))
 }

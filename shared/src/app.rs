@@ -57,6 +57,23 @@ impl Api {
             .ok_or_else(|| crate::domain::DomainError::NotFound("organization").into())
     }
 
+    /// `user` with the address the caller's token verified, when it is newer than the stored one
+    /// (see [`crate::store::Store::follow_email`]).
+    pub async fn following_email(
+        &self,
+        caller: &Caller,
+        mut user: crate::domain::User,
+    ) -> Result<crate::domain::User, ApiError> {
+        if let (Some(email), Some(as_of)) = (&caller.verified_email, caller.issued_at)
+            && *email != user.email
+            && self.store.follow_email(&user.user_id, email, as_of).await?
+        {
+            tracing::info!(user_id = %user.user_id, "the person's verified email changed; theirs now");
+            user.email = email.clone();
+        }
+        Ok(user)
+    }
+
     /// The verified caller of this request, or 401.
     pub async fn authenticate(&self, req: &Request) -> Result<Caller, ApiError> {
         let header = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());

@@ -36,6 +36,9 @@ pub struct Caller {
     pub user_id: UserId,
     /// Present only when the token carries an email the identity provider verified.
     pub verified_email: Option<Email>,
+    /// When the token was issued (`iat`, Unix seconds): the address the person's newest token
+    /// carries is theirs, and an older token still in use never takes it back.
+    pub issued_at: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,7 +182,7 @@ impl Verifier {
         } else {
             None
         };
-        Ok(Caller { user_id, verified_email })
+        Ok(Caller { user_id, verified_email, issued_at: claims.iat })
     }
 
     async fn decoding_key(&self, kid: &str) -> Result<DecodingKey, ApiError> {

@@ -18,10 +18,17 @@ async fn dashboard(api: &Api, req: &Request) -> Result<Response<Body>, ApiError>
     let caller = api.authenticate(req).await?;
     let now = api.now();
     let user = match api.store.user(&caller.user_id).await? {
-        Some(user) => user,
+        Some(user) => api.following_email(&caller, user).await?,
         None => provision(api, &caller, now).await?,
     };
     let (memberships, invitations) = api.store.dashboard(&user, now).await?;
+    // Memberships still under an address the person no longer has move to the current one
+    // (each organization on its own; one that cannot yet is tried again at the next visit).
+    for membership in memberships.iter().filter(|m| m.email != user.email) {
+        if let Err(e) = api.store.move_membership_email(membership, &user.email, now).await {
+            tracing::warn!(org_id = %membership.org_id, error = %orgs::http::chain(&e), "a membership keeps its old address for now");
+        }
+    }
     let mut organizations: Vec<_> = memberships
         .into_iter()
         .map(|m| OrganizationEntry {

@@ -103,4 +103,70 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         Ok((memberships, invitations))
     }
+
+    /// The person's address follows the verified email of their identity provider: `email` from a
+    /// token issued at `as_of` replaces the stored one, unless a newer token's already did (a
+    /// token issued before the change, still valid for its hour, never takes it back). Whether
+    /// it changed.
+    pub async fn follow_email(&self, user: &UserId, email: &Email, as_of: i64) -> Result<bool, DomainError> {
+        self.update_if(
+            super::plumbing::key(keys::user_pk(user), keys::USER_SK),
+            "SET email = :email, email_as_of = :as_of",
+            "attribute_exists(pk) AND email <> :email AND (attribute_not_exists(email_as_of) OR email_as_of < :as_of)",
+            vec![
+                (":email", super::plumbing::s(email.as_str())),
+                (":as_of", aws_sdk_dynamodb::types::AttributeValue::N(as_of.to_string())),
+            ],
+        )
+        .await
+    }
+
+    /// Moves a membership to the person's new address: its copy of the email, and the
+    /// organization's slot for it (one membership or pending invitation per address). Refused
+    /// (and tried again at their next visit) while the new address has a pending invitation to
+    /// that organization or the membership changed meanwhile.
+    pub async fn move_membership_email(
+        &self,
+        membership: &Membership,
+        to: &Email,
+        now: Timestamp,
+    ) -> Result<(), DomainError> {
+        use super::plumbing::{built, key, s, stored};
+        let org = &membership.org_id;
+        let member = built(
+            self.update(key(keys::org_pk(org), keys::member_sk(&membership.user_id)))
+                .update_expression("SET email = :to")
+                .condition_expression("email = :from")
+                .expression_attribute_values(":to", s(to.as_str()))
+                .expression_attribute_values(":from", s(membership.email.as_str()))
+                .build(),
+        )?;
+        let old_slot = built(
+            self.delete(key(keys::org_pk(org), keys::email_slot_sk(&membership.email)))
+                .condition_expression("attribute_not_exists(pk) OR user_id = :me")
+                .expression_attribute_values(":me", s(membership.user_id.as_str()))
+                .build(),
+        )?;
+        let new_slot = built(
+            aws_sdk_dynamodb::types::Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&EmailSlotItem::member(org, &membership.user_id, to))?))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR (#state = :invited AND invitation.expires_at <= :now)",
+                )
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":invited", stored(&super::items::SlotState::Invited)?)
+                .expression_attribute_values(":now", stored(&now)?)
+                .build(),
+        )?;
+        let tx = Tx::new()
+            .update("membership", member)
+            .delete("old email slot", old_slot)
+            .put("new email slot", new_slot);
+        self.commit("email change", tx).await.map_err(|e| {
+            e.explain(|_| {
+                Some(DomainError::Conflict(format!("{to} cannot take this membership's place yet")))
+            })
+        })
+    }
 }

@@ -393,6 +393,7 @@ fn run_scenario() {
         crate::story::alice_invites_bob_who_joins_carol_sees_nothing_and_bob_is_removed,
         crate::story::a_member_may_leave_but_not_remove_others,
         crate::story::a_user_the_trigger_missed_is_registered_by_their_first_dashboard_visit,
+        crate::story::a_persons_address_follows_the_email_their_identity_provider_verified,
         crate::administration::a_member_invites_members_only_while_the_organization_allows_it,
         crate::administration::invitations_last_the_organizations_lifetime_and_a_resend_revives_them,
         crate::administration::a_rename_reaches_every_members_dashboard_and_every_invitees,

@@ -211,3 +211,66 @@ pub(crate) async fn a_member_may_leave_but_not_remove_others() {
     // Bob's email is free again: he can be invited back.
     invite(&stack, &alice, &org, &bob.email).await;
 }
+
+#[tokio::test]
+pub(crate) async fn a_persons_address_follows_the_email_their_identity_provider_verified() {
+    let stack = stack().await;
+    let alice = register(&stack, &email("alice")).await;
+    let bob = register(&stack, &email("bob")).await;
+    let bobs = personal_org(&stack, &bob).await;
+    let joined = invite(&stack, &bob, &bobs, &alice.email).await;
+    assert_eq!(
+        post(&stack, &format!("/v1/invitations/{joined}/accept"), &alice, json!({})).await.status,
+        StatusCode::OK
+    );
+    let carol = register(&stack, &email("carol")).await;
+    let to_old = invite(&stack, &carol, &personal_org(&stack, &carol).await, &alice.email).await;
+    let new_address = email("alice-new");
+    let dave = register(&stack, &email("dave")).await;
+    let to_new = invite(&stack, &dave, &personal_org(&stack, &dave).await, &new_address).await;
+
+    // Alice changes her address with her identity provider: her next token carries the new one,
+    // verified.
+    let renamed = User { token: stack.issuer.token(&alice.sub, &new_address), ..alice.clone() };
+    let me = get(&stack, "/v1/me", &renamed).await;
+    assert_eq!(me.body["user"]["email"], new_address.as_str(), "{:?}", me.body);
+    let invited: Vec<&str> = me.body["invitations"]
+        .as_array()
+        .expect("invitations")
+        .iter()
+        .filter_map(|i| i["invitation_id"].as_str())
+        .collect();
+    assert_eq!(invited, [to_new.as_str()], "the invitations to her address now, not to the old one");
+
+    // In Bob's organization she is listed under it, and the old address is free to invite.
+    let members = get(&stack, &format!("/v1/organizations/{bobs}/members"), &bob).await;
+    let emails: Vec<&str> = members.body["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["email"].as_str())
+        .collect();
+    assert!(emails.contains(&new_address.as_str()) && !emails.contains(&alice.email.as_str()), "{emails:?}");
+    invite(&stack, &bob, &bobs, &alice.email).await;
+
+    // She answers what is addressed to her now; what was addressed to her old address is no
+    // longer hers to answer.
+    assert_eq!(
+        post(&stack, &format!("/v1/invitations/{to_new}/accept"), &renamed, json!({})).await.status,
+        StatusCode::OK
+    );
+    assert_problem(
+        &post(&stack, &format!("/v1/invitations/{to_old}/accept"), &renamed, json!({})).await,
+        404,
+        "the old address's",
+    );
+
+    // A token issued before the change, still valid for its hour, does not take the old address back.
+    let me = get(&stack, "/v1/me", &alice).await;
+    assert_eq!(me.body["user"]["email"], new_address.as_str());
+    assert_problem(
+        &post(&stack, &format!("/v1/invitations/{to_old}/accept"), &alice, json!({})).await,
+        404,
+        "with the old token",
+    );
+}
