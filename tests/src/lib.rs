@@ -431,6 +431,8 @@ impl Stack {
     /// Environment of the functions pointed at this stack, in the form `cargo lambda watch
     /// --env-file` reads.
     pub fn env_file(&self, emulator_endpoint: &str) -> String {
+        let roles: Vec<&str> = self.service.assuming_roles.iter().map(|r| r.as_str()).collect();
+        let roles = roles.join(",");
         let pairs = [
             ("TABLE_NAME", self.options.table.as_str()),
             ("AWS_ENDPOINT_URL", emulator_endpoint),
@@ -441,6 +443,9 @@ impl Stack {
             ("JWT_CLIENT_ID", LOCAL_CLIENT_ID),
             ("SES_SENDER", self.options.sender.as_str()),
             ("DASHBOARD_URL", self.options.dashboard_url.as_str()),
+            ("CLUSTER_IMAGE_ID", CLUSTER_IMAGE),
+            ("SERVICE_ACCOUNT_ID", self.service.account_id.as_str()),
+            ("SERVICE_ROLE_ARNS", roles.as_str()),
         ];
         pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
     }

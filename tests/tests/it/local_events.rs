@@ -197,3 +197,31 @@ pub(crate) async fn every_generated_event_succeeds_through_its_function() {
         status_and_body(transfer_ownership::handle(&stack.api, request).await.expect("answer"));
     assert_eq!(status, 200, "{body}");
 }
+
+/// The env file `cargo xtask dev` writes for `cargo lambda watch` holds everything any function
+/// reads at start: a function missing a variable would exit before answering anything.
+#[tokio::test]
+async fn the_generated_env_file_configures_every_function() {
+    struct File(std::collections::HashMap<String, String>);
+    impl orgs::config::Source for File {
+        fn get(&self, name: &str) -> Option<String> {
+            self.0.get(name).cloned()
+        }
+    }
+    let stack = stack().await;
+    let text = stack.env_file(&emulator().await.endpoint);
+    let file = File(
+        text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+    );
+    // What each kind of function's `from_env` reads (see their `main`s).
+    orgs::aws::sdk_config(&file).expect("the SDK's region and credentials");
+    orgs::config::table_name(&file).expect("the table");
+    orgs::config::AuthConfig::from_source(&file).expect("the token verifier");
+    orgs::config::Limits::from_source(&file).expect("the limits");
+    orgs::config::Pricing::from_source(&file).expect("the pricing");
+    orgs::config::MailerConfig::from_source(&file).expect("the mailer");
+    orgs::config::cluster_image_id(&file).expect("the provisioner's and reconciler's image");
+    let service =
+        orgs::config::service_identity(&file).expect("get-cloud-account's and configure-account's identity");
+    assert_eq!(service, *stack.service);
+}
