@@ -1,12 +1,14 @@
 // The dashboard in Debian's Chromium, driven by playwright-core, against a fresh local stack:
 // `cargo xtask test` runs it through `local-stack browser`, which starts the stack and sets
 // DASHBOARD_URL and CHROMIUM. Every page is checked with axe-core, and the main pages are
-// photographed into web/screenshots/ (the README shows them).
+// photographed into target/screenshots/ (web/screenshots/, which the README shows, with
+// `cargo xtask browser --screenshots`).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 
 const DASHBOARD = process.env.DASHBOARD_URL;
@@ -18,7 +20,9 @@ if (!existsSync(CHROMIUM)) {
   throw new Error(`Chromium is missing at ${CHROMIUM}: install Debian's chromium and chromium-driver (.ci/run does)`);
 }
 
-const SHOTS = new URL("../screenshots/", import.meta.url);
+// Where the pages are photographed: target/screenshots/ on a test run (the tree stays as it was),
+// web/screenshots/ (the README's) with `cargo xtask browser --screenshots`.
+const SHOTS = pathToFileURL(`${process.env.SCREENSHOTS || new URL("../../target/screenshots", import.meta.url).pathname}/`);
 const axeSource = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 let browser;
 const checked = new Set();

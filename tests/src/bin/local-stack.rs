@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]\n       local-stack contract [--max-examples N] [--seed N] [-- <schemathesis options>]\n       local-stack browser [-- <node --test options>]";
+const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]\n       local-stack contract [--max-examples N] [--seed N] [-- <schemathesis options>]\n       local-stack browser [--screenshots] [-- <node --test options>]";
 
 /// What `dev` leaves for `token`.
 #[derive(Serialize, Deserialize)]
@@ -226,6 +226,11 @@ async fn browser(args: &[String]) -> Result<(), BoxError> {
         local_stack::dashboard::serve(listener, &stack, &local_stack::dashboard::default_dir(), true)?;
     let web = workspace_root().join("web");
     let extra = args.iter().position(|a| a == "--").map(|i| args[i + 1..].to_vec()).unwrap_or_default();
+    // The screenshots go under target/, so a test run leaves the tree as it was; the README's
+    // copies in web/screenshots/ are refreshed only when asked (`--screenshots`).
+    let refresh = args.iter().take_while(|a| *a != "--").any(|a| a == "--screenshots");
+    let shots =
+        if refresh { web.join("screenshots") } else { workspace_root().join("target").join("screenshots") };
     let status = tokio::process::Command::new("node")
         .current_dir(&web)
         .args(["--test", "--test-concurrency=1"])
@@ -235,6 +240,7 @@ async fn browser(args: &[String]) -> Result<(), BoxError> {
         .env("API_URL", &stack.api_url)
         .env("EMULATOR_URL", &emulator.endpoint)
         .env("CHROMIUM", &chromium)
+        .env("SCREENSHOTS", &shots)
         .status()
         .await
         .map_err(|e| format!("cannot run node (Node.js 20 is needed for the browser tests): {e}"))?;
