@@ -8,10 +8,16 @@
 //! `ConditionCheck` on their membership), and an invitation accepted only while its inviter may
 //! still invite. Reads before writes only choose the error message.
 //!
-//! - [`plumbing`]: keys, reads, paginated queries, transactions with named actions.
-//! - one file per aggregate: [`users`], [`organizations`], [`invitations`], [`members`].
+//! - [`plumbing`]: reads, paginated queries, transactions with named actions; [`keys`], [`items`]
+//!   and [`schema`]: the stored shape.
+//! - one file per aggregate: [`users`], [`organizations`], [`invitations`], [`members`],
+//!   [`cloud`], [`clusters`], [`cluster_users`], [`credits`], [`limits`] (the rate limits'
+//!   slots), [`pages`] (cursors).
 //!
-//! Cost: every mutation is at most two read round trips and one write round trip; no Scan exists.
+//! Cost: no Scan exists. Most mutations are one read round trip (a BatchGetItem) and one write;
+//! an invitation or resend adds the three rate limits' slot queries, a role change or removal the
+//! query of the member's open invitations, and a cluster's creation or start the read of the
+//! credits (see the README's round-trip table, which a test holds).
 
 mod cloud;
 mod cluster_users;
