@@ -81,7 +81,7 @@ impl Api {
     }
 }
 
-/// How often a request reads again after losing a race ([`DomainError::Stale`]).
+/// How often a request reads again after losing a race ([`crate::domain::DomainError::Stale`]).
 pub const READ_AGAIN: usize = 4;
 
 /// Runs `attempt` (read, decide, conditional write) again while its write finds that what it read

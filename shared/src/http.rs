@@ -25,7 +25,7 @@ pub struct ApiError {
     headers: Vec<(&'static str, HeaderValue)>,
     /// Extension members of the problem (RFC 9457 §3.2), such as a 402's `balance`.
     extensions: serde_json::Map<String, serde_json::Value>,
-    /// A lost race the request may settle by reading again ([`DomainError::Stale`]).
+    /// A lost race the request may settle by reading again ([`crate::domain::DomainError::Stale`]).
     stale: bool,
 }
 

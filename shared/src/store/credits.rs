@@ -117,7 +117,7 @@ impl Store {
     /// consumed, less held) do not cover it. The condition is that nothing was consumed or held
     /// since `read` (a grant may have come in): then what is free now is at least what was free
     /// then, so parallel creations and starts never together hold more than the balance. One
-    /// that lost such a race reads again ([`DomainError::Stale`]).
+    /// that lost such a race reads again ([`crate::domain::DomainError::Stale`]).
     pub(super) fn take_hold(&self, org: &OrgId, read: &Funds, hold: Credits) -> Result<Update, DomainError> {
         if read.available() < hold {
             return Err(DomainError::CreditsShort {
