@@ -28,9 +28,9 @@ const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("dev") => ensure_venv()
-            .and_then(|venv| build_web().map(|()| venv))
-            .and_then(|venv| local_stack(&venv, "dev", &args[1..], false)),
+        Some("dev") => {
+            ensure_venv().and_then(|venv| build_web().map(|()| venv)).and_then(|venv| dev(&venv, &args[1..]))
+        }
         Some("token") if args.len() == 2 => {
             ensure_venv().and_then(|venv| local_stack(&venv, "token", &args[1..], true))
         }
@@ -101,6 +101,19 @@ fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Resu
         cmd.arg("--quiet");
     }
     run(cmd.arg("--").arg(command).args(args).env("ORGS_VENV", venv))
+}
+
+/// The dev stack, in this process's place (`cargo run` replaces itself with the binary too): the
+/// PID that `cargo xtask dev` started under is the stack's, so one kill stops it, and the emulator
+/// it started follows it.
+fn dev(venv: &Path, args: &[String]) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(root())
+        .args(["run", "--package", "local-stack", "--bin", "local-stack", "--", "dev"])
+        .args(args)
+        .env("ORGS_VENV", venv);
+    Err(format!("cannot start the dev stack: {}", cmd.exec()))
 }
 
 /// The contract test: schemathesis against a fresh local stack (`local-stack contract`).
