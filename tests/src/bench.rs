@@ -57,6 +57,8 @@ struct RuntimeState {
     responses: u64,
     first_next: Option<Instant>,
     first_response: Option<Instant>,
+    /// The last answer: the function's response, or the error it reported (init or invocation).
+    last: Option<Result<Value, Value>>,
 }
 
 /// A local Lambda Runtime API that hands out one event, as often as asked, and records when.
@@ -116,7 +118,17 @@ fn answered(runtime: &FakeRuntime) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
-async fn response(State(runtime): State<FakeRuntime>) -> StatusCode {
+async fn response(State(runtime): State<FakeRuntime>, body: axum::body::Bytes) -> StatusCode {
+    if let Ok(mut s) = runtime.state.lock() {
+        s.last = Some(Ok(serde_json::from_slice(&body).unwrap_or(Value::Null)));
+    }
+    answered(&runtime)
+}
+
+async fn error(State(runtime): State<FakeRuntime>, body: axum::body::Bytes) -> StatusCode {
+    if let Ok(mut s) = runtime.state.lock() {
+        s.last = Some(Err(serde_json::from_slice(&body).unwrap_or(Value::Null)));
+    }
     answered(&runtime)
 }
 
@@ -125,8 +137,8 @@ async fn start_runtime() -> Result<(FakeRuntime, String), BoxError> {
     let app = axum::Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
-        .route("/2018-06-01/runtime/invocation/{id}/error", post(response))
-        .route("/2018-06-01/runtime/init/error", post(response))
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(error))
         .with_state(runtime.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?.to_string();
@@ -224,6 +236,38 @@ async fn measure(
     })
 }
 
+/// Starts `binary` as Lambda would (its `main`, the environment `env`, a local Runtime API) and
+/// hands it `event`: its response, or the error it reported (at init or for the event); `None`
+/// when it exited without a word (a `main` that fails before the runtime starts) or said nothing
+/// within 30 s.
+pub async fn invoke_binary(
+    binary: &Path,
+    name: &str,
+    event: &Value,
+    env: &[(String, String)],
+) -> Result<Option<Result<Value, Value>>, BoxError> {
+    let (runtime, address) = start_runtime().await?;
+    runtime.reset(event.clone());
+    let mut child = tokio::process::Command::new(binary)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", &address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_LEVEL", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    tokio::select! {
+        _ = until_answered(&runtime, 1, Duration::from_secs(30)) => {}
+        _ = child.wait() => {}
+    }
+    let _ = child.kill().await;
+    Ok(runtime.read(|s| s.last.clone()).flatten())
+}
+
 /// Invitations per second through the stack's API, 8 at a time, after `fill` unrelated items.
 async fn mutations_per_second(sdk: &aws_config::SdkConfig, fill: usize) -> Result<f64, BoxError> {
     let stack = Stack::start(sdk, StackOptions { pump: false, ..StackOptions::for_test() }).await?;
@@ -308,7 +352,8 @@ pub async fn run(options: BenchOptions) -> Result<String, BoxError> {
         eprintln!("bench: {name}");
         figures.push(measure(&options.bin_dir.join(name), name, &baseline_event, &env, &options).await?);
     }
-    for function in crate::events::FUNCTIONS {
+    // The deployed binaries (the followers' libraries are measured as dispatch-table-stream).
+    for function in crate::events::FUNCTIONS.iter().filter(|f| crate::events::invoked_by(f) == **f) {
         eprintln!("bench: {function}");
         let event = context.event(function, &caller).await?;
         figures.push(measure(&options.bin_dir.join(function), function, &event, &env, &options).await?);

@@ -174,6 +174,15 @@ fn test(extra: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    // The functions' real binaries, which a test starts as Lambda would.
+    run(Command::new(cargo()).current_dir(&root).args([
+        "build",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--bins",
+        "--quiet",
+    ]))?;
     let totals = if extra.is_empty() {
         split_tests(&root, &venv)?
     } else {

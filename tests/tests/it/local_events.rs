@@ -225,3 +225,50 @@ async fn the_generated_env_file_configures_every_function() {
         orgs::config::service_identity(&file).expect("get-cloud-account's and configure-account's identity");
     assert_eq!(service, *stack.service);
 }
+
+/// Every deployed function's real binary (its `main`, as `cargo lambda watch` and Lambda run it)
+/// starts from the env file the dev stack writes and answers its generated event: a variable its
+/// configuration needs, or wiring its `main` gets wrong, fails here rather than for a newcomer.
+/// `cargo xtask test` builds the binaries first.
+#[tokio::test]
+async fn every_function_binary_starts_from_the_env_file_and_answers_its_event() {
+    let stack =
+        stack_with(local_stack::StackOptions { pump: false, ..local_stack::StackOptions::for_test() }).await;
+    let endpoint = &emulator().await.endpoint;
+    let env: Vec<(String, String)> = stack
+        .env_file(endpoint)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect();
+    let sdk = emulator().await.sdk_config().await;
+    let context = stack.event_context(&sdk);
+    let caller = Email::parse(&email("binary")).expect("email");
+    let bin_dir = local_stack::emulator::workspace_root().join("target").join("debug");
+    for function in FUNCTIONS.iter().filter(|f| local_stack::events::invoked_by(f) == **f) {
+        let binary = bin_dir.join(function);
+        assert!(
+            binary.exists(),
+            "{} is missing: `cargo xtask test` builds the functions' binaries (or `cargo build --workspace --bins`)",
+            binary.display()
+        );
+        let event =
+            Box::pin(context.event(function, &caller)).await.unwrap_or_else(|e| panic!("{function}: {e}"));
+        let answer = local_stack::bench::invoke_binary(&binary, function, &event, &env)
+            .await
+            .unwrap_or_else(|e| panic!("{function}: {e}"));
+        match answer {
+            Some(Ok(response)) => {
+                if let Some(status) = response.get("statusCode").and_then(serde_json::Value::as_u64) {
+                    assert!(status < 500, "{function} answered {status}: {response}");
+                }
+                if let Some(failures) = response.get("batchItemFailures") {
+                    assert_eq!(failures, &serde_json::json!([]), "{function}: {response}");
+                }
+            }
+            Some(Err(error)) => panic!("{function} reported an error: {error}"),
+            None => panic!(
+                "{function} exited at start without a word, or hung: run its binary with the env file to see why"
+            ),
+        }
+    }
+}
