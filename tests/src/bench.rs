@@ -179,6 +179,27 @@ async fn until_answered(runtime: &FakeRuntime, responses: u64, limit: Duration) 
     }
 }
 
+/// `binary` as Lambda starts it: the function's environment and the Runtime API at `address`.
+fn lambda_command(
+    binary: &Path,
+    name: &str,
+    env: &[(String, String)],
+    address: &str,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(binary);
+    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_LEVEL", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
 async fn measure(
     binary: &Path,
     name: &str,
@@ -187,20 +208,7 @@ async fn measure(
     options: &BenchOptions,
 ) -> Result<Figures, BoxError> {
     let (runtime, address) = start_runtime().await?;
-    let spawn = || {
-        let mut cmd = tokio::process::Command::new(binary);
-        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("AWS_LAMBDA_RUNTIME_API", &address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_LOG_LEVEL", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        cmd
-    };
+    let spawn = || lambda_command(binary, name, env, &address);
     let (mut inits, mut firsts, mut failed) = (Vec::new(), Vec::new(), 0);
     for _ in 0..options.cold_starts {
         runtime.reset(event.clone());
@@ -248,18 +256,7 @@ pub async fn invoke_binary(
 ) -> Result<Option<Result<Value, Value>>, BoxError> {
     let (runtime, address) = start_runtime().await?;
     runtime.reset(event.clone());
-    let mut child = tokio::process::Command::new(binary)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("AWS_LAMBDA_RUNTIME_API", &address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_LOG_LEVEL", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
+    let mut child = lambda_command(binary, name, env, &address).spawn()?;
     tokio::select! {
         _ = until_answered(&runtime, 1, Duration::from_secs(30)) => {}
         _ = child.wait() => {}

@@ -83,6 +83,40 @@ pub(crate) async fn target(stack: &local_stack::Stack, org: &str) -> Target {
     stack.api.store.cloud_target(&org).await.expect("read").expect("connected")
 }
 
+/// EC2 in `org`'s account, as the customer's own administrator sees it through the role.
+pub(crate) async fn customer_ec2(stack: &local_stack::Stack, org: &str) -> aws_sdk_ec2::Client {
+    let target = target(stack, org).await;
+    aws_sdk_ec2::Client::new(
+        &orgs::cloud::assume(&emulator().await.customer_sdk_config().await, &target).await.expect("assumed"),
+    )
+}
+
+/// The cluster's own port security group, when it exists.
+async fn port_group(ec2: &aws_sdk_ec2::Client, cluster: &str) -> Option<aws_sdk_ec2::types::SecurityGroup> {
+    let groups = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(format!("orgs-cluster-{cluster}"))
+                .build(),
+        )
+        .send()
+        .await
+        .ok()?;
+    groups.security_groups().first().cloned()
+}
+
+/// The instance ids of a cluster as the API shows it.
+pub(crate) fn instance_ids(body: &Value) -> Vec<String> {
+    body["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter_map(|i| i.as_str().map(str::to_owned))
+        .collect()
+}
+
 /// EC2 as the customer's own administrator reaches it, through the role.
 pub(crate) async fn customer_fleet() -> provision_cluster::ec2::Ec2Fleet {
     provision_cluster::ec2::Ec2Fleet::new(
@@ -410,14 +444,7 @@ pub(crate) async fn reconciliation_follows_instances_changed_behind_the_services
         settles(&stack, &alice, &org, cluster, "running").await;
     }
     let target = target(&stack, &org).await;
-    let ids = |body: Value| -> Vec<String> {
-        body["instances"]
-            .as_array()
-            .expect("instances")
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_owned))
-            .collect()
-    };
+    let ids = |body: Value| instance_ids(&body);
     let path = |c: &str| format!("/v1/organizations/{org}/clusters/{c}");
     // Someone with the customer's credentials stops one cluster and terminates another in EC2.
     let customer = customer_fleet().await;
@@ -499,24 +526,10 @@ pub(crate) async fn ports_open_in_the_clusters_security_group_for_whoever_may_op
     );
 
     // The security group, as the customer's role sees it, follows: only 443 is open.
-    let target = target(&stack, &org).await;
-    let ec2 = aws_sdk_ec2::Client::new(
-        &orgs::cloud::assume(&emulator().await.customer_sdk_config().await, &target).await.expect("assumed"),
-    );
+    let ec2 = customer_ec2(&stack, &org).await;
     let open = eventually("the security group to allow exactly 443", || async {
-        let groups = ec2
-            .describe_security_groups()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("group-name")
-                    .values(format!("orgs-cluster-{cluster}"))
-                    .build(),
-            )
-            .send()
-            .await
-            .ok()?;
         let ports: Vec<i32> =
-            groups.security_groups().first()?.ip_permissions().iter().filter_map(|p| p.from_port()).collect();
+            port_group(&ec2, &cluster).await?.ip_permissions().iter().filter_map(|p| p.from_port()).collect();
         (ports == [443]).then_some(ports)
     })
     .await;
@@ -530,19 +543,11 @@ async fn opening_a_port_keeps_the_security_groups_the_customer_attached() {
     let cluster =
         create(&stack, &alice, &org, "watched", 1).await.body["cluster_id"].as_str().expect("id").to_owned();
     let running = settles(&stack, &alice, &org, &cluster, "running").await;
-    let instances: Vec<String> = running["instances"]
-        .as_array()
-        .expect("instances")
-        .iter()
-        .filter_map(|i| i.as_str().map(str::to_owned))
-        .collect();
+    let instances = instance_ids(&running);
     assert_eq!(instances.len(), 2);
 
     // The customer puts their own monitoring group on the cluster's instances.
-    let target = target(&stack, &org).await;
-    let ec2 = aws_sdk_ec2::Client::new(
-        &orgs::cloud::assume(&emulator().await.customer_sdk_config().await, &target).await.expect("assumed"),
-    );
+    let ec2 = customer_ec2(&stack, &org).await;
     let groups_of = |id: String| {
         let ec2 = ec2.clone();
         async move {
@@ -580,18 +585,7 @@ async fn opening_a_port_keeps_the_security_groups_the_customer_attached() {
     assert_eq!(call(&stack, "PUT", &port, Some(&alice.token), None).await.status, StatusCode::OK);
 
     let ours = eventually("the cluster's port group", || async {
-        let groups = ec2
-            .describe_security_groups()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("group-name")
-                    .values(format!("orgs-cluster-{cluster}"))
-                    .build(),
-            )
-            .send()
-            .await
-            .ok()?;
-        groups.security_groups().first()?.group_id().map(str::to_owned)
+        port_group(&ec2, &cluster).await?.group_id().map(str::to_owned)
     })
     .await;
     for id in &instances {

@@ -5,10 +5,10 @@
 use orgs::cloud::Fleet;
 use orgs::domain::{Credits, OrgId};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use time::Duration;
 
-use crate::clusters::{act, connect_to, connected, create, customer_fleet, settles, target};
+use crate::clusters::{act, connect_to, connected, create, customer_fleet, instance_ids, settles, target};
 use crate::support::*;
 
 async fn run(reconciler: &reconcile_clusters::Reconciler) -> reconcile_clusters::Report {
@@ -183,14 +183,7 @@ async fn drift_inside_a_cluster_is_noticed_stopped_again_or_flagged() {
     settles(&stack, &alice, &org, &parked, "running").await;
     assert_eq!(act(&stack, &alice, &org, &parked, "stop").await.status, StatusCode::ACCEPTED);
     let stopped = settles(&stack, &alice, &org, &parked, "stopped").await;
-    let ids = |body: &Value| -> Vec<String> {
-        body["instances"]
-            .as_array()
-            .expect("instances")
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_owned))
-            .collect()
-    };
+    let ids = instance_ids;
     let target = target(&stack, &org).await;
     let customer = customer_fleet().await;
 
