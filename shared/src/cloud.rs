@@ -57,7 +57,7 @@ pub trait Cloud: Send + Sync {
 pub struct Target {
     pub role_arn: RoleArn,
     pub external_id: ExternalId,
-    pub region: String,
+    pub region: AwsRegion,
 }
 
 /// One instance as the cloud reports it.
@@ -72,7 +72,7 @@ pub struct Instance {
 /// What a launch asks for.
 #[derive(Debug, Clone)]
 pub struct Launch {
-    pub cluster_id: uuid::Uuid,
+    pub cluster_id: crate::domain::ClusterId,
     pub org_id: crate::domain::OrgId,
     pub name: String,
     pub instance_type: String,
@@ -86,7 +86,11 @@ type CloudFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CloudError>> + S
 /// it; the API functions never do (they only record intent).
 pub trait Fleet: Send + Sync {
     /// The cluster's instances that are not terminated, found by the cluster-id tag, head first.
-    fn find<'a>(&'a self, target: &'a Target, cluster: &'a uuid::Uuid) -> CloudFuture<'a, Vec<Instance>>;
+    fn find<'a>(
+        &'a self,
+        target: &'a Target,
+        cluster: &'a crate::domain::ClusterId,
+    ) -> CloudFuture<'a, Vec<Instance>>;
     /// Launches the cluster's instances, every one tagged with the cluster and organization ids.
     fn launch<'a>(&'a self, target: &'a Target, launch: &'a Launch) -> CloudFuture<'a, Vec<String>>;
     fn start<'a>(&'a self, target: &'a Target, ids: &'a [String]) -> CloudFuture<'a, ()>;
@@ -98,7 +102,7 @@ pub trait Fleet: Send + Sync {
     fn sync_ports<'a>(
         &'a self,
         target: &'a Target,
-        cluster: &'a uuid::Uuid,
+        cluster: &'a crate::domain::ClusterId,
         ids: &'a [String],
         ports: &'a [u16],
     ) -> CloudFuture<'a, ()>;
@@ -122,7 +126,7 @@ pub async fn assume(sdk: &SdkConfig, target: &Target) -> Result<SdkConfig, Cloud
     })?;
     Ok(sdk
         .to_builder()
-        .region(aws_config::Region::new(target.region.clone()))
+        .region(aws_config::Region::new(target.region.as_str().to_owned()))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             creds.access_key_id,
             creds.secret_access_key,
@@ -168,11 +172,8 @@ impl Cloud for StsCloud {
         region: &'a AwsRegion,
     ) -> Pin<Box<dyn Future<Output = Result<Verified, CloudError>> + Send + 'a>> {
         Box::pin(async move {
-            let target = Target {
-                role_arn: role.clone(),
-                external_id: external_id.clone(),
-                region: region.as_str().to_owned(),
-            };
+            let target =
+                Target { role_arn: role.clone(), external_id: external_id.clone(), region: region.clone() };
             let as_role = assume(&self.sdk, &target).await?;
             let identity = aws_sdk_sts::Client::new(&as_role)
                 .get_caller_identity()

@@ -240,8 +240,8 @@ pub fn org_param(req: &Request) -> Result<crate::domain::OrgId, ApiError> {
 }
 
 /// The cluster the path's `cluster_id` names; malformed is unknown (404).
-pub fn cluster_param(req: &Request) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(&path_param(req, "cluster_id")?)
+pub fn cluster_param(req: &Request) -> Result<crate::domain::ClusterId, ApiError> {
+    crate::domain::ClusterId::parse(&path_param(req, "cluster_id")?)
         .map_err(|_| ApiError::from(DomainError::NotFound("cluster")))
 }
 

@@ -1,5 +1,5 @@
-//! What the table's stream consumers share: reading an image's text attributes, and handling a
-//! batch in order with Lambda's partial-failure answer.
+//! What the table's stream consumers share: handling a batch in order with Lambda's
+//! partial-failure answer. What a record says is decoded by the store ([`crate::store::stream`]).
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -8,14 +8,6 @@ use aws_lambda_events::dynamodb::EventRecord;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
 use crate::domain::DomainError;
-
-/// A string attribute of a stream image.
-pub fn text<'a>(image: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
-    match image.get(name) {
-        Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
-        _ => None,
-    }
-}
 
 /// Handles `records` one after the other. The first failure is logged (naming `what` failed),
 /// reported in `batchItemFailures`, and stops the batch: Lambda resumes from the lowest failure,

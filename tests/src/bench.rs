@@ -274,8 +274,11 @@ async fn mutations_per_second(sdk: &aws_config::SdkConfig, fill: usize) -> Resul
             .iter()
             .map(|i| {
                 let item = aws_sdk_dynamodb::types::PutRequest::builder()
-                    .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("FILL#{i}")))
-                    .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("FILL".into()))
+                    .item(
+                        orgs::store::schema::PK,
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!("FILL#{i}")),
+                    )
+                    .item(orgs::store::schema::SK, aws_sdk_dynamodb::types::AttributeValue::S("FILL".into()))
                     .build()?;
                 Ok(aws_sdk_dynamodb::types::WriteRequest::builder().put_request(item).build())
             })

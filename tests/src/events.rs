@@ -6,6 +6,7 @@
 //! caller's token and the ids of things made for it: the caller's organization, a fresh
 //! invitation to the caller, a fresh member to remove, a fresh invitation for the mailer.
 
+use orgs::store::stream::{Change, Kind};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -301,8 +302,10 @@ impl EventContext {
             ),
             "sync-organization-name" => self.rename_event(&caller).await,
             "sync-cluster-users" => {
-                let user = caller.user_id.to_string();
-                self.stream_record_where("INSERT", &[("entity", "member"), ("user_id", &user)]).await
+                self.stream_record_where(|c| {
+                    matches!(c, Change::Member { kind: Kind::Insert, user, .. } if *user == caller.user_id)
+                })
+                .await
             }
             "list-cluster-users" | "rotate-agent-token" => {
                 let cluster = self.cluster_of(&caller).await?;
@@ -341,8 +344,11 @@ impl EventContext {
                 Ok(json!({ "Records": records }))
             }
             "provision-cluster" => {
-                let cluster = self.cluster_of(&caller).await?.to_string();
-                self.stream_record_where("INSERT", &[("entity", "cluster"), ("cluster_id", &cluster)]).await
+                let id = self.cluster_of(&caller).await?;
+                self.stream_record_where(
+                    |c| matches!(c, Change::Cluster { kind: Kind::Insert, cluster, .. } if *cluster == id),
+                )
+                .await
             }
             "configure-account" => {
                 self.customer_trusts(&org).await?;
@@ -405,22 +411,10 @@ impl EventContext {
         }
     }
 
-    /// The latest stream record of `event_name` whose new image has `attribute` = `value`, as a
-    /// stream consumer receives it.
-    pub async fn stream_record(
-        &self,
-        event_name: &str,
-        attribute: &str,
-        value: &str,
-    ) -> Result<Value, BoxError> {
-        self.stream_record_where(event_name, &[(attribute, value)]).await
-    }
-
-    /// The latest stream record named `event_name` whose new image has all of `attributes`.
+    /// The latest stream record whose decoded change is `wanted`, as a stream consumer receives it.
     pub async fn stream_record_where(
         &self,
-        event_name: &str,
-        attributes: &[(&str, &str)],
+        wanted: impl Fn(&orgs::store::stream::Change) -> bool,
     ) -> Result<Value, BoxError> {
         let stream_arn = self
             .dynamodb
@@ -435,15 +429,8 @@ impl EventContext {
         let record = records
             .into_iter()
             .rev()
-            .find(|r| {
-                let image = r.dynamodb.as_ref().and_then(|d| d.new_image.as_ref());
-                r.event_name.as_ref().map(|n| n.as_str()) == Some(event_name)
-                    && attributes.iter().all(|(attribute, value)| {
-                        image.and_then(|i| i.get(*attribute)).and_then(|v| v.as_s().ok()).map(String::as_str)
-                            == Some(*value)
-                    })
-            })
-            .ok_or_else(|| format!("no {event_name} record with {attributes:?}"))?;
+            .find(|r| crate::pump::change_of(r, &stream_arn).is_ok_and(|c| wanted(&c)))
+            .ok_or("no stream record with the change wanted")?;
         Ok(serde_json::to_value(crate::pump::lambda_event(&[record], &stream_arn)?)?)
     }
 
@@ -485,7 +472,7 @@ impl EventContext {
     }
 
     /// A fresh cluster of the caller's organization, created as create-cluster would.
-    async fn cluster_of(&self, caller: &User) -> Result<uuid::Uuid, BoxError> {
+    async fn cluster_of(&self, caller: &User) -> Result<orgs::domain::ClusterId, BoxError> {
         Ok(self.cluster_with_agent(caller).await?.0)
     }
 
@@ -493,7 +480,7 @@ impl EventContext {
     async fn cluster_with_agent(
         &self,
         caller: &User,
-    ) -> Result<(uuid::Uuid, orgs::domain::AgentToken), BoxError> {
+    ) -> Result<(orgs::domain::ClusterId, orgs::domain::AgentToken), BoxError> {
         let account = self.connect_account(caller).await?;
         let org = caller.personal_org_id;
         let (organization, membership) =
@@ -541,14 +528,13 @@ impl EventContext {
         self.dynamodb
             .update_item()
             .table_name(&self.table)
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{org}")))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("ORG".into()))
+            .set_key(Some(crate::table::key::organization(&org)))
             .update_expression("SET #name = :name")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", aws_sdk_dynamodb::types::AttributeValue::S(name.clone()))
             .send()
             .await?;
-        self.stream_record("MODIFY", "name", &name).await
+        self.stream_record_where(|c| matches!(c, Change::Org { org: o, renamed: true } if *o == org)).await
     }
 
     /// The stream record of a fresh invitation from the caller's organization, as the mailer
@@ -556,8 +542,11 @@ impl EventContext {
     /// unsent again, so that invoking the mailer with this event sends it (a second time).
     async fn mailer_event(&self, caller: &User) -> Result<Value, BoxError> {
         let invitation = self.invite(&self.owner_of(caller).await?, &fresh("guest")?).await?;
-        let id = invitation.invitation_id.to_string();
-        let event = self.stream_record("INSERT", "invitation_id", &id).await?;
+        let event = self
+            .stream_record_where(
+                |c| matches!(c, Change::Invitation { kind: Kind::Insert, id, .. } if *id == invitation.invitation_id),
+            )
+            .await?;
         // Give a running pump time to mail it (10 s at most), then mark it unsent.
         for _ in 0..100 {
             if self.store.invitation(&invitation.invitation_id).await?.is_some_and(|i| i.delivery.is_some()) {
@@ -568,8 +557,7 @@ impl EventContext {
         self.dynamodb
             .update_item()
             .table_name(&self.table)
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("INVITATION#{id}")))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("INVITATION".into()))
+            .set_key(Some(crate::table::key::invitation(&invitation.invitation_id)))
             .update_expression("REMOVE delivery")
             .send()
             .await?;

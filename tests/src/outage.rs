@@ -104,7 +104,7 @@ impl orgs::cloud::Fleet for RefusingFleet {
     fn find<'a>(
         &'a self,
         target: &'a orgs::cloud::Target,
-        cluster: &'a uuid::Uuid,
+        cluster: &'a orgs::domain::ClusterId,
     ) -> FleetFuture<'a, Vec<orgs::cloud::Instance>> {
         match self.refused_for(target, false) {
             Some(e) => Box::pin(async move { Err(e) }),
@@ -140,7 +140,7 @@ impl orgs::cloud::Fleet for RefusingFleet {
     fn sync_ports<'a>(
         &'a self,
         target: &'a orgs::cloud::Target,
-        cluster: &'a uuid::Uuid,
+        cluster: &'a orgs::domain::ClusterId,
         ids: &'a [String],
         ports: &'a [u16],
     ) -> FleetFuture<'a, ()> {

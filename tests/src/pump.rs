@@ -46,6 +46,12 @@ impl Default for PumpOptions {
 }
 
 /// The Lambda event a batch of stream records becomes.
+/// What the store decodes a stream record to, as the stream's consumers see it.
+pub fn change_of(record: &Record, stream_arn: &str) -> Result<orgs::store::stream::Change, BoxError> {
+    let event = lambda_event(std::slice::from_ref(record), stream_arn)?;
+    Ok(orgs::store::stream::decode(&event.records[0])?)
+}
+
 pub fn lambda_event(
     records: &[Record],
     stream_arn: &str,

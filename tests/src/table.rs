@@ -90,3 +90,38 @@ pub async fn create(client: &Client, name: &str) -> Result<String, BoxError> {
         .and_then(|t| t.latest_stream_arn)
         .ok_or_else(|| "the created table has no stream".into())
 }
+
+/// The keys of stored items, spelled by the store, for the tests that damage, remove or rewrite
+/// one item on purpose (and for sample events). Nothing else in the tests writes the table.
+pub mod key {
+    use std::collections::HashMap;
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use orgs::domain::{ClusterId, InvitationId, OrgId, UserId};
+    use orgs::store::{keys, schema};
+
+    pub type Key = HashMap<String, AttributeValue>;
+
+    fn key(pk: String, sk: &str) -> Key {
+        HashMap::from([
+            (schema::PK.to_owned(), AttributeValue::S(pk)),
+            (schema::SK.to_owned(), AttributeValue::S(sk.to_owned())),
+        ])
+    }
+
+    pub fn organization(org: &OrgId) -> Key {
+        key(keys::org_pk(org), keys::ORG_SK)
+    }
+
+    pub fn membership(org: &OrgId, user: &UserId) -> Key {
+        key(keys::org_pk(org), &keys::member_sk(user))
+    }
+
+    pub fn cluster(org: &OrgId, cluster: &ClusterId) -> Key {
+        key(keys::org_pk(org), &keys::cluster_sk(cluster))
+    }
+
+    pub fn invitation(id: &InvitationId) -> Key {
+        key(keys::invitation_pk(id), keys::INVITATION_SK)
+    }
+}

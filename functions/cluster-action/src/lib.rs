@@ -37,7 +37,7 @@ async fn attempt(
     api: &Api,
     caller: &orgs::auth::Caller,
     org: &orgs::domain::OrgId,
-    id: &uuid::Uuid,
+    id: &orgs::domain::ClusterId,
     action: MemberAction,
 ) -> Result<orgs::domain::Cluster, ApiError> {
     let (organization, membership) = api.membership_in(org, caller).await?;

@@ -8,7 +8,7 @@ use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::contract::InviteRequest;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{Email, Invitation, NewInvitation};
+use orgs::domain::{Invitation, NewInvitation};
 use orgs::http::{ApiError, json, json_body, org_param, respond};
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
@@ -19,7 +19,7 @@ async fn invite(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = api.authenticate(req).await?;
     let org = org_param(req)?;
     let body: InviteRequest = json_body(req)?;
-    let request = NewInvitation { email: Email::parse(&body.email)?, role: body.role };
+    let request = NewInvitation { email: body.email, role: body.role };
 
     let (organization, inviter) = api.membership_in(&org, &caller).await?;
     let grant = authz::check(inviter.role, &organization.settings, Action::Invite(request.role))?;

@@ -77,13 +77,13 @@ pub async fn handle(
 pub async fn dispatch(followers: &Followers, record: &EventRecord) -> Result<Outcome, DomainError> {
     let named =
         |what: &'static str| move |e: &DomainError| tracing::warn!(operation = what, error = %e, "failed");
-    let names = sync_organization_name::handle_record(&followers.names, record)
-        .await
-        .inspect_err(named("name copy"))?;
-    let users = sync_cluster_users::handle_record(&followers.users, record)
+    let change = orgs::store::stream::decode(record).inspect_err(named("decoding"))?;
+    let names =
+        sync_organization_name::handle(&followers.names, &change).await.inspect_err(named("name copy"))?;
+    let users = sync_cluster_users::handle(&followers.users, &change)
         .await
         .inspect_err(named("cluster user sync"))?;
-    let clusters = provision_cluster::handle_record(&followers.provisioner, record)
+    let clusters = provision_cluster::handle(&followers.provisioner, &change)
         .await
         .inspect_err(named("provisioning"))?;
     Ok(Outcome { names, users, clusters })

@@ -29,7 +29,11 @@ impl Ec2Fleet {
 type Fut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, CloudError>> + Send + 'a>>;
 
 impl Fleet for Ec2Fleet {
-    fn find<'a>(&'a self, target: &'a Target, cluster: &'a uuid::Uuid) -> Fut<'a, Vec<Instance>> {
+    fn find<'a>(
+        &'a self,
+        target: &'a Target,
+        cluster: &'a orgs::domain::ClusterId,
+    ) -> Fut<'a, Vec<Instance>> {
         Box::pin(async move {
             let ec2 = self.client(target).await?;
             let mut pages = ec2
@@ -113,7 +117,7 @@ impl Fleet for Ec2Fleet {
     fn sync_ports<'a>(
         &'a self,
         target: &'a Target,
-        cluster: &'a uuid::Uuid,
+        cluster: &'a orgs::domain::ClusterId,
         ids: &'a [String],
         ports: &'a [u16],
     ) -> Fut<'a, ()> {

@@ -19,9 +19,9 @@ use std::sync::Arc;
 use aws_lambda_events::dynamodb::EventRecord;
 use orgs::Clock;
 use orgs::cloud::{CloudError, Fleet, Launch};
-use orgs::domain::{Cluster, ClusterState, DomainError, OrgId, Timestamp, Transition};
-use orgs::store::{ClusterOutcome, Store, schema};
-use orgs::stream::text;
+use orgs::domain::{Cluster, ClusterState, DomainError, Timestamp, Transition};
+use orgs::store::stream::{Change, decode};
+use orgs::store::{ClusterOutcome, Store};
 
 /// What the provisioner holds for its lifetime.
 pub struct Provisioner {
@@ -43,36 +43,33 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Whether a record is a cluster whose state changed (or a new cluster).
-pub fn is_state_change(record: &EventRecord) -> bool {
-    let (new, old) = (&record.change.new_image, &record.change.old_image);
-    text(new, schema::ENTITY) == Some(schema::ENTITY_CLUSTER) && text(new, "state") != text(old, "state")
+/// Whether a change is a cluster whose state changed (or a new cluster).
+pub fn is_state_change(change: &Change) -> bool {
+    matches!(change, Change::Cluster { state_changed: true, .. })
 }
 
-/// Whether a record is a cluster whose open ports changed.
-pub fn is_port_change(record: &EventRecord) -> bool {
-    let (new, old) = (&record.change.new_image, &record.change.old_image);
-    text(new, schema::ENTITY) == Some(schema::ENTITY_CLUSTER)
-        && record.event_name == "MODIFY"
-        && new.get("open_ports") != old.get("open_ports")
+/// Whether a change is a cluster whose open ports changed.
+pub fn is_port_change(change: &Change) -> bool {
+    matches!(change, Change::Cluster { ports_changed: true, .. })
 }
 
 /// Carries out the intent a cluster record signals, if any (see the module's notes).
 pub async fn handle_record(p: &Provisioner, record: &EventRecord) -> Result<Outcome, DomainError> {
-    let ports = is_port_change(record);
-    if !is_state_change(record) && !ports {
+    handle(p, &decode(record)?).await
+}
+
+/// Carries out the intent a decoded change signals, if any.
+pub async fn handle(p: &Provisioner, change: &Change) -> Result<Outcome, DomainError> {
+    let Change::Cluster { org, cluster: id, state_changed, ports_changed, .. } = change else {
+        return Ok(Outcome::Ignored);
+    };
+    if !state_changed && !ports_changed {
         return Ok(Outcome::Ignored);
     }
-    let image = &record.change.new_image;
-    let (Some(org), Some(id)) = (text(image, "org_id"), text(image, "cluster_id")) else {
-        return Err(DomainError::Corrupt("cluster record without its ids".into()));
-    };
-    let org = OrgId::parse(org)?;
-    let id = uuid::Uuid::parse_str(id).map_err(|e| DomainError::Corrupt(format!("cluster id: {e}")))?;
-    let Some(cluster) = p.store.cluster(&org, &id).await? else {
+    let Some(cluster) = p.store.cluster(org, id).await? else {
         return Ok(Outcome::Settled);
     };
-    if ports && !is_state_change(record) {
+    if !state_changed {
         return sync_ports(p, &cluster).await;
     }
     carry_out(p, &cluster).await

@@ -228,7 +228,7 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
 }
 
 /// One cluster: charged if its interval is open, idle-checked, and compared with EC2.
-async fn visit(r: &Reconciler, org: &OrgId, id: &uuid::Uuid) -> Result<Visit, DomainError> {
+async fn visit(r: &Reconciler, org: &OrgId, id: &orgs::domain::ClusterId) -> Result<Visit, DomainError> {
     let mut visit = Visit::default();
     // The index is eventually consistent: act on the cluster as it is now.
     let Some(cluster) = r.store.cluster(org, id).await? else { return Ok(visit) };

@@ -21,11 +21,10 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent};
 use orgs::config::MailerConfig;
-use orgs::domain::{
-    Delivery, DomainError, InvitationId, InvitationStatus, MailProblem, MailProblemKind, Timestamp,
-};
+use orgs::domain::{Delivery, DomainError, InvitationStatus, MailProblem, MailProblemKind, Timestamp};
 use orgs::mail::{Mailer, SendError, SesMailer, invitation_email};
-use orgs::store::{Store, is_invitation_image, schema};
+use orgs::store::Store;
+use orgs::store::stream::{Change, Kind, decode};
 use orgs::{Clock, SystemClock};
 
 /// What the mailer holds for its lifetime.
@@ -74,20 +73,9 @@ pub async fn handle(
 }
 
 async fn mail_one(mailer: &InvitationMailer, record: &EventRecord) -> Result<Outcome, DomainError> {
-    let image = &record.change.new_image;
-    let entity = match image.get(schema::ENTITY) {
-        Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
-        _ => None,
-    };
-    let resent = record.event_name == "MODIFY" && image.get("sends") != record.change.old_image.get("sends");
-    if !(record.event_name == "INSERT" || resent) || !is_invitation_image(entity) {
-        return Ok(Outcome::Ignored);
-    }
-    let id = match image.get("invitation_id") {
-        Some(serde_dynamo::AttributeValue::S(s)) => InvitationId::parse(s)?,
-        _ => {
-            return Err(DomainError::Corrupt("invitation record without invitation_id".into()));
-        }
+    let id = match decode(record)? {
+        Change::Invitation { kind: Kind::Insert, id, .. } | Change::Invitation { resent: true, id, .. } => id,
+        _ => return Ok(Outcome::Ignored),
     };
     let now = Timestamp::from_datetime(mailer.clock.now());
     let Some(invitation) = mailer.store.invitation(&id).await? else {

@@ -18,9 +18,9 @@ use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::EventRecord;
 use orgs::Clock;
-use orgs::domain::{DomainError, OrgId, Timestamp, UserId};
+use orgs::domain::{ClusterId, DomainError, OrgId, Timestamp, UserId};
 use orgs::store::Store;
-use orgs::stream::text;
+use orgs::store::stream::{Change, Kind, decode};
 
 pub struct UserSync {
     pub store: Store,
@@ -31,9 +31,9 @@ pub struct UserSync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// A membership appeared, went, or changed role.
-    Member { org: String, user: String },
+    Member { org: OrgId, user: UserId },
     /// A cluster with managed users was created.
-    Cluster { org: String, cluster: String },
+    Cluster { org: OrgId, cluster: ClusterId },
 }
 
 /// What became of one record.
@@ -44,26 +44,14 @@ pub enum Outcome {
     Synced(usize),
 }
 
-/// What `record` is about, from its images alone; `None` for everything this function ignores.
-pub fn target(record: &EventRecord) -> Option<Target> {
-    let (new, old) = (&record.change.new_image, &record.change.old_image);
-    let image = if new.is_empty() { old } else { new };
-    match text(image, "entity")? {
-        "member" => {
-            let changed = match record.event_name.as_str() {
-                "INSERT" | "REMOVE" => true,
-                _ => text(new, "role") != text(old, "role"),
-            };
-            changed.then(|| Target::Member {
-                org: text(image, "org_id").unwrap_or_default().to_owned(),
-                user: text(image, "user_id").unwrap_or_default().to_owned(),
-            })
+/// What a change is about, for this function; `None` for everything it ignores.
+pub fn target(change: &Change) -> Option<Target> {
+    match change {
+        Change::Member { kind, org, user, role_changed } => {
+            (*kind != Kind::Modify || *role_changed).then(|| Target::Member { org: *org, user: user.clone() })
         }
-        "cluster" if record.event_name == "INSERT" && text(image, "user_management") == Some("managed") => {
-            Some(Target::Cluster {
-                org: text(image, "org_id").unwrap_or_default().to_owned(),
-                cluster: text(image, "cluster_id").unwrap_or_default().to_owned(),
-            })
+        Change::Cluster { kind: Kind::Insert, org, cluster, managed_users: true, .. } => {
+            Some(Target::Cluster { org: *org, cluster: *cluster })
         }
         _ => None,
     }
@@ -71,20 +59,16 @@ pub fn target(record: &EventRecord) -> Option<Target> {
 
 /// Handles one stream record (see the module's notes).
 pub async fn handle_record(sync: &UserSync, record: &EventRecord) -> Result<Outcome, DomainError> {
-    let Some(target) = target(record) else { return Ok(Outcome::Ignored) };
+    handle(sync, &decode(record)?).await
+}
+
+/// Handles one decoded change.
+pub async fn handle(sync: &UserSync, change: &Change) -> Result<Outcome, DomainError> {
+    let Some(target) = target(change) else { return Ok(Outcome::Ignored) };
     let now = Timestamp::from_datetime(sync.clock.now());
-    let corrupt = |what: &str| DomainError::Corrupt(format!("a stream record with a bad {what}: {target:?}"));
     let written = match &target {
-        Target::Member { org, user } => {
-            let org = OrgId::parse(org).map_err(|_| corrupt("org_id"))?;
-            let user = UserId::parse(user).map_err(|_| corrupt("user_id"))?;
-            sync.store.sync_member(&org, &user, now).await?
-        }
-        Target::Cluster { org, cluster } => {
-            let org = OrgId::parse(org).map_err(|_| corrupt("org_id"))?;
-            let cluster = uuid::Uuid::parse_str(cluster).map_err(|_| corrupt("cluster_id"))?;
-            sync.store.sync_cluster(&org, &cluster, now).await?
-        }
+        Target::Member { org, user } => sync.store.sync_member(org, user, now).await?,
+        Target::Cluster { org, cluster } => sync.store.sync_cluster(org, cluster, now).await?,
     };
     if written > 0 {
         tracing::info!(?target, written, "cluster users synced");

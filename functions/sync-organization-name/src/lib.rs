@@ -13,8 +13,8 @@
 
 use aws_lambda_events::dynamodb::EventRecord;
 use orgs::domain::{DomainError, OrgId};
-use orgs::store::{Store, schema};
-use orgs::stream::text;
+use orgs::store::Store;
+use orgs::store::stream::{Change, decode};
 
 /// What the function holds for its lifetime.
 pub struct NameSync {
@@ -30,22 +30,24 @@ pub enum Outcome {
     Copied(usize),
 }
 
-/// Whether a record is an organization whose name changed.
-pub fn is_rename(record: &EventRecord) -> bool {
-    let (new, old) = (&record.change.new_image, &record.change.old_image);
-    record.event_name == "MODIFY"
-        && text(new, schema::ENTITY) == Some(schema::ENTITY_ORG)
-        && text(new, "name") != text(old, "name")
+/// The organization renamed, if the change is a rename.
+pub fn renamed(change: &Change) -> Option<OrgId> {
+    match change {
+        Change::Org { org, renamed: true } => Some(*org),
+        _ => None,
+    }
 }
 
 /// Handles one stream record (see the module's notes).
 pub async fn handle_record(sync: &NameSync, record: &EventRecord) -> Result<Outcome, DomainError> {
-    if !is_rename(record) {
+    handle(sync, &decode(record)?).await
+}
+
+/// Handles one decoded change.
+pub async fn handle(sync: &NameSync, change: &Change) -> Result<Outcome, DomainError> {
+    let Some(org) = renamed(change) else {
         return Ok(Outcome::Ignored);
-    }
-    let org = text(&record.change.new_image, "org_id")
-        .ok_or_else(|| DomainError::Corrupt("organization record without org_id".into()))
-        .and_then(OrgId::parse)?;
+    };
     let copied = sync.store.copy_org_name(&org).await?;
     tracing::info!(org_id = %org, copied, "organization name copied");
     Ok(Outcome::Copied(copied))

@@ -124,8 +124,7 @@ fn default_invite_role() -> InviteRole {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
-    #[schema(format = Email)]
-    pub email: String,
+    pub email: Email,
     /// `member` unless given.
     #[serde(default = "default_invite_role")]
     pub role: InviteRole,
@@ -215,7 +214,7 @@ pub struct ClusterUsers {
 /// `POST .../agent-token`: the new token, shown this once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RotatedToken<'a> {
-    pub cluster_id: uuid::Uuid,
+    pub cluster_id: crate::domain::ClusterId,
     pub agent_token: &'a str,
 }
 

@@ -5,8 +5,8 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
 use crate::domain::{
-    AgentToken, AwsRegion, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId, OrgId,
-    OrgName, RoleArn, Timestamp, TtlDays, UserId,
+    AgentToken, AwsRegion, ClusterId, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId,
+    OrgId, OrgName, RoleArn, Timestamp, TtlDays, UserId,
 };
 
 fn string(description: &str) -> ObjectBuilder {
@@ -40,6 +40,7 @@ scalar!(
     InvitationId,
     string("An invitation's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
 );
+scalar!(ClusterId, string("A cluster's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))));
 scalar!(
     Timestamp,
     string("A time in UTC, RFC 3339 with whole seconds.")

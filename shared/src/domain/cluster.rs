@@ -209,7 +209,7 @@ pub const MAX_WORKERS: u32 = 50;
 /// A cluster as members see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Cluster {
-    pub cluster_id: uuid::Uuid,
+    pub cluster_id: crate::domain::ClusterId,
     pub org_id: OrgId,
     pub name: ClusterName,
     pub instance_type: InstanceType,
@@ -221,7 +221,7 @@ pub struct Cluster {
     pub updated_at: Timestamp,
     /// The account and region it runs in, fixed at creation.
     pub account_id: String,
-    pub region: String,
+    pub region: crate::domain::AwsRegion,
     /// The instances the cloud reported, head first.
     #[serde(default)]
     pub instances: Vec<String>,
@@ -317,7 +317,7 @@ impl Cluster {
         spec.check()?;
         let rate = rates.of(&spec.instance_type);
         let mut cluster = Self {
-            cluster_id: uuid::Uuid::now_v7(),
+            cluster_id: crate::domain::ClusterId::new(),
             org_id: org,
             name: spec.name,
             instance_type: spec.instance_type,
@@ -328,7 +328,7 @@ impl Cluster {
             created_at: now,
             updated_at: now,
             account_id: account.account_id.clone(),
-            region: account.region.as_str().to_owned(),
+            region: account.region.clone(),
             instances: Vec::new(),
             last_error: None,
             last_actor: creator.clone(),

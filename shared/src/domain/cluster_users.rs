@@ -45,7 +45,7 @@ pub enum SyncStatus {
 /// One user's account on one cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClusterUser {
-    pub cluster_id: uuid::Uuid,
+    pub cluster_id: crate::domain::ClusterId,
     pub org_id: OrgId,
     pub user_id: UserId,
     pub email: Email,
@@ -95,7 +95,7 @@ impl Wanted {
     /// The record at `revision`, waiting for the cluster to apply it.
     pub fn record(
         self,
-        cluster: uuid::Uuid,
+        cluster: crate::domain::ClusterId,
         org: OrgId,
         user: UserId,
         revision: u64,
@@ -186,14 +186,16 @@ mod tests {
         let m = membership(Role::Member);
         let wanted = Wanted::given(Some(&m), None).expect("a new account");
         assert_eq!((wanted.role, wanted.status), (ClusterRole::User, AccountStatus::Active));
-        let record = wanted.record(uuid::Uuid::nil(), m.org_id, m.user_id.clone(), 1, now);
+        let record =
+            wanted.record(crate::domain::ClusterId::from_u128(0), m.org_id, m.user_id.clone(), 1, now);
         assert_eq!(Wanted::given(Some(&m), Some(&record)), None, "nothing changes twice");
         let promoted = Wanted::given(Some(&membership(Role::Admin)), Some(&record)).expect("a change");
         assert_eq!(promoted.role, ClusterRole::Admin);
         assert_eq!(ClusterRole::of(Role::Owner), ClusterRole::Admin);
         let blocked = Wanted::given(None, Some(&record)).expect("blocked");
         assert_eq!((blocked.role, blocked.status), (ClusterRole::User, AccountStatus::Blocked));
-        let blocked = blocked.record(uuid::Uuid::nil(), m.org_id, m.user_id.clone(), 2, now);
+        let blocked =
+            blocked.record(crate::domain::ClusterId::from_u128(0), m.org_id, m.user_id.clone(), 2, now);
         assert_eq!(Wanted::given(None, Some(&blocked)), None);
         assert_eq!(Wanted::given(None, None), None, "a stranger gets no account");
         let back = Wanted::given(Some(&m), Some(&blocked)).expect("active again");

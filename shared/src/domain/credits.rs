@@ -133,7 +133,7 @@ pub fn cost(rate: Credits, instances: u32, seconds: i64) -> Credits {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageInterval {
     pub org_id: OrgId,
-    pub cluster_id: uuid::Uuid,
+    pub cluster_id: crate::domain::ClusterId,
     pub cluster_name: String,
     pub instance_type: InstanceType,
     /// The head node and the workers.
@@ -211,7 +211,7 @@ pub struct UsageReport {
 pub struct DailyUsage {
     /// `YYYY-MM-DD`, UTC.
     pub day: String,
-    pub cluster_id: uuid::Uuid,
+    pub cluster_id: crate::domain::ClusterId,
     pub hours: f64,
     pub credits: Credits,
 }
@@ -266,10 +266,10 @@ impl UsageReport {
     /// Adds up `intervals` (closed ones, and running ones ending now) clipped to `window`.
     /// Lines come in a stable order: clusters by id (creation order), members by id.
     pub fn build(window: Window, intervals: &[UsageInterval]) -> Self {
-        let mut clusters: BTreeMap<uuid::Uuid, Sum> = BTreeMap::new();
+        let mut clusters: BTreeMap<crate::domain::ClusterId, Sum> = BTreeMap::new();
         let mut members: BTreeMap<String, Sum> = BTreeMap::new();
         let mut total = Sum::default();
-        let mut daily: BTreeMap<(i64, uuid::Uuid), (i64, Credits)> = BTreeMap::new();
+        let mut daily: BTreeMap<(i64, crate::domain::ClusterId), (i64, Credits)> = BTreeMap::new();
         for interval in intervals {
             for (day, seconds) in days_within(interval, &window) {
                 let entry = daily.entry((day, interval.cluster_id)).or_default();
@@ -353,7 +353,7 @@ mod tests {
     ) -> UsageInterval {
         UsageInterval {
             org_id: OrgId::parse("0193a0c0-0000-7000-8000-000000000001").expect("org"),
-            cluster_id: uuid::Uuid::from_u128(cluster),
+            cluster_id: crate::domain::ClusterId::from_u128(cluster),
             cluster_name: format!("c{cluster}"),
             instance_type: InstanceType::parse("m5.large").expect("type"),
             instances,
@@ -385,8 +385,8 @@ mod tests {
         assert_eq!(
             report.clusters.iter().map(line).collect::<Vec<_>>(),
             [
-                (uuid::Uuid::from_u128(1).to_string(), 1.5, 4.5, "4.500".to_owned()),
-                (uuid::Uuid::from_u128(2).to_string(), 0.75, 0.75, "1.500".to_owned()),
+                (crate::domain::ClusterId::from_u128(1).to_string(), 1.5, 4.5, "4.500".to_owned()),
+                (crate::domain::ClusterId::from_u128(2).to_string(), 0.75, 0.75, "1.500".to_owned()),
             ]
         );
         assert_eq!(

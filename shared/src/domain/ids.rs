@@ -51,14 +51,22 @@ impl fmt::Display for UserId {
 
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        uuid_id!($(#[$doc])* $name, $what, Uuid::new_v4);
+    };
+    ($(#[$doc:meta])* $name:ident, $what:literal, $mint:path) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(Uuid);
 
         impl $name {
             pub fn new() -> Self {
-                Self(Uuid::new_v4())
+                Self($mint())
+            }
+
+            /// The id of a number, for tests and samples that need a fixed one.
+            pub const fn from_u128(n: u128) -> Self {
+                Self(Uuid::from_u128(n))
             }
 
             /// Parses a path parameter; anything but a UUID is a client mistake.
@@ -92,4 +100,10 @@ uuid_id!(
     /// An invitation's id, as it appears in the accept and decline URLs.
     InvitationId,
     "invitation id"
+);
+uuid_id!(
+    /// A cluster's id: time-ordered (UUIDv7), so an organization's clusters list oldest first.
+    ClusterId,
+    "cluster id",
+    Uuid::now_v7
 );

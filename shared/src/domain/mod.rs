@@ -25,7 +25,7 @@ pub use cluster_users::{AccountStatus, AgentToken, ClusterRole, ClusterUser, Syn
 pub use credits::{CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;
 pub use error::{DomainError, Source};
-pub use ids::{InvitationId, OrgId, UserId};
+pub use ids::{ClusterId, InvitationId, OrgId, UserId};
 pub use model::{
     Delivery, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus, Member, Membership,
     NewInvitation, Organization, User,

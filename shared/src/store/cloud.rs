@@ -64,7 +64,7 @@ impl Store {
         Ok(item.account.map(|account| crate::cloud::Target {
             role_arn: account.role_arn,
             external_id: item.external_id,
-            region: account.region.as_str().to_owned(),
+            region: account.region.clone(),
         }))
     }
 

@@ -15,6 +15,7 @@ use super::Store;
 use super::items::{ClusterItem, Entity, Item, MemberItem, entity_of, from_item, to_item};
 use super::keys;
 use super::plumbing::{Query, Tx, built, key, s, stored};
+use super::schema;
 use crate::domain::{
     AgentReport, Cluster, ClusterState, ClusterUser, DomainError, Membership, OrgId, SyncStatus, Timestamp,
     UserId, UserManagement, Wanted,
@@ -59,7 +60,7 @@ pub struct AgentItem {
     pub sk: String,
     pub entity: Entity,
     pub org_id: OrgId,
-    pub cluster_id: uuid::Uuid,
+    pub cluster_id: crate::domain::ClusterId,
     pub token_hash: String,
     pub issued_at: Timestamp,
     /// Its last heartbeat.
@@ -68,7 +69,7 @@ pub struct AgentItem {
 }
 
 impl AgentItem {
-    pub fn new(org: OrgId, cluster: uuid::Uuid, token_hash: String, now: Timestamp) -> Self {
+    pub fn new(org: OrgId, cluster: crate::domain::ClusterId, token_hash: String, now: Timestamp) -> Self {
         Self {
             pk: keys::cluster_users_pk(&cluster),
             sk: keys::AGENT_SK.to_owned(),
@@ -137,7 +138,7 @@ impl Store {
 
     /// The organization's clusters with managed users that are not terminated.
     async fn managed_clusters(&self, org: &OrgId) -> Result<Vec<Cluster>, DomainError> {
-        let items = self.query(Query::partition(keys::org_pk(org)).prefix("CLUSTER#")).await?;
+        let items = self.query(Query::partition(keys::org_pk(org)).prefix(keys::CLUSTER_PREFIX)).await?;
         let mut clusters = Vec::new();
         for item in items {
             let cluster = from_item::<ClusterItem>(item)?.cluster;
@@ -171,8 +172,8 @@ impl Store {
                 let pk = keys::cluster_users_pk(&cluster.cluster_id);
                 let in_cluster = |sk: &str| {
                     found.iter().find(|i| {
-                        i.get("pk").and_then(|v| v.as_s().ok()) == Some(&pk)
-                            && i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
+                        i.get(schema::PK).and_then(|v| v.as_s().ok()) == Some(&pk)
+                            && i.get(schema::SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
                     })
                 };
                 let current = in_cluster(&keys::cluster_user_sk(user))
@@ -199,7 +200,13 @@ impl Store {
     }
 
     /// Moves a cluster's counter from `from` to `to`, on condition that it is still `from`.
-    fn advance_counter(&self, tx: Tx, cluster: &uuid::Uuid, from: u64, to: u64) -> Result<Tx, DomainError> {
+    fn advance_counter(
+        &self,
+        tx: Tx,
+        cluster: &crate::domain::ClusterId,
+        from: u64,
+        to: u64,
+    ) -> Result<Tx, DomainError> {
         let update = self
             .update(key(keys::cluster_users_pk(cluster), keys::REVISION_SK))
             .update_expression("SET revision = :to, #entity = :entity")
@@ -221,7 +228,7 @@ impl Store {
     pub async fn sync_cluster(
         &self,
         org: &OrgId,
-        cluster: &uuid::Uuid,
+        cluster: &crate::domain::ClusterId,
         now: Timestamp,
     ) -> Result<usize, DomainError> {
         let Some(fresh) = self.cluster(org, cluster).await? else { return Ok(0) };
@@ -231,7 +238,7 @@ impl Store {
         let mut written = 0;
         for _ in 0..ATTEMPTS {
             let (members, partition) = tokio::try_join!(
-                self.query(Query::partition(keys::org_pk(org)).prefix("MEMBER#")),
+                self.query(Query::partition(keys::org_pk(org)).prefix(keys::MEMBER_PREFIX)),
                 self.query(Query::partition(keys::cluster_users_pk(cluster))),
             )?;
             let members: Vec<Membership> = members
@@ -293,8 +300,13 @@ impl Store {
     }
 
     /// Every record of a cluster (for its owner and admins), by user id.
-    pub async fn cluster_users(&self, cluster: &uuid::Uuid) -> Result<Vec<ClusterUser>, DomainError> {
-        let items = self.query(Query::partition(keys::cluster_users_pk(cluster)).prefix("USER#")).await?;
+    pub async fn cluster_users(
+        &self,
+        cluster: &crate::domain::ClusterId,
+    ) -> Result<Vec<ClusterUser>, DomainError> {
+        let items = self
+            .query(Query::partition(keys::cluster_users_pk(cluster)).prefix(keys::CLUSTER_USER_PREFIX))
+            .await?;
         items.into_iter().map(|i| from_item::<ClusterUserItem>(i).map(|c| c.user)).collect()
     }
 
@@ -302,7 +314,7 @@ impl Store {
     /// consistent (see the module's note on why no change is skipped).
     pub async fn cluster_user_changes(
         &self,
-        cluster: &uuid::Uuid,
+        cluster: &crate::domain::ClusterId,
         after: u64,
         limit: usize,
     ) -> Result<UserChanges, DomainError> {
@@ -331,7 +343,7 @@ impl Store {
     /// the record has not changed since (a newer revision stays pending).
     pub async fn acknowledge_cluster_users(
         &self,
-        cluster: &uuid::Uuid,
+        cluster: &crate::domain::ClusterId,
         revision: u64,
         results: &[AckResult],
         now: Timestamp,
@@ -366,7 +378,7 @@ impl Store {
     }
 
     /// The agent of a cluster, if it has one.
-    pub async fn agent(&self, cluster: &uuid::Uuid) -> Result<Option<AgentItem>, DomainError> {
+    pub async fn agent(&self, cluster: &crate::domain::ClusterId) -> Result<Option<AgentItem>, DomainError> {
         self.get(keys::cluster_users_pk(cluster), keys::AGENT_SK)
             .await?
             .map(from_item::<AgentItem>)

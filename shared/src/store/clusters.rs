@@ -10,6 +10,7 @@ use super::keys;
 use super::organizations::EVENT;
 use super::pages::{Page, PageRequest, cursor, position};
 use super::plumbing::{Query, Tx, TxError, built, contention, key, s, stored};
+use super::schema;
 use crate::domain::authz::Grant;
 use crate::domain::{
     Actor, AuditEvent, CloudAccount, Cluster, ClusterState, DomainError, EventAction, Membership, OrgId,
@@ -34,7 +35,7 @@ pub struct Outcome {
 pub struct LiveCluster {
     pub position: String,
     pub org_id: OrgId,
-    pub cluster_id: uuid::Uuid,
+    pub cluster_id: crate::domain::ClusterId,
 }
 
 impl Store {
@@ -113,7 +114,11 @@ impl Store {
         })
     }
 
-    pub async fn cluster(&self, org: &OrgId, id: &uuid::Uuid) -> Result<Option<Cluster>, DomainError> {
+    pub async fn cluster(
+        &self,
+        org: &OrgId,
+        id: &crate::domain::ClusterId,
+    ) -> Result<Option<Cluster>, DomainError> {
         self.get(keys::org_pk(org), keys::cluster_sk(id))
             .await?
             .map(|i| from_item::<ClusterItem>(i).map(|c| c.cluster))
@@ -127,12 +132,13 @@ impl Store {
         request: &PageRequest,
     ) -> Result<Page<Cluster>, DomainError> {
         let partition = keys::org_pk(org);
-        let pos = position(request, "clusters", org, &["pk", "sk"], |name, value| match name {
-            "pk" => value == partition,
-            _ => value.starts_with("CLUSTER#"),
+        let pos = position(request, "clusters", org, &[schema::PK, schema::SK], |name, value| match name {
+            schema::PK => value == partition,
+            _ => value.starts_with(keys::CLUSTER_PREFIX),
         })?;
-        let (items, last) =
-            self.page(Query::partition(partition.clone()).prefix("CLUSTER#"), pos.limit, pos.start).await?;
+        let (items, last) = self
+            .page(Query::partition(partition.clone()).prefix(keys::CLUSTER_PREFIX), pos.limit, pos.start)
+            .await?;
         let clusters = items
             .into_iter()
             .map(|i| from_item::<ClusterItem>(i).map(|c| c.cluster))
@@ -151,7 +157,7 @@ impl Store {
             .filter_map(|item| {
                 let position = item.get(super::schema::GSI1_SK).and_then(|v| v.as_s().ok())?.clone();
                 let (org, cluster) = position.split_once('#')?;
-                let parsed = OrgId::parse(org).ok().zip(uuid::Uuid::parse_str(cluster).ok());
+                let parsed = OrgId::parse(org).ok().zip(crate::domain::ClusterId::parse(cluster).ok());
                 if parsed.is_none() {
                     tracing::warn!(%position, "a live-cluster index entry that names no cluster");
                 }
@@ -275,7 +281,7 @@ impl Store {
 
     /// The names of the organization's clusters that are not terminated.
     pub async fn live_cluster_names(&self, org: &OrgId) -> Result<Vec<String>, DomainError> {
-        let items = self.query(Query::partition(keys::org_pk(org)).prefix("CLUSTER#")).await?;
+        let items = self.query(Query::partition(keys::org_pk(org)).prefix(keys::CLUSTER_PREFIX)).await?;
         let mut names = Vec::new();
         for item in items {
             let cluster = from_item::<ClusterItem>(item)?.cluster;
@@ -418,7 +424,7 @@ impl Store {
         }
         if next == ClusterState::Terminated {
             // Off the reconciler's index of live clusters.
-            removed.extend(["gsi1pk", "gsi1sk"]);
+            removed.extend([schema::GSI1_PK, schema::GSI1_SK]);
         }
         if releasing.is_some() {
             removed.push("credits_held");

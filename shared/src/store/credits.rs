@@ -298,7 +298,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<UsageInterval>, DomainError> {
         let ended = Query::partition(keys::usage_pk(org)).from(window.from.to_string());
-        let clusters = Query::partition(keys::org_pk(org)).prefix("CLUSTER#");
+        let clusters = Query::partition(keys::org_pk(org)).prefix(keys::CLUSTER_PREFIX);
         let (ended, clusters) = tokio::try_join!(self.query(ended), self.query(clusters))?;
         let mut intervals = Vec::new();
         for item in ended {

@@ -15,6 +15,7 @@ use super::limits::{INVITER_SLOT, ORG_SLOT, RECIPIENT_SLOT, SLOT_ATTEMPTS};
 use super::organizations::{ACTOR_ROLE, EVENT, PERMISSION};
 use super::pages::{Page, PageRequest, cursor, position};
 use super::plumbing::{Filter, Query, Tx, TxError, built, contention, key, s, stored};
+use super::schema;
 use crate::aws::failure;
 use crate::config::Limits;
 use crate::domain::authz::Grant;
@@ -423,13 +424,18 @@ impl Store {
             None => "invitations".to_owned(),
             Some(s) => format!("invitations:{}", stored(&s)?.as_s().map(String::as_str).unwrap_or("")),
         };
-        let pos =
-            position(request, &list, org, &["gsi2pk", "gsi2sk", "pk", "sk"], |name, value| match name {
-                "gsi2pk" => value == partition,
-                "pk" => value.starts_with("INVITATION#"),
-                "sk" => value == keys::INVITATION_SK,
+        let pos = position(
+            request,
+            &list,
+            org,
+            &[schema::GSI2_PK, schema::GSI2_SK, schema::PK, schema::SK],
+            |name, value| match name {
+                schema::GSI2_PK => value == partition,
+                schema::PK => value.starts_with(keys::INVITATION_PREFIX),
+                schema::SK => value == keys::INVITATION_SK,
                 _ => true,
-            })?;
+            },
+        )?;
         let names = [("#status", "status")];
         let pending = stored(&InvitationStatus::Pending)?;
         let (expression, values) = match status {

@@ -70,14 +70,14 @@ impl Entity {
     pub fn as_str(self) -> &'static str {
         match self {
             Entity::User => "user",
-            Entity::Org => super::schema::ENTITY_ORG,
+            Entity::Org => "org",
             Entity::Member => "member",
             Entity::Email => "email",
-            Entity::Invitation => super::schema::ENTITY_INVITATION,
+            Entity::Invitation => "invitation",
             Entity::Event => "event",
             Entity::RateSlot => "rate_slot",
             Entity::CloudAccount => "cloud_account",
-            Entity::Cluster => super::schema::ENTITY_CLUSTER,
+            Entity::Cluster => "cluster",
             Entity::Credits => "credits",
             Entity::Usage => "usage",
             Entity::ClusterUser => "cluster_user",
@@ -385,9 +385,9 @@ impl From<&Invitation> for InvitationItem {
             delivery: inv.delivery.clone(),
             mail_problem: inv.mail_problem.clone(),
             gsi1pk: pending.then(|| keys::invitation_gsi_pk(&inv.email)),
-            gsi1sk: pending.then(|| format!("INVITATION#{}#{}", inv.created_at, inv.invitation_id)),
+            gsi1sk: pending.then(|| keys::invitation_gsi_sk(inv.created_at, &inv.invitation_id)),
             gsi2pk: keys::org_invitations_gsi_pk(&inv.org_id),
-            gsi2sk: format!("{}#{}", inv.created_at, inv.invitation_id),
+            gsi2sk: keys::org_invitations_gsi_sk(inv.created_at, &inv.invitation_id),
             ttl: invitation_ttl(inv.expires_at),
         }
     }

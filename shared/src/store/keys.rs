@@ -13,8 +13,10 @@ pub fn org_pk(org: &OrgId) -> String {
 pub const ORG_SK: &str = "ORG";
 
 pub fn member_sk(user: &UserId) -> String {
-    format!("MEMBER#{user}")
+    format!("{MEMBER_PREFIX}{user}")
 }
+/// The sort keys of an organization's memberships begin with this.
+pub const MEMBER_PREFIX: &str = "MEMBER#";
 
 /// The per-organization slot of an email address: "invited" or "member". It is what makes "one
 /// pending invitation per org and email" and "not already a member" a single condition.
@@ -23,7 +25,19 @@ pub fn email_slot_sk(email: &Email) -> String {
 }
 
 pub fn invitation_pk(id: &InvitationId) -> String {
-    format!("INVITATION#{id}")
+    format!("{INVITATION_PREFIX}{id}")
+}
+/// Invitations' partition keys begin with this.
+pub const INVITATION_PREFIX: &str = "INVITATION#";
+
+/// GSI1 sort key of a pending invitation: oldest first among an address's invitations.
+pub fn invitation_gsi_sk(created_at: Timestamp, id: &InvitationId) -> String {
+    format!("{INVITATION_PREFIX}{created_at}#{id}")
+}
+
+/// GSI2 sort key of an invitation: its organization's list, oldest first.
+pub fn org_invitations_gsi_sk(created_at: Timestamp, id: &InvitationId) -> String {
+    format!("{created_at}#{id}")
 }
 pub const INVITATION_SK: &str = "INVITATION";
 
@@ -46,9 +60,11 @@ pub const LIVE_CLUSTERS: &str = "CLUSTERS#LIVE";
 pub const RECONCILE_PK: &str = "RECONCILE";
 pub const POSITION_SK: &str = "POSITION";
 
-pub fn cluster_sk(id: &uuid::Uuid) -> String {
-    format!("CLUSTER#{id}")
+pub fn cluster_sk(id: &crate::domain::ClusterId) -> String {
+    format!("{CLUSTER_PREFIX}{id}")
 }
+/// The sort keys of an organization's clusters begin with this.
+pub const CLUSTER_PREFIX: &str = "CLUSTER#";
 
 /// An organization's credits: `granted` and `consumed`, in thousandths.
 pub const CREDITS_SK: &str = "CREDITS";
@@ -59,17 +75,19 @@ pub fn usage_pk(org: &OrgId) -> String {
 }
 
 /// When it ended first, so that a report reads the intervals that end in or after its window.
-pub fn usage_sk(to: Timestamp, cluster: &uuid::Uuid, from: Timestamp) -> String {
+pub fn usage_sk(to: Timestamp, cluster: &crate::domain::ClusterId, from: Timestamp) -> String {
     format!("{to}#{cluster}#{from}")
 }
 
 /// A cluster's managed users, their revision counter and its agent's token hash.
-pub fn cluster_users_pk(cluster: &uuid::Uuid) -> String {
+pub fn cluster_users_pk(cluster: &crate::domain::ClusterId) -> String {
     format!("CLUSTERUSERS#{cluster}")
 }
 pub fn cluster_user_sk(user: &UserId) -> String {
-    format!("USER#{user}")
+    user_pk(user)
 }
+/// The sort keys of a cluster's user records begin with this.
+pub const CLUSTER_USER_PREFIX: &str = "USER#";
 pub const REVISION_SK: &str = "REVISION";
 pub const AGENT_SK: &str = "AGENT";
 
@@ -86,14 +104,33 @@ pub fn events_pk(org: &OrgId) -> String {
 
 /// Time first, so that a query in key order is a query in time order.
 pub fn event_sk(at: Timestamp, id: &uuid::Uuid) -> String {
-    format!("EVENT#{at}#{id}")
+    format!("{EVENT_PREFIX}{at}#{id}")
+}
+/// The sort keys of an audit log's events begin with this.
+pub const EVENT_PREFIX: &str = "EVENT#";
+
+/// The slots of an organization's invitation rate limit.
+pub fn org_rate_pk(org: &OrgId) -> String {
+    format!("RATE#{}", org_pk(org))
 }
 
-/// The slots of a rate limit: `RATE#ORG#id` or `RATE#USER#id`.
-pub fn rate_pk(scope: &str) -> String {
-    format!("RATE#{scope}")
+/// The slots of an inviter's rate limit.
+pub fn inviter_rate_pk(user: &UserId) -> String {
+    format!("RATE#{}", user_pk(user))
+}
+
+/// The slots of a recipient's rate limit.
+pub fn recipient_rate_pk(email: &Email) -> String {
+    format!("RATE#{}", email_slot_sk(email))
 }
 
 pub fn rate_slot_sk(n: usize) -> String {
-    format!("SLOT#{n:03}")
+    format!("{SLOT_PREFIX}{n:03}")
+}
+/// The sort keys of a rate limit's slots begin with this.
+pub const SLOT_PREFIX: &str = "SLOT#";
+
+/// Which slot a slot's sort key names.
+pub fn rate_slot_index(sk: &str) -> Option<usize> {
+    sk.strip_prefix(SLOT_PREFIX)?.parse().ok()
 }

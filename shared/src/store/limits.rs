@@ -38,9 +38,9 @@ pub enum Scope<'a> {
 impl Scope<'_> {
     fn partition(&self) -> String {
         match self {
-            Scope::Org(org) => keys::rate_pk(&format!("ORG#{org}")),
-            Scope::Inviter(user) => keys::rate_pk(&format!("USER#{user}")),
-            Scope::Recipient(email) => keys::rate_pk(&format!("EMAIL#{email}")),
+            Scope::Org(org) => keys::org_rate_pk(org),
+            Scope::Inviter(user) => keys::inviter_rate_pk(user),
+            Scope::Recipient(email) => keys::recipient_rate_pk(email),
         }
     }
 
@@ -77,9 +77,9 @@ impl Store {
         let partition = scope.partition();
         let cutoff = now.plus(-WINDOW);
         let mut busy = vec![None; limit];
-        for item in self.query(Query::partition(partition.clone()).prefix("SLOT#")).await? {
+        for item in self.query(Query::partition(partition.clone()).prefix(keys::SLOT_PREFIX)).await? {
             let slot = from_item::<RateSlotItem>(item)?;
-            let index = slot.sk.strip_prefix("SLOT#").and_then(|n| n.parse::<usize>().ok());
+            let index = keys::rate_slot_index(&slot.sk);
             if let Some(entry) = index.and_then(|i| busy.get_mut(i)) {
                 *entry = Some(slot.used_at).filter(|t| *t > cutoff);
             }

@@ -25,13 +25,14 @@ mod clusters;
 mod credits;
 mod invitations;
 mod items;
-mod keys;
+pub mod keys;
 mod limits;
 mod members;
 mod organizations;
 mod pages;
 mod plumbing;
 pub mod schema;
+pub mod stream;
 mod users;
 
 use aws_sdk_dynamodb::Client;
@@ -40,6 +41,7 @@ pub use cloud::CloudAccountView;
 pub use cluster_users::{AckResult, Acknowledged, AgentItem, CLUSTERS_PER_WRITE, UserChanges};
 pub use clusters::{LiveCluster, Outcome as ClusterOutcome};
 pub use credits::Balance;
+pub use items::Entity;
 pub use limits::WINDOW as RATE_WINDOW;
 pub use organizations::DEFAULT_MAX_OWNED;
 pub use pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
@@ -56,10 +58,4 @@ impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
     }
-}
-
-/// Whether a stream record's new image is an invitation, decided from one attribute before any
-/// deserialization: the mailer ignores everything else cheaply.
-pub fn is_invitation_image(entity: Option<&str>) -> bool {
-    entity == Some(schema::ENTITY_INVITATION)
 }

@@ -10,6 +10,7 @@ use super::items::{
 use super::keys;
 use super::pages::{Page, PageRequest, cursor, position};
 use super::plumbing::{Query, Tx, built, contention, key, s, stored};
+use super::schema;
 use crate::domain::authz::Grant;
 use crate::domain::{
     AuditEvent, DomainError, EventAction, Membership, OrgId, OrgName, Organization, Role, Settings,
@@ -89,11 +90,11 @@ impl Store {
         request: &PageRequest,
     ) -> Result<Page<Membership>, DomainError> {
         let partition = keys::org_pk(org);
-        let pos = position(request, "members", org, &["pk", "sk"], |name, value| match name {
-            "pk" => value == partition,
-            _ => value.starts_with("MEMBER#"),
+        let pos = position(request, "members", org, &[schema::PK, schema::SK], |name, value| match name {
+            schema::PK => value == partition,
+            _ => value.starts_with(keys::MEMBER_PREFIX),
         })?;
-        let query = Query::partition(partition.clone()).prefix("MEMBER#");
+        let query = Query::partition(partition.clone()).prefix(keys::MEMBER_PREFIX);
         let (items, last) = self.page(query, pos.limit, pos.start).await?;
         let members = items
             .into_iter()
@@ -109,11 +110,11 @@ impl Store {
         request: &PageRequest,
     ) -> Result<Page<AuditEvent>, DomainError> {
         let partition = keys::events_pk(org);
-        let pos = position(request, "events", org, &["pk", "sk"], |name, value| match name {
-            "pk" => value == partition,
-            _ => value.starts_with("EVENT#"),
+        let pos = position(request, "events", org, &[schema::PK, schema::SK], |name, value| match name {
+            schema::PK => value == partition,
+            _ => value.starts_with(keys::EVENT_PREFIX),
         })?;
-        let query = Query::partition(partition.clone()).prefix("EVENT#").newest_first();
+        let query = Query::partition(partition.clone()).prefix(keys::EVENT_PREFIX).newest_first();
         let (items, last) = self.page(query, pos.limit, pos.start).await?;
         let events = items
             .into_iter()
@@ -356,7 +357,7 @@ impl Store {
         };
         let name = from_item::<OrgItem>(item)?.name;
         let mut changed = 0;
-        for item in self.query(Query::partition(keys::org_pk(org)).prefix("MEMBER#")).await? {
+        for item in self.query(Query::partition(keys::org_pk(org)).prefix(keys::MEMBER_PREFIX)).await? {
             let member = from_item::<MemberItem>(item)?;
             if member.org_name == name {
                 continue;

@@ -111,6 +111,8 @@ pub(super) fn cursor(list: &str, org: &OrgId, last: Option<Item>) -> Result<Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::UserId;
+    use crate::store::{keys, schema};
 
     fn request(limit: Option<&str>, cursor: Option<String>) -> PageRequest {
         PageRequest { limit: limit.map(str::to_owned), cursor }
@@ -141,8 +143,8 @@ mod tests {
     fn a_cursor_works_only_for_its_own_list_and_organization() -> Result<(), DomainError> {
         let org = OrgId::new();
         let last = Item::from([
-            ("pk".to_owned(), AttributeValue::S(format!("ORG#{org}"))),
-            ("sk".to_owned(), AttributeValue::S("MEMBER#bob".into())),
+            (schema::PK.to_owned(), AttributeValue::S(keys::org_pk(&org))),
+            (schema::SK.to_owned(), AttributeValue::S(keys::member_sk(&UserId::parse("bob")?))),
         ]);
         let made = cursor("members", &org, Some(last.clone()))?;
         let ok = position(&request(None, made.clone()), "members", &org, &["pk", "sk"], any)?;

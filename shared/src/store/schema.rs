@@ -17,11 +17,5 @@ pub const GSI2_PK: &str = "gsi2pk";
 pub const GSI2_SK: &str = "gsi2sk";
 /// DynamoDB's TTL attribute (epoch seconds): answered and expired invitations age out.
 pub const TTL: &str = "ttl";
-/// Names the kind of every item; the stream filter and handlers select on it.
+/// Names the kind of every item ([`super::Entity`]); the stream filters and the decoder select on it.
 pub const ENTITY: &str = "entity";
-/// The `entity` value of invitation items, the only records the mailer receives.
-pub const ENTITY_INVITATION: &str = "invitation";
-/// The `entity` value of cluster items: their state changes reach the provisioner.
-pub const ENTITY_CLUSTER: &str = "cluster";
-/// The `entity` value of organization items: renames reach `sync-organization-name`.
-pub const ENTITY_ORG: &str = "org";

@@ -158,7 +158,7 @@ impl Fixture {
             _ => &[],
         };
         let org = orgs::domain::OrgId::parse(&self.org).expect("org");
-        let cluster_id = uuid::Uuid::parse_str(&id).expect("uuid");
+        let cluster_id = orgs::domain::ClusterId::parse(&id).expect("uuid");
         let store = &self.stack.api.store;
         for step in path {
             let cluster = store.cluster(&org, &cluster_id).await.expect("read").expect("cluster");

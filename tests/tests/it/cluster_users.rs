@@ -4,6 +4,7 @@
 
 use lambda_runtime::LambdaEvent;
 use orgs::domain::{Credits, OrgId, UserId};
+use orgs::store::stream::{Change, Kind};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::Duration;
@@ -223,7 +224,7 @@ async fn a_cluster_created_later_has_every_member_from_revision_one() {
 
 /// The records of `cluster` as (user, role, status, revision), sorted.
 async fn snapshot(stack: &local_stack::Stack, cluster: &str) -> Vec<(String, String, String, u64)> {
-    let id = uuid::Uuid::parse_str(cluster).expect("uuid");
+    let id = orgs::domain::ClusterId::parse(cluster).expect("uuid");
     let mut records: Vec<_> = stack
         .api
         .store
@@ -274,19 +275,21 @@ async fn redelivered_duplicated_and_no_op_records_change_nothing_and_a_poison_re
     let record = |event: Value| event["Records"][0].clone();
     let created = record(
         context
-            .stream_record_where("INSERT", &[("entity", "cluster"), ("cluster_id", &managed)])
+            .stream_record_where(|c| matches!(c, Change::Cluster { kind: Kind::Insert, cluster, .. } if cluster.to_string() == managed))
             .await
             .expect("cluster"),
     );
     let joined = record(
         context
-            .stream_record_where("INSERT", &[("entity", "member"), ("user_id", &bob.sub)])
+            .stream_record_where(
+                |c| matches!(c, Change::Member { kind: Kind::Insert, user, .. } if user.as_str() == bob.sub),
+            )
             .await
             .expect("joined"),
     );
     let promoted = record(
         context
-            .stream_record_where("MODIFY", &[("entity", "member"), ("role", "admin")])
+            .stream_record_where(|c| matches!(c, Change::Member { kind: Kind::Modify, user, role_changed: true, .. } if user.as_str() == bob.sub))
             .await
             .expect("promoted"),
     );
@@ -309,8 +312,10 @@ async fn redelivered_duplicated_and_no_op_records_change_nothing_and_a_poison_re
     aws_sdk_dynamodb::Client::new(&sdk)
         .update_item()
         .table_name(table)
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{org}")))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("MEMBER#{}", bob.sub)))
+        .set_key(Some(local_stack::table::key::membership(
+            &orgs::domain::OrgId::parse(&org).expect("org"),
+            &orgs::domain::UserId::parse(&bob.sub).expect("user"),
+        )))
         .update_expression("SET #role = #role")
         .expression_attribute_names("#role", "role")
         .send()
@@ -318,7 +323,9 @@ async fn redelivered_duplicated_and_no_op_records_change_nothing_and_a_poison_re
         .expect("a no-op update");
     let no_op = record(
         context
-            .stream_record_where("MODIFY", &[("entity", "member"), ("user_id", &bob.sub)])
+            .stream_record_where(
+                |c| matches!(c, Change::Member { kind: Kind::Modify, user, .. } if user.as_str() == bob.sub),
+            )
             .await
             .expect("no-op"),
     );
@@ -388,7 +395,9 @@ async fn a_member_joining_an_organization_with_a_thousand_managed_clusters_is_wr
     let sdk = emulator().await.sdk_config().await;
     let joined = stack
         .event_context(&sdk)
-        .stream_record_where("INSERT", &[("entity", "member"), ("user_id", &bob.sub)])
+        .stream_record_where(
+            |c| matches!(c, Change::Member { kind: Kind::Insert, user, .. } if user.as_str() == bob.sub),
+        )
         .await
         .expect("joined");
     let counted = dispatch_table_stream::Followers {

@@ -127,7 +127,7 @@ pub(crate) async fn customer_fleet() -> provision_cluster::ec2::Ec2Fleet {
 
 /// The cluster's instances and their EC2 states, asked as the customer's role.
 async fn instances_in_customer_account(stack: &local_stack::Stack, org: &str, cluster: &str) -> Vec<String> {
-    let id = uuid::Uuid::parse_str(cluster).expect("uuid");
+    let id = orgs::domain::ClusterId::parse(cluster).expect("uuid");
     // EC2 as it is, not through the fleet a test may have told to refuse.
     orgs::cloud::Fleet::find(&customer_fleet().await, &target(stack, org).await, &id)
         .await
@@ -290,7 +290,7 @@ async fn two_actions_on_one_cluster_cannot_both_win() {
 
         // One reading, two writes at once: a stop and a terminate of the running cluster.
         settles(&stack, &alice, &org, &other, "running").await;
-        let id = uuid::Uuid::parse_str(&other).expect("uuid");
+        let id = orgs::domain::ClusterId::parse(&other).expect("uuid");
         let read = store.cluster(&org_id, &id).await.expect("read").expect("the cluster");
         let now = stack.api.now();
         let (stopped, terminated) = join(
@@ -357,7 +357,9 @@ async fn a_redelivered_or_repeated_launch_never_makes_a_second_set_of_instances(
     let sdk = emulator().await.sdk_config().await;
     let event = stack
         .event_context(&sdk)
-        .stream_record_where("INSERT", &[("entity", "cluster"), ("cluster_id", &cluster)])
+        .stream_record_where(|c| {
+            matches!(c, orgs::store::stream::Change::Cluster { kind: orgs::store::stream::Kind::Insert, cluster: id, .. } if id.to_string() == cluster)
+        })
         .await
         .expect("the record");
     let deliver = || {
@@ -377,7 +379,7 @@ async fn a_redelivered_or_repeated_launch_never_makes_a_second_set_of_instances(
         .store
         .cluster(
             &orgs::domain::OrgId::parse(&org).expect("org"),
-            &uuid::Uuid::parse_str(&cluster).expect("id"),
+            &orgs::domain::ClusterId::parse(&cluster).expect("id"),
         )
         .await
         .expect("read")

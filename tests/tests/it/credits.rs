@@ -190,7 +190,7 @@ async fn a_charge_racing_the_stop_confirmation_charges_the_interval_exactly_once
             .as_str()
             .expect("id")
             .to_owned();
-        let id = uuid::Uuid::parse_str(&id).expect("uuid");
+        let id = orgs::domain::ClusterId::parse(&id).expect("uuid");
         let read = || async { store.cluster(&org_id, &id).await.expect("read").expect("the cluster") };
         let running = store
             .transition(&read().await, Transition::Running, None, Default::default(), stack.api.now())

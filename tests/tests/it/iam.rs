@@ -478,7 +478,7 @@ Resources:
             "dynamodb:TransactWriteItems",
             serde_json::json!({"TransactItems": [{"Put": "t"}, {"Update": "t"}]}),
         ),
-        call("dynamodb:Query", serde_json::json!({"TableName": "t", "IndexName": "gsi1"})),
+        call("dynamodb:Query", serde_json::json!({"TableName": "t", "IndexName": orgs::store::schema::GSI1})),
         call("sts:AssumeRole", serde_json::json!({"RoleArn": "arn:aws:iam::111122223333:role/r"})),
         call("sts:AssumeRole", serde_json::json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/ours")})),
     ];

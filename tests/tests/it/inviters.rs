@@ -59,8 +59,10 @@ async fn an_invitation_whose_inviter_lost_their_role_cannot_be_accepted() {
     dynamodb
         .delete_item()
         .table_name(&stack.options.table)
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{org}")))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("MEMBER#{}", dave.sub)))
+        .set_key(Some(local_stack::table::key::membership(
+            &orgs::domain::OrgId::parse(&org).expect("org"),
+            &orgs::domain::UserId::parse(&dave.sub).expect("user"),
+        )))
         .send()
         .await
         .expect("delete Dave's membership");

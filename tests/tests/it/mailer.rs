@@ -13,10 +13,10 @@ fn sequence_of(record: &Record) -> String {
 }
 
 fn is_invitation_insert(record: &Record) -> bool {
-    let image = record.dynamodb.as_ref().and_then(|d| d.new_image.as_ref());
-    record.event_name.as_ref().map(|n| n.as_str()) == Some("INSERT")
-        && image.and_then(|i| i.get("entity")).and_then(|v| v.as_s().ok()).map(String::as_str)
-            == Some("invitation")
+    use orgs::store::stream::{Change, Kind};
+    let change =
+        local_stack::pump::change_of(record, "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/s");
+    matches!(change, Ok(Change::Invitation { kind: Kind::Insert, .. }))
 }
 
 /// SES as a test wants it.

@@ -13,6 +13,7 @@ mod cors;
 mod credits;
 mod delivery;
 mod failures;
+mod house;
 mod iam;
 mod invitations;
 mod inviters;

@@ -74,24 +74,22 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
             }
             "provision-cluster" => {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
-                assert!(provision_cluster::is_state_change(&event.records[0]), "a new cluster");
+                assert!(provision_cluster::is_state_change(&decoded(&event)[0]), "a new cluster");
             }
             "sync-cluster-users" => {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
-                assert!(sync_cluster_users::target(&event.records[0]).is_some(), "a membership");
+                assert!(sync_cluster_users::target(&decoded(&event)[0]).is_some(), "a membership");
             }
             "sync-organization-name" => {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
-                assert!(sync_organization_name::is_rename(&event.records[0]), "a rename");
+                assert!(sync_organization_name::renamed(&decoded(&event)[0]).is_some(), "a rename");
             }
             "dispatch-table-stream" => {
                 let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect(function);
-                assert!(event.records.iter().any(sync_organization_name::is_rename), "a rename");
-                assert!(
-                    event.records.iter().any(|r| sync_cluster_users::target(r).is_some()),
-                    "a membership"
-                );
-                assert!(event.records.iter().any(provision_cluster::is_state_change), "a new cluster");
+                let changes = decoded(&event);
+                assert!(changes.iter().any(|c| sync_organization_name::renamed(c).is_some()), "a rename");
+                assert!(changes.iter().any(|c| sync_cluster_users::target(c).is_some()), "a membership");
+                assert!(changes.iter().any(provision_cluster::is_state_change), "a new cluster");
             }
             "record-mail-feedback" => {
                 let event: aws_lambda_events::sns::SnsEvent = serde_json::from_str(&text).expect(function);
@@ -338,6 +336,7 @@ fn the_tables_stream_has_at_most_two_readers() {
     let template = template();
     let resources = template["Resources"].as_mapping().expect("Resources");
     let mut readers = Vec::new();
+    let mut patterns = Vec::new();
     for (name, resource) in resources {
         for (_, event) in resource["Properties"]["Events"].as_mapping().into_iter().flatten() {
             if event["Type"].as_str() != Some("DynamoDB") {
@@ -354,11 +353,42 @@ fn the_tables_stream_has_at_most_two_readers() {
                 props["FilterCriteria"]["Filters"].as_sequence().is_some_and(|f| !f.is_empty()),
                 "{name:?}"
             );
+            for filter in props["FilterCriteria"]["Filters"].as_sequence().into_iter().flatten() {
+                patterns.push(filter["Pattern"].as_str().unwrap_or_default().to_owned());
+            }
             readers.push(name.as_str().unwrap_or_default().to_owned());
         }
     }
     assert!(readers.len() <= 2, "the table's stream has {} readers: {readers:?}", readers.len());
+    // The filters select by the store's entity names, and only ones the decoder follows.
+    let followed: Vec<&str> = orgs::store::stream::FOLLOWED.iter().map(|e| e.as_str()).collect();
+    let mut filtered = BTreeSet::new();
+    for pattern in &patterns {
+        let pattern: serde_json::Value = serde_json::from_str(pattern).expect("a filter pattern is JSON");
+        for image in ["NewImage", "OldImage"] {
+            for name in
+                pattern["dynamodb"][image][orgs::store::schema::ENTITY]["S"].as_array().into_iter().flatten()
+            {
+                let name = name.as_str().unwrap_or_default();
+                assert!(
+                    followed.contains(&name),
+                    "a stream filter selects {name:?}, which the decoder does not follow"
+                );
+                filtered.insert(name.to_owned());
+            }
+        }
+    }
+    assert_eq!(
+        filtered,
+        followed.iter().map(|n| n.to_string()).collect(),
+        "each followed kind is filtered in"
+    );
     assert_eq!(readers, ["SendInvitationEmailFunction", "DispatchTableStreamFunction"]);
+}
+
+/// The changes a sample stream event's records decode to.
+fn decoded(event: &aws_lambda_events::dynamodb::Event) -> Vec<orgs::store::stream::Change> {
+    event.records.iter().map(|r| orgs::store::stream::decode(r).expect("a sample decodes")).collect()
 }
 
 fn strings_of(value: &Value) -> Vec<String> {

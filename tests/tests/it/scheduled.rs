@@ -23,7 +23,7 @@ fn id(answer: &Answer) -> String {
 
 async fn cluster_item(stack: &local_stack::Stack, org: &str, cluster: &str) -> orgs::domain::Cluster {
     let org = OrgId::parse(org).expect("org");
-    let cluster = uuid::Uuid::parse_str(cluster).expect("id");
+    let cluster = orgs::domain::ClusterId::parse(cluster).expect("id");
     stack.api.store.cluster(&org, &cluster).await.expect("read").expect("exists")
 }
 
@@ -50,8 +50,10 @@ async fn one_failing_organization_does_not_stop_another_s_charging_and_idle_stop
     dynamodb
         .update_item()
         .table_name(&stack.options.table)
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{broken_org}")))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("CLUSTER#{broken}")))
+        .set_key(Some(local_stack::table::key::cluster(
+            &orgs::domain::OrgId::parse(&broken_org).expect("org"),
+            &orgs::domain::ClusterId::parse(&broken).expect("cluster"),
+        )))
         .update_expression("SET instance_type = :bad")
         .expression_attribute_values(":bad", aws_sdk_dynamodb::types::AttributeValue::S("not a type".into()))
         .send()
@@ -166,7 +168,7 @@ async fn a_cluster_whose_stop_failed_is_still_charged_and_stopped_for_credits_on
     let instances = orgs::cloud::Fleet::find(
         &customer_fleet().await,
         &target(&stack, &org).await,
-        &uuid::Uuid::parse_str(&cluster).expect("id"),
+        &orgs::domain::ClusterId::parse(&cluster).expect("id"),
     )
     .await
     .expect("found");
@@ -193,7 +195,7 @@ async fn drift_inside_a_cluster_is_noticed_stopped_again_or_flagged() {
     customer.stop(&target, &one).await.expect("stopped one");
     customer.start(&target, &ids(&stopped)).await.expect("started");
     let launch = orgs::cloud::Launch {
-        cluster_id: uuid::Uuid::parse_str(&three).expect("id"),
+        cluster_id: orgs::domain::ClusterId::parse(&three).expect("id"),
         org_id: OrgId::parse(&org).expect("org"),
         name: "impostor".into(),
         instance_type: "m5.large".into(),
@@ -219,9 +221,10 @@ async fn drift_inside_a_cluster_is_noticed_stopped_again_or_flagged() {
         "{parked_now}"
     );
     let parked_instances =
-        customer.find(&target, &uuid::Uuid::parse_str(&parked).expect("id")).await.expect("found");
+        customer.find(&target, &orgs::domain::ClusterId::parse(&parked).expect("id")).await.expect("found");
     assert!(parked_instances.iter().all(|i| i.state == "stopped"), "stopped again: {parked_instances:?}");
-    let impostor = customer.find(&target, &uuid::Uuid::parse_str(&three).expect("id")).await.expect("found");
+    let impostor =
+        customer.find(&target, &orgs::domain::ClusterId::parse(&three).expect("id")).await.expect("found");
     assert!(
         impostor.iter().any(|i| i.id == foreign[0] && i.state == "running"),
         "the service leaves what it did not launch alone: {impostor:?}"
