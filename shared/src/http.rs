@@ -157,7 +157,7 @@ impl From<DomainError> for ApiError {
                     .with_header("retry-after", &retry_after_seconds.max(1).to_string())
             }
             e @ DomainError::Unavailable { .. } => {
-                tracing::error!(error = %chain(&e), "dependency failed");
+                tracing::error!(error = %crate::telemetry::chain(&e), "dependency failed");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
@@ -166,27 +166,15 @@ impl From<DomainError> for ApiError {
                 .with_header("retry-after", "1")
             }
             e @ DomainError::Failed { .. } => {
-                tracing::error!(error = %chain(&e), "dependency refused the request");
+                tracing::error!(error = %crate::telemetry::chain(&e), "dependency refused the request");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
             }
             e @ DomainError::Corrupt(_) => {
-                tracing::error!(error = %chain(&e), "invariant broken");
+                tracing::error!(error = %crate::telemetry::chain(&e), "invariant broken");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
             }
         }
     }
-}
-
-/// An error and all its sources on one line, for the log.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Finishes a handler: a success as it is, a problem rendered with the request id.

@@ -27,7 +27,7 @@ where
         match handle(record).await {
             Ok(outcome) => tracing::debug!(event_id = %record.event_id, ?outcome, "record handled"),
             Err(e) => {
-                tracing::error!(event_id = %record.event_id, error = %crate::http::chain(&e), "{what} failed; the batch is retried from this record");
+                tracing::error!(event_id = %record.event_id, error = %crate::telemetry::chain(&e), "{what} failed; the batch is retried from this record");
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier = record.change.sequence_number.clone();
                 response.batch_item_failures.push(failure);

@@ -3,6 +3,18 @@
 
 use tracing_subscriber::filter::LevelFilter;
 
+/// An error and all its sources on one line, for the log.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Installs the JSON subscriber. Level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (a plain level:
 /// trace, debug, info, warn, error, off), default info.
 pub fn init() {

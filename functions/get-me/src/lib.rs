@@ -26,7 +26,7 @@ async fn dashboard(api: &Api, req: &Request) -> Result<Response<Body>, ApiError>
     // (each organization on its own; one that cannot yet is tried again at the next visit).
     for membership in memberships.iter().filter(|m| m.email != user.email) {
         if let Err(e) = api.store.move_membership_email(membership, &user.email, now).await {
-            tracing::warn!(org_id = %membership.org_id, error = %orgs::http::chain(&e), "a membership keeps its old address for now");
+            tracing::warn!(org_id = %membership.org_id, error = %orgs::telemetry::chain(&e), "a membership keeps its old address for now");
         }
     }
     let mut organizations: Vec<_> = memberships

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent};
+use orgs::domain::Balance;
 use orgs::domain::{Credits, DomainError, OrgId, Timestamp};
-use orgs::store::{Balance, Store};
+use orgs::store::Store;
 use orgs::{Clock, SystemClock};
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +50,7 @@ pub async fn handle(g: &Granter, event: LambdaEvent<Grant>) -> Result<Granted, E
         Ok(granted) => {
             tracing::info!(org_id = %granted.org_id, credits = grant.credits, operator = %grant.operator, "credits granted")
         }
-        Err(e) => tracing::warn!(error = %orgs::http::chain(e), "credit grant refused"),
+        Err(e) => tracing::warn!(error = %orgs::telemetry::chain(e), "credit grant refused"),
     }
     Ok(result?)
 }

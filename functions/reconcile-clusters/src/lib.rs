@@ -144,7 +144,7 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
     // Without the index there is nothing to visit: the run fails, and the next one tries again.
     let live = r.store.live_clusters().await?;
     let after = r.store.reconcile_position().await.unwrap_or_else(|e| {
-        tracing::warn!(error = %orgs::http::chain(&e), "cannot read where the last run stopped; starting from the first");
+        tracing::warn!(error = %orgs::telemetry::chain(&e), "cannot read where the last run stopped; starting from the first");
         None
     });
     let first = after.as_deref().map_or(0, |a| live.partition_point(|c| c.position.as_str() <= a));
@@ -169,7 +169,7 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
             let visit = match visit {
                 Ok(Ok(visit)) => visit,
                 Ok(Err(e)) => {
-                    tracing::warn!(org_id = %listed.org_id, cluster_id = %listed.cluster_id, error = %orgs::http::chain(&e), "cannot visit this cluster now; next run tries again");
+                    tracing::warn!(org_id = %listed.org_id, cluster_id = %listed.cluster_id, error = %orgs::telemetry::chain(&e), "cannot visit this cluster now; next run tries again");
                     report.failed += 1;
                     continue;
                 }
@@ -212,14 +212,14 @@ pub async fn reconcile(r: &Reconciler) -> Result<Report, DomainError> {
     if let Some(last) = last
         && let Err(e) = r.store.save_reconcile_position(&last, now(r)).await
     {
-        tracing::warn!(error = %orgs::http::chain(&e), "cannot record where this run stopped; the next starts from the first");
+        tracing::warn!(error = %orgs::telemetry::chain(&e), "cannot record where this run stopped; the next starts from the first");
     }
 
     for (org, clusters) in running {
         match stop_for_credits(r, &org, &clusters).await {
             Ok(stopped) => report.stopped_for_credits += stopped,
             Err(e) => {
-                tracing::warn!(org_id = %org, error = %orgs::http::chain(&e), "cannot check this organization's credits now; next run tries again");
+                tracing::warn!(org_id = %org, error = %orgs::telemetry::chain(&e), "cannot check this organization's credits now; next run tries again");
                 report.failed += 1;
             }
         }
@@ -253,7 +253,7 @@ async fn visit(r: &Reconciler, org: &OrgId, id: &orgs::domain::ClusterId) -> Res
     match check(r, &cluster).await {
         Ok(finding) => visit.finding = Some(finding),
         Err(e) => {
-            tracing::warn!(cluster_id = %cluster.cluster_id, error = %orgs::http::chain(&e), "cannot reconcile this cluster now");
+            tracing::warn!(cluster_id = %cluster.cluster_id, error = %orgs::telemetry::chain(&e), "cannot reconcile this cluster now");
             visit.unreachable = true;
         }
     }

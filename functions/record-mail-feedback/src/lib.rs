@@ -102,7 +102,7 @@ pub async fn handle(
                 continue;
             }
         };
-        outcomes.push(record_one(recorder, notification).await.map_err(|e| orgs::http::chain(&e))?);
+        outcomes.push(record_one(recorder, notification).await.map_err(|e| orgs::telemetry::chain(&e))?);
     }
     Ok(outcomes)
 }

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{
-    AuditEvent, CloudAccount, Cluster, ClusterUser, Email, ExternalId, Invitation, InvitationId, InviteRole,
-    MailStatus, Member, OrgId, OrgName, Organization, Role, Timestamp, User, UserId,
+    AckResult, AuditEvent, Balance, CloudAccount, Cluster, ClusterUser, Email, ExternalId, Invitation,
+    InvitationId, InviteRole, MailStatus, Member, OrgId, OrgName, Organization, Role, Timestamp, User,
+    UserId,
 };
-use crate::store::{AckResult, Balance};
 
 /// `GET /v1/me`.
 #[derive(Debug, Serialize, ToSchema)]

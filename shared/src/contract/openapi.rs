@@ -17,11 +17,11 @@ use utoipa::openapi::{
 use utoipa::{PartialSchema, ToSchema};
 
 use super::*;
+use crate::domain::{Acknowledged, UserChanges};
 use crate::domain::{
     Cluster, ClusterSpec, Invitation, InvitationStatus, Member, Organization, Settings, UsageReport,
 };
 use crate::http::{GatewayMessage, Problem};
-use crate::store::{Acknowledged, UserChanges};
 
 type Components = Vec<(String, RefOr<Schema>)>;
 

@@ -333,6 +333,21 @@ fn csv_field(value: &str) -> String {
     if value.contains([',', '"', '\r', '\n']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
 }
 
+/// An organization's credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Balance {
+    pub granted: Credits,
+    pub consumed: Credits,
+    /// Granted minus consumed; at zero or below, nothing more may be created or started.
+    pub balance: Credits,
+}
+
+impl Balance {
+    pub fn exhausted(&self) -> bool {
+        self.balance <= Credits::ZERO
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,8 +21,11 @@ pub use cluster::{
     AgentReport, Cluster, ClusterName, ClusterSpec, ClusterState, InstanceType, MAX_WORKERS, MemberAction,
     PORT_PATTERN, Running, Transition, UserManagement, parse_port,
 };
-pub use cluster_users::{AccountStatus, AgentToken, ClusterRole, ClusterUser, SyncStatus, Wanted};
-pub use credits::{CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};
+pub use cluster_users::{
+    AccountStatus, AckResult, Acknowledged, AgentToken, ClusterRole, ClusterUser, SyncStatus, UserChanges,
+    Wanted,
+};
+pub use credits::{Balance, CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;
 pub use error::{DomainError, Source};
 pub use ids::{ClusterId, InvitationId, OrgId, UserId};

@@ -17,8 +17,8 @@ use super::keys;
 use super::plumbing::{Query, Tx, built, key, s, stored};
 use super::schema;
 use crate::domain::{
-    AgentReport, Cluster, ClusterState, ClusterUser, DomainError, Membership, OrgId, SyncStatus, Timestamp,
-    UserId, UserManagement, Wanted,
+    AckResult, Acknowledged, AgentReport, Cluster, ClusterState, ClusterUser, DomainError, Membership, OrgId,
+    Timestamp, UserChanges, UserId, UserManagement, Wanted,
 };
 
 /// Clusters one transaction covers when a member's accounts change (a counter and a record each:
@@ -81,37 +81,6 @@ impl AgentItem {
             report: None,
         }
     }
-}
-
-/// One page of a cluster's changes for its agent.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct UserChanges {
-    /// Records changed after the revision asked for, in revision order.
-    pub users: Vec<ClusterUser>,
-    /// The revision to ask after next (the last one in `users`, or the one asked for).
-    pub revision: u64,
-    /// The cluster's latest revision; `revision` below it means there is more.
-    pub latest_revision: u64,
-}
-
-/// What an agent reports for one record.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AckResult {
-    pub user_id: UserId,
-    pub status: SyncStatus,
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-/// What an acknowledgement did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Acknowledged {
-    /// Records now `applied` or `failed`.
-    pub recorded: usize,
-    /// Results for a record that changed after the acknowledged revision (still pending), or for
-    /// no record of this cluster.
-    pub stale: usize,
 }
 
 fn counter_of(item: Option<&Item>) -> u64 {

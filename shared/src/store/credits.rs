@@ -7,7 +7,6 @@
 //! the interval. Consumed credits therefore trail the truth by at most the job's period.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
-use serde::Serialize;
 
 use super::Store;
 use super::items::Item;
@@ -16,30 +15,17 @@ use super::keys;
 use super::organizations::EVENT;
 use super::plumbing::{Query, Tx, built, key, s, stored};
 use crate::domain::{
-    Actor, AuditEvent, Cluster, Credits, DomainError, EventAction, OrgId, Timestamp, UsageInterval, Window,
+    Actor, AuditEvent, Balance, Cluster, Credits, DomainError, EventAction, OrgId, Timestamp, UsageInterval,
+    Window,
 };
 
 pub(super) const CREDITS: &str = "credits";
 const CLUSTER: &str = "cluster";
 
-/// An organization's credits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Balance {
-    pub granted: Credits,
-    pub consumed: Credits,
-    /// Granted minus consumed; at zero or below, nothing more may be created or started.
-    pub balance: Credits,
-}
-
-impl Balance {
-    fn of(item: Option<&Item>) -> Self {
-        let funds = Funds::of(item);
-        Self { granted: funds.granted, consumed: funds.consumed, balance: funds.balance() }
-    }
-
-    pub fn exhausted(&self) -> bool {
-        self.balance <= Credits::ZERO
-    }
+/// The balance of an organization's credits item (none yet: nothing granted or consumed).
+fn balance_of(item: Option<&Item>) -> Balance {
+    let funds = Funds::of(item);
+    Balance { granted: funds.granted, consumed: funds.consumed, balance: funds.balance() }
 }
 
 /// An organization's credits item as a creation or start reads it: granted, consumed, and held
@@ -176,7 +162,7 @@ impl Store {
     /// The organization's credits, strongly consistent. An organization without the item (none
     /// is created without one) has none.
     pub async fn balance(&self, org: &OrgId) -> Result<Balance, DomainError> {
-        Ok(Balance::of(self.get(keys::org_pk(org), keys::CREDITS_SK).await?.as_ref()))
+        Ok(balance_of(self.get(keys::org_pk(org), keys::CREDITS_SK).await?.as_ref()))
     }
 
     /// The organization, the user's membership and the organization's credits, in one strongly
@@ -204,7 +190,7 @@ impl Store {
                 _ => {}
             }
         }
-        Ok(organization.zip(membership).map(|(o, m)| (o, m, Balance::of(credits.as_ref()))))
+        Ok(organization.zip(membership).map(|(o, m)| (o, m, balance_of(credits.as_ref()))))
     }
 
     /// An operator's grant: adds `amount`, with an audit event naming the operator and reason.

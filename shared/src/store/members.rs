@@ -116,7 +116,7 @@ impl Store {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %crate::http::chain(&e), "cannot re-read a former inviter's invitations; accept refuses them");
+                tracing::warn!(error = %crate::telemetry::chain(&e), "cannot re-read a former inviter's invitations; accept refuses them");
             }
         }
     }
@@ -135,13 +135,13 @@ impl Store {
             let tx = match self.revoke_into(Tx::new(), org, chunk, why, now) {
                 Ok(tx) => tx,
                 Err(e) => {
-                    tracing::warn!(error = %crate::http::chain(&e), "cannot build a revocation");
+                    tracing::warn!(error = %crate::telemetry::chain(&e), "cannot build a revocation");
                     continue;
                 }
             };
             if let Err(e) = self.commit("revocation", tx).await {
                 let e = e.explain(|c| (c.failed(REVOKED) || c.failed(REVOKED_SLOT)).then(contention));
-                tracing::warn!(error = %crate::http::chain(&e), "some invitations of a former inviter were not withdrawn; accept refuses them");
+                tracing::warn!(error = %crate::telemetry::chain(&e), "some invitations of a former inviter were not withdrawn; accept refuses them");
             }
         }
     }

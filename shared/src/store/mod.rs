@@ -9,7 +9,9 @@
 //! still invite. Reads before writes only choose the error message.
 //!
 //! - [`plumbing`]: reads, paginated queries, transactions with named actions; [`keys`], [`items`]
-//!   and [`schema`]: the stored shape.
+//!   and [`schema`]: the stored shape, spelled nowhere else (a test holds that no key prefix or
+//!   key attribute appears outside this folder); [`stream`]: the table's stream records decoded
+//!   into [`stream::Change`]s, which is all the stream's consumers read.
 //! - one file per aggregate: [`users`], [`organizations`], [`invitations`], [`members`],
 //!   [`cloud`], [`clusters`], [`cluster_users`], [`credits`], [`limits`] (the rate limits'
 //!   slots), [`pages`] (cursors).
@@ -38,9 +40,8 @@ mod users;
 use aws_sdk_dynamodb::Client;
 
 pub use cloud::CloudAccountView;
-pub use cluster_users::{AckResult, Acknowledged, AgentItem, CLUSTERS_PER_WRITE, UserChanges};
+pub use cluster_users::{AgentItem, CLUSTERS_PER_WRITE};
 pub use clusters::{LiveCluster, Outcome as ClusterOutcome};
-pub use credits::Balance;
 pub use items::Entity;
 pub use limits::WINDOW as RATE_WINDOW;
 pub use organizations::DEFAULT_MAX_OWNED;

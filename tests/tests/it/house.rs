@@ -84,3 +84,31 @@ fn the_check_finds_what_it_looks_for() {
     let names = attribute_names("/// doc \"x\"\npub const PK: &str = \"pk\";\n");
     assert_eq!(names, ["\"pk\""]);
 }
+
+/// The layers point one way: the domain knows neither the store nor the HTTP edge, the store does
+/// not know the HTTP edge, and the wire types speak domain types or their own, not the store's.
+#[test]
+fn the_layers_import_only_downwards() {
+    let root = workspace_root().join("shared/src");
+    let forbidden = [
+        ("domain", ["crate::store", "crate::http", "crate::contract", "crate::app"].as_slice()),
+        ("store", ["crate::http", "crate::contract", "crate::app", "crate::routes"].as_slice()),
+        ("contract", ["crate::store", "crate::app"].as_slice()),
+    ];
+    let mut found = Vec::new();
+    for (layer, imports) in forbidden {
+        let mut files = Vec::new();
+        rust_files(&root.join(layer), &mut files);
+        assert!(!files.is_empty(), "shared/src/{layer} has no files");
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            // Code, not the doc comments that point readers to another layer.
+            for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim_start().starts_with("//")) {
+                for import in imports.iter().filter(|i| line.contains(*i)) {
+                    found.push(format!("{}:{}: {import}", file.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "a layer reaches upwards:\n{}", found.join("\n"));
+}
