@@ -353,7 +353,7 @@ pub async fn run(options: BenchOptions) -> Result<String, BoxError> {
         figures.push(measure(&options.bin_dir.join(name), name, &baseline_event, &env, &options).await?);
     }
     // The deployed binaries (the followers' libraries are measured as dispatch-table-stream).
-    for function in crate::events::FUNCTIONS.iter().filter(|f| crate::events::invoked_by(f) == **f) {
+    for function in crate::events::functions().into_iter().filter(|f| crate::events::invoked_by(f) == *f) {
         eprintln!("bench: {function}");
         let event = context.event(function, &caller).await?;
         figures.push(measure(&options.bin_dir.join(function), function, &event, &env, &options).await?);

@@ -27,36 +27,12 @@ use crate::emulator::workspace_root;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The functions an event can be generated for: every one, and the libraries that
-/// `dispatch-table-stream` hands records to (their events are its input too).
-pub const FUNCTIONS: &[&str] = &[
+/// The functions no HTTP route invokes (a trigger, the streams, the schedule, the operator's grant,
+/// the fallback route), and the libraries that `dispatch-table-stream` hands records to (their
+/// events are its input too).
+pub const NOT_ROUTED: &[&str] = &[
     "register-user",
-    "get-me",
-    "get-organization",
-    "list-members",
-    "create-invitation",
-    "accept-invitation",
-    "decline-invitation",
-    "remove-member",
-    "change-member-role",
-    "transfer-ownership",
-    "revoke-invitation",
-    "resend-invitation",
-    "list-invitations",
-    "update-permissions",
-    "create-organization",
-    "rename-organization",
-    "list-events",
-    "get-usage",
-    "configure-account",
-    "get-cloud-account",
-    "create-cluster",
-    "list-clusters",
-    "get-cluster",
-    "cluster-action",
-    "cluster-port",
     "route-not-found",
-    "get-openapi",
     "send-invitation-email",
     "record-mail-feedback",
     "sync-organization-name",
@@ -65,10 +41,20 @@ pub const FUNCTIONS: &[&str] = &[
     "reconcile-clusters",
     "grant-credits",
     "sync-cluster-users",
-    "cluster-agent",
-    "list-cluster-users",
-    "rotate-agent-token",
 ];
+
+/// Every function an event can be generated for: the routes' functions
+/// ([`orgs::routes::ROUTES`]), then [`NOT_ROUTED`].
+pub fn functions() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = Vec::new();
+    for route in orgs::routes::ROUTES {
+        if !all.contains(&route.function) {
+            all.push(route.function);
+        }
+    }
+    all.extend(NOT_ROUTED);
+    all
+}
 
 /// The binary that takes `function`'s events: the table's followers are libraries of
 /// `dispatch-table-stream`.
@@ -407,7 +393,7 @@ impl EventContext {
                 let invitation = self.invite(&self.owner_of(&caller).await?, &fresh("bouncing")?).await?;
                 Ok(bounce_notification(&invitation.invitation_id, &invitation.email))
             }
-            other => Err(format!("no function named {other}; one of: {}", FUNCTIONS.join(", ")).into()),
+            other => Err(format!("no function named {other}; one of: {}", functions().join(", ")).into()),
         }
     }
 

@@ -140,6 +140,8 @@ impl StackOptions {
 /// One running stack: its table, router, issuer and, optionally, stream pump.
 pub struct Stack {
     pub api_url: String,
+    /// What the router calls: every route's function, as `router::invoke` reaches it.
+    pub functions: router::Functions,
     pub issuer: Issuer,
     pub api: Arc<Api>,
     pub mailer: Arc<InvitationMailer>,
@@ -306,13 +308,14 @@ impl Stack {
         let api_listener =
             tokio::net::TcpListener::bind(("127.0.0.1", options.api_port.unwrap_or(0))).await?;
         let api_url = format!("http://{}", api_listener.local_addr()?);
-        let app = router::router(router::Functions {
+        let functions = router::Functions {
             api: api.clone(),
             cloud: cloud.clone(),
             service: service.clone(),
             openapi: Arc::new(get_openapi::Document::build()?),
             cors_origin: options.dashboard_url.clone(),
-        });
+        };
+        let app = router::router(functions.clone());
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(api_listener, app).await;
         }));
@@ -356,6 +359,7 @@ impl Stack {
         }
 
         Ok(Self {
+            functions,
             api_url,
             issuer,
             api,

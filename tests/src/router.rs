@@ -75,7 +75,6 @@ async fn dispatch(State(functions): State<Functions>, request: AxumRequest) -> A
 }
 
 async fn call_function(functions: Functions, request: AxumRequest) -> AxumResponse {
-    let api = functions.api.clone();
     let (parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, GATEWAY_MAX_BODY).await else {
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
@@ -99,43 +98,7 @@ async fn call_function(functions: Functions, request: AxumRequest) -> AxumRespon
     let mut context = lambda_runtime::Context::default();
     context.request_id = request_id;
     let request = request.with_lambda_context(context);
-    // Every AWS call the function makes is signed with its own key (see `identity`).
-    let result = crate::identity::as_function(function, async {
-        match function {
-            "get-openapi" => get_openapi::handle(&functions.openapi, request).await,
-            "get-me" => get_me::handle(&api, request).await,
-            "get-organization" => get_organization::handle(&api, request).await,
-            "list-members" => list_members::handle(&api, request).await,
-            "create-invitation" => create_invitation::handle(&api, request).await,
-            "accept-invitation" => accept_invitation::handle(&api, request).await,
-            "decline-invitation" => decline_invitation::handle(&api, request).await,
-            "remove-member" => remove_member::handle(&api, request).await,
-            "change-member-role" => change_member_role::handle(&api, request).await,
-            "transfer-ownership" => transfer_ownership::handle(&api, request).await,
-            "revoke-invitation" => revoke_invitation::handle(&api, request).await,
-            "resend-invitation" => resend_invitation::handle(&api, request).await,
-            "list-invitations" => list_invitations::handle(&api, request).await,
-            "update-permissions" => update_permissions::handle(&api, request).await,
-            "create-organization" => create_organization::handle(&api, request).await,
-            "rename-organization" => rename_organization::handle(&api, request).await,
-            "list-events" => list_events::handle(&api, request).await,
-            "get-usage" => get_usage::handle(&api, request).await,
-            "create-cluster" => create_cluster::handle(&api, request).await,
-            "list-clusters" => list_clusters::handle(&api, request).await,
-            "get-cluster" => get_cluster::handle(&api, request).await,
-            "cluster-action" => cluster_action::handle(&api, request).await,
-            "cluster-port" => cluster_port::handle(&api, request).await,
-            "list-cluster-users" => list_cluster_users::handle(&api, request).await,
-            "rotate-agent-token" => rotate_agent_token::handle(&api, request).await,
-            "cluster-agent" => cluster_agent::handle(&api, request).await,
-            "configure-account" => {
-                configure_account::handle(&api, functions.cloud.as_ref(), &functions.service, request).await
-            }
-            "get-cloud-account" => get_cloud_account::handle(&api, &functions.service, request).await,
-            _ => route_not_found::handle(request).await,
-        }
-    })
-    .await;
+    let result = invoke(&functions, function, request).await;
     match result {
         Ok(response) => {
             let (parts, body) = response.into_parts();
@@ -153,6 +116,51 @@ async fn call_function(functions: Functions, request: AxumRequest) -> AxumRespon
             gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     }
+}
+
+/// Calls `function`'s own `handle` with `request`, as Lambda would (its AWS calls signed with its
+/// own key, see `identity`). Any name no route leads to gets the fallback's answer.
+pub async fn invoke(
+    functions: &Functions,
+    function: &'static str,
+    request: lambda_http::Request,
+) -> Result<lambda_http::Response<Body>, lambda_http::Error> {
+    crate::identity::as_function(function, async {
+    match function {
+        "get-openapi" => get_openapi::handle(&functions.openapi, request).await,
+        "get-me" => get_me::handle(&functions.api, request).await,
+        "get-organization" => get_organization::handle(&functions.api, request).await,
+        "list-members" => list_members::handle(&functions.api, request).await,
+        "create-invitation" => create_invitation::handle(&functions.api, request).await,
+        "accept-invitation" => accept_invitation::handle(&functions.api, request).await,
+        "decline-invitation" => decline_invitation::handle(&functions.api, request).await,
+        "remove-member" => remove_member::handle(&functions.api, request).await,
+        "change-member-role" => change_member_role::handle(&functions.api, request).await,
+        "transfer-ownership" => transfer_ownership::handle(&functions.api, request).await,
+        "revoke-invitation" => revoke_invitation::handle(&functions.api, request).await,
+        "resend-invitation" => resend_invitation::handle(&functions.api, request).await,
+        "list-invitations" => list_invitations::handle(&functions.api, request).await,
+        "update-permissions" => update_permissions::handle(&functions.api, request).await,
+        "create-organization" => create_organization::handle(&functions.api, request).await,
+        "rename-organization" => rename_organization::handle(&functions.api, request).await,
+        "list-events" => list_events::handle(&functions.api, request).await,
+        "get-usage" => get_usage::handle(&functions.api, request).await,
+        "create-cluster" => create_cluster::handle(&functions.api, request).await,
+        "list-clusters" => list_clusters::handle(&functions.api, request).await,
+        "get-cluster" => get_cluster::handle(&functions.api, request).await,
+        "cluster-action" => cluster_action::handle(&functions.api, request).await,
+        "cluster-port" => cluster_port::handle(&functions.api, request).await,
+        "list-cluster-users" => list_cluster_users::handle(&functions.api, request).await,
+        "rotate-agent-token" => rotate_agent_token::handle(&functions.api, request).await,
+        "cluster-agent" => cluster_agent::handle(&functions.api, request).await,
+        "configure-account" => {
+            configure_account::handle(&functions.api, functions.cloud.as_ref(), &functions.service, request).await
+        }
+        "get-cloud-account" => get_cloud_account::handle(&functions.api, &functions.service, request).await,
+        _ => route_not_found::handle(request).await,
+    }
+    })
+    .await
 }
 
 fn gateway_error(status: StatusCode, message: &str) -> AxumResponse {

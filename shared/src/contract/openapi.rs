@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document of the HTTP API, built from the wire types' own schemas (`utoipa`
-//! derives them from the Rust types the functions serialize) and one table of operations, which a
-//! test holds to the route table. `GET /v1/openapi.json` serves it.
+//! derives them from the Rust types the functions serialize) and the one list of operations,
+//! [`crate::routes::OPERATIONS`]. `GET /v1/openapi.json` serves it.
 
 use std::collections::BTreeSet;
 
@@ -28,7 +28,7 @@ type Components = Vec<(String, RefOr<Schema>)>;
 /// A schema by reference, registering it (and every schema it names) with the document.
 type Schematic = fn(&mut Components) -> RefOr<Schema>;
 
-fn of<T: ToSchema>(components: &mut Components) -> RefOr<Schema> {
+pub(crate) fn of<T: ToSchema>(components: &mut Components) -> RefOr<Schema> {
     components.push((T::name().into_owned(), T::schema()));
     T::schemas(components);
     Ref::from_schema_name(T::name()).into()
@@ -71,6 +71,8 @@ pub enum Answer {
 pub struct Operation {
     pub method: &'static str,
     pub path: &'static str,
+    /// The Lambda function API Gateway invokes for it.
+    pub function: &'static str,
     pub id: &'static str,
     pub tag: &'static str,
     pub summary: &'static str,
@@ -87,353 +89,12 @@ pub struct Operation {
     pub if_match: bool,
 }
 
-const PAGE: &[Query] = &[Query::Limit { max: 100, default: 50 }, Query::Cursor];
+pub(crate) const PAGE: &[Query] = &[Query::Limit { max: 100, default: 50 }, Query::Cursor];
 
-/// Every operation of the API. A test holds it to `routes::ROUTES`, both ways.
-pub const OPERATIONS: &[Operation] = &[
-    op("GET", "/v1/openapi.json", "getOpenApi", "contract", "This document.", Caller::Anyone)
-        .answers(200, Answer::Object),
-    op(
-        "GET",
-        "/v1/me",
-        "getMe",
-        "dashboard",
-        "The caller, their organizations and open invitations.",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<Dashboard>))
-    .problems(&[403]),
-    op(
-        "POST",
-        "/v1/organizations",
-        "createOrganization",
-        "organizations",
-        "Create an organization owned by the caller.",
-        Caller::User,
-    )
-    .body(of::<NewOrganization>)
-    .answers(201, Answer::Json(of::<CreatedOrganization>)),
-    op(
-        "GET",
-        "/v1/organizations/{org_id}",
-        "getOrganization",
-        "organizations",
-        "The organization, the caller's role and its credits.",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<OrganizationView>)),
-    op(
-        "PATCH",
-        "/v1/organizations/{org_id}",
-        "renameOrganization",
-        "organizations",
-        "Rename the organization (owner, admins).",
-        Caller::User,
-    )
-    .body(of::<Rename>)
-    .answers(200, Answer::Json(of::<Organization>))
-    .problems(&[403]),
-    op(
-        "PUT",
-        "/v1/organizations/{org_id}/permissions",
-        "updatePermissions",
-        "organizations",
-        "Replace the permissions and settings (owner, admins).",
-        Caller::User,
-    )
-    .body(of::<Settings>)
-    .answers(200, Answer::Json(of::<Settings>))
-    .problems(&[403])
-    .conditional(),
-    op(
-        "GET",
-        "/v1/organizations/{org_id}/members",
-        "listMembers",
-        "members",
-        "A page of members, by user id.",
-        Caller::User,
-    )
-    .query(PAGE)
-    .answers(200, Answer::Json(of::<MembersPage>)),
-    op(
-        "PATCH",
-        "/v1/organizations/{org_id}/members/{user_id}",
-        "changeMemberRole",
-        "members",
-        "Make a member an admin or a plain member (owner, admins).",
-        Caller::User,
-    )
-    .body(of::<RoleChange>)
-    .answers(200, Answer::Json(of::<Member>))
-    .problems(&[403]),
-    op(
-        "DELETE",
-        "/v1/organizations/{org_id}/members/{user_id}",
-        "removeMember",
-        "members",
-        "Remove a member (owner, admins), or leave.",
-        Caller::User,
-    )
-    .answers(204, Answer::Empty)
-    .problems(&[403]),
-    op(
-        "POST",
-        "/v1/organizations/{org_id}/ownership",
-        "transferOwnership",
-        "members",
-        "Hand the organization to another member (owner).",
-        Caller::User,
-    )
-    .body(of::<Transfer>)
-    .answers(200, Answer::Json(of::<Transferred>))
-    .problems(&[403]),
-    op(
-        "GET",
-        "/v1/organizations/{org_id}/invitations",
-        "listInvitations",
-        "invitations",
-        "A page of the organization's invitations, newest first.",
-        Caller::User,
-    )
-    .query(&[Query::Status, Query::Limit { max: 100, default: 50 }, Query::Cursor])
-    .answers(200, Answer::Json(of::<InvitationsPage>))
-    .problems(&[403]),
-    op(
-        "POST",
-        "/v1/organizations/{org_id}/invitations",
-        "createInvitation",
-        "invitations",
-        "Invite someone by email.",
-        Caller::User,
-    )
-    .body(of::<InviteRequest>)
-    .answers(201, Answer::Json(of::<Invitation>))
-    .problems(&[403]),
-    op(
-        "DELETE",
-        "/v1/organizations/{org_id}/invitations/{invitation_id}",
-        "revokeInvitation",
-        "invitations",
-        "Revoke an invitation (owner, admins, its sender).",
-        Caller::User,
-    )
-    .answers(204, Answer::Empty)
-    .problems(&[403]),
-    op(
-        "POST",
-        "/v1/organizations/{org_id}/invitations/{invitation_id}/resend",
-        "resendInvitation",
-        "invitations",
-        "Send the email again and restart the expiry.",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<Invitation>))
-    .problems(&[403]),
-    op(
-        "POST",
-        "/v1/invitations/{invitation_id}/accept",
-        "acceptInvitation",
-        "invitations",
-        "Accept an invitation to the caller's address.",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<Joined>))
-    .problems(&[410]),
-    op(
-        "POST",
-        "/v1/invitations/{invitation_id}/decline",
-        "declineInvitation",
-        "invitations",
-        "Decline an invitation to the caller's address.",
-        Caller::User,
-    )
-    .answers(204, Answer::Empty)
-    .problems(&[410]),
-    op(
-        "GET",
-        "/v1/organizations/{org_id}/events",
-        "listEvents",
-        "audit",
-        "A page of the audit log, newest first (owner, admins).",
-        Caller::User,
-    )
-    .query(PAGE)
-    .answers(200, Answer::Json(of::<EventsPage>))
-    .problems(&[403]),
-    op(
-        "GET",
-        "/v1/organizations/{org_id}/usage",
-        "getUsage",
-        "usage",
-        "Hours, instance-hours and credits per cluster, per member and in total.",
-        Caller::User,
-    )
-    .query(&[
-        Query::Time {
-            name: "from",
-            description: "Start of the window (included); 30 days before `to` by default.",
-        },
-        Query::Time {
-            name: "to",
-            description: "End of the window (excluded); now by default. At most 366 days after `from`.",
-        },
-    ])
-    .answers(200, Answer::JsonOrCsv(of::<UsageReport>)),
-    op(
-        "GET",
-        "/v1/organizations/{org_id}/cloud-account",
-        "getCloudAccount",
-        "cloud",
-        "The external id and trust policy to set up, and the account once connected.",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<CloudAccountPage>)),
-    op(
-        "PUT",
-        "/v1/organizations/{org_id}/cloud-account",
-        "configureCloudAccount",
-        "cloud",
-        "Connect the organization's AWS account through a role (owner, admins).",
-        Caller::User,
-    )
-    .body(of::<ConfigureAccount>)
-    .answers(200, Answer::Json(of::<crate::domain::CloudAccount>))
-    .problems(&[403, 422]),
-    op(
-        "GET",
-        "/v1/organizations/{org_id}/clusters",
-        "listClusters",
-        "clusters",
-        "A page of the organization's clusters.",
-        Caller::User,
-    )
-    .query(PAGE)
-    .answers(200, Answer::Json(of::<ClustersPage>)),
-    op(
-        "POST",
-        "/v1/organizations/{org_id}/clusters",
-        "createCluster",
-        "clusters",
-        "Create a cluster in the organization's account.",
-        Caller::User,
-    )
-    .body(of::<ClusterSpec>)
-    .answers(202, Answer::Json(of::<CreatedCluster<'static>>))
-    .problems(&[402, 403]),
-    op(
-        "GET",
-        "/v1/organizations/{org_id}/clusters/{cluster_id}",
-        "getCluster",
-        "clusters",
-        "One cluster.",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<Cluster>)),
-    op(
-        "POST",
-        "/v1/organizations/{org_id}/clusters/{cluster_id}/start",
-        "startCluster",
-        "clusters",
-        "Start a stopped cluster.",
-        Caller::User,
-    )
-    .answers(202, Answer::Json(of::<Cluster>))
-    .problems(&[402, 403]),
-    op(
-        "POST",
-        "/v1/organizations/{org_id}/clusters/{cluster_id}/stop",
-        "stopCluster",
-        "clusters",
-        "Stop a running cluster.",
-        Caller::User,
-    )
-    .answers(202, Answer::Json(of::<Cluster>))
-    .problems(&[402, 403]),
-    op(
-        "POST",
-        "/v1/organizations/{org_id}/clusters/{cluster_id}/terminate",
-        "terminateCluster",
-        "clusters",
-        "Terminate a cluster for good.",
-        Caller::User,
-    )
-    .answers(202, Answer::Json(of::<Cluster>))
-    .problems(&[402, 403]),
-    op(
-        "PUT",
-        "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}",
-        "openPort",
-        "clusters",
-        "Open a TCP port of the cluster to the world.",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<Cluster>))
-    .problems(&[400, 403]),
-    op(
-        "DELETE",
-        "/v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}",
-        "closePort",
-        "clusters",
-        "Close a TCP port of the cluster.",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<Cluster>))
-    .problems(&[400, 403]),
-    op(
-        "GET",
-        "/v1/organizations/{org_id}/clusters/{cluster_id}/users",
-        "listClusterUsers",
-        "cluster users",
-        "The cluster's accounts and whether the cluster applied them (owner, admins).",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<ClusterUsers>))
-    .problems(&[403]),
-    op(
-        "POST",
-        "/v1/organizations/{org_id}/clusters/{cluster_id}/agent-token",
-        "rotateAgentToken",
-        "cluster users",
-        "A new token for the cluster's agent; the old one stops working (owner, admins).",
-        Caller::User,
-    )
-    .answers(200, Answer::Json(of::<RotatedToken<'static>>))
-    .problems(&[403]),
-    op(
-        "GET",
-        "/v1/agent/clusters/{cluster_id}/users",
-        "pullClusterUsers",
-        "agent",
-        "The accounts changed after a revision, in revision order.",
-        Caller::Agent,
-    )
-    .query(&[Query::After, Query::Limit { max: 500, default: 100 }])
-    .answers(200, Answer::Json(of::<UserChanges>)),
-    op(
-        "POST",
-        "/v1/agent/clusters/{cluster_id}/users/ack",
-        "ackClusterUsers",
-        "agent",
-        "What the cluster applied up to a revision.",
-        Caller::Agent,
-    )
-    .body(of::<Ack>)
-    .answers(200, Answer::Json(of::<Acknowledged>)),
-    op(
-        "POST",
-        "/v1/agent/clusters/{cluster_id}/heartbeat",
-        "heartbeat",
-        "agent",
-        "The cluster's activity, for idle stop.",
-        Caller::Agent,
-    )
-    .body(of::<Heartbeat>)
-    .answers(204, Answer::Empty),
-];
-
-const fn op(
+pub(crate) const fn op(
     method: &'static str,
     path: &'static str,
+    function: &'static str,
     id: &'static str,
     tag: &'static str,
     summary: &'static str,
@@ -442,6 +103,7 @@ const fn op(
     Operation {
         method,
         path,
+        function,
         id,
         tag,
         summary,
@@ -456,28 +118,28 @@ const fn op(
 }
 
 impl Operation {
-    const fn body(mut self, schema: Schematic) -> Self {
+    pub(crate) const fn body(mut self, schema: Schematic) -> Self {
         self.body = Some(schema);
         self
     }
 
-    const fn query(mut self, query: &'static [Query]) -> Self {
+    pub(crate) const fn query(mut self, query: &'static [Query]) -> Self {
         self.query = query;
         self
     }
 
-    const fn answers(mut self, status: u16, answer: Answer) -> Self {
+    pub(crate) const fn answers(mut self, status: u16, answer: Answer) -> Self {
         self.status = status;
         self.answer = answer;
         self
     }
 
-    const fn problems(mut self, problems: &'static [u16]) -> Self {
+    pub(crate) const fn problems(mut self, problems: &'static [u16]) -> Self {
         self.problems = problems;
         self
     }
 
-    const fn conditional(mut self) -> Self {
+    pub(crate) const fn conditional(mut self) -> Self {
         self.if_match = true;
         self
     }
@@ -693,7 +355,7 @@ pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new();
     let problem = of::<Problem>(&mut components);
     let gateway = of::<GatewayMessage>(&mut components);
-    for op in OPERATIONS {
+    for op in crate::routes::OPERATIONS {
         let operation = operation(op, &mut components, &problem, &gateway);
         paths = paths.path(op.path, PathItem::new(method(op.method), operation));
     }
@@ -762,7 +424,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::routes::ROUTES;
+    use crate::routes::{OPERATIONS, ROUTES};
 
     #[test]
     fn the_document_describes_exactly_the_route_table() {
@@ -813,7 +475,7 @@ mod tests {
         let ids: BTreeSet<&str> = OPERATIONS.iter().map(|o| o.id).collect();
         assert_eq!(ids.len(), OPERATIONS.len());
         let document = serde_json::to_value(document()).expect("the document serializes");
-        for op in OPERATIONS {
+        for op in crate::routes::OPERATIONS {
             let declared = &document["paths"][op.path][op.method.to_ascii_lowercase()]["parameters"];
             for name in path_parameters(op.path) {
                 let found = declared

@@ -169,7 +169,7 @@ async fn event(args: &[String]) -> Result<(), BoxError> {
     let email = Email::parse(email).map_err(|e| format!("{e}"))?;
     let context = context().await?;
     let functions: Vec<&str> =
-        if function == "all" { local_stack::events::FUNCTIONS.to_vec() } else { vec![function.as_str()] };
+        if function == "all" { local_stack::events::functions() } else { vec![function.as_str()] };
     for function in functions {
         let event = context.event(function, &email).await?;
         let path = local_stack::events::write(&state_dir().join("events"), function, &event)?;

@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Response};
 use lambda_runtime::LambdaEvent;
-use local_stack::events::FUNCTIONS;
+use local_stack::events::functions;
 use orgs::domain::{Email, MailProblemKind};
 
 use crate::support::*;
@@ -19,12 +19,12 @@ pub(crate) async fn every_generated_event_succeeds_through_its_function() {
     let context = stack.event_context(&sdk);
     let caller = Email::parse(&email("dev")).expect("email");
 
-    for function in FUNCTIONS {
+    for function in functions() {
         let event =
             Box::pin(context.event(function, &caller)).await.unwrap_or_else(|e| panic!("{function}: {e}"));
         let text = event.to_string();
         let request = || lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{function}: {e}"));
-        let answer = match *function {
+        let answer = match function {
             "register-user" => {
                 let event = serde_json::from_value(event).expect("PostConfirmation");
                 local_stack::identity::as_function(
@@ -34,43 +34,6 @@ pub(crate) async fn every_generated_event_succeeds_through_its_function() {
                 .await
                 .map(|_| (200, String::new()))
             }
-            "get-me" => get_me::handle(&stack.api, request()).await.map(status_and_body),
-            "get-organization" => get_organization::handle(&stack.api, request()).await.map(status_and_body),
-            "list-members" => list_members::handle(&stack.api, request()).await.map(status_and_body),
-            "create-invitation" => {
-                create_invitation::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "accept-invitation" => {
-                accept_invitation::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "decline-invitation" => {
-                decline_invitation::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "remove-member" => remove_member::handle(&stack.api, request()).await.map(status_and_body),
-            "change-member-role" => {
-                change_member_role::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "transfer-ownership" => {
-                transfer_ownership::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "revoke-invitation" => {
-                revoke_invitation::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "resend-invitation" => {
-                resend_invitation::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "list-invitations" => list_invitations::handle(&stack.api, request()).await.map(status_and_body),
-            "update-permissions" => {
-                update_permissions::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "create-organization" => {
-                create_organization::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "rename-organization" => {
-                rename_organization::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "list-events" => list_events::handle(&stack.api, request()).await.map(status_and_body),
-            "get-usage" => get_usage::handle(&stack.api, request()).await.map(status_and_body),
             "grant-credits" => {
                 let event = serde_json::from_value(event).expect("a grant");
                 let granted = local_stack::identity::as_function(
@@ -81,27 +44,6 @@ pub(crate) async fn every_generated_event_succeeds_through_its_function() {
                 .expect("granted");
                 assert!(granted.credits.granted.as_f64() >= 50.0, "{granted:?}");
                 continue;
-            }
-            "create-cluster" => create_cluster::handle(&stack.api, request()).await.map(status_and_body),
-            "list-clusters" => list_clusters::handle(&stack.api, request()).await.map(status_and_body),
-            "get-cluster" => get_cluster::handle(&stack.api, request()).await.map(status_and_body),
-            "cluster-action" => cluster_action::handle(&stack.api, request()).await.map(status_and_body),
-            "cluster-port" => cluster_port::handle(&stack.api, request()).await.map(status_and_body),
-            "list-cluster-users" => {
-                list_cluster_users::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "rotate-agent-token" => {
-                rotate_agent_token::handle(&stack.api, request()).await.map(status_and_body)
-            }
-            "cluster-agent" => cluster_agent::handle(&stack.api, request()).await.map(status_and_body),
-            "configure-account" => local_stack::identity::as_function(
-                "configure-account",
-                configure_account::handle(&stack.api, stack.cloud.as_ref(), &stack.service, request()),
-            )
-            .await
-            .map(status_and_body),
-            "get-cloud-account" => {
-                get_cloud_account::handle(&stack.api, &stack.service, request()).await.map(status_and_body)
             }
             "reconcile-clusters" => {
                 let event = serde_json::from_value(event).expect("scheduled event");
@@ -184,6 +126,10 @@ pub(crate) async fn every_generated_event_succeeds_through_its_function() {
                 assert_eq!(outcomes, vec![record_mail_feedback::Outcome::Recorded(MailProblemKind::Bounced)]);
                 continue;
             }
+            // Every route's function, through the local router's own dispatch.
+            routed if orgs::routes::ROUTES.iter().any(|r| r.function == routed) => {
+                local_stack::router::invoke(&stack.functions, routed, request()).await.map(status_and_body)
+            }
             other => panic!("no handler wired for {other}"),
         };
         let (status, body) = answer.unwrap_or_else(|e| panic!("{function}: {e}"));
@@ -244,7 +190,7 @@ async fn every_function_binary_starts_from_the_env_file_and_answers_its_event() 
     let context = stack.event_context(&sdk);
     let caller = Email::parse(&email("binary")).expect("email");
     let bin_dir = local_stack::emulator::workspace_root().join("target").join("debug");
-    for function in FUNCTIONS.iter().filter(|f| local_stack::events::invoked_by(f) == **f) {
+    for function in functions().into_iter().filter(|f| local_stack::events::invoked_by(f) == *f) {
         let binary = bin_dir.join(function);
         assert!(
             binary.exists(),
