@@ -70,8 +70,8 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 fn ensure_venv() -> Result<PathBuf, String> {
     let root = root();
     let venv = root.join(".venv");
-    let requirements = root.join("tests/emulator/requirements.txt");
-    let constraints = root.join("tests/emulator/constraints.txt");
+    let requirements = root.join("local/emulator/requirements.txt");
+    let constraints = root.join("local/emulator/constraints.txt");
     let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
     let wanted = format!("{}{}", read(&requirements)?, read(&constraints)?);
     let stamp = venv.join(".installed-requirements");
@@ -220,12 +220,12 @@ fn split_tests(root: &Path, venv: &Path) -> Result<Totals, String> {
     let mut totals = cargo_test(
         Command::new(cargo())
             .current_dir(root)
-            .args(["test", "--workspace", "--exclude", "xtask", "--exclude", "local-stack"])
+            .args(["test", "--workspace", "--exclude", "xtask", "--exclude", "integration-tests"])
             .env("ORGS_VENV", venv),
     )?;
     let output = Command::new(cargo())
         .current_dir(root)
-        .args(["test", "-p", "local-stack", "--test", "it", "--no-run", "--message-format=json"])
+        .args(["test", "-p", "integration-tests", "--test", "it", "--no-run", "--message-format=json"])
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot build the integration tests: {e}"))?;

@@ -58,7 +58,7 @@ fn no_key_prefix_or_stored_attribute_name_is_spelled_outside_the_store() {
     assert!(attributes.iter().any(|a| a == "\"pk\"") && attributes.iter().any(|a| a == "\"entity\""));
 
     let mut files = Vec::new();
-    for dir in ["shared", "functions", "tests", "xtask"] {
+    for dir in ["shared", "functions", "local", "tests", "xtask"] {
         rust_files(&root.join(dir), &mut files);
     }
     let this = Path::new(file!()).file_name().expect("a file name");

@@ -63,7 +63,7 @@ impl Emulator {
             Some(p) => p,
             None => free_port()?,
         };
-        let script = workspace_root().join("tests").join("emulator").join("serve.py");
+        let script = workspace_root().join("local").join("emulator").join("serve.py");
         let child = Command::new(&python)
             .arg(script)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])

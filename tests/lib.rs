@@ -1,0 +1,1 @@
+//! The integration suite is the `it` test binary (`it/main.rs`); this library is empty.
