@@ -6,8 +6,7 @@
 use crate::contract::openapi::{Answer, Caller, Operation, PAGE, Query, of, op};
 use crate::contract::*;
 use crate::domain::{
-    Acknowledged, Cluster, ClusterSpec, Invitation, InvitationStatus, Member, Organization, Settings, UsageReport,
-    UserChanges,
+    Acknowledged, Cluster, ClusterSpec, Invitation, Member, Organization, Settings, UsageReport, UserChanges,
 };
 
 /// One route and the function behind it.

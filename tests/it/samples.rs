@@ -45,7 +45,8 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
         functions.iter().filter(|f| local_stack::events::invoked_by(f) != f.as_str()).cloned().collect();
     assert_eq!(libraries, followers, "the crates without a main are dispatch-table-stream's libraries");
     // Every crate is generated an event for, and nothing else.
-    let generated: BTreeSet<String> = local_stack::events::functions().into_iter().map(str::to_owned).collect();
+    let generated: BTreeSet<String> =
+        local_stack::events::functions().into_iter().map(str::to_owned).collect();
     assert_eq!(generated, functions, "the functions `cargo xtask event` knows are the crates");
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")

@@ -16,11 +16,7 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use super::*;
-use crate::domain::{Acknowledged, UserChanges};
-use crate::domain::{
-    Cluster, ClusterSpec, Invitation, InvitationStatus, Member, Organization, Settings, UsageReport,
-};
+use crate::domain::InvitationStatus;
 use crate::http::{GatewayMessage, Problem};
 
 type Components = Vec<(String, RefOr<Schema>)>;
