@@ -3,8 +3,10 @@
 //! (RFC 7636, S256) — runs end to end in the browser tests. It does what the hosted UI's two
 //! endpoints do for a public client: `/oauth2/authorize` shows a sign-in form and returns to the
 //! redirect URI with a one-time code and the caller's `state`; `/oauth2/token` trades the code for
-//! an ID token only with the verifier whose challenge the authorization carried, for the same
-//! client and redirect URI, once. Email only, no password: it signs in like the dev issuer.
+//! an ID token and a refresh token only with the verifier whose challenge the authorization
+//! carried, for the same client and redirect URI, once, and a refresh token (`grant_type=
+//! refresh_token`, same client) for a fresh ID token. Email only, no password: it signs in like
+//! the dev issuer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,18 +32,25 @@ struct HostedUi {
     sign_in: SignIn,
     /// Outstanding codes: one use each.
     codes: Arc<Mutex<HashMap<String, Grant>>>,
+    /// Refresh tokens issued, and whose they are.
+    refresh: Arc<Mutex<HashMap<String, Email>>>,
 }
 
 struct Grant {
     challenge: String,
     redirect_uri: String,
     token: String,
+    email: Email,
 }
 
 /// The hosted UI's routes for `client_id`, to nest under `/local-cognito`.
 pub fn routes<S: Clone + Send + Sync + 'static>(client_id: &str, sign_in: SignIn) -> axum::Router<S> {
-    let state =
-        HostedUi { client_id: client_id.to_owned(), sign_in, codes: Arc::new(Mutex::new(HashMap::new())) };
+    let state = HostedUi {
+        client_id: client_id.to_owned(),
+        sign_in,
+        codes: Arc::new(Mutex::new(HashMap::new())),
+        refresh: Arc::new(Mutex::new(HashMap::new())),
+    };
     axum::Router::new()
         .route("/oauth2/authorize", get(authorize))
         .route("/login", post(login))
@@ -113,7 +122,7 @@ async fn login(State(ui): State<HostedUi>, axum::Form(form): axum::Form<Login>) 
                 .into_response();
         }
     };
-    let token = match (ui.sign_in)(email).await {
+    let token = match (ui.sign_in)(email.clone()).await {
         Ok(token) => token,
         Err(e) => return oauth_error(StatusCode::SERVICE_UNAVAILABLE, "server_error", &e),
     };
@@ -121,7 +130,7 @@ async fn login(State(ui): State<HostedUi>, axum::Form(form): axum::Form<Login>) 
     if let Ok(mut codes) = ui.codes.lock() {
         codes.insert(
             code.clone(),
-            Grant { challenge: form.code_challenge, redirect_uri: form.redirect_uri.clone(), token },
+            Grant { challenge: form.code_challenge, redirect_uri: form.redirect_uri.clone(), token, email },
         );
     }
     back.query_pairs_mut().append_pair("code", &code).append_pair("state", &form.state);
@@ -132,30 +141,61 @@ async fn login(State(ui): State<HostedUi>, axum::Form(form): axum::Form<Login>) 
 struct TokenRequest {
     grant_type: String,
     client_id: String,
-    redirect_uri: String,
-    code: String,
-    code_verifier: String,
+    redirect_uri: Option<String>,
+    code: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
 }
 
 async fn token(State(ui): State<HostedUi>, axum::Form(form): axum::Form<TokenRequest>) -> Response {
-    if form.grant_type != "authorization_code" || form.client_id != ui.client_id {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            "code grant for this client only",
-        );
+    if form.client_id != ui.client_id {
+        return oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client", "this client only");
     }
+    match form.grant_type.as_str() {
+        "authorization_code" => code_grant(&ui, &form),
+        "refresh_token" => refresh_grant(&ui, &form).await,
+        _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "code or refresh_token"),
+    }
+}
+
+fn code_grant(ui: &HostedUi, form: &TokenRequest) -> Response {
     // One use: the code is gone whatever happens next.
-    let Some(grant) = ui.codes.lock().ok().and_then(|mut codes| codes.remove(&form.code)) else {
+    let code = form.code.as_deref().unwrap_or_default();
+    let Some(grant) = ui.codes.lock().ok().and_then(|mut codes| codes.remove(code)) else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used code");
     };
-    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(form.code_verifier.as_bytes()));
-    if challenge != grant.challenge || form.redirect_uri != grant.redirect_uri {
+    let verifier = form.code_verifier.as_deref().unwrap_or_default();
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    if challenge != grant.challenge || form.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "the verifier or redirect URI does not match",
         );
     }
-    axum::Json(json!({ "id_token": grant.token, "token_type": "Bearer", "expires_in": 3600 })).into_response()
+    let refresh_token = uuid::Uuid::new_v4().simple().to_string();
+    if let Ok(mut issued) = ui.refresh.lock() {
+        issued.insert(refresh_token.clone(), grant.email);
+    }
+    axum::Json(json!({
+        "id_token": grant.token,
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+    }))
+    .into_response()
+}
+
+/// As Cognito: a fresh ID token for the refresh token's user, and no new refresh token.
+async fn refresh_grant(ui: &HostedUi, form: &TokenRequest) -> Response {
+    let refresh = form.refresh_token.as_deref().unwrap_or_default();
+    let Some(email) = ui.refresh.lock().ok().and_then(|issued| issued.get(refresh).cloned()) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown refresh token");
+    };
+    match (ui.sign_in)(email).await {
+        Ok(token) => {
+            axum::Json(json!({ "id_token": token, "token_type": "Bearer", "expires_in": 3600 })).into_response()
+        }
+        Err(e) => oauth_error(StatusCode::SERVICE_UNAVAILABLE, "server_error", &e),
+    }
 }

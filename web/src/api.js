@@ -41,8 +41,12 @@ export async function problemOf(response) {
   });
 }
 
-export function client({ baseUrl, token, fetchImpl = globalThis.fetch }) {
-  async function call(method, path, body, accept = "application/json", extra = {}) {
+/**
+ * `token` is the bearer (or a function returning it); `renew`, if given, is asked once after a 401
+ * whether a new token could be had, and the request is then sent again with it.
+ */
+export function client({ baseUrl, token, renew, fetchImpl = globalThis.fetch }) {
+  async function call(method, path, body, accept = "application/json", extra = {}, renewed = false) {
     const headers = { accept, ...extra };
     const bearer = typeof token === "function" ? token() : token;
     if (bearer) headers.authorization = `Bearer ${bearer}`;
@@ -56,6 +60,9 @@ export function client({ baseUrl, token, fetchImpl = globalThis.fetch }) {
       });
     } catch (e) {
       throw new Problem({ status: 0, title: "Network error", detail: "The service cannot be reached. Check your connection." });
+    }
+    if (response.status === 401 && renew && !renewed && (await renew())) {
+      return call(method, path, body, accept, extra, true);
     }
     if (!response.ok) throw await problemOf(response);
     if (response.status === 204) return null;

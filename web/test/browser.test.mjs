@@ -332,6 +332,41 @@ test("production sign-in: the hosted UI's code flow with PKCE, the verifier neve
   await context.close();
 });
 
+test("an expired ID token is renewed with the refresh token, without signing in again", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const local = await (await fetch(`${DASHBOARD}/config.json`)).json();
+  const auth = { mode: "cognito", domain: `${DASHBOARD}/local-cognito`, client_id: "local-client", redirect_uri: `${DASHBOARD}/` };
+  await page.route("**/config.json", (route) => route.fulfill({ json: { ...local, auth } }));
+  const grants = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith("/oauth2/token")) grants.push(new URLSearchParams(r.postData()).get("grant_type"));
+  });
+  await page.goto(DASHBOARD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("Email address").fill("lena@example.com");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("Signed in as lena@example.com.").waitFor();
+  assert.ok(await page.evaluate(() => sessionStorage.getItem("refresh_token")), "the code grant kept a refresh token");
+
+  // The ID token is past its hour: the API answers 401, and the dashboard renews it and carries on.
+  await page.evaluate(() => sessionStorage.setItem("token", "an.expired.token"));
+  await page.getByRole("link", { name: "lena's organization" }).click();
+  await page.getByRole("heading", { name: /Members/ }).waitFor();
+  assert.deepEqual(grants, ["authorization_code", "refresh_token"]);
+  assert.notEqual(await page.evaluate(() => sessionStorage.getItem("token")), "an.expired.token");
+  assert.equal(await page.getByRole("button", { name: "Sign in" }).count(), 0, "not asked to sign in again");
+
+  // A refresh token the hosted UI does not know ends the session: sign in again.
+  await page.evaluate(() => {
+    sessionStorage.setItem("token", "an.expired.token");
+    sessionStorage.setItem("refresh_token", "revoked");
+  });
+  await page.reload();
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
+  await context.close();
+});
+
 test("an error from the API is shown to the person, beside what caused it", async () => {
   const gina = await signIn("gina@example.com");
   await gina.getByRole("link", { name: "gina's organization" }).click();

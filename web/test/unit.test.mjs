@@ -38,6 +38,28 @@ test("the token and the JSON body go out; 204 is null", async () => {
   assert.equal(seen.init.body, '{"a":1}');
 });
 
+test("a 401 asks for a new token once and sends the request again with it", async () => {
+  let current = "old";
+  let renewals = 0;
+  const sent = [];
+  const api = client({
+    baseUrl: "",
+    token: () => current,
+    renew: async () => { renewals += 1; current = "new"; return true; },
+    fetchImpl: async (url, init) => {
+      sent.push(init.headers.authorization);
+      return init.headers.authorization === "Bearer new" ? respond(200, { ok: 1 }, "application/json") : respond(401, { message: "Unauthorized" }, "application/json");
+    },
+  });
+  assert.deepEqual(await api.get("/v1/me"), { ok: 1 });
+  assert.deepEqual(sent, ["Bearer old", "Bearer new"]);
+  assert.equal(renewals, 1);
+  // A renewal that fails, or a second 401, is the caller's 401: no loop.
+  const refused = client({ baseUrl: "", token: "t", renew: async () => { renewals += 1; return true; }, fetchImpl: async () => respond(401, { message: "Unauthorized" }, "application/json") });
+  await assert.rejects(refused.get("/v1/me"), (e) => e.status === 401);
+  assert.equal(renewals, 2);
+});
+
 test("PKCE: RFC 7636's own example verifier gives its challenge", async () => {
   assert.equal(await challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
   assert.equal(verifier(() => new Uint8Array(32)).length, 43);
