@@ -193,9 +193,8 @@ async fn refresh_grant(ui: &HostedUi, form: &TokenRequest) -> Response {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown refresh token");
     };
     match (ui.sign_in)(email).await {
-        Ok(token) => {
-            axum::Json(json!({ "id_token": token, "token_type": "Bearer", "expires_in": 3600 })).into_response()
-        }
+        Ok(token) => axum::Json(json!({ "id_token": token, "token_type": "Bearer", "expires_in": 3600 }))
+            .into_response(),
         Err(e) => oauth_error(StatusCode::SERVICE_UNAVAILABLE, "server_error", &e),
     }
 }

@@ -235,10 +235,8 @@ impl Stack {
         let cloud = Arc::new(orgs::cloud::StsCloud::new(sdk.clone()));
         let service = Arc::new(service_identity());
         let emulator_endpoint = sdk.endpoint_url().unwrap_or_default().to_owned();
-        let fleet = Arc::new(outage::RefusingFleet::new(provision_cluster::ec2::Ec2Fleet::new(
-            sdk.clone(),
-            CLUSTER_IMAGE,
-        )));
+        let fleet =
+            Arc::new(outage::RefusingFleet::new(orgs::cloud::ec2::Ec2Fleet::new(sdk.clone(), CLUSTER_IMAGE)));
         let provisioner = Arc::new(provision_cluster::Provisioner {
             store: Store::new(plain_dynamo.clone(), &options.table),
             fleet: fleet.clone(),

@@ -118,11 +118,8 @@ pub(crate) fn instance_ids(body: &Value) -> Vec<String> {
 }
 
 /// EC2 as the customer's own administrator reaches it, through the role.
-pub(crate) async fn customer_fleet() -> provision_cluster::ec2::Ec2Fleet {
-    provision_cluster::ec2::Ec2Fleet::new(
-        emulator().await.customer_sdk_config().await,
-        local_stack::CLUSTER_IMAGE,
-    )
+pub(crate) async fn customer_fleet() -> orgs::cloud::ec2::Ec2Fleet {
+    orgs::cloud::ec2::Ec2Fleet::new(emulator().await.customer_sdk_config().await, local_stack::CLUSTER_IMAGE)
 }
 
 /// The cluster's instances and their EC2 states, asked as the customer's role.

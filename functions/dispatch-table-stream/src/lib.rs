@@ -47,7 +47,7 @@ impl Followers {
             users: Arc::new(UserSync { store: store.clone(), clock: clock.clone() }),
             provisioner: Arc::new(Provisioner {
                 store,
-                fleet: Arc::new(provision_cluster::ec2::Ec2Fleet::new(sdk, image)),
+                fleet: Arc::new(orgs::cloud::ec2::Ec2Fleet::new(sdk, image)),
                 clock,
             }),
         })

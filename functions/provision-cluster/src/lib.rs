@@ -12,8 +12,6 @@
 //!   `error` with the cloud's code; the intent can be retried by the member. A transient failure
 //!   (throttled, unreachable) stops the batch at that record for Lambda to retry, in order.
 
-pub mod ec2;
-
 use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::EventRecord;

@@ -79,7 +79,7 @@ impl Reconciler {
         let image = orgs::config::cluster_image_id(&orgs::config::Env)?;
         Ok(Self {
             store: orgs::app::store_from_env()?,
-            fleet: Arc::new(provision_cluster::ec2::Ec2Fleet::new(sdk, image)),
+            fleet: Arc::new(orgs::cloud::ec2::Ec2Fleet::new(sdk, image)),
             clock: Arc::new(SystemClock),
             budget: Budget::default(),
         })

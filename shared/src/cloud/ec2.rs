@@ -1,9 +1,11 @@
 //! The EC2 adapter of [`Fleet`]: every call acts as the customer's role, in the cluster's region.
-//! Only the provisioner links it (the API functions never call EC2).
+//! Behind the `ec2` feature: only the functions that act on clusters (the table's ordered reader
+//! and the reconciler) link it; the API functions never call EC2.
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, InstanceType, IpPermission, IpRange, ResourceType, Tag, TagSpecification};
-use orgs::cloud::{CloudError, Fleet, Instance, Launch, Target, assume, classify};
+
+use super::{CloudError, Fleet, Instance, Launch, Target, assume, classify};
 
 /// The tag every instance carries: how the provisioner finds a cluster's instances again, so
 /// that a redelivered record never launches a second set (the emulator ignores ClientToken).
@@ -32,7 +34,7 @@ impl Fleet for Ec2Fleet {
     fn find<'a>(
         &'a self,
         target: &'a Target,
-        cluster: &'a orgs::domain::ClusterId,
+        cluster: &'a crate::domain::ClusterId,
     ) -> Fut<'a, Vec<Instance>> {
         Box::pin(async move {
             let ec2 = self.client(target).await?;
@@ -117,7 +119,7 @@ impl Fleet for Ec2Fleet {
     fn sync_ports<'a>(
         &'a self,
         target: &'a Target,
-        cluster: &'a orgs::domain::ClusterId,
+        cluster: &'a crate::domain::ClusterId,
         ids: &'a [String],
         ports: &'a [u16],
     ) -> Fut<'a, ()> {

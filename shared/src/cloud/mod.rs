@@ -2,6 +2,9 @@
 //! test puts an adapter in front that refuses the way AWS would where the emulator cannot (a
 //! wrong external id, a role that does not exist).
 
+#[cfg(feature = "ec2")]
+pub mod ec2;
+
 use std::future::Future;
 use std::pin::Pin;
 
