@@ -151,7 +151,7 @@ impl Store {
             } else if c.failed(ACCOUNT) {
                 Some(contention())
             } else {
-                super::invitations::lost_grant(c, "configure the cloud account")
+                super::grants::lost_grant(c, "configure the cloud account")
             }
         }))
     }

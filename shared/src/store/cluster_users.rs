@@ -407,7 +407,7 @@ impl Store {
                 if c.failed("cluster") {
                     Some(DomainError::Conflict("the cluster is terminated: its agent has no token".into()))
                 } else {
-                    super::invitations::lost_grant(c, "manage this cluster's agent")
+                    super::grants::lost_grant(c, "manage this cluster's agent")
                 }
             })
         })

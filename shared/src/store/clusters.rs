@@ -108,7 +108,7 @@ impl Store {
                 } else if c.failed(CLUSTER) {
                     Some(contention())
                 } else {
-                    super::invitations::lost_grant(c, "create clusters")
+                    super::grants::lost_grant(c, "create clusters")
                 }
             })
         })
@@ -272,7 +272,7 @@ impl Store {
                         None => DomainError::NotFound("cluster"),
                     })
                 } else {
-                    super::invitations::lost_grant(c, "open and close ports")
+                    super::grants::lost_grant(c, "open and close ports")
                 }
             })
         })?;
@@ -495,7 +495,7 @@ impl Store {
                 } else if c.failed(ACCOUNT) {
                     Some(DomainError::Corrupt("a terminated cluster was not counted as live".into()))
                 } else {
-                    super::invitations::lost_grant(c, "do that to clusters")
+                    super::grants::lost_grant(c, "do that to clusters")
                 }
             })));
         }

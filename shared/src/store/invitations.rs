@@ -1,22 +1,20 @@
 //! Invitations: issued under the email slot's condition, answered once, withdrawn with their
 //! inviter, and the story of their email.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValuesOnConditionCheckFailure, Update};
 
 use super::Store;
+use super::grants::lost_grant;
 use super::items::{
     EmailSlotItem, Entity, InvitationItem, MemberItem, SlotState, UserItem, entity_of, from_item,
     invitation_ttl, slot_ttl, to_item,
 };
 use super::keys;
 use super::limits::{INVITER_SLOT, ORG_SLOT, RECIPIENT_SLOT, SLOT_ATTEMPTS};
-use super::organizations::{ACTOR_ROLE, EVENT, PERMISSION};
+use super::organizations::EVENT;
 use super::pages::{Page, PageRequest, cursor, position};
 use super::plumbing::{Filter, Query, Tx, TxError, built, contention, key, s, stored};
 use super::schema;
-use crate::aws::failure;
 use crate::config::Limits;
 use crate::domain::authz::Grant;
 use crate::domain::{
@@ -44,17 +42,15 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), DomainError> {
         let slot = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&EmailSlotItem::invited(invitation))?))
-                .condition_expression(
-                    "attribute_not_exists(pk) OR (#state = :invited AND invitation.expires_at <= :now)",
-                )
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
-                .expression_attribute_values(":now", stored(&now)?)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build(),
+            self.put_if(
+                to_item(&EmailSlotItem::invited(invitation))?,
+                "attribute_not_exists(pk) OR (#state = :invited AND invitation.expires_at <= :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
+            .expression_attribute_values(":now", stored(&now)?)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build(),
         )?;
         let event = AuditEvent::new(invitation.org_id, inviter.actor(), EventAction::Invited, now)
             .about_invitation(invitation.invitation_id, &invitation.email)
@@ -209,18 +205,14 @@ impl Store {
             joined_at: now,
         };
         let slot = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&EmailSlotItem::member(
-                    &invitation.org_id,
-                    &user.user_id,
-                    &user.email,
-                ))?))
-                .condition_expression("#state = :invited AND invitation.invitation_id = :id")
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
-                .expression_attribute_values(":id", s(invitation.invitation_id.to_string()))
-                .build(),
+            self.put_if(
+                to_item(&EmailSlotItem::member(&invitation.org_id, &user.user_id, &user.email))?,
+                "#state = :invited AND invitation.invitation_id = :id",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
+            .expression_attribute_values(":id", s(invitation.invitation_id.to_string()))
+            .build(),
         )?;
         let event = AuditEvent::new(
             invitation.org_id,
@@ -366,17 +358,15 @@ impl Store {
         )?;
         // The slot may have aged out (TTL) since the invitation expired: it is put back.
         let slot = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&EmailSlotItem::invited(&resent))?))
-                .condition_expression(
-                    "attribute_not_exists(pk) OR (#state = :invited AND invitation.invitation_id = :id)",
-                )
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
-                .expression_attribute_values(":id", s(invitation.invitation_id.to_string()))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build(),
+            self.put_if(
+                to_item(&EmailSlotItem::invited(&resent))?,
+                "attribute_not_exists(pk) OR (#state = :invited AND invitation.invitation_id = :id)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
+            .expression_attribute_values(":id", s(invitation.invitation_id.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build(),
         )?;
         debug_assert_eq!(EmailSlotItem::invited(&resent).ttl, Some(slot_ttl(resent.expires_at)));
         let event = AuditEvent::new(invitation.org_id, actor.actor(), EventAction::Resent, now)
@@ -595,50 +585,6 @@ impl Store {
         let key = key(keys::invitation_pk(id), keys::INVITATION_SK);
         self.update_if(key, expression, condition, vec![(":d", value)]).await
     }
-
-    /// One conditional UpdateItem; whether its condition held.
-    pub(super) async fn update_if(
-        &self,
-        key: super::items::Item,
-        expression: &str,
-        condition: &str,
-        values: Vec<(&str, AttributeValue)>,
-    ) -> Result<bool, DomainError> {
-        self.update_if_named(key, expression, condition, &[], values).await
-    }
-
-    /// [`Self::update_if`] with attribute names (for reserved words such as `state`).
-    pub(super) async fn update_if_named(
-        &self,
-        key: super::items::Item,
-        expression: &str,
-        condition: &str,
-        names: &[(&str, &str)],
-        values: Vec<(&str, AttributeValue)>,
-    ) -> Result<bool, DomainError> {
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(expression)
-            .condition_expression(condition);
-        for (name, attr) in names {
-            request = request.expression_attribute_names(*name, *attr);
-        }
-        for (name, value) in values {
-            request = request.expression_attribute_values(name, value);
-        }
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(failure("DynamoDB UpdateItem", e)),
-        }
-    }
 }
 
 /// The 409 of an email slot that holds something else: a member, or (in `otherwise`'s words)
@@ -649,21 +595,6 @@ fn slot_taken(c: &super::plumbing::Cancelled, email: &Email, otherwise: &str) ->
         Some(SlotState::Member) => format!("{email} is already a member of this organization"),
         _ => format!("{email} {otherwise}"),
     })
-}
-
-/// The refusal of a write whose actor lost what their grant rested on meanwhile: removed, the
-/// organization is none of their business any more (404); demoted, 403.
-pub(super) fn lost_grant(c: &super::plumbing::Cancelled, what: &str) -> Option<DomainError> {
-    if c.failed(ACTOR_ROLE) {
-        Some(match c.old_item(ACTOR_ROLE) {
-            Some(_) => DomainError::Forbidden(format!("your role no longer allows you to {what}")),
-            None => DomainError::NotFound("organization"),
-        })
-    } else if c.failed(PERMISSION) {
-        Some(DomainError::Forbidden(format!("this organization no longer allows members to {what}")))
-    } else {
-        None
-    }
 }
 
 /// Who withdraws invitations, and why when it is not their own decision (their inviter was

@@ -99,10 +99,7 @@ impl Store {
             ttl: now.plus(WINDOW).plus(Duration::hours(1)).unix(),
         };
         built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&item)?))
-                .condition_expression("attribute_not_exists(pk) OR used_at <= :cutoff")
+            self.put_if(to_item(&item)?, "attribute_not_exists(pk) OR used_at <= :cutoff")
                 .expression_attribute_values(":cutoff", stored(&cutoff)?)
                 .build(),
         )

@@ -1,7 +1,8 @@
 //! Members: removal (and leaving), which takes the removed member's open invitations with it.
 
 use super::Store;
-use super::invitations::{ACTIONS_PER_WITHDRAWAL, REVOKED, REVOKED_SLOT, Withdrawal, lost_grant};
+use super::grants::lost_grant;
+use super::invitations::{ACTIONS_PER_WITHDRAWAL, REVOKED, REVOKED_SLOT, Withdrawal};
 use super::keys;
 use super::organizations::{EVENT, owned_limit};
 use super::plumbing::{Tx, built, contention, key, s, stored};

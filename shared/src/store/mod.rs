@@ -12,6 +12,8 @@
 //!   and [`schema`]: the stored shape, spelled nowhere else (a test holds that no key prefix or
 //!   key attribute appears outside this folder); [`stream`]: the table's stream records decoded
 //!   into [`stream::Change`]s, which is all the stream's consumers read.
+//! - [`grants`]: the conditions a write that rests on a grant carries, and the refusal when one
+//!   was lost.
 //! - one file per aggregate: [`users`], [`organizations`], [`invitations`], [`members`],
 //!   [`cloud`], [`clusters`], [`cluster_users`], [`credits`], [`limits`] (the rate limits'
 //!   slots), [`pages`] (cursors).
@@ -25,6 +27,7 @@ mod cloud;
 mod cluster_users;
 mod clusters;
 mod credits;
+mod grants;
 mod invitations;
 mod items;
 pub mod keys;

@@ -1,9 +1,10 @@
 //! Organizations: the caller's membership and the organization with it, authorization as
 //! conditions, settings, names, creation, and the paginated Members list and audit log.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, Update};
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, Update};
 
 use super::Store;
+use super::grants::ACTOR_ROLE;
 use super::items::{
     EmailSlotItem, Entity, EventItem, MemberItem, OrgItem, UserItem, entity_of, from_item, to_item,
 };
@@ -17,9 +18,7 @@ use crate::domain::{
     Timestamp, UserId,
 };
 
-/// The names of the authorization conditions every write that rests on a [`Grant`] carries.
-pub(super) const ACTOR_ROLE: &str = "actor's role";
-pub(super) const PERMISSION: &str = "organization's permission";
+/// The name of the audit event a change's transaction writes with it.
 pub(super) const EVENT: &str = "audit event";
 
 const ORGANIZATION: &str = "organization";
@@ -126,62 +125,6 @@ impl Store {
     /// The put of one audit event, part of the transaction of the change it tells.
     pub(super) fn event_put(&self, event: &AuditEvent) -> Result<Put, DomainError> {
         self.put(to_item(&EventItem::from(event))?, "attribute_not_exists(pk)")
-    }
-
-    /// Adds to `tx` the conditions `grant` rests on: `user` still holds one of its roles and, when
-    /// it rests on a permission, the organization still grants it.
-    pub(super) fn still_granted(
-        &self,
-        tx: Tx,
-        org: &OrgId,
-        user: &UserId,
-        grant: &Grant,
-    ) -> Result<Tx, DomainError> {
-        let mut check = self
-            .condition(key(keys::org_pk(org), keys::member_sk(user)))
-            .expression_attribute_names("#role", "role")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let mut names = Vec::new();
-        for (i, role) in grant.roles.iter().enumerate() {
-            let name = format!(":role{i}");
-            check = check.expression_attribute_values(&name, stored(role)?);
-            names.push(name);
-        }
-        let tx = tx.check(
-            ACTOR_ROLE,
-            built(check.condition_expression(format!("#role IN ({})", names.join(", "))).build())?,
-        );
-        match grant.permission {
-            None => Ok(tx),
-            Some(permission) => Ok(tx.check(PERMISSION, self.permission_on(org, permission)?)),
-        }
-    }
-
-    /// Condition that the organization still grants `permission` at the moment of the write.
-    pub(super) fn permission_on(
-        &self,
-        org: &OrgId,
-        permission: crate::domain::Permission,
-    ) -> Result<ConditionCheck, DomainError> {
-        built(
-            self.condition(key(keys::org_pk(org), keys::ORG_SK))
-                .condition_expression("settings.#permission = :on")
-                .expression_attribute_names("#permission", permission.name())
-                .expression_attribute_values(":on", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-                .build(),
-        )
-    }
-
-    /// Condition that `user` is still the owner or an admin at the moment of the write.
-    pub(super) fn still_manager(&self, org: &OrgId, user: &UserId) -> Result<ConditionCheck, DomainError> {
-        built(
-            self.condition(key(keys::org_pk(org), keys::member_sk(user)))
-                .condition_expression("#role IN (:owner, :admin)")
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":owner", stored(&Role::Owner)?)
-                .expression_attribute_values(":admin", stored(&Role::Admin)?)
-                .build(),
-        )
     }
 
     /// Replaces the organization's settings, while `actor` still holds what `grant` rests on.

@@ -145,16 +145,67 @@ impl TxError {
 }
 
 impl Store {
+    /// One conditional UpdateItem; whether its condition held.
+    pub(super) async fn update_if(
+        &self,
+        key: super::items::Item,
+        expression: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, DomainError> {
+        self.update_if_named(key, expression, condition, &[], values).await
+    }
+
+    /// [`Self::update_if`] with attribute names (for reserved words such as `state`).
+    pub(super) async fn update_if_named(
+        &self,
+        key: super::items::Item,
+        expression: &str,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, DomainError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(expression)
+            .condition_expression(condition);
+        for (name, attr) in names {
+            request = request.expression_attribute_names(*name, *attr);
+        }
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failure("DynamoDB UpdateItem", e)),
+        }
+    }
+
     /// A put whose failed condition returns the item as it was.
     pub(super) fn put(&self, item: Item, condition: &str) -> Result<Put, DomainError> {
         built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression(condition)
+            self.put_if(item, condition)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )
+    }
+
+    /// A conditional put of `item` into the table, for its condition's names and values to be
+    /// added.
+    pub(super) fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+    ) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+        Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression(condition)
     }
 
     pub(super) fn update(&self, key: Item) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {

@@ -148,16 +148,14 @@ impl Store {
                 .build(),
         )?;
         let new_slot = built(
-            aws_sdk_dynamodb::types::Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&EmailSlotItem::member(org, &membership.user_id, to))?))
-                .condition_expression(
-                    "attribute_not_exists(pk) OR (#state = :invited AND invitation.expires_at <= :now)",
-                )
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":invited", stored(&super::items::SlotState::Invited)?)
-                .expression_attribute_values(":now", stored(&now)?)
-                .build(),
+            self.put_if(
+                to_item(&EmailSlotItem::member(org, &membership.user_id, to))?,
+                "attribute_not_exists(pk) OR (#state = :invited AND invitation.expires_at <= :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":invited", stored(&super::items::SlotState::Invited)?)
+            .expression_attribute_values(":now", stored(&now)?)
+            .build(),
         )?;
         let tx = Tx::new()
             .update("membership", member)
