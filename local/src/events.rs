@@ -511,15 +511,18 @@ impl EventContext {
     async fn rename_event(&self, caller: &User) -> Result<Value, BoxError> {
         let org = caller.personal_org_id;
         let name = format!("Renamed {}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        self.dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(crate::table::key::organization(&org)))
-            .update_expression("SET #name = :name")
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_values(":name", aws_sdk_dynamodb::types::AttributeValue::S(name.clone()))
-            .send()
-            .await?;
+        let (organization, owner) = self
+            .store
+            .organization_for(&org, &caller.user_id)
+            .await?
+            .ok_or("the caller's personal organization is missing")?;
+        let grant = orgs::domain::authz::check(
+            owner.role,
+            &organization.settings,
+            orgs::domain::authz::Action::Rename,
+        )?;
+        let name = orgs::domain::OrgName::parse(&name)?;
+        self.store.rename(&owner, &grant, &organization.name, &name, self.now()).await?;
         self.stream_record_where(|c| matches!(c, Change::Org { org: o, renamed: true } if *o == org)).await
     }
 

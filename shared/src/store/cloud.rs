@@ -1,12 +1,14 @@
 //! The organization's cloud account: its external id, made once, and the verified configuration.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::Store;
+use super::clusters::LIVE_CLUSTERS;
+use super::expr::{Changes, absent, attr};
 use super::items::{CloudAccountItem, Entity, MemberItem, OrgItem, entity_of, from_item, to_item};
 use super::keys;
 use super::organizations::EVENT;
-use super::plumbing::{Tx, built, contention, key, s, stored};
+use super::plumbing::{Tx, built, contention, key, number, s, stored};
 use crate::domain::authz::Grant;
 use crate::domain::{
     AuditEvent, CloudAccount, DomainError, EventAction, ExternalId, Membership, OrgId, Organization, UserId,
@@ -80,12 +82,8 @@ impl Store {
             account: None,
             live_clusters: 0,
         };
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(pk)")
+        let put = absent()
+            .onto(self.client.put_item().table_name(&self.table).set_item(Some(to_item(&item)?)))
             .send()
             .await;
         match put {
@@ -116,19 +114,20 @@ impl Store {
         now: crate::domain::Timestamp,
     ) -> Result<(), DomainError> {
         let org = &actor.org_id;
+        // The same external id, and no live cluster elsewhere: none at all, or all in this account
+        // and region.
+        let live = attr(LIVE_CLUSTERS);
+        let same_place = attr("account")
+            .dot("role_arn")
+            .eq(s(account.role_arn.as_str()))
+            .and(attr("account").dot("region").eq(s(account.region.as_str())));
+        let changes = Changes::new()
+            .set(attr("account"), stored(account)?)
+            .when(attr("external_id").eq(s(external_id.as_str())))
+            .when(live.missing().or(live.eq(number(0))).or(same_place));
         let update = built(
-            self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK))
-                .update_expression("SET account = :account")
-                .condition_expression(
-                    "external_id = :xid AND (attribute_not_exists(live_clusters) OR live_clusters = :zero \
-                     OR (account.role_arn = :arn AND account.#region = :region))",
-                )
-                .expression_attribute_names("#region", "region")
-                .expression_attribute_values(":account", stored(account)?)
-                .expression_attribute_values(":xid", s(external_id.as_str()))
-                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-                .expression_attribute_values(":arn", s(account.role_arn.as_str()))
-                .expression_attribute_values(":region", s(account.region.as_str()))
+            changes
+                .onto(self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK)))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;

@@ -8,13 +8,13 @@
 //! are unique, only grow, and a record is visible no later than any record of a higher revision
 //! (an agent that pulls "after N" never skips one).
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::Store;
+use super::expr::{Changes, Cond, absent, attr, exists};
 use super::items::{ClusterItem, Entity, Item, MemberItem, entity_of, from_item, to_item};
 use super::keys;
-use super::plumbing::{Query, Tx, built, key, s, stored};
+use super::plumbing::{Query, Tx, built, key, number, s, stored};
 use super::schema;
 use crate::domain::{
     AckResult, Acknowledged, AgentReport, Cluster, ClusterState, ClusterUser, DomainError, Membership, OrgId,
@@ -31,7 +31,9 @@ const RECORDS_PER_WRITE: usize = 99;
 /// have at once, not the members.
 const ATTEMPTS: usize = 16;
 /// A put that replaces whatever is there (the counter's condition guards the record).
-const ANY: &str = "attribute_exists(pk) OR attribute_not_exists(pk)";
+fn any() -> Cond {
+    exists().or(absent())
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ClusterUserItem {
@@ -153,7 +155,7 @@ impl Store {
                 let record =
                     change.record(cluster.cluster_id, cluster.org_id, user.clone(), revision + 1, now);
                 tx = self.advance_counter(tx, &cluster.cluster_id, revision, revision + 1)?;
-                tx = tx.put("record", self.put(to_item(&ClusterUserItem::from(&record))?, ANY)?);
+                tx = tx.put("record", self.put(to_item(&ClusterUserItem::from(&record))?, any())?);
                 changed += 1;
             }
             if changed == 0 {
@@ -176,19 +178,12 @@ impl Store {
         from: u64,
         to: u64,
     ) -> Result<Tx, DomainError> {
-        let update = self
-            .update(key(keys::cluster_users_pk(cluster), keys::REVISION_SK))
-            .update_expression("SET revision = :to, #entity = :entity")
-            .expression_attribute_names("#entity", "entity")
-            .expression_attribute_values(":to", AttributeValue::N(to.to_string()))
-            .expression_attribute_values(":entity", s(Entity::Revision.as_str()));
-        let update = if from == 0 {
-            update.condition_expression("attribute_not_exists(revision)")
-        } else {
-            update
-                .condition_expression("revision = :from")
-                .expression_attribute_values(":from", AttributeValue::N(from.to_string()))
-        };
+        let revision = attr("revision");
+        let changes = Changes::new()
+            .set(revision.clone(), number(to))
+            .set(attr(schema::ENTITY), s(Entity::Revision.as_str()))
+            .when(if from == 0 { revision.missing() } else { revision.eq(number(from)) });
+        let update = changes.onto(self.update(key(keys::cluster_users_pk(cluster), keys::REVISION_SK)));
         Ok(tx.update("counter", built(update.build())?))
     }
 
@@ -247,7 +242,7 @@ impl Store {
                 for (i, (user, change)) in chunk.iter().enumerate() {
                     let record =
                         change.clone().record(*cluster, *org, user.clone(), revision + 1 + i as u64, now);
-                    tx = tx.put("record", self.put(to_item(&ClusterUserItem::from(&record))?, ANY)?);
+                    tx = tx.put("record", self.put(to_item(&ClusterUserItem::from(&record))?, any())?);
                 }
                 match self.commit("cluster users", tx).await {
                     Ok(()) => {
@@ -324,20 +319,18 @@ impl Store {
             .map(|i| async move {
                 let result = &results[i];
                 let k = key(keys::cluster_users_pk(cluster), keys::cluster_user_sk(&result.user_id));
-                let condition = "attribute_exists(pk) AND revision <= :acked";
-                let mut values = vec![
-                    (":acked", AttributeValue::N(revision.to_string())),
-                    (":status", stored(&result.status)?),
-                    (":now", stored(&now)?),
-                ];
-                let expression = match &result.error {
+                let changes = Changes::new()
+                    .set(attr("delivery"), stored(&result.status)?)
+                    .set(attr("applied_at"), stored(&now)?)
+                    .when(exists())
+                    .when(attr("revision").le(number(revision)));
+                let changes = match &result.error {
                     Some(error) => {
-                        values.push((":error", s(error.chars().take(1000).collect::<String>())));
-                        "SET delivery = :status, applied_at = :now, #error = :error"
+                        changes.set(attr("error"), s(error.chars().take(1000).collect::<String>()))
                     }
-                    None => "SET delivery = :status, applied_at = :now REMOVE #error",
+                    None => changes.remove(attr("error")),
                 };
-                self.update_if_named(k, expression, condition, &[("#error", "error")], values).await
+                self.update_if(k, changes).await
             })
             .buffer_unordered(16)
             .try_collect()
@@ -356,7 +349,7 @@ impl Store {
 
     /// The put of a new cluster's agent token hash.
     pub(super) fn agent_put(&self, agent: &AgentItem) -> Result<aws_sdk_dynamodb::types::Put, DomainError> {
-        self.put(to_item(agent)?, ANY)
+        self.put(to_item(agent)?, any())
     }
 
     /// Replaces a cluster agent's token hash (the old token stops working at once), while the
@@ -369,12 +362,9 @@ impl Store {
         agent: &AgentItem,
     ) -> Result<(), DomainError> {
         let org = &cluster.org_id;
+        let live = exists().and(attr("state").ne(stored(&ClusterState::Terminated)?));
         let live = built(
-            self.condition(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id)))
-                .condition_expression("attribute_exists(pk) AND #state <> :terminated")
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":terminated", stored(&ClusterState::Terminated)?)
-                .build(),
+            live.onto(self.condition(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id)))).build(),
         )?;
         let event = crate::domain::AuditEvent::new(
             *org,
@@ -384,18 +374,14 @@ impl Store {
         )
         .with("cluster_id", cluster.cluster_id)
         .with("name", String::from(cluster.name.clone()));
+        let replace = Changes::new()
+            .set(attr(schema::ENTITY), s(Entity::Agent.as_str()))
+            .set(attr("org_id"), stored(&agent.org_id)?)
+            .set(attr("cluster_id"), s(agent.cluster_id.to_string()))
+            .set(attr("token_hash"), s(agent.token_hash.as_str()))
+            .set(attr("issued_at"), stored(&agent.issued_at)?);
         let replace = built(
-            self.update(key(keys::cluster_users_pk(&agent.cluster_id), keys::AGENT_SK))
-                .update_expression(
-                    "SET #entity = :entity, org_id = :org, cluster_id = :cluster, token_hash = :hash, issued_at = :at",
-                )
-                .expression_attribute_names("#entity", "entity")
-                .expression_attribute_values(":entity", s(Entity::Agent.as_str()))
-                .expression_attribute_values(":org", stored(&agent.org_id)?)
-                .expression_attribute_values(":cluster", s(agent.cluster_id.to_string()))
-                .expression_attribute_values(":hash", s(agent.token_hash.as_str()))
-                .expression_attribute_values(":at", stored(&agent.issued_at)?)
-                .build(),
+            replace.onto(self.update(key(keys::cluster_users_pk(&agent.cluster_id), keys::AGENT_SK))).build(),
         )?;
         let tx = Tx::new()
             .update("agent", replace)
@@ -416,15 +402,12 @@ impl Store {
     /// Records an agent's heartbeat with its token (on the cluster's users partition: heartbeats
     /// never reach the provisioner's stream mapping).
     pub async fn record_heartbeat(&self, agent: &AgentItem, report: &AgentReport) -> Result<(), DomainError> {
-        let recorded = self
-            .update_if_named(
-                key(keys::cluster_users_pk(&agent.cluster_id), keys::AGENT_SK),
-                "SET #report = :report",
-                "attribute_exists(pk) AND token_hash = :hash",
-                &[("#report", "report")],
-                vec![(":report", stored(report)?), (":hash", s(agent.token_hash.as_str()))],
-            )
-            .await?;
+        let changes = Changes::new()
+            .set(attr("report"), stored(report)?)
+            .when(exists())
+            .when(attr("token_hash").eq(s(agent.token_hash.as_str())));
+        let recorded =
+            self.update_if(key(keys::cluster_users_pk(&agent.cluster_id), keys::AGENT_SK), changes).await?;
         // The token was rotated between the check and the write: the old one no longer speaks.
         if recorded {
             Ok(())

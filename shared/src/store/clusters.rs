@@ -1,15 +1,16 @@
 //! Clusters: created in the organization's account (which then cannot change), listed, and moved
 //! through the state machine, each write on condition that the state is the one it read.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::Store;
 use super::credits::CREDITS;
+use super::expr::{Changes, absent, attr};
 use super::items::{ClusterItem, from_item, to_item};
 use super::keys;
 use super::organizations::EVENT;
 use super::pages::{Page, PageRequest, cursor, position};
-use super::plumbing::{Query, Tx, TxError, built, contention, key, s, stored};
+use super::plumbing::{Query, Tx, TxError, built, contention, key, number, s, stored};
 use super::schema;
 use crate::domain::authz::Grant;
 use crate::domain::{
@@ -17,6 +18,8 @@ use crate::domain::{
     Running, Timestamp, Transition,
 };
 
+/// The cloud account item's count of clusters not yet terminated.
+pub(super) const LIVE_CLUSTERS: &str = "live_clusters";
 const CLUSTER: &str = "cluster";
 const ACCOUNT: &str = "cloud account";
 const USAGE: &str = "usage interval";
@@ -54,22 +57,18 @@ impl Store {
         let org = &cluster.org_id;
         // The count of clusters not yet terminated, under the cap: parallel creations cannot
         // pass it, as each takes its place in the count in its own transaction.
+        let live = attr(LIVE_CLUSTERS);
+        let count = Changes::new().count(live.clone(), number(0), number(1)).when(
+            attr("account")
+                .dot("role_arn")
+                .eq(s(account.role_arn.as_str()))
+                .and(attr("account").dot("region").eq(s(account.region.as_str())))
+                .and(live.missing().or(live.lt(number(max_live)))),
+        );
         let count = built(
-            self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK))
-                .update_expression("SET live_clusters = if_not_exists(live_clusters, :zero) + :one")
-                .condition_expression(
-                    "account.role_arn = :arn AND account.#region = :region \
-                     AND (attribute_not_exists(live_clusters) OR live_clusters < :cap)",
-                )
-                .expression_attribute_names("#region", "region")
-                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .expression_attribute_values(":cap", AttributeValue::N(max_live.to_string()))
-                .expression_attribute_values(":arn", s(account.role_arn.as_str()))
-                .expression_attribute_values(":region", s(account.region.as_str()))
-                .return_values_on_condition_check_failure(
-                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-                )
+            count
+                .onto(self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK)))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
         let event = AuditEvent::new(*org, actor.actor(), EventAction::ClusterCreated, cluster.created_at)
@@ -81,7 +80,7 @@ impl Store {
         let hold = cluster.credits_held.unwrap_or_else(|| cluster.hold());
         let funds = self.funds(org).await?;
         let tx = Tx::new()
-            .put(CLUSTER, self.put(to_item(&ClusterItem::from(cluster))?, "attribute_not_exists(pk)")?)
+            .put(CLUSTER, self.put(to_item(&ClusterItem::from(cluster))?, absent())?)
             .update(ACCOUNT, count)
             .update(CREDITS, self.take_hold(org, &funds, hold)?)
             .put("agent", self.agent_put(agent)?)
@@ -95,7 +94,7 @@ impl Store {
                 } else if c.failed(ACCOUNT) {
                     let live = c
                         .old_item(ACCOUNT)
-                        .and_then(|item| item.get("live_clusters").and_then(|v| v.as_n().ok()).cloned())
+                        .and_then(|item| item.get(LIVE_CLUSTERS).and_then(|v| v.as_n().ok()).cloned())
                         .and_then(|n| n.parse::<u32>().ok())
                         .unwrap_or(0);
                     Some(if live >= max_live {
@@ -204,14 +203,13 @@ impl Store {
         problem: &str,
         now: Timestamp,
     ) -> Result<bool, DomainError> {
-        self.update_if_named(
-            key(keys::org_pk(&cluster.org_id), keys::cluster_sk(&cluster.cluster_id)),
-            "SET last_error = :problem, updated_at = :now",
-            "#state = :state AND (attribute_not_exists(last_error) OR last_error <> :problem)",
-            &[("#state", "state")],
-            vec![(":problem", s(problem)), (":now", stored(&now)?), (":state", stored(&cluster.state)?)],
-        )
-        .await
+        let last_error = attr("last_error");
+        let noted = Changes::new()
+            .set(last_error.clone(), s(problem))
+            .set(attr("updated_at"), stored(&now)?)
+            .when(attr("state").eq(stored(&cluster.state)?))
+            .when(last_error.missing().or(last_error.ne(s(problem))));
+        self.update_if(key(keys::org_pk(&cluster.org_id), keys::cluster_sk(&cluster.cluster_id)), noted).await
     }
 
     /// Opens or closes `port` on a cluster that is not terminating, while the member may. Opening
@@ -238,19 +236,22 @@ impl Store {
             ports.retain(|p| *p != port);
         }
         let org = &cluster.org_id;
+        // The ports as read: none read may also be an item written before ports existed.
+        let open_ports = attr("open_ports");
+        let mut as_read = open_ports.eq(stored(&cluster.open_ports)?);
+        if cluster.open_ports.is_empty() {
+            as_read = as_read.or(open_ports.missing());
+        }
+        let state = attr("state");
+        let changes = Changes::new()
+            .set(open_ports.clone(), stored(&ports)?)
+            .set(attr("updated_at"), stored(&now)?)
+            .when(state.ne(stored(&ClusterState::Terminating)?))
+            .when(state.ne(stored(&ClusterState::Terminated)?))
+            .when(as_read);
         let update = built(
-            self.update(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id)))
-                .update_expression("SET open_ports = :ports, updated_at = :now")
-                .condition_expression(
-                    "#state <> :terminating AND #state <> :terminated AND (open_ports = :before OR (attribute_not_exists(open_ports) AND :none = :before))",
-                )
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":ports", stored(&ports)?)
-                .expression_attribute_values(":before", stored(&cluster.open_ports)?)
-                .expression_attribute_values(":none", stored(&Vec::<u16>::new())?)
-                .expression_attribute_values(":now", stored(&now)?)
-                .expression_attribute_values(":terminating", stored(&ClusterState::Terminating)?)
-                .expression_attribute_values(":terminated", stored(&ClusterState::Terminated)?)
+            changes
+                .onto(self.update(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id))))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
@@ -379,61 +380,45 @@ impl Store {
             Some(_) => Some(self.funds(org).await?),
             None => None,
         };
-        let mut expression = String::from("SET #state = :next, updated_at = :now");
-        let mut update = self
-            .update(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id)))
-            .condition_expression("#state = :expected")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":next", stored(&next)?)
-            .expression_attribute_values(":expected", stored(&cluster.state)?)
-            .expression_attribute_values(":now", stored(&now)?)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let state = attr("state");
+        let running_path = attr("running");
+        let mut changes = Changes::new()
+            .set(state.clone(), stored(&next)?)
+            .set(attr("updated_at"), stored(&now)?)
+            .when(state.eq(stored(&cluster.state)?));
         if let Some(instances) = &outcome.instances {
-            expression.push_str(", instances = :instances");
-            update = update.expression_attribute_values(":instances", stored(instances)?);
+            changes = changes.set(attr("instances"), stored(instances)?);
         }
         if let Some((member, _)) = by {
-            expression.push_str(", last_actor = :actor");
-            update = update.expression_attribute_values(":actor", s(member.user_id.as_str()));
+            changes = changes.set(attr("last_actor"), s(member.user_id.as_str()));
         }
         if let Some(hold) = taking {
-            expression.push_str(", credits_held = :hold");
-            update = update.expression_attribute_values(":hold", stored(&hold)?);
+            changes = changes.set(attr("credits_held"), stored(&hold)?);
         }
         if let Some(running) = &started {
-            expression.push_str(", #running = :running");
-            update = update
-                .expression_attribute_names("#running", "running")
-                .expression_attribute_values(":running", stored(running)?);
+            changes = changes.set(running_path.clone(), stored(running)?);
         }
-        let mut removed = Vec::new();
         match &outcome.error {
-            Some(error) => {
-                expression.push_str(", last_error = :error");
-                update = update.expression_attribute_values(":error", s(error.as_str()));
-            }
-            None if next != ClusterState::Error => removed.push("last_error"),
+            Some(error) => changes = changes.set(attr("last_error"), s(error.as_str())),
+            None if next != ClusterState::Error => changes = changes.remove(attr("last_error")),
             None => {}
         }
         if let (Some(_), Some(running)) = (&ended, &cluster.running) {
-            update = update
-                .condition_expression("#state = :expected AND #running.charged_until = :charged")
-                .expression_attribute_names("#running", "running")
-                .expression_attribute_values(":charged", stored(&running.charged_until)?);
-            removed.push("#running");
+            changes = changes
+                .when(running_path.clone().dot("charged_until").eq(stored(&running.charged_until)?))
+                .remove(running_path);
         }
         if next == ClusterState::Terminated {
             // Off the reconciler's index of live clusters.
-            removed.extend([schema::GSI1_PK, schema::GSI1_SK]);
+            changes = changes.remove(attr(schema::GSI1_PK)).remove(attr(schema::GSI1_SK));
         }
         if releasing.is_some() {
-            removed.push("credits_held");
+            changes = changes.remove(attr("credits_held"));
         }
-        if !removed.is_empty() {
-            expression.push_str(" REMOVE ");
-            expression.push_str(&removed.join(", "));
-        }
-        let mut tx = Tx::new().update(CLUSTER, built(update.update_expression(expression).build())?);
+        let update = changes
+            .onto(self.update(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id))))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut tx = Tx::new().update(CLUSTER, built(update.build())?);
         let released = releasing.unwrap_or(crate::domain::Credits::ZERO);
         if let Some(interval) = &ended {
             tx = tx
@@ -449,11 +434,10 @@ impl Store {
             tx = tx.update(
                 ACCOUNT,
                 built(
-                    self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK))
-                        .update_expression("SET live_clusters = live_clusters - :one")
-                        .condition_expression("live_clusters > :zero")
-                        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                        .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                    Changes::new()
+                        .less(attr(LIVE_CLUSTERS), number(1))
+                        .when(attr(LIVE_CLUSTERS).gt(number(0)))
+                        .onto(self.update(key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK)))
                         .build(),
                 )?,
             );

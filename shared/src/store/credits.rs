@@ -9,11 +9,13 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
 use super::Store;
+use super::expr::{Changes, absent, attr, exists};
 use super::items::Item;
 use super::items::{Entity, UsageItem, from_item, to_item};
 use super::keys;
 use super::organizations::EVENT;
 use super::plumbing::{Query, Tx, built, key, s, stored};
+use super::schema;
 use crate::domain::{
     Actor, AuditEvent, Balance, Cluster, Credits, DomainError, EventAction, OrgId, Timestamp, UsageInterval,
     Window,
@@ -78,7 +80,7 @@ impl Store {
         item.insert("entity".into(), s(Entity::Credits.as_str()));
         item.insert("granted".into(), millis(trial));
         item.insert("consumed".into(), millis(Credits::ZERO));
-        let tx = tx.put(CREDITS, self.put(item, "attribute_not_exists(pk)")?);
+        let tx = tx.put(CREDITS, self.put(item, absent())?);
         if trial == Credits::ZERO {
             return Ok(tx);
         }
@@ -112,21 +114,14 @@ impl Store {
                 needed: hold,
             });
         }
-        built(
-            self.update(key(keys::org_pk(org), keys::CREDITS_SK))
-                .update_expression("ADD #held :hold")
-                .condition_expression(
-                    "#granted >= :granted AND #consumed <= :consumed AND (attribute_not_exists(#held) OR #held <= :held)",
-                )
-                .expression_attribute_names("#granted", "granted")
-                .expression_attribute_names("#consumed", "consumed")
-                .expression_attribute_names("#held", "held")
-                .expression_attribute_values(":hold", millis(hold))
-                .expression_attribute_values(":granted", millis(read.granted))
-                .expression_attribute_values(":consumed", millis(read.consumed))
-                .expression_attribute_values(":held", millis(read.held))
-                .build(),
-        )
+        let held = attr("held");
+        let changes = Changes::new().add(held.clone(), millis(hold)).when(
+            attr("granted")
+                .ge(millis(read.granted))
+                .and(attr("consumed").le(millis(read.consumed)))
+                .and(held.missing().or(held.le(millis(read.held)))),
+        );
+        built(changes.onto(self.update(key(keys::org_pk(org), keys::CREDITS_SK))).build())
     }
 
     /// Adds `amount` to what the organization has consumed (created when missing, so that a
@@ -143,20 +138,13 @@ impl Store {
         amount: Credits,
         released: Credits,
     ) -> Result<Update, DomainError> {
-        let mut update = self
-            .update(key(keys::org_pk(org), keys::CREDITS_SK))
-            .expression_attribute_names("#entity", "entity")
-            .expression_attribute_names("#consumed", "consumed")
-            .expression_attribute_values(":entity", s(Entity::Credits.as_str()))
-            .expression_attribute_values(":amount", millis(amount));
-        let mut expression = "SET #entity = :entity ADD #consumed :amount".to_owned();
+        let mut changes = Changes::new()
+            .set(attr(schema::ENTITY), s(Entity::Credits.as_str()))
+            .add(attr("consumed"), millis(amount));
         if released != Credits::ZERO {
-            expression.push_str(", #held :released");
-            update = update
-                .expression_attribute_names("#held", "held")
-                .expression_attribute_values(":released", millis(Credits::ZERO - released));
+            changes = changes.add(attr("held"), millis(Credits::ZERO - released));
         }
-        built(update.update_expression(expression).build())
+        built(changes.onto(self.update(key(keys::org_pk(org), keys::CREDITS_SK))).build())
     }
 
     /// The organization's credits, strongly consistent. An organization without the item (none
@@ -203,21 +191,12 @@ impl Store {
         reason: &str,
         now: Timestamp,
     ) -> Result<Balance, DomainError> {
-        let grant = built(
-            self.update(key(keys::org_pk(org), keys::CREDITS_SK))
-                .update_expression("SET #entity = :entity ADD #granted :amount")
-                .expression_attribute_names("#entity", "entity")
-                .expression_attribute_names("#granted", "granted")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":entity", s(Entity::Credits.as_str()))
-                .expression_attribute_values(":amount", millis(amount))
-                .build(),
-        )?;
-        let org_exists = built(
-            self.condition(key(keys::org_pk(org), keys::ORG_SK))
-                .condition_expression("attribute_exists(pk)")
-                .build(),
-        )?;
+        let grant = Changes::new()
+            .set(attr(schema::ENTITY), s(Entity::Credits.as_str()))
+            .add(attr("granted"), millis(amount))
+            .when(exists());
+        let grant = built(grant.onto(self.update(key(keys::org_pk(org), keys::CREDITS_SK))).build())?;
+        let org_exists = built(exists().onto(self.condition(key(keys::org_pk(org), keys::ORG_SK))).build())?;
         let event = AuditEvent::new(
             *org,
             Actor::Service { service: "operator".into() },
@@ -249,14 +228,14 @@ impl Store {
         if amount == Credits::ZERO {
             return Ok(Credits::ZERO);
         }
+        let charged_until = attr("running").dot("charged_until");
+        let mark = Changes::new().set(charged_until.clone(), stored(&now)?).when(
+            charged_until
+                .eq(stored(&running.charged_until)?)
+                .and(attr("running").dot("since").eq(stored(&running.since)?)),
+        );
         let mark = built(
-            self.update(key(keys::org_pk(&cluster.org_id), keys::cluster_sk(&cluster.cluster_id)))
-                .update_expression("SET #running.charged_until = :now")
-                .condition_expression("#running.charged_until = :was AND #running.since = :since")
-                .expression_attribute_names("#running", "running")
-                .expression_attribute_values(":now", stored(&now)?)
-                .expression_attribute_values(":was", stored(&running.charged_until)?)
-                .expression_attribute_values(":since", stored(&running.since)?)
+            mark.onto(self.update(key(keys::org_pk(&cluster.org_id), keys::cluster_sk(&cluster.cluster_id))))
                 .build(),
         )?;
         let tx = Tx::new().update(CLUSTER, mark).update(CREDITS, self.consume(&cluster.org_id, amount)?);
@@ -272,7 +251,7 @@ impl Store {
         &self,
         interval: &UsageInterval,
     ) -> Result<aws_sdk_dynamodb::types::Put, DomainError> {
-        self.put(to_item(&UsageItem::from(interval))?, "attribute_not_exists(pk)")
+        self.put(to_item(&UsageItem::from(interval))?, absent())
     }
 
     /// Every interval that overlaps `window`: those recorded, and those of clusters running now

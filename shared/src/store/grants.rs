@@ -3,9 +3,10 @@
 //! permission it rests on, at the moment of the write. A cancelled write's reasons name which
 //! was lost ([`lost_grant`]).
 
-use aws_sdk_dynamodb::types::{ConditionCheck, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure};
 
 use super::Store;
+use super::expr::attr;
 use super::keys;
 use super::plumbing::{Cancelled, Tx, built, key, stored};
 use crate::domain::authz::Grant;
@@ -25,20 +26,12 @@ impl Store {
         user: &UserId,
         grant: &Grant,
     ) -> Result<Tx, DomainError> {
-        let mut check = self
-            .condition(key(keys::org_pk(org), keys::member_sk(user)))
-            .expression_attribute_names("#role", "role")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let mut names = Vec::new();
-        for (i, role) in grant.roles.iter().enumerate() {
-            let name = format!(":role{i}");
-            check = check.expression_attribute_values(&name, stored(role)?);
-            names.push(name);
-        }
-        let tx = tx.check(
-            ACTOR_ROLE,
-            built(check.condition_expression(format!("#role IN ({})", names.join(", "))).build())?,
+        let roles = grant.roles.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
+        let check = attr("role").is_in(roles).onto(
+            self.condition(key(keys::org_pk(org), keys::member_sk(user)))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld),
         );
+        let tx = tx.check(ACTOR_ROLE, built(check.build())?);
         match grant.permission {
             None => Ok(tx),
             Some(permission) => Ok(tx.check(PERMISSION, self.permission_on(org, permission)?)),
@@ -51,25 +44,14 @@ impl Store {
         org: &OrgId,
         permission: crate::domain::Permission,
     ) -> Result<ConditionCheck, DomainError> {
-        built(
-            self.condition(key(keys::org_pk(org), keys::ORG_SK))
-                .condition_expression("settings.#permission = :on")
-                .expression_attribute_names("#permission", permission.name())
-                .expression_attribute_values(":on", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-                .build(),
-        )
+        let granted = attr("settings").dot(permission.name()).eq(AttributeValue::Bool(true));
+        built(granted.onto(self.condition(key(keys::org_pk(org), keys::ORG_SK))).build())
     }
 
     /// Condition that `user` is still the owner or an admin at the moment of the write.
     pub(super) fn still_manager(&self, org: &OrgId, user: &UserId) -> Result<ConditionCheck, DomainError> {
-        built(
-            self.condition(key(keys::org_pk(org), keys::member_sk(user)))
-                .condition_expression("#role IN (:owner, :admin)")
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":owner", stored(&Role::Owner)?)
-                .expression_attribute_values(":admin", stored(&Role::Admin)?)
-                .build(),
-        )
+        let manager = attr("role").is_in(vec![stored(&Role::Owner)?, stored(&Role::Admin)?]);
+        built(manager.onto(self.condition(key(keys::org_pk(org), keys::member_sk(user)))).build())
     }
 }
 

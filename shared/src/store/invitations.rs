@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValuesOnConditionCheckFailure, Update};
 
 use super::Store;
+use super::expr::{Changes, Cond, absent, attr, exists};
 use super::grants::lost_grant;
 use super::items::{
     EmailSlotItem, Entity, InvitationItem, MemberItem, SlotState, UserItem, entity_of, from_item,
@@ -13,7 +14,7 @@ use super::keys;
 use super::limits::{INVITER_SLOT, ORG_SLOT, RECIPIENT_SLOT, SLOT_ATTEMPTS};
 use super::organizations::EVENT;
 use super::pages::{Page, PageRequest, cursor, position};
-use super::plumbing::{Filter, Query, Tx, TxError, built, contention, key, s, stored};
+use super::plumbing::{Query, Tx, TxError, built, contention, key, s, stored};
 use super::schema;
 use crate::config::Limits;
 use crate::domain::authz::Grant;
@@ -42,24 +43,15 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), DomainError> {
         let slot = built(
-            self.put_if(
-                to_item(&EmailSlotItem::invited(invitation))?,
-                "attribute_not_exists(pk) OR (#state = :invited AND invitation.expires_at <= :now)",
-            )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
-            .expression_attribute_values(":now", stored(&now)?)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build(),
+            self.put_if(to_item(&EmailSlotItem::invited(invitation))?, slot_free(now)?)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
         )?;
         let event = AuditEvent::new(invitation.org_id, inviter.actor(), EventAction::Invited, now)
             .about_invitation(invitation.invitation_id, &invitation.email)
             .with("role", invitation.role.as_str());
         let tx = Tx::new()
-            .put(
-                INVITATION,
-                self.put(to_item(&InvitationItem::from(invitation))?, "attribute_not_exists(pk)")?,
-            )
+            .put(INVITATION, self.put(to_item(&InvitationItem::from(invitation))?, absent())?)
             .put(SLOT, slot)
             .put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, &inviter.org_id, &inviter.user_id, grant)?;
@@ -149,19 +141,18 @@ impl Store {
         status: InvitationStatus,
         now: Timestamp,
     ) -> Result<Update, DomainError> {
-        let condition = if status == InvitationStatus::Revoked {
-            "#status = :pending"
-        } else {
-            "#status = :pending AND expires_at > :now"
-        };
+        let mut changes = Changes::new()
+            .set(attr("status"), stored(&status)?)
+            .set(attr("responded_at"), stored(&now)?)
+            .remove(attr(schema::GSI1_PK))
+            .remove(attr(schema::GSI1_SK))
+            .when(attr("status").eq(stored(&InvitationStatus::Pending)?));
+        if status != InvitationStatus::Revoked {
+            changes = changes.when(attr("expires_at").gt(stored(&now)?));
+        }
         built(
-            self.update(key(keys::invitation_pk(id), keys::INVITATION_SK))
-                .update_expression("SET #status = :closed, responded_at = :now REMOVE gsi1pk, gsi1sk")
-                .condition_expression(condition)
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":closed", stored(&status)?)
-                .expression_attribute_values(":pending", stored(&InvitationStatus::Pending)?)
-                .expression_attribute_values(":now", stored(&now)?)
+            changes
+                .onto(self.update(key(keys::invitation_pk(id), keys::INVITATION_SK)))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )
@@ -169,12 +160,8 @@ impl Store {
 
     /// Frees an email's slot if it still holds invitation `id`.
     fn free_slot(&self, org: &OrgId, email: &Email, id: &InvitationId) -> Result<Delete, DomainError> {
-        built(
-            self.delete(key(keys::org_pk(org), keys::email_slot_sk(email)))
-                .condition_expression("attribute_not_exists(pk) OR invitation.invitation_id = :id")
-                .expression_attribute_values(":id", s(id.to_string()))
-                .build(),
-        )
+        let holds = absent().or(attr("invitation").dot("invitation_id").eq(s(id.to_string())));
+        built(holds.onto(self.delete(key(keys::org_pk(org), keys::email_slot_sk(email)))).build())
     }
 
     /// Explains a failed answer from the invitation as it was.
@@ -207,11 +194,8 @@ impl Store {
         let slot = built(
             self.put_if(
                 to_item(&EmailSlotItem::member(&invitation.org_id, &user.user_id, &user.email))?,
-                "#state = :invited AND invitation.invitation_id = :id",
+                slot_holds(&invitation.invitation_id)?,
             )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
-            .expression_attribute_values(":id", s(invitation.invitation_id.to_string()))
             .build(),
         )?;
         let event = AuditEvent::new(
@@ -226,7 +210,7 @@ impl Store {
         let mut tx = Tx::new()
             .update(INVITATION, self.close(&invitation.invitation_id, InvitationStatus::Accepted, now)?)
             .put(SLOT, slot)
-            .put(MEMBER, self.put(to_item(&MemberItem::from(&membership))?, "attribute_not_exists(pk)")?)
+            .put(MEMBER, self.put(to_item(&MemberItem::from(&membership))?, absent())?)
             .check(INVITER, self.inviter_still_may(invitation)?)
             .put(EVENT, self.event_put(&event)?);
         if invitation.inviter_role == Role::Member {
@@ -340,19 +324,17 @@ impl Store {
             mail_problem: None,
             ..invitation.clone()
         };
+        let changes = Changes::new()
+            .set(attr("expires_at"), stored(&resent.expires_at)?)
+            .set(attr("sends"), stored(&resent.sends)?)
+            .set(attr(schema::TTL), stored(&invitation_ttl(resent.expires_at))?)
+            .remove(attr("delivery"))
+            .remove(attr("mail_problem"))
+            .when(attr("status").eq(stored(&InvitationStatus::Pending)?))
+            .when(attr("sends").eq(stored(&invitation.sends)?));
         let update = built(
-            self.update(key(keys::invitation_pk(&invitation.invitation_id), keys::INVITATION_SK))
-                .update_expression(
-                    "SET expires_at = :expires, sends = :sends, #ttl = :ttl REMOVE delivery, mail_problem",
-                )
-                .condition_expression("#status = :pending AND sends = :before")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_names("#ttl", "ttl")
-                .expression_attribute_values(":expires", stored(&resent.expires_at)?)
-                .expression_attribute_values(":sends", stored(&resent.sends)?)
-                .expression_attribute_values(":before", stored(&invitation.sends)?)
-                .expression_attribute_values(":ttl", stored(&invitation_ttl(resent.expires_at))?)
-                .expression_attribute_values(":pending", stored(&InvitationStatus::Pending)?)
+            changes
+                .onto(self.update(key(keys::invitation_pk(&invitation.invitation_id), keys::INVITATION_SK)))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
@@ -360,11 +342,8 @@ impl Store {
         let slot = built(
             self.put_if(
                 to_item(&EmailSlotItem::invited(&resent))?,
-                "attribute_not_exists(pk) OR (#state = :invited AND invitation.invitation_id = :id)",
+                absent().or(slot_holds(&invitation.invitation_id)?),
             )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":invited", stored(&SlotState::Invited)?)
-            .expression_attribute_values(":id", s(invitation.invitation_id.to_string()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build(),
         )?;
@@ -426,22 +405,14 @@ impl Store {
                 _ => true,
             },
         )?;
-        let names = [("#status", "status")];
-        let pending = stored(&InvitationStatus::Pending)?;
-        let (expression, values) = match status {
-            None => ("", vec![]),
-            Some(InvitationStatus::Pending) => {
-                ("#status = :s AND expires_at > :now", vec![(":s", pending), (":now", stored(&now)?)])
-            }
-            Some(InvitationStatus::Expired) => {
-                ("#status = :s AND expires_at <= :now", vec![(":s", pending), (":now", stored(&now)?)])
-            }
-            Some(other) => ("#status = :s", vec![(":s", stored(&other)?)]),
-        };
+        let pending = attr("status").eq(stored(&InvitationStatus::Pending)?);
         let mut query = Query::gsi2(partition.clone()).newest_first();
-        if status.is_some() {
-            query.filter = Some(Filter { expression, names: &names, values: &values });
-        }
+        query.filter = match status {
+            None => None,
+            Some(InvitationStatus::Pending) => Some(pending.and(attr("expires_at").gt(stored(&now)?))),
+            Some(InvitationStatus::Expired) => Some(pending.and(attr("expires_at").le(stored(&now)?))),
+            Some(other) => Some(attr("status").eq(stored(&other)?)),
+        };
         let (items, last) = self.page(query, pos.limit, pos.start).await?;
         let invitations = items
             .into_iter()
@@ -456,11 +427,9 @@ impl Store {
         org: &OrgId,
         name: &str,
     ) -> Result<usize, DomainError> {
-        let names = [("#status", "status")];
-        let values = [(":s", stored(&InvitationStatus::Pending)?), (":name", s(name))];
         let mut query = Query::gsi2(keys::org_invitations_gsi_pk(org));
         query.filter =
-            Some(Filter { expression: "#status = :s AND org_name <> :name", names: &names, values: &values });
+            Some(attr("status").eq(stored(&InvitationStatus::Pending)?).and(attr("org_name").ne(s(name))));
         let mut changed = 0;
         for item in self.query(query).await? {
             let inv = from_item::<InvitationItem>(item)?;
@@ -479,14 +448,8 @@ impl Store {
         invitation: &Invitation,
     ) -> Result<aws_sdk_dynamodb::types::ConditionCheck, DomainError> {
         if invitation.inviter_role == Role::Member {
-            built(
-                self.condition(key(
-                    keys::org_pk(&invitation.org_id),
-                    keys::member_sk(&invitation.invited_by),
-                ))
-                .condition_expression("attribute_exists(pk)")
-                .build(),
-            )
+            let member = key(keys::org_pk(&invitation.org_id), keys::member_sk(&invitation.invited_by));
+            built(exists().onto(self.condition(member)).build())
         } else {
             self.still_manager(&invitation.org_id, &invitation.invited_by)
         }
@@ -499,14 +462,12 @@ impl Store {
         inviter: &UserId,
         now: Timestamp,
     ) -> Result<Vec<(InvitationId, Email)>, DomainError> {
-        let names = [("#state", "state")];
-        let values = [(":invited", stored(&SlotState::Invited)?), (":inviter", s(inviter.as_str()))];
         let mut query = Query::partition(keys::org_pk(org));
-        query.filter = Some(Filter {
-            expression: "#state = :invited AND invitation.invited_by = :inviter",
-            names: &names,
-            values: &values,
-        });
+        query.filter = Some(
+            attr("state")
+                .eq(stored(&SlotState::Invited)?)
+                .and(attr("invitation").dot("invited_by").eq(s(inviter.as_str()))),
+        );
         let mut open = Vec::new();
         for item in self.query(query).await? {
             let slot = from_item::<EmailSlotItem>(item)?;
@@ -546,14 +507,7 @@ impl Store {
         invitation: &Invitation,
         delivery: &Delivery,
     ) -> Result<bool, DomainError> {
-        let recorded = self
-            .update_once(
-                &invitation.invitation_id,
-                "SET delivery = :d",
-                "attribute_exists(pk) AND attribute_not_exists(delivery)",
-                stored(delivery)?,
-            )
-            .await?;
+        let recorded = self.update_once(&invitation.invitation_id, "delivery", stored(delivery)?).await?;
         Ok(recorded)
     }
 
@@ -564,26 +518,20 @@ impl Store {
         invitation: &Invitation,
         problem: &MailProblem,
     ) -> Result<bool, DomainError> {
-        let recorded = self
-            .update_once(
-                &invitation.invitation_id,
-                "SET mail_problem = :d",
-                "attribute_exists(pk) AND attribute_not_exists(mail_problem)",
-                stored(problem)?,
-            )
-            .await?;
+        let recorded = self.update_once(&invitation.invitation_id, "mail_problem", stored(problem)?).await?;
         Ok(recorded)
     }
 
+    /// Sets the invitation's `field` to `value` unless it has one already.
     async fn update_once(
         &self,
         id: &InvitationId,
-        expression: &str,
-        condition: &str,
+        field: &'static str,
         value: AttributeValue,
     ) -> Result<bool, DomainError> {
         let key = key(keys::invitation_pk(id), keys::INVITATION_SK);
-        self.update_if(key, expression, condition, vec![(":d", value)]).await
+        self.update_if(key, Changes::new().set(attr(field), value).when(exists()).when(attr(field).missing()))
+            .await
     }
 }
 
@@ -610,3 +558,18 @@ pub(super) const ACTIONS_PER_WITHDRAWAL: usize = 3;
 /// The names of a removal's revocations (one name for all of them).
 pub(super) const REVOKED: &str = "revoked invitation";
 pub(super) const REVOKED_SLOT: &str = "revoked invitation's slot";
+
+/// An email slot an invitation may take: free, or held by an invitation that expired by `now`.
+pub(super) fn slot_free(now: Timestamp) -> Result<Cond, DomainError> {
+    let expired = attr("state")
+        .eq(stored(&SlotState::Invited)?)
+        .and(attr("invitation").dot("expires_at").le(stored(&now)?));
+    Ok(absent().or(expired))
+}
+
+/// An email slot that holds invitation `id`.
+fn slot_holds(id: &InvitationId) -> Result<Cond, DomainError> {
+    Ok(attr("state")
+        .eq(stored(&SlotState::Invited)?)
+        .and(attr("invitation").dot("invitation_id").eq(s(id.to_string()))))
+}

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::Put;
 use time::Duration;
 
 use super::Store;
+use super::expr::{absent, attr};
 use super::items::{Entity, RateSlotItem, from_item, to_item};
 use super::keys;
 use super::plumbing::{Query, Tx, built, stored};
@@ -98,11 +99,7 @@ impl Store {
             used_at: now,
             ttl: now.plus(WINDOW).plus(Duration::hours(1)).unix(),
         };
-        built(
-            self.put_if(to_item(&item)?, "attribute_not_exists(pk) OR used_at <= :cutoff")
-                .expression_attribute_values(":cutoff", stored(&cutoff)?)
-                .build(),
-        )
+        built(self.put_if(to_item(&item)?, absent().or(attr("used_at").le(stored(&cutoff)?))).build())
     }
 
     /// Adds the three limits' slots to `tx`: the organization's, the inviter's and the

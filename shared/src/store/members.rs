@@ -1,6 +1,7 @@
 //! Members: removal (and leaving), which takes the removed member's open invitations with it.
 
 use super::Store;
+use super::expr::{Changes, Cond, absent, attr, exists};
 use super::grants::lost_grant;
 use super::invitations::{ACTIONS_PER_WITHDRAWAL, REVOKED, REVOKED_SLOT, Withdrawal};
 use super::keys;
@@ -37,21 +38,18 @@ impl Store {
         let sent = self.open_invitations_by(org, &target.user_id, now).await?;
         let (with_removal, after) = sent.split_at(sent.len().min(REVOKED_WITH_REMOVAL));
 
+        let not_owner = exists().and(attr("role").ne(stored(&Role::Owner)?));
         let delete_member = built(
-            self.delete(key(keys::org_pk(org), keys::member_sk(&target.user_id)))
-                .condition_expression("attribute_exists(pk) AND #role <> :owner")
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":owner", stored(&Role::Owner)?)
+            not_owner
+                .onto(self.delete(key(keys::org_pk(org), keys::member_sk(&target.user_id))))
                 .return_values_on_condition_check_failure(
                     aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
                 )
                 .build(),
         )?;
+        let theirs = absent().or(attr("user_id").eq(s(target.user_id.as_str())));
         let delete_slot = built(
-            self.delete(key(keys::org_pk(org), keys::email_slot_sk(&target.email)))
-                .condition_expression("attribute_not_exists(pk) OR user_id = :uid")
-                .expression_attribute_values(":uid", s(target.user_id.as_str()))
-                .build(),
+            theirs.onto(self.delete(key(keys::org_pk(org), keys::email_slot_sk(&target.email)))).build(),
         )?;
         let action = if remover.user_id == target.user_id { EventAction::Left } else { EventAction::Removed };
         let event = AuditEvent::new(*org, remover.actor(), action, now)
@@ -171,15 +169,13 @@ impl Store {
             Vec::new()
         };
         let (with_change, after) = withdrawn.split_at(withdrawn.len().min(REVOKED_WITH_REMOVAL));
+        // The role as read: a change decided on a role that changed meanwhile (an owner's
+        // demotion landing first) must not undo it; the request reads again instead.
+        let changes =
+            Changes::new().set(attr("role"), stored(&role)?).when(attr("role").eq(stored(&target.role)?));
         let update = built(
-            self.update(key(keys::org_pk(org), keys::member_sk(&target.user_id)))
-                .update_expression("SET #role = :role")
-                // The role as read: a change decided on a role that changed meanwhile (an owner's
-                // demotion landing first) must not undo it; the request reads again instead.
-                .condition_expression("#role = :was")
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":role", stored(&role)?)
-                .expression_attribute_values(":was", stored(&target.role)?)
+            changes
+                .onto(self.update(key(keys::org_pk(org), keys::member_sk(&target.user_id))))
                 .return_values_on_condition_check_failure(
                     aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
                 )
@@ -236,30 +232,22 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), DomainError> {
         let org = &owner.org_id;
-        let role_update = |user: &UserId, role: Role, condition: &str| {
-            built(
-                self.update(key(keys::org_pk(org), keys::member_sk(user)))
-                    .update_expression("SET #role = :role")
-                    .condition_expression(condition)
-                    .expression_attribute_names("#role", "role")
-                    .expression_attribute_values(":role", stored(&role)?)
-                    .expression_attribute_values(":owner", stored(&Role::Owner)?)
-                    .build(),
-            )
+        let role_update = |user: &UserId, role: Role, condition: Cond| {
+            let changes = Changes::new().set(attr("role"), stored(&role)?).when(condition);
+            built(changes.onto(self.update(key(keys::org_pk(org), keys::member_sk(user)))).build())
         };
-        let organization = built(
-            self.update(key(keys::org_pk(org), keys::ORG_SK))
-                .update_expression("SET owner_id = :new")
-                .condition_expression("owner_id = :old")
-                .expression_attribute_values(":new", s(member.user_id.as_str()))
-                .expression_attribute_values(":old", s(owner.user_id.as_str()))
-                .build(),
-        )?;
+        let owner_id = attr("owner_id");
+        let organization = Changes::new()
+            .set(owner_id.clone(), s(member.user_id.as_str()))
+            .when(owner_id.eq(s(owner.user_id.as_str())));
+        let organization =
+            built(organization.onto(self.update(key(keys::org_pk(org), keys::ORG_SK))).build())?;
+        let owner_role = stored(&Role::Owner)?;
         let tx = Tx::new()
-            .update(OLD_OWNER, role_update(&owner.user_id, Role::Admin, "#role = :owner")?)
+            .update(OLD_OWNER, role_update(&owner.user_id, Role::Admin, attr("role").eq(owner_role.clone()))?)
             .update(
                 NEW_OWNER,
-                role_update(&member.user_id, Role::Owner, "attribute_exists(pk) AND #role <> :owner")?,
+                role_update(&member.user_id, Role::Owner, exists().and(attr("role").ne(owner_role)))?,
             )
             .update(ORGANIZATION, organization)
             .update(NEW_OWNER_COUNT, self.count_owned(&member.user_id, 1, max_owned)?)

@@ -27,6 +27,7 @@ mod cloud;
 mod cluster_users;
 mod clusters;
 mod credits;
+mod expr;
 mod grants;
 mod invitations;
 mod items;

@@ -4,13 +4,14 @@
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, Update};
 
 use super::Store;
+use super::expr::{Changes, absent, attr, exists};
 use super::grants::ACTOR_ROLE;
 use super::items::{
     EmailSlotItem, Entity, EventItem, MemberItem, OrgItem, UserItem, entity_of, from_item, to_item,
 };
 use super::keys;
 use super::pages::{Page, PageRequest, cursor, position};
-use super::plumbing::{Query, Tx, built, contention, key, s, stored};
+use super::plumbing::{Query, Tx, built, contention, key, number, s, stored};
 use super::schema;
 use crate::domain::authz::Grant;
 use crate::domain::{
@@ -124,7 +125,7 @@ impl Store {
 
     /// The put of one audit event, part of the transaction of the change it tells.
     pub(super) fn event_put(&self, event: &AuditEvent) -> Result<Put, DomainError> {
-        self.put(to_item(&EventItem::from(event))?, "attribute_not_exists(pk)")
+        self.put(to_item(&EventItem::from(event))?, absent())
     }
 
     /// Replaces the organization's settings, while `actor` still holds what `grant` rests on.
@@ -137,14 +138,14 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), DomainError> {
         let org = &actor.org_id;
+        // The settings as read: a change decided on settings someone else changed meanwhile must
+        // not silently revert theirs.
+        let update = Changes::new()
+            .set(attr("settings"), stored(settings)?)
+            .when(attr("settings").eq(stored(before)?));
         let update = built(
-            self.update(key(keys::org_pk(org), keys::ORG_SK))
-                .update_expression("SET settings = :settings")
-                // The settings as read: a change decided on settings someone else changed
-                // meanwhile must not silently revert theirs.
-                .condition_expression("settings = :before")
-                .expression_attribute_values(":settings", stored(settings)?)
-                .expression_attribute_values(":before", stored(before)?)
+            update
+                .onto(self.update(key(keys::org_pk(org), keys::ORG_SK)))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
@@ -183,14 +184,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), DomainError> {
         let org = &actor.org_id;
-        let update = built(
-            self.update(key(keys::org_pk(org), keys::ORG_SK))
-                .update_expression("SET #name = :name")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":name", s(name.as_str()))
-                .build(),
-        )?;
+        let update = Changes::new().set(attr("name"), s(name.as_str())).when(exists());
+        let update = built(update.onto(self.update(key(keys::org_pk(org), keys::ORG_SK))).build())?;
         let event = AuditEvent::new(*org, actor.actor(), EventAction::OrganizationRenamed, now)
             .with("from", from)
             .with("to", name);
@@ -227,7 +222,6 @@ impl Store {
             role: Role::Owner,
             joined_at: organization.created_at,
         };
-        let new = "attribute_not_exists(pk)";
         let event = AuditEvent::new(
             organization.org_id,
             membership.actor(),
@@ -237,13 +231,13 @@ impl Store {
         .with("name", &organization.name);
         let tx = Tx::new()
             .update(OWNER_USER, self.count_owned(&owner.user_id, 1, max_owned)?)
-            .put(ORGANIZATION, self.put(to_item(&OrgItem::from(organization))?, new)?)
-            .put(OWNER, self.put(to_item(&MemberItem::from(&membership))?, new)?)
+            .put(ORGANIZATION, self.put(to_item(&OrgItem::from(organization))?, absent())?)
+            .put(OWNER, self.put(to_item(&MemberItem::from(&membership))?, absent())?)
             .put(
                 OWNER_SLOT,
                 self.put(
                     to_item(&EmailSlotItem::member(&organization.org_id, &owner.user_id, &owner.email))?,
-                    new,
+                    absent(),
                 )?,
             )
             .put(EVENT, self.event_put(&event)?);
@@ -268,28 +262,17 @@ impl Store {
     /// Changes a user's count of owned organizations by `delta`; an increase is refused at `max`.
     /// Users registered before the count was kept own one, their personal organization.
     pub(super) fn count_owned(&self, user: &UserId, delta: i32, max: u32) -> Result<Update, DomainError> {
-        let mut update = self
-            .update(key(keys::user_pk(user), keys::USER_SK))
-            .update_expression("SET owned_orgs = if_not_exists(owned_orgs, :one) + :delta")
-            .expression_attribute_values(":one", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
-            .expression_attribute_values(
-                ":delta",
-                aws_sdk_dynamodb::types::AttributeValue::N(delta.to_string()),
-            )
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        update = if delta > 0 {
-            update
-                .condition_expression(
-                    "attribute_exists(pk) AND (attribute_not_exists(owned_orgs) OR owned_orgs < :max)",
-                )
-                .expression_attribute_values(
-                    ":max",
-                    aws_sdk_dynamodb::types::AttributeValue::N(max.to_string()),
-                )
-        } else {
-            update.condition_expression("attribute_exists(pk)")
-        };
-        built(update.build())
+        let owned = attr("owned_orgs");
+        let mut changes = Changes::new().count(owned.clone(), number(1), number(delta)).when(exists());
+        if delta > 0 {
+            changes = changes.when(owned.missing().or(owned.lt(number(max))));
+        }
+        built(
+            changes
+                .onto(self.update(key(keys::user_pk(user), keys::USER_SK)))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )
     }
 
     /// The organizations whose names are copied onto `org`'s memberships: every membership whose
@@ -320,13 +303,9 @@ impl Store {
         key: super::items::Item,
         name: &str,
     ) -> Result<bool, DomainError> {
-        self.update_if(
-            key,
-            "SET org_name = :name",
-            "attribute_exists(pk) AND org_name <> :name",
-            vec![(":name", s(name))],
-        )
-        .await
+        let copy = attr("org_name");
+        self.update_if(key, Changes::new().set(copy.clone(), s(name)).when(exists()).when(copy.ne(s(name))))
+            .await
     }
 }
 

@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 
 use super::Store;
+use super::expr::{Changes, Cond, KeyQuery, attr};
 use super::items::Item;
 use super::schema;
 use crate::aws::failure;
@@ -24,6 +25,10 @@ use crate::domain::DomainError;
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
+}
+
+pub fn number(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
 }
 
 /// A value as serde stores it: enum values in conditions are spelled exactly as in the items.
@@ -149,35 +154,9 @@ impl Store {
     pub(super) async fn update_if(
         &self,
         key: super::items::Item,
-        expression: &str,
-        condition: &str,
-        values: Vec<(&str, AttributeValue)>,
+        changes: Changes,
     ) -> Result<bool, DomainError> {
-        self.update_if_named(key, expression, condition, &[], values).await
-    }
-
-    /// [`Self::update_if`] with attribute names (for reserved words such as `state`).
-    pub(super) async fn update_if_named(
-        &self,
-        key: super::items::Item,
-        expression: &str,
-        condition: &str,
-        names: &[(&str, &str)],
-        values: Vec<(&str, AttributeValue)>,
-    ) -> Result<bool, DomainError> {
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(expression)
-            .condition_expression(condition);
-        for (name, attr) in names {
-            request = request.expression_attribute_names(*name, *attr);
-        }
-        for (name, value) in values {
-            request = request.expression_attribute_values(name, value);
-        }
+        let request = changes.onto(self.client.update_item().table_name(&self.table).set_key(Some(key)));
         match request.send().await {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e))
@@ -190,7 +169,7 @@ impl Store {
     }
 
     /// A put whose failed condition returns the item as it was.
-    pub(super) fn put(&self, item: Item, condition: &str) -> Result<Put, DomainError> {
+    pub(super) fn put(&self, item: Item, condition: Cond) -> Result<Put, DomainError> {
         built(
             self.put_if(item, condition)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -198,14 +177,13 @@ impl Store {
         )
     }
 
-    /// A conditional put of `item` into the table, for its condition's names and values to be
-    /// added.
+    /// A put of `item` into the table while `condition` holds.
     pub(super) fn put_if(
         &self,
         item: Item,
-        condition: &str,
+        condition: Cond,
     ) -> aws_sdk_dynamodb::types::builders::PutBuilder {
-        Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression(condition)
+        condition.onto(Put::builder().table_name(&self.table).set_item(Some(item)))
     }
 
     pub(super) fn update(&self, key: Item) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
@@ -286,45 +264,29 @@ impl Store {
         Err(DomainError::unavailable("DynamoDB BatchGetItem", "keys left unprocessed after retries"))
     }
 
-    fn query_request(
-        &self,
-        q: &Query<'_>,
-    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        let mut request = self
-            .client
+    fn query_request(&self, q: &Query) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let partition = attr(q.key_attr).eq(s(q.value.clone()));
+        let key = match (&q.sk_prefix, &q.sk_from) {
+            (Some(prefix), _) => partition.and(attr(q.sort_attr).begins_with(s(prefix.clone()))),
+            (None, Some(from)) => partition.and(attr(q.sort_attr).ge(s(from.clone()))),
+            (None, None) => partition,
+        };
+        let expression = KeyQuery::new(&key, q.filter.as_ref());
+        self.client
             .query()
             .table_name(&self.table)
             .set_index_name(q.index.map(str::to_owned))
-            .expression_attribute_names("#k", q.key_attr)
-            .expression_attribute_values(":v", s(q.value.clone()))
+            .key_condition_expression(expression.key_condition)
+            .set_filter_expression(expression.filter)
+            .set_expression_attribute_names(expression.names)
+            .set_expression_attribute_values(expression.values)
             .set_consistent_read(q.index.is_none().then_some(true))
-            .scan_index_forward(!q.newest_first);
-        request = match (&q.sk_prefix, &q.sk_from) {
-            (Some(prefix), _) => request
-                .key_condition_expression("#k = :v AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#sk", q.sort_attr)
-                .expression_attribute_values(":prefix", s(prefix.clone())),
-            (None, Some(from)) => request
-                .key_condition_expression("#k = :v AND #sk >= :from")
-                .expression_attribute_names("#sk", q.sort_attr)
-                .expression_attribute_values(":from", s(from.clone())),
-            (None, None) => request.key_condition_expression("#k = :v"),
-        };
-        if let Some(filter) = &q.filter {
-            request = request.filter_expression(filter.expression);
-            for (name, attr) in filter.names {
-                request = request.expression_attribute_names(*name, *attr);
-            }
-            for (name, value) in filter.values {
-                request = request.expression_attribute_values(*name, value.clone());
-            }
-        }
-        request
+            .scan_index_forward(!q.newest_first)
     }
 
     /// Every item of one partition (strongly consistent) or one GSI key (eventually consistent),
     /// optionally filtered, through the SDK's paginator.
-    pub(super) async fn query(&self, q: Query<'_>) -> Result<Vec<Item>, DomainError> {
+    pub(super) async fn query(&self, q: Query) -> Result<Vec<Item>, DomainError> {
         self.query_request(&q)
             .into_paginator()
             .items()
@@ -339,7 +301,7 @@ impl Store {
     /// at most [`MAX_READS_PER_PAGE`] calls, and then the page ends early with a cursor.
     pub(super) async fn page(
         &self,
-        q: Query<'_>,
+        q: Query,
         limit: i32,
         mut start: Option<Item>,
     ) -> Result<(Vec<Item>, Option<Item>), DomainError> {
@@ -368,26 +330,19 @@ const MAX_READS_PER_PAGE: usize = 5;
 
 /// A query of one partition (`index: None`) or one GSI key, optionally of the sort keys that
 /// begin with a prefix.
-pub struct Query<'a> {
-    pub index: Option<&'a str>,
-    pub key_attr: &'a str,
-    pub sort_attr: &'a str,
+pub struct Query {
+    pub index: Option<&'static str>,
+    pub key_attr: &'static str,
+    pub sort_attr: &'static str,
     pub value: String,
     pub sk_prefix: Option<String>,
     /// Sort keys from this one on (`>=`); not with a prefix.
     pub sk_from: Option<String>,
-    pub filter: Option<Filter<'a>>,
+    pub filter: Option<Cond>,
     pub newest_first: bool,
 }
 
-/// A filter expression with its attribute names and values.
-pub struct Filter<'a> {
-    pub expression: &'a str,
-    pub names: &'a [(&'a str, &'a str)],
-    pub values: &'a [(&'a str, AttributeValue)],
-}
-
-impl<'a> Query<'a> {
+impl Query {
     pub fn partition(pk: String) -> Self {
         Self {
             index: None,

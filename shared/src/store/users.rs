@@ -1,6 +1,7 @@
 //! Users: registration (with the personal organization) and the dashboard's reads.
 
 use super::Store;
+use super::expr::{Changes, absent, attr, exists};
 use super::items::{
     EmailSlotItem, Entity, InvitationItem, MemberItem, OrgItem, UserItem, entity_of, from_item, to_item,
 };
@@ -50,18 +51,17 @@ impl Store {
             role: Role::Owner,
             joined_at: now,
         };
-        let new = "attribute_not_exists(pk)";
         let event =
             AuditEvent::new(organization.org_id, membership.actor(), EventAction::OrganizationCreated, now)
                 .with("name", &organization.name)
                 .with("personal", true);
         let tx = Tx::new()
-            .put(USER, self.put(to_item(&UserItem::from(&user))?, new)?)
-            .put(ORG, self.put(to_item(&OrgItem::from(&organization))?, new)?)
-            .put(OWNER, self.put(to_item(&MemberItem::from(&membership))?, new)?)
+            .put(USER, self.put(to_item(&UserItem::from(&user))?, absent())?)
+            .put(ORG, self.put(to_item(&OrgItem::from(&organization))?, absent())?)
+            .put(OWNER, self.put(to_item(&MemberItem::from(&membership))?, absent())?)
             .put(
                 OWNER_SLOT,
-                self.put(to_item(&EmailSlotItem::member(&organization.org_id, user_id, email))?, new)?,
+                self.put(to_item(&EmailSlotItem::member(&organization.org_id, user_id, email))?, absent())?,
             )
             .put(EVENT, self.event_put(&event)?);
         let tx = self.new_credits(tx, &organization.org_id, trial, now)?;
@@ -109,16 +109,15 @@ impl Store {
     /// token issued before the change, still valid for its hour, never takes it back). Whether
     /// it changed.
     pub async fn follow_email(&self, user: &UserId, email: &Email, as_of: i64) -> Result<bool, DomainError> {
-        self.update_if(
-            super::plumbing::key(keys::user_pk(user), keys::USER_SK),
-            "SET email = :email, email_as_of = :as_of",
-            "attribute_exists(pk) AND email <> :email AND (attribute_not_exists(email_as_of) OR email_as_of < :as_of)",
-            vec![
-                (":email", super::plumbing::s(email.as_str())),
-                (":as_of", aws_sdk_dynamodb::types::AttributeValue::N(as_of.to_string())),
-            ],
-        )
-        .await
+        use super::plumbing::{key, number, s};
+        let (address, as_of_attr) = (attr("email"), attr("email_as_of"));
+        let changes = Changes::new()
+            .set(address.clone(), s(email.as_str()))
+            .set(as_of_attr.clone(), number(as_of))
+            .when(exists())
+            .when(address.ne(s(email.as_str())))
+            .when(as_of_attr.missing().or(as_of_attr.lt(number(as_of))));
+        self.update_if(key(keys::user_pk(user), keys::USER_SK), changes).await
     }
 
     /// Moves a membership to the person's new address: its copy of the email, and the
@@ -131,30 +130,23 @@ impl Store {
         to: &Email,
         now: Timestamp,
     ) -> Result<(), DomainError> {
-        use super::plumbing::{built, key, s, stored};
+        use super::plumbing::{built, key, s};
         let org = &membership.org_id;
+        let member = Changes::new()
+            .set(attr("email"), s(to.as_str()))
+            .when(attr("email").eq(s(membership.email.as_str())));
         let member = built(
-            self.update(key(keys::org_pk(org), keys::member_sk(&membership.user_id)))
-                .update_expression("SET email = :to")
-                .condition_expression("email = :from")
-                .expression_attribute_values(":to", s(to.as_str()))
-                .expression_attribute_values(":from", s(membership.email.as_str()))
-                .build(),
+            member.onto(self.update(key(keys::org_pk(org), keys::member_sk(&membership.user_id)))).build(),
         )?;
+        let mine = absent().or(attr("user_id").eq(s(membership.user_id.as_str())));
         let old_slot = built(
-            self.delete(key(keys::org_pk(org), keys::email_slot_sk(&membership.email)))
-                .condition_expression("attribute_not_exists(pk) OR user_id = :me")
-                .expression_attribute_values(":me", s(membership.user_id.as_str()))
-                .build(),
+            mine.onto(self.delete(key(keys::org_pk(org), keys::email_slot_sk(&membership.email)))).build(),
         )?;
         let new_slot = built(
             self.put_if(
                 to_item(&EmailSlotItem::member(org, &membership.user_id, to))?,
-                "attribute_not_exists(pk) OR (#state = :invited AND invitation.expires_at <= :now)",
+                super::invitations::slot_free(now)?,
             )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":invited", stored(&super::items::SlotState::Invited)?)
-            .expression_attribute_values(":now", stored(&now)?)
             .build(),
         )?;
         let tx = Tx::new()
