@@ -8,6 +8,8 @@
 //! `ConditionCheck` on their membership), and an invitation accepted only while its inviter may
 //! still invite. Reads before writes only choose the error message.
 //!
+//! - [`expr`]: conditions, updates and key conditions built from attribute paths and values,
+//!   with generated placeholders; no expression string is written by hand.
 //! - [`plumbing`]: reads, paginated queries, transactions with named actions; [`keys`], [`items`]
 //!   and [`schema`]: the stored shape, spelled nowhere else (a test holds that no key prefix or
 //!   key attribute appears outside this folder); [`stream`]: the table's stream records decoded
