@@ -160,31 +160,65 @@ fn browser(venv: &Path, args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// How long each phase of `cargo xtask test` took, printed as a table at the end (the README's CI
+/// table is made from it).
+#[derive(Default)]
+struct Phases(Vec<(&'static str, std::time::Duration)>);
+
+impl Phases {
+    fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+        let started = std::time::Instant::now();
+        let out = f();
+        self.0.push((name, started.elapsed()));
+        out
+    }
+
+    fn print(&self) {
+        let total: std::time::Duration = self.0.iter().map(|(_, d)| *d).sum();
+        eprintln!("xtask: phases (seconds)");
+        for (name, took) in &self.0 {
+            eprintln!("xtask:   {:>6.0}  {name}", took.as_secs_f64());
+        }
+        eprintln!("xtask:   {:>6.0}  total", total.as_secs_f64());
+    }
+}
+
 fn test(extra: &[String]) -> Result<(), String> {
-    let venv = ensure_venv()?;
+    let mut phases = Phases::default();
+    let result = test_phases(extra, &mut phases);
+    phases.print();
+    result
+}
+
+fn test_phases(extra: &[String], phases: &mut Phases) -> Result<(), String> {
+    let venv = phases.time("virtualenv (pinned emulator, linter, fuzzer)", ensure_venv)?;
     let root = root();
     run(Command::new(cargo()).current_dir(&root).args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
-    run(Command::new(cargo()).current_dir(&root).args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--quiet",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    phases.time("clippy", || {
+        run(Command::new(cargo()).current_dir(&root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
     // The functions' real binaries, which a test starts as Lambda would.
-    run(Command::new(cargo()).current_dir(&root).args([
-        "build",
-        "--workspace",
-        "--exclude",
-        "xtask",
-        "--bins",
-        "--quiet",
-    ]))?;
+    phases.time("build the binaries", || {
+        run(Command::new(cargo()).current_dir(&root).args([
+            "build",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--bins",
+            "--quiet",
+        ]))
+    })?;
     let totals = if extra.is_empty() {
-        split_tests(&root, &venv)?
+        split_tests(&root, &venv, phases)?
     } else {
         cargo_test(
             Command::new(cargo())
@@ -195,11 +229,13 @@ fn test(extra: &[String]) -> Result<(), String> {
         )?
     };
     if extra.is_empty() {
-        contract(&venv, &[])?;
-        browser(&venv, &[])?;
+        phases.time("contract test", || contract(&venv, &[]))?;
+        phases.time("dashboard (build, unit and browser tests)", || browser(&venv, &[]))?;
     }
     eprintln!("xtask: linting infra/template.yaml with cfn-lint");
-    run(Command::new(venv.join("bin/cfn-lint")).current_dir(&root).arg("infra/template.yaml"))?;
+    phases.time("cfn-lint", || {
+        run(Command::new(venv.join("bin/cfn-lint")).current_dir(&root).arg("infra/template.yaml"))
+    })?;
     eprintln!("xtask: the template lints clean");
     // One line that sums up every test binary (cargo prints one result line per binary).
     println!("tests: {} passed, {} failed, {} skipped", totals.passed, totals.failed, totals.ignored);
@@ -216,13 +252,16 @@ const FIRST_HALF: &[&str] = &["authorization::", "pages::", "delivery::", "local
 
 /// Runs the unit tests, then the integration tests as two processes at once, and checks that
 /// the two halves ran every integration test exactly once.
-fn split_tests(root: &Path, venv: &Path) -> Result<Totals, String> {
-    let mut totals = cargo_test(
-        Command::new(cargo())
-            .current_dir(root)
-            .args(["test", "--workspace", "--exclude", "xtask", "--exclude", "integration-tests"])
-            .env("ORGS_VENV", venv),
-    )?;
+fn split_tests(root: &Path, venv: &Path, phases: &mut Phases) -> Result<Totals, String> {
+    let mut totals = phases.time("unit tests (build and run)", || {
+        cargo_test(
+            Command::new(cargo())
+                .current_dir(root)
+                .args(["test", "--workspace", "--exclude", "xtask", "--exclude", "integration-tests"])
+                .env("ORGS_VENV", venv),
+        )
+    })?;
+    let started = std::time::Instant::now();
     let output = Command::new(cargo())
         .current_dir(root)
         .args(["test", "-p", "integration-tests", "--test", "it", "--no-run", "--message-format=json"])
@@ -232,6 +271,7 @@ fn split_tests(root: &Path, venv: &Path) -> Result<Totals, String> {
     if !output.status.success() {
         return Err("building the integration tests failed".to_owned());
     }
+    phases.0.push(("build the integration tests", started.elapsed()));
     let text = String::from_utf8_lossy(&output.stdout);
     let binary = text
         .lines()
@@ -253,13 +293,18 @@ fn split_tests(root: &Path, venv: &Path) -> Result<Totals, String> {
         second.args(["--skip", module]);
     }
     eprintln!("xtask: running the {expected} integration tests as two processes, each with its own emulator");
+    let started = std::time::Instant::now();
     let (a, b) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| cargo_test(&mut first));
-        let b = scope.spawn(|| cargo_test(&mut second));
+        let (first, second) = (&mut first, &mut second);
+        let a = scope.spawn(move || (cargo_test(first), started.elapsed()));
+        let b = scope.spawn(move || (cargo_test(second), started.elapsed()));
         (a.join(), b.join())
     });
-    let a = a.map_err(|_| "the first half's runner panicked")??;
-    let b = b.map_err(|_| "the second half's runner panicked")??;
+    let (a, a_took) = a.map_err(|_| "the first half's runner panicked")?;
+    let (b, b_took) = b.map_err(|_| "the second half's runner panicked")?;
+    eprintln!("xtask: the integration tests' halves took {} s and {} s", a_took.as_secs(), b_took.as_secs());
+    phases.0.push(("integration tests (two halves at once)", a_took.max(b_took)));
+    let (a, b) = (a?, b?);
     let ran = a.passed + a.failed + a.ignored + b.passed + b.failed + b.ignored;
     if ran != expected {
         return Err(format!("the two halves ran {ran} integration tests, not the {expected} listed"));
