@@ -128,31 +128,6 @@ pub async fn invoke(
     crate::identity::as_function(function, async {
         match function {
             "get-openapi" => get_openapi::handle(&functions.openapi, request).await,
-            "get-me" => get_me::handle(&functions.api, request).await,
-            "get-organization" => get_organization::handle(&functions.api, request).await,
-            "list-members" => list_members::handle(&functions.api, request).await,
-            "create-invitation" => create_invitation::handle(&functions.api, request).await,
-            "accept-invitation" => accept_invitation::handle(&functions.api, request).await,
-            "decline-invitation" => decline_invitation::handle(&functions.api, request).await,
-            "remove-member" => remove_member::handle(&functions.api, request).await,
-            "change-member-role" => change_member_role::handle(&functions.api, request).await,
-            "transfer-ownership" => transfer_ownership::handle(&functions.api, request).await,
-            "revoke-invitation" => revoke_invitation::handle(&functions.api, request).await,
-            "resend-invitation" => resend_invitation::handle(&functions.api, request).await,
-            "list-invitations" => list_invitations::handle(&functions.api, request).await,
-            "update-permissions" => update_permissions::handle(&functions.api, request).await,
-            "create-organization" => create_organization::handle(&functions.api, request).await,
-            "rename-organization" => rename_organization::handle(&functions.api, request).await,
-            "list-events" => list_events::handle(&functions.api, request).await,
-            "get-usage" => get_usage::handle(&functions.api, request).await,
-            "create-cluster" => create_cluster::handle(&functions.api, request).await,
-            "list-clusters" => list_clusters::handle(&functions.api, request).await,
-            "get-cluster" => get_cluster::handle(&functions.api, request).await,
-            "cluster-action" => cluster_action::handle(&functions.api, request).await,
-            "cluster-port" => cluster_port::handle(&functions.api, request).await,
-            "list-cluster-users" => list_cluster_users::handle(&functions.api, request).await,
-            "rotate-agent-token" => rotate_agent_token::handle(&functions.api, request).await,
-            "cluster-agent" => cluster_agent::handle(&functions.api, request).await,
             "configure-account" => {
                 configure_account::handle(
                     &functions.api,
@@ -165,11 +140,15 @@ pub async fn invoke(
             "get-cloud-account" => {
                 get_cloud_account::handle(&functions.api, &functions.service, request).await
             }
-            _ => route_not_found::handle(request).await,
+            _ => dispatch_api(&functions.api, function, request).await,
         }
     })
     .await
 }
+
+// `dispatch_api`: an arm for every function crate in Cargo.toml with the API handler's signature
+// (written by build.rs).
+include!(concat!(env!("OUT_DIR"), "/dispatch.rs"));
 
 fn gateway_error(status: StatusCode, message: &str) -> AxumResponse {
     (status, axum::Json(json!({ "message": message }))).into_response()
