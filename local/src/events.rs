@@ -152,8 +152,9 @@ impl EventContext {
             &settings,
             orgs::domain::authz::Action::Invite(InviteRole::Member),
         )?;
+        let logs = self.store.rate_logs(&inviter.org_id, &inviter.user_id, email).await?;
         self.store
-            .create_invitation(inviter, &grant, &invitation, &orgs::config::Limits::default(), now)
+            .create_invitation(inviter, &grant, &invitation, logs, &orgs::config::Limits::default(), now)
             .await?;
         Ok(invitation)
     }

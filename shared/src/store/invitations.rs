@@ -11,7 +11,7 @@ use super::items::{
     invitation_ttl, slot_ttl, to_item,
 };
 use super::keys;
-use super::limits::{INVITER_SLOT, ORG_SLOT, RECIPIENT_SLOT, SLOT_ATTEMPTS};
+use super::limits::{LOG_ACTIONS, REREADS, RateLogs, decisions};
 use super::organizations::EVENT;
 use super::pages::{Page, PageRequest, cursor, position};
 use super::plumbing::{Query, Tx, TxError, built, contention, key, s, stored};
@@ -30,7 +30,8 @@ const INVITER_PERMISSION: &str = "organization's permission for the inviter";
 const MEMBER: &str = "new membership";
 
 impl Store {
-    /// Writes a new pending invitation, with its audit event and a slot of each rate limit. Fails
+    /// Writes a new pending invitation, with its audit event and its record in each rate log as
+    /// `logs` (read with [`Store::organization_for_sending`]). Fails
     /// with `Conflict` when the email already belongs to a member or holds an open invitation,
     /// `Forbidden` when what the inviter's grant rested on changed meanwhile, and `TooMany` past a
     /// limit. The stream then carries it to the mailer.
@@ -39,6 +40,7 @@ impl Store {
         inviter: &Membership,
         grant: &Grant,
         invitation: &Invitation,
+        logs: RateLogs,
         limits: &Limits,
         now: Timestamp,
     ) -> Result<(), DomainError> {
@@ -55,50 +57,63 @@ impl Store {
             .put(SLOT, slot)
             .put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, &inviter.org_id, &inviter.user_id, grant)?;
-        self.commit_with_slots("invitation", tx, inviter, &invitation.email, limits, now).await.map_err(|e| {
-            e.explain(|c| {
-                if c.failed(SLOT) {
-                    Some(slot_taken(
-                        c,
-                        &invitation.email,
-                        "already has a pending invitation to this organization",
-                    ))
-                } else {
-                    lost_grant(c, "invite")
-                }
-            })
-        })
+        self.commit_with_logs("invitation", tx, inviter, &invitation.email, logs, limits, now).await.map_err(
+            |e| {
+                e.explain(|c| {
+                    if c.failed(SLOT) {
+                        Some(slot_taken(
+                            c,
+                            &invitation.email,
+                            "already has a pending invitation to this organization",
+                        ))
+                    } else {
+                        lost_grant(c, "invite")
+                    }
+                })
+            },
+        )
     }
 
-    /// Commits a send with a slot of each rate limit, picking again when a parallel send took the
-    /// same slot. Any other failure is the caller's to explain.
-    async fn commit_with_slots(
+    /// Commits a send with its record in each rate log as `read`, deciding again on the logs as
+    /// they are when a parallel send moved one (each loss is another send that got in, so this
+    /// ends within [`decisions`]). Any other failure is the caller's to explain.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_with_logs(
         &self,
         what: &'static str,
         tx: Tx,
         sender: &Membership,
         recipient: &crate::domain::Email,
+        read: RateLogs,
         limits: &Limits,
         now: Timestamp,
     ) -> Result<(), TxError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let with_slots = self
-                .take_slots(tx.clone(), &sender.org_id, &sender.user_id, recipient, limits, now)
-                .await
+        let (org, inviter) = (&sender.org_id, &sender.user_id);
+        let mut logs = read;
+        let mut rereads = 0;
+        for _ in 0..decisions(limits) {
+            let with_logs = self
+                .record_sends(tx.clone(), sender, recipient, &logs, limits, now)
                 .map_err(TxError::Failed)?;
-            match self.commit(what, with_slots).await {
-                Err(e)
-                    if attempt < SLOT_ATTEMPTS
-                        && (e.failed(ORG_SLOT) || e.failed(INVITER_SLOT) || e.failed(RECIPIENT_SLOT))
-                        && !e.any_failed_except(&[ORG_SLOT, INVITER_SLOT, RECIPIENT_SLOT]) =>
-                {
-                    continue;
+            match self.commit(what, with_logs).await {
+                Err(e) if LOG_ACTIONS.iter().any(|n| e.failed(n)) && !e.any_failed_except(&LOG_ACTIONS) => {
+                    let as_now = match &e {
+                        TxError::Cancelled(c) => logs.after(c).map_err(TxError::Failed)?,
+                        TxError::Failed(_) => None,
+                    };
+                    logs = match as_now {
+                        Some(logs) => logs,
+                        None if rereads < REREADS => {
+                            rereads += 1;
+                            self.rate_logs(org, inviter, recipient).await.map_err(TxError::Failed)?
+                        }
+                        None => return Err(e),
+                    };
                 }
                 result => return result,
             }
         }
+        Err(TxError::Failed(contention()))
     }
 
     /// An invitation and the user answering it, in one round trip.
@@ -353,29 +368,32 @@ impl Store {
             .with("expires_at", resent.expires_at);
         let tx = Tx::new().update(INVITATION, update).put(SLOT, slot).put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, &actor.org_id, &actor.user_id, grant)?;
-        self.commit_with_slots("resend", tx, actor, &invitation.email, limits, now).await.map_err(|e| {
-            e.explain(|c| {
-                if c.failed(INVITATION) {
-                    let old = c
-                        .old_item(INVITATION)
-                        .and_then(|i| from_item::<InvitationItem>(i).ok())
-                        .map(Invitation::from);
-                    Some(match old {
-                        Some(inv) if inv.status == InvitationStatus::Pending => contention(),
-                        Some(inv) => inv.check_revocable().err().unwrap_or_else(contention),
-                        None => DomainError::NotFound("invitation"),
-                    })
-                } else if c.failed(SLOT) {
-                    Some(slot_taken(
-                        c,
-                        &invitation.email,
-                        "has a newer invitation that replaced this one: resend that one instead",
-                    ))
-                } else {
-                    lost_grant(c, "resend this invitation")
-                }
-            })
-        })?;
+        let logs = self.rate_logs(&actor.org_id, &actor.user_id, &invitation.email).await?;
+        self.commit_with_logs("resend", tx, actor, &invitation.email, logs, limits, now).await.map_err(
+            |e| {
+                e.explain(|c| {
+                    if c.failed(INVITATION) {
+                        let old = c
+                            .old_item(INVITATION)
+                            .and_then(|i| from_item::<InvitationItem>(i).ok())
+                            .map(Invitation::from);
+                        Some(match old {
+                            Some(inv) if inv.status == InvitationStatus::Pending => contention(),
+                            Some(inv) => inv.check_revocable().err().unwrap_or_else(contention),
+                            None => DomainError::NotFound("invitation"),
+                        })
+                    } else if c.failed(SLOT) {
+                        Some(slot_taken(
+                            c,
+                            &invitation.email,
+                            "has a newer invitation that replaced this one: resend that one instead",
+                        ))
+                    } else {
+                        lost_grant(c, "resend this invitation")
+                    }
+                })
+            },
+        )?;
         Ok(resent)
     }
 

@@ -35,7 +35,7 @@ pub enum Entity {
     Email,
     Invitation,
     Event,
-    RateSlot,
+    RateLog,
     CloudAccount,
     Cluster,
     Credits,
@@ -55,7 +55,7 @@ impl Entity {
         Entity::Email,
         Entity::Invitation,
         Entity::Event,
-        Entity::RateSlot,
+        Entity::RateLog,
         Entity::CloudAccount,
         Entity::Cluster,
         Entity::Credits,
@@ -75,7 +75,7 @@ impl Entity {
             Entity::Email => "email",
             Entity::Invitation => "invitation",
             Entity::Event => "event",
-            Entity::RateSlot => "rate_slot",
+            Entity::RateLog => "rate_log",
             Entity::CloudAccount => "cloud_account",
             Entity::Cluster => "cluster",
             Entity::Credits => "credits",
@@ -514,16 +514,6 @@ pub struct PositionItem {
     pub entity: Entity,
     pub after: String,
     pub at: Timestamp,
-}
-
-/// One of the N slots of a rate limit: it may be taken again a window after `used_at`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RateSlotItem {
-    pub pk: String,
-    pub sk: String,
-    pub entity: Entity,
-    pub used_at: Timestamp,
-    pub ttl: i64,
 }
 
 #[cfg(test)]

@@ -109,28 +109,20 @@ pub fn event_sk(at: Timestamp, id: &uuid::Uuid) -> String {
 /// The sort keys of an audit log's events begin with this.
 pub const EVENT_PREFIX: &str = "EVENT#";
 
-/// The slots of an organization's invitation rate limit.
+/// The log of an organization's invitation rate limit.
 pub fn org_rate_pk(org: &OrgId) -> String {
     format!("RATE#{}", org_pk(org))
 }
 
-/// The slots of an inviter's rate limit.
+/// The log of an inviter's rate limit.
 pub fn inviter_rate_pk(user: &UserId) -> String {
     format!("RATE#{}", user_pk(user))
 }
 
-/// The slots of a recipient's rate limit.
+/// The log of a recipient's rate limit.
 pub fn recipient_rate_pk(email: &Email) -> String {
     format!("RATE#{}", email_slot_sk(email))
 }
 
-pub fn rate_slot_sk(n: usize) -> String {
-    format!("{SLOT_PREFIX}{n:03}")
-}
-/// The sort keys of a rate limit's slots begin with this.
-pub const SLOT_PREFIX: &str = "SLOT#";
-
-/// Which slot a slot's sort key names.
-pub fn rate_slot_index(sk: &str) -> Option<usize> {
-    sk.strip_prefix(SLOT_PREFIX)?.parse().ok()
-}
+/// A rate limit's log (earlier, `SLOT#nnn` items held one send each; they age out by TTL).
+pub const RATE_LOG_SK: &str = "LOG";

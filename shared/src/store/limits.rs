@@ -1,31 +1,42 @@
 //! Rolling-window rate limits as conditions.
 //!
-//! A limit of N per 24 hours is N slot items; a send takes one slot whose last use is older than
-//! the window, with that as the put's condition. Whatever the interleaving, no slot is used twice
-//! in a window, so no window holds more than N sends: the limit holds under parallel requests
-//! without a counter everyone contends on. The slot is taken in the transaction of the send
-//! itself: a send refused for another reason takes no slot.
+//! A limit of N per 24 hours is one log item per scope: the times of its sends in the last 24
+//! hours (at most N) and a version. A send is refused while the log holds N sends younger than
+//! the window; otherwise its transaction writes the log with its own time added (older ones
+//! dropped) and the version moved on, on condition that the version is still the one read. So no
+//! window ever holds more than N sends, whatever the interleaving, and a send refused for another
+//! reason writes nothing.
 //!
-//! Each request reads the slots (one strongly consistent query per limit) and picks a free one at
-//! random, so parallel requests mostly pick different slots; the few that collide read again.
+//! The logs are read with the organization and the membership, in the one BatchGetItem the
+//! operation makes anyway. A send whose log moved meanwhile gets the log as it is now from the
+//! cancellation (ALL_OLD) and decides again, without another read: each such loss is another
+//! send that got in, so a send decides at most N + 1 times per limit before it goes through or is
+//! refused.
 
-use aws_sdk_dynamodb::types::Put;
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
+use serde::{Deserialize, Serialize};
 use time::Duration;
 
 use super::Store;
 use super::expr::{absent, attr};
-use super::items::{Entity, RateSlotItem, from_item, to_item};
+use super::items::{Entity, Item, from_item, to_item};
 use super::keys;
-use super::plumbing::{Query, Tx, built, stored};
+use super::plumbing::{Cancelled, Tx, built, key, number};
+use crate::config::Limits;
 use crate::domain::{DomainError, Email, OrgId, Timestamp, UserId};
 
 /// The window every limit counts over.
 pub const WINDOW: Duration = Duration::hours(24);
 
-/// Transaction action names of the two slots.
-pub(super) const ORG_SLOT: &str = "organization's rate slot";
-pub(super) const INVITER_SLOT: &str = "inviter's rate slot";
-pub(super) const RECIPIENT_SLOT: &str = "recipient's rate slot";
+/// Transaction action names of the three logs.
+pub(super) const ORG_SLOT: &str = "organization's rate log";
+pub(super) const INVITER_SLOT: &str = "inviter's rate log";
+pub(super) const RECIPIENT_SLOT: &str = "recipient's rate log";
+const LOGS: [&str; 3] = [ORG_SLOT, INVITER_SLOT, RECIPIENT_SLOT];
+
+/// How many times a send whose log changed without telling how (a conflicting transaction)
+/// reads the logs again before giving up.
+pub(super) const REREADS: usize = 8;
 
 /// One limit: whose sends it counts and how many a window holds.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +47,71 @@ pub enum Scope<'a> {
     Recipient(&'a Email),
 }
 
+/// A limit's log as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct RateLogItem {
+    pk: String,
+    sk: String,
+    entity: Entity,
+    /// The sends younger than the window when it was written, oldest first.
+    sent: Vec<Timestamp>,
+    version: u64,
+    ttl: i64,
+}
+
+/// A limit's log as a send read it: its sends and version (`None`: no log yet).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RateLog {
+    read: Option<(Vec<Timestamp>, u64)>,
+}
+
+impl RateLog {
+    fn of(item: Option<Item>) -> Result<RateLog, DomainError> {
+        Ok(RateLog { read: item.map(from_item::<RateLogItem>).transpose()?.map(|l| (l.sent, l.version)) })
+    }
+}
+
+/// The three logs a send counts against, as read.
+#[derive(Debug, Clone, Default)]
+pub struct RateLogs {
+    org: RateLog,
+    inviter: RateLog,
+    recipient: RateLog,
+}
+
+/// The keys of the three logs a send from `inviter` in `org` to `recipient` counts against.
+pub(super) fn log_keys(org: &OrgId, inviter: &UserId, recipient: &Email) -> [Item; 3] {
+    [Scope::Org(org), Scope::Inviter(inviter), Scope::Recipient(recipient)].map(|s| s.key())
+}
+
+impl RateLogs {
+    /// The logs among `items` (what a batch read returned), by their keys.
+    pub(super) fn among(items: &mut Vec<Item>, keys: &[Item; 3]) -> Result<RateLogs, DomainError> {
+        let mut take = |wanted: &Item| -> Result<RateLog, DomainError> {
+            let found = items.iter().position(|item| {
+                [super::schema::PK, super::schema::SK].iter().all(|k| item.get(*k) == wanted.get(*k))
+            });
+            RateLog::of(found.map(|i| items.swap_remove(i)))
+        };
+        Ok(RateLogs { org: take(&keys[0])?, inviter: take(&keys[1])?, recipient: take(&keys[2])? })
+    }
+
+    /// These logs, with those whose condition failed in `c` as they were then. `None` when one
+    /// failed without telling how it was (a conflicting transaction): read them again.
+    pub(super) fn after(&self, c: &Cancelled) -> Result<Option<RateLogs>, DomainError> {
+        let mut next = self.clone();
+        for (name, log) in LOGS.iter().zip([&mut next.org, &mut next.inviter, &mut next.recipient]) {
+            if c.failed(name) {
+                match c.old_item(name) {
+                    Some(item) => *log = RateLog::of(Some(item))?,
+                    None => return Ok(None),
+                }
+            }
+        }
+        Ok(Some(next))
+    }
+}
+
 impl Scope<'_> {
     fn partition(&self) -> String {
         match self {
@@ -43,6 +119,10 @@ impl Scope<'_> {
             Scope::Inviter(user) => keys::inviter_rate_pk(user),
             Scope::Recipient(email) => keys::recipient_rate_pk(email),
         }
+    }
+
+    fn key(&self) -> Item {
+        key(self.partition(), keys::RATE_LOG_SK)
     }
 
     fn refusal(&self, limit: usize, retry_after: Duration) -> DomainError {
@@ -67,60 +147,101 @@ impl Scope<'_> {
 }
 
 impl Store {
-    /// Chooses a free slot of `scope`'s limit and returns the put that takes it, or the refusal
-    /// naming the limit and when a slot frees up.
-    pub(super) async fn take_slot(
+    /// The put that records a send at `now` in `scope`'s log as `read`, or the refusal naming the
+    /// limit and when the next send may go out.
+    fn record_send(
         &self,
         scope: Scope<'_>,
         limit: usize,
+        read: &RateLog,
         now: Timestamp,
     ) -> Result<Put, DomainError> {
-        let partition = scope.partition();
         let cutoff = now.plus(-WINDOW);
-        let mut busy = vec![None; limit];
-        for item in self.query(Query::partition(partition.clone()).prefix(keys::SLOT_PREFIX)).await? {
-            let slot = from_item::<RateSlotItem>(item)?;
-            let index = keys::rate_slot_index(&slot.sk);
-            if let Some(entry) = index.and_then(|i| busy.get_mut(i)) {
-                *entry = Some(slot.used_at).filter(|t| *t > cutoff);
+        let (mut sent, version) = match &read.read {
+            Some((sent, version)) => {
+                (sent.iter().copied().filter(|t| *t > cutoff).collect::<Vec<_>>(), *version)
             }
+            None => (Vec::new(), 0),
+        };
+        sent.sort_unstable();
+        if sent.len() >= limit {
+            // The send `limit` places back frees a place when it leaves the window.
+            let frees = sent[sent.len() - limit];
+            return Err(scope.refusal(limit, frees.plus(WINDOW).datetime() - now.datetime()));
         }
-        let free: Vec<usize> = (0..limit).filter(|i| busy[*i].is_none()).collect();
-        if free.is_empty() {
-            let oldest = busy.iter().flatten().min().copied().unwrap_or(now);
-            let retry_after = oldest.plus(WINDOW).datetime() - now.datetime();
-            return Err(scope.refusal(limit, retry_after));
-        }
-        let pick = free[(uuid::Uuid::new_v4().as_u128() % free.len() as u128) as usize];
-        let item = RateSlotItem {
-            pk: partition,
-            sk: keys::rate_slot_sk(pick),
-            entity: Entity::RateSlot,
-            used_at: now,
+        sent.push(now);
+        let item = RateLogItem {
+            pk: scope.partition(),
+            sk: keys::RATE_LOG_SK.to_owned(),
+            entity: Entity::RateLog,
+            sent,
+            version: version + 1,
             ttl: now.plus(WINDOW).plus(Duration::hours(1)).unix(),
         };
-        built(self.put_if(to_item(&item)?, absent().or(attr("used_at").le(stored(&cutoff)?))).build())
+        let unchanged = match read.read {
+            Some(_) => attr("version").eq(number(version)),
+            None => absent(),
+        };
+        built(
+            self.put_if(to_item(&item)?, unchanged)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )
     }
 
-    /// Adds the three limits' slots to `tx`: the organization's, the inviter's and the
-    /// recipient's.
-    pub(super) async fn take_slots(
+    /// The three logs a send counts against, read in one round trip (for a send whose other
+    /// reads do not carry them).
+    pub async fn rate_logs(
         &self,
-        tx: Tx,
         org: &OrgId,
         inviter: &UserId,
         recipient: &Email,
-        limits: &crate::config::Limits,
+    ) -> Result<RateLogs, DomainError> {
+        let keys = log_keys(org, inviter, recipient);
+        let mut items = self.get_many(keys.to_vec()).await?;
+        RateLogs::among(&mut items, &keys)
+    }
+
+    /// Adds to `tx` the send's record in the three logs as `read`: the organization's, the
+    /// inviter's and the recipient's.
+    pub(super) fn record_sends(
+        &self,
+        tx: Tx,
+        sender: &crate::domain::Membership,
+        recipient: &Email,
+        read: &RateLogs,
+        limits: &Limits,
         now: Timestamp,
     ) -> Result<Tx, DomainError> {
-        let (org_slot, inviter_slot, recipient_slot) = tokio::try_join!(
-            self.take_slot(Scope::Org(org), limits.invitations_per_org, now),
-            self.take_slot(Scope::Inviter(inviter), limits.invitations_per_inviter, now),
-            self.take_slot(Scope::Recipient(recipient), limits.invitations_per_recipient, now),
-        )?;
-        Ok(tx.put(ORG_SLOT, org_slot).put(INVITER_SLOT, inviter_slot).put(RECIPIENT_SLOT, recipient_slot))
+        let (org, inviter) = (&sender.org_id, &sender.user_id);
+        Ok(tx
+            .put(ORG_SLOT, self.record_send(Scope::Org(org), limits.invitations_per_org, &read.org, now)?)
+            .put(
+                INVITER_SLOT,
+                self.record_send(
+                    Scope::Inviter(inviter),
+                    limits.invitations_per_inviter,
+                    &read.inviter,
+                    now,
+                )?,
+            )
+            .put(
+                RECIPIENT_SLOT,
+                self.record_send(
+                    Scope::Recipient(recipient),
+                    limits.invitations_per_recipient,
+                    &read.recipient,
+                    now,
+                )?,
+            ))
     }
 }
 
-/// How many times a send whose slot was taken by a parallel one picks again before giving up.
-pub(super) const SLOT_ATTEMPTS: usize = 8;
+/// The most times a send decides: once per send of another that can get in first under each
+/// limit, and once more.
+pub(super) fn decisions(limits: &Limits) -> usize {
+    limits.invitations_per_org + limits.invitations_per_inviter + limits.invitations_per_recipient + 1
+}
+
+/// The names of the logs' actions, for telling a lost log from another failure.
+pub(super) const LOG_ACTIONS: [&str; 3] = LOGS;

@@ -49,7 +49,7 @@ pub use cloud::CloudAccountView;
 pub use cluster_users::{AgentItem, CLUSTERS_PER_WRITE};
 pub use clusters::{LiveCluster, Outcome as ClusterOutcome};
 pub use items::Entity;
-pub use limits::WINDOW as RATE_WINDOW;
+pub use limits::{RateLogs, WINDOW as RATE_WINDOW};
 pub use organizations::DEFAULT_MAX_OWNED;
 pub use pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
 pub use users::Registration;

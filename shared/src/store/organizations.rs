@@ -50,6 +50,32 @@ impl Store {
         Ok(organization.zip(membership))
     }
 
+    /// The organization, the sender's membership, and the three rate logs a send from them to
+    /// `recipient` counts against, in one strongly consistent round trip; `None` unless the
+    /// organization and the membership exist.
+    pub async fn organization_for_sending(
+        &self,
+        org: &OrgId,
+        sender: &UserId,
+        recipient: &crate::domain::Email,
+    ) -> Result<Option<(Organization, Membership, super::limits::RateLogs)>, DomainError> {
+        let logs = super::limits::log_keys(org, sender, recipient);
+        let mut wanted =
+            vec![key(keys::org_pk(org), keys::ORG_SK), key(keys::org_pk(org), keys::member_sk(sender))];
+        wanted.extend(logs.iter().cloned());
+        let mut items = self.get_many(wanted).await?;
+        let read = super::limits::RateLogs::among(&mut items, &logs)?;
+        let (mut organization, mut membership) = (None, None);
+        for item in items {
+            match entity_of(&item) {
+                Some(Entity::Org) => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
+                Some(Entity::Member) => membership = Some(Membership::from(from_item::<MemberItem>(item)?)),
+                _ => {}
+            }
+        }
+        Ok(organization.zip(membership).map(|(o, m)| (o, m, read)))
+    }
+
     /// The organization and two users' memberships of it (the actor and the one acted on), in
     /// one strongly consistent round trip.
     pub async fn organization_with(
