@@ -29,10 +29,11 @@ use crate::domain::{DomainError, Email, OrgId, Timestamp, UserId};
 pub const WINDOW: Duration = Duration::hours(24);
 
 /// Transaction action names of the three logs.
-pub(super) const ORG_SLOT: &str = "organization's rate log";
-pub(super) const INVITER_SLOT: &str = "inviter's rate log";
-pub(super) const RECIPIENT_SLOT: &str = "recipient's rate log";
-const LOGS: [&str; 3] = [ORG_SLOT, INVITER_SLOT, RECIPIENT_SLOT];
+const ORG_LOG: &str = "organization's rate log";
+const INVITER_LOG: &str = "inviter's rate log";
+const RECIPIENT_LOG: &str = "recipient's rate log";
+/// The names of the logs' actions, for telling a lost log from another failure.
+pub(super) const LOG_ACTIONS: [&str; 3] = [ORG_LOG, INVITER_LOG, RECIPIENT_LOG];
 
 /// How many times a send whose log changed without telling how (a conflicting transaction)
 /// reads the logs again before giving up.
@@ -100,7 +101,7 @@ impl RateLogs {
     /// failed without telling how it was (a conflicting transaction): read them again.
     pub(super) fn after(&self, c: &Cancelled) -> Result<Option<RateLogs>, DomainError> {
         let mut next = self.clone();
-        for (name, log) in LOGS.iter().zip([&mut next.org, &mut next.inviter, &mut next.recipient]) {
+        for (name, log) in LOG_ACTIONS.iter().zip([&mut next.org, &mut next.inviter, &mut next.recipient]) {
             if c.failed(name) {
                 match c.old_item(name) {
                     Some(item) => *log = RateLog::of(Some(item))?,
@@ -215,9 +216,9 @@ impl Store {
     ) -> Result<Tx, DomainError> {
         let (org, inviter) = (&sender.org_id, &sender.user_id);
         Ok(tx
-            .put(ORG_SLOT, self.record_send(Scope::Org(org), limits.invitations_per_org, &read.org, now)?)
+            .put(ORG_LOG, self.record_send(Scope::Org(org), limits.invitations_per_org, &read.org, now)?)
             .put(
-                INVITER_SLOT,
+                INVITER_LOG,
                 self.record_send(
                     Scope::Inviter(inviter),
                     limits.invitations_per_inviter,
@@ -226,7 +227,7 @@ impl Store {
                 )?,
             )
             .put(
-                RECIPIENT_SLOT,
+                RECIPIENT_LOG,
                 self.record_send(
                     Scope::Recipient(recipient),
                     limits.invitations_per_recipient,
@@ -242,6 +243,3 @@ impl Store {
 pub(super) fn decisions(limits: &Limits) -> usize {
     limits.invitations_per_org + limits.invitations_per_inviter + limits.invitations_per_recipient + 1
 }
-
-/// The names of the logs' actions, for telling a lost log from another failure.
-pub(super) const LOG_ACTIONS: [&str; 3] = LOGS;

@@ -18,10 +18,11 @@
 //!   was lost.
 //! - one file per aggregate: [`users`], [`organizations`], [`invitations`], [`members`],
 //!   [`cloud`], [`clusters`], [`cluster_users`], [`credits`], [`limits`] (the rate limits'
-//!   slots), [`pages`] (cursors).
+//!   logs), [`pages`] (cursors).
 //!
 //! Cost: no Scan exists. Most mutations are one read round trip (a BatchGetItem) and one write;
-//! an invitation or resend adds the three rate limits' slot queries, a role change or removal the
+//! an invitation reads its three rate limits' logs in that BatchGetItem (a resend in a second
+//! one, once its invitation says who receives it), a role change or removal adds the
 //! query of the member's open invitations, and a cluster's creation or start the read of the
 //! credits (see the README's round-trip table, which a test holds).
 
