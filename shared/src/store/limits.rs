@@ -54,7 +54,8 @@ struct RateLogItem {
     pk: String,
     sk: String,
     entity: Entity,
-    /// The sends younger than the window when it was written, oldest first.
+    /// The sends younger than the window when it was written, oldest first: at most the limit
+    /// (1,000 at most, about 30 kB of the item's 400).
     sent: Vec<Timestamp>,
     version: u64,
     ttl: i64,
@@ -166,8 +167,9 @@ impl Store {
         };
         sent.sort_unstable();
         if sent.len() >= limit {
-            // The send `limit` places back frees a place when it leaves the window.
-            let frees = sent[sent.len() - limit];
+            // The send `limit` places back frees a place when it leaves the window (a limit of
+            // nought: a window from now).
+            let frees = sent.get(sent.len() - limit).copied().unwrap_or(now);
             return Err(scope.refusal(limit, frees.plus(WINDOW).datetime() - now.datetime()));
         }
         sent.push(now);
