@@ -289,7 +289,14 @@ impl Placeholders {
         if let Some((placeholder, _)) = self.names.iter().find(|(_, n)| n.as_str() == name) {
             return placeholder.clone();
         }
-        let placeholder = if readable { format!("#{name}") } else { format!("#n{}", self.names.len()) };
+        // `#name` when the name may stand in a placeholder and no other name holds it; otherwise
+        // the first free `#nN`.
+        let mut placeholder = if readable { format!("#{name}") } else { String::new() };
+        let mut n = self.names.len();
+        while placeholder.is_empty() || self.names.contains_key(&placeholder) {
+            placeholder = format!("#n{n}");
+            n += 1;
+        }
         self.names.insert(placeholder.clone(), name.to_owned());
         placeholder
     }
@@ -409,6 +416,10 @@ mod tests {
         assert_eq!(to.name("a-b"), "#n0");
         assert_eq!(to.name("a-b"), "#n0");
         assert_eq!(to.name("ok"), "#ok");
+        // An attribute whose own name is a numbered placeholder's gets another one.
+        assert_eq!(to.name("n0"), "#n2");
+        assert_eq!(to.names.len(), 3);
+        assert_eq!(to.names["#n0"], "a-b");
     }
 
     #[test]
