@@ -14,9 +14,11 @@ use std::time::Duration;
 use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
 use lambda_runtime::LambdaEvent;
 use orgs::config::Pricing;
+use orgs::contract::openapi::{Caller, Operation};
 use orgs::domain::{
     Email, Invitation, InvitationId, InviteRole, Membership, NewInvitation, Timestamp, User, UserId,
 };
+use orgs::routes::OPERATIONS;
 use orgs::store::Store;
 use orgs::{Clock, SystemClock};
 use register_user::Registrar;
@@ -172,150 +174,23 @@ impl EventContext {
         let caller = self.ensure_user(email).await?;
         let org = caller.personal_org_id;
         let token = self.issuer.token(caller.user_id.as_str(), caller.email.as_str());
-        let http = |path: String, params: Value, body: Option<Value>| {
-            http_event(function, &caller, &token, &path, params, body)
-        };
+        if let Some(op) = sampled_operation(function) {
+            return self.routed_event(op, &caller, &token).await;
+        }
         match function {
             "register-user" => Ok(post_confirmation(caller.user_id.as_str(), caller.email.as_str())),
-            "get-me" => http("/v1/me".into(), Value::Null, None),
-            "get-organization" => http(format!("/v1/organizations/{org}"), json!({ "org_id": org }), None),
-            "list-members" => {
-                http(format!("/v1/organizations/{org}/members"), json!({ "org_id": org }), None)
-            }
-            "create-invitation" => http(
-                format!("/v1/organizations/{org}/invitations"),
-                json!({ "org_id": org }),
-                Some(json!({ "email": fresh("guest")?, "role": "member" })),
-            ),
-            "accept-invitation" | "decline-invitation" => {
-                let inviter = self.ensure_user(&fresh("sample-inviter")?).await?;
-                let invitation = self.invite(&self.owner_of(&inviter).await?, &caller.email).await?;
-                let id = invitation.invitation_id;
-                let action = function.trim_end_matches("-invitation");
-                http(
-                    format!("/v1/invitations/{id}/{action}"),
-                    json!({ "invitation_id": id }),
-                    Some(json!({})),
-                )
-            }
-            "remove-member" | "change-member-role" => {
-                let user = self.fresh_member_of(&caller).await?.user_id;
-                let body = (function == "change-member-role").then(|| json!({ "role": "admin" }));
-                http(
-                    format!("/v1/organizations/{org}/members/{user}"),
-                    json!({ "org_id": org, "user_id": user }),
-                    body,
-                )
-            }
-            "transfer-ownership" => {
-                // An earlier invocation may have handed the caller's organization away: take it
-                // back first, so the event works every time it is generated.
-                let org_item = self.store.organization_for(&org, &caller.user_id).await?;
-                if let Some((organization, mine)) = org_item.filter(|(o, _)| o.owner_id != caller.user_id) {
-                    let holder = self.store.membership(&org, &organization.owner_id).await?;
-                    if let Some(holder) = holder {
-                        self.store
-                            .transfer_ownership(
-                                &holder,
-                                &mine,
-                                orgs::config::Limits::default().max_owned,
-                                self.now(),
-                            )
-                            .await?;
-                    }
-                }
-                let user = self.fresh_member_of(&caller).await?.user_id;
-                http(
-                    format!("/v1/organizations/{org}/ownership"),
-                    json!({ "org_id": org }),
-                    Some(json!({ "user_id": user })),
-                )
-            }
-            "revoke-invitation" => {
-                let invitation = self.invite(&self.owner_of(&caller).await?, &fresh("guest")?).await?;
-                let id = invitation.invitation_id;
-                http(
-                    format!("/v1/organizations/{org}/invitations/{id}"),
-                    json!({ "org_id": org, "invitation_id": id }),
-                    None,
-                )
-            }
-            "resend-invitation" => {
-                let invitation = self.invite(&self.owner_of(&caller).await?, &fresh("guest")?).await?;
-                let id = invitation.invitation_id;
-                http(
-                    format!("/v1/organizations/{org}/invitations/{id}/resend"),
-                    json!({ "org_id": org, "invitation_id": id }),
-                    None,
-                )
-            }
-            "list-invitations" => {
-                http(format!("/v1/organizations/{org}/invitations"), json!({ "org_id": org }), None)
-            }
-            "list-events" => http(format!("/v1/organizations/{org}/events"), json!({ "org_id": org }), None),
-            "get-usage" => {
-                let mut event =
-                    http(format!("/v1/organizations/{org}/usage"), json!({ "org_id": org }), None)?;
-                event["rawQueryString"] = json!("from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z");
-                event["queryStringParameters"] =
-                    json!({ "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z" });
-                Ok(event)
-            }
             "grant-credits" => Ok(json!({
                 "org_id": org,
                 "credits": 50,
                 "operator": "local operator",
                 "reason": "a sample grant",
             })),
-            "update-permissions" => http(
-                format!("/v1/organizations/{org}/permissions"),
-                json!({ "org_id": org }),
-                Some(json!({
-                    "members_can_invite": true,
-                    "members_can_manage_clusters": true,
-                    "members_can_open_ports": false,
-                    "invitation_ttl_days": 14,
-                })),
-            ),
-            "create-organization" => {
-                http("/v1/organizations".into(), Value::Null, Some(json!({ "name": "Sample team" })))
-            }
-            "rename-organization" => http(
-                format!("/v1/organizations/{org}"),
-                json!({ "org_id": org }),
-                Some(
-                    json!({ "name": format!("Renamed {}", &uuid::Uuid::new_v4().simple().to_string()[..6]) }),
-                ),
-            ),
             "sync-organization-name" => self.rename_event(&caller).await,
             "sync-cluster-users" => {
                 self.stream_record_where(|c| {
                     matches!(c, Change::Member { kind: Kind::Insert, user, .. } if *user == caller.user_id)
                 })
                 .await
-            }
-            "list-cluster-users" | "rotate-agent-token" => {
-                let cluster = self.cluster_of(&caller).await?;
-                let params = json!({ "org_id": org, "cluster_id": cluster });
-                let base = format!("/v1/organizations/{org}/clusters/{cluster}");
-                if function == "list-cluster-users" {
-                    http(format!("{base}/users"), params, None)
-                } else {
-                    http(format!("{base}/agent-token"), params, Some(json!({})))
-                }
-            }
-            "cluster-agent" => {
-                // The agent pulls its users, with its own token.
-                let (cluster, token) = self.cluster_with_agent(&caller).await?;
-                let mut event = http(
-                    format!("/v1/agent/clusters/{cluster}/users"),
-                    json!({ "cluster_id": cluster }),
-                    None,
-                )?;
-                event["headers"]["authorization"] = json!(format!("Bearer {}", token.as_str()));
-                event["rawQueryString"] = json!("after=0");
-                event["queryStringParameters"] = json!({ "after": "0" });
-                Ok(event)
             }
             "reconcile-clusters" => sample("reconcile-clusters"),
             "dispatch-table-stream" => {
@@ -337,58 +212,14 @@ impl EventContext {
                 )
                 .await
             }
-            "configure-account" => {
-                self.customer_trusts(&org).await?;
-                http(
-                    format!("/v1/organizations/{org}/cloud-account"),
-                    json!({ "org_id": org }),
-                    Some(json!({ "provider": "aws", "role_arn": CUSTOMER_ROLE, "region": "eu-west-1" })),
-                )
-            }
-            "create-cluster" => {
-                self.connect_account(&caller).await?;
-                http(
-                    format!("/v1/organizations/{org}/clusters"),
-                    json!({ "org_id": org }),
-                    Some(
-                        json!({ "name": "analytics", "instance_type": "m5.xlarge", "workers": 2, "user_management": "managed" }),
-                    ),
-                )
-            }
-            "list-clusters" => {
-                http(format!("/v1/organizations/{org}/clusters"), json!({ "org_id": org }), None)
-            }
-            "cluster-port" => {
-                let cluster = self.cluster_of(&caller).await?;
-                let mut event = http(
-                    format!("/v1/organizations/{org}/clusters/{cluster}/ports/8080"),
-                    json!({ "org_id": org, "cluster_id": cluster, "port": "8080" }),
-                    None,
-                )?;
-                event["routeKey"] =
-                    json!("PUT /v1/organizations/{org_id}/clusters/{cluster_id}/ports/{port}");
-                event["requestContext"]["routeKey"] = event["routeKey"].clone();
-                Ok(event)
-            }
-            "get-cluster" | "cluster-action" => {
-                let cluster = self.cluster_of(&caller).await?;
-                let path = format!("/v1/organizations/{org}/clusters/{cluster}");
-                let params = json!({ "org_id": org, "cluster_id": cluster });
-                if function == "get-cluster" {
-                    http(path, params, None)
-                } else {
-                    let mut event = http(format!("{path}/terminate"), params, Some(json!({})))?;
-                    event["routeKey"] =
-                        json!("POST /v1/organizations/{org_id}/clusters/{cluster_id}/terminate");
-                    event["requestContext"]["routeKey"] = event["routeKey"].clone();
-                    Ok(event)
-                }
-            }
-            "get-cloud-account" => {
-                http(format!("/v1/organizations/{org}/cloud-account"), json!({ "org_id": org }), None)
-            }
-            "route-not-found" => http("/v1/no-such-route".into(), Value::Null, None),
-            "get-openapi" => http("/v1/openapi.json".into(), Value::Null, None),
+            "route-not-found" => http_event(
+                sample("route-not-found")?,
+                &caller,
+                &token,
+                "/v1/no-such-route",
+                Value::Null,
+                None,
+            ),
             "send-invitation-email" => self.mailer_event(&caller).await,
             "record-mail-feedback" => {
                 let invitation = self.invite(&self.owner_of(&caller).await?, &fresh("bouncing")?).await?;
@@ -396,6 +227,92 @@ impl EventContext {
             }
             other => Err(format!("no function named {other}; one of: {}", functions().join(", ")).into()),
         }
+    }
+
+    /// A routed function's event: its row's route, with each path parameter and each body field
+    /// named after a fixture made for the caller. `org_id` is the caller's personal organization,
+    /// theirs again if an earlier event handed it away, with a connected cloud account; `user_id`
+    /// a fresh member of it; `invitation_id` a fresh invitation from it (a route under the
+    /// organization) or to the caller (their own answer); `cluster_id` a fresh cluster of it
+    /// (the agent's routes: with its agent's token as the bearer); `port` 8080; a body's `email`
+    /// a fresh address and `name` the example's made unique.
+    async fn routed_event(&self, op: &Operation, caller: &User, token: &str) -> Result<Value, BoxError> {
+        let org = caller.personal_org_id;
+        let names: Vec<&str> =
+            op.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
+        let mut body: Option<Value> = op.example.map(serde_json::from_str).transpose()?;
+        let wants =
+            |name: &str| names.contains(&name) || body.as_ref().is_some_and(|b| b.get(name).is_some());
+        let mut params: Vec<(&str, String)> = Vec::new();
+        let mut token = token.to_owned();
+        if names.contains(&"org_id") {
+            self.own_again(caller).await?;
+            self.connect_account(caller).await?;
+            params.push(("org_id", org.to_string()));
+        }
+        if wants("user_id") {
+            params.push(("user_id", self.fresh_member_of(caller).await?.user_id.to_string()));
+        }
+        if names.contains(&"invitation_id") {
+            let invitation = if names.contains(&"org_id") {
+                self.invite(&self.owner_of(caller).await?, &fresh("guest")?).await?
+            } else {
+                let inviter = self.ensure_user(&fresh("sample-inviter")?).await?;
+                self.invite(&self.owner_of(&inviter).await?, &caller.email).await?
+            };
+            params.push(("invitation_id", invitation.invitation_id.to_string()));
+        }
+        if names.contains(&"cluster_id") {
+            let (cluster, agent_token) = self.cluster_with_agent(caller).await?;
+            if op.caller == Caller::Agent {
+                token = agent_token.as_str().to_owned();
+            }
+            params.push(("cluster_id", cluster.to_string()));
+        }
+        params.push(("port", "8080".to_owned()));
+        if let Some(Value::Object(fields)) = body.as_mut() {
+            for (name, value) in fields.iter_mut() {
+                match name.as_str() {
+                    "email" => *value = json!(fresh("guest")?),
+                    "name" => {
+                        let unique = &uuid::Uuid::new_v4().simple().to_string()[..6];
+                        *value = json!(format!("{}-{unique}", value.as_str().unwrap_or("sample")));
+                    }
+                    other => {
+                        if let Some((_, fixture)) = params.iter().find(|(n, _)| *n == other) {
+                            *value = json!(fixture);
+                        }
+                    }
+                }
+            }
+        }
+        let mut event = http_sample(op, &params, body)?;
+        event["requestContext"]["requestId"] = json!(uuid::Uuid::new_v4().to_string());
+        event["requestContext"]["timeEpoch"] = json!(SystemClock.now().unix_timestamp() * 1000);
+        if op.caller != Caller::Anyone {
+            event["headers"]["authorization"] = json!(format!("Bearer {token}"));
+        }
+        let claims = &mut event["requestContext"]["authorizer"]["jwt"]["claims"];
+        if claims.is_object() {
+            claims["sub"] = json!(caller.user_id);
+            claims["email"] = json!(caller.email);
+        }
+        Ok(event)
+    }
+
+    /// Gives the caller's personal organization back to them if an earlier event (a transfer of
+    /// ownership) handed it to someone else.
+    async fn own_again(&self, caller: &User) -> Result<(), BoxError> {
+        let org = caller.personal_org_id;
+        let org_item = self.store.organization_for(&org, &caller.user_id).await?;
+        if let Some((organization, mine)) = org_item.filter(|(o, _)| o.owner_id != caller.user_id)
+            && let Some(holder) = self.store.membership(&org, &organization.owner_id).await?
+        {
+            self.store
+                .transfer_ownership(&holder, &mine, orgs::config::Limits::default().max_owned, self.now())
+                .await?;
+        }
+        Ok(())
     }
 
     /// The latest stream record whose decoded change is `wanted`, as a stream consumer receives it.
@@ -555,16 +472,15 @@ impl EventContext {
     }
 }
 
-/// The function's sample API Gateway event with the caller's token, the path and its parameters.
+/// `base` (an API Gateway event) with the caller's token, the path and its parameters, and `body`.
 fn http_event(
-    function: &str,
+    mut event: Value,
     caller: &User,
     token: &str,
     path: &str,
     params: Value,
     body: Option<Value>,
 ) -> Result<Value, BoxError> {
-    let mut event = sample(function)?;
     event["rawPath"] = json!(path);
     event["requestContext"]["http"]["path"] = json!(path);
     event["requestContext"]["requestId"] = json!(uuid::Uuid::new_v4().to_string());
@@ -589,7 +505,101 @@ fn http_event(
     Ok(event)
 }
 
-fn sample(function: &str) -> Result<Value, BoxError> {
+/// The route a routed function's events take: the one its row marks `sampled`, else its first.
+pub fn sampled_operation(function: &str) -> Option<&'static Operation> {
+    let mut rows = OPERATIONS.iter().filter(|op| op.function == function);
+    let first = rows.clone().next();
+    rows.find(|op| op.sampled).or(first)
+}
+
+/// The ids a sample made without a stack fills path parameters with (the people of `events/`).
+pub const EXAMPLE_PARAMS: &[(&str, &str)] = &[
+    ("org_id", "4b6f1d2e-8c3a-4f7e-9a51-2d0c6b8e7f13"),
+    ("user_id", "3c5e7a91-2b4d-4f6a-8c0e-1d2f3a4b5c6d"),
+    ("invitation_id", "0193a3b2-9f1e-7c4d-8a2b-3c4d5e6f7a8b"),
+    ("cluster_id", "0193a3c1-5e2f-7a4b-9c8d-1e2f3a4b5c6d"),
+    ("port", "8080"),
+];
+
+/// `op`'s API Gateway event, from `events/http.json`: its route, its path with `params` (by name),
+/// its example query and `body` (its example when `None`); the authorizer's claims only where API
+/// Gateway's JWT authorizer runs (a user's routes).
+pub fn http_sample(
+    op: &Operation,
+    params: &[(&str, String)],
+    body: Option<Value>,
+) -> Result<Value, BoxError> {
+    let mut event = sample("http")?;
+    let route_key = format!("{} {}", op.method, op.path);
+    let mut path = op.path.to_owned();
+    let mut parameters = serde_json::Map::new();
+    for name in op.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
+        let value = params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| format!("{route_key}: no value for {{{name}}}"))?;
+        path = path.replace(&format!("{{{name}}}"), &value);
+        parameters.insert(name.to_owned(), json!(value));
+    }
+    event["routeKey"] = json!(route_key);
+    event["requestContext"]["routeKey"] = json!(route_key);
+    event["requestContext"]["http"]["method"] = json!(op.method);
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    if !parameters.is_empty() {
+        event["pathParameters"] = Value::Object(parameters);
+    }
+    event["rawQueryString"] = json!(op.example_query);
+    if !op.example_query.is_empty() {
+        let pairs: serde_json::Map<String, Value> = op
+            .example_query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), json!(v)))
+            .collect();
+        event["queryStringParameters"] = Value::Object(pairs);
+    }
+    let body = match body {
+        Some(body) => Some(body),
+        None => op.example.map(serde_json::from_str).transpose()?,
+    };
+    if let Some(body) = body {
+        let text = body.to_string();
+        event["headers"]["content-type"] = json!("application/json");
+        event["headers"]["content-length"] = json!(text.len().to_string());
+        event["body"] = json!(text);
+    }
+    let context = event["requestContext"].as_object_mut().ok_or("events/http.json: no requestContext")?;
+    match op.caller {
+        Caller::User => {}
+        Caller::Agent => {
+            context.remove("authorizer");
+            event["headers"]["authorization"] =
+                json!("Bearer REPLACE_WITH_THE_AGENT_TOKEN_FROM_CREATE_CLUSTER");
+        }
+        Caller::Anyone => {
+            context.remove("authorizer");
+            event["headers"].as_object_mut().map(|h| h.remove("authorization"));
+        }
+    }
+    Ok(event)
+}
+
+/// `function`'s sample made without a stack: its file in `events/`, or, for a routed function, its
+/// row rendered with [`EXAMPLE_PARAMS`].
+pub fn offline_sample(function: &str) -> Result<Value, BoxError> {
+    match sampled_operation(function) {
+        Some(op) => {
+            let params: Vec<(&str, String)> =
+                EXAMPLE_PARAMS.iter().map(|(name, value)| (*name, (*value).to_owned())).collect();
+            http_sample(op, &params, None)
+        }
+        None => sample(function),
+    }
+}
+
+pub fn sample(function: &str) -> Result<Value, BoxError> {
     let path = workspace_root().join("events").join(format!("{function}.json"));
     Ok(serde_json::from_str(
         &std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,

@@ -2,7 +2,6 @@
 //! template against the table, routes and functions the code defines.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
 use local_stack::emulator::workspace_root;
@@ -32,10 +31,6 @@ fn deployed_functions() -> BTreeSet<String> {
         .collect()
 }
 
-fn event_path(function: &str) -> PathBuf {
-    workspace_root().join("events").join(format!("{function}.json"))
-}
-
 #[test]
 fn every_function_has_a_sample_event_its_handler_accepts() {
     let functions = function_crates();
@@ -48,15 +43,20 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
     let generated: BTreeSet<String> =
         local_stack::events::functions().into_iter().map(str::to_owned).collect();
     assert_eq!(generated, functions, "the functions `cargo xtask event` knows are the crates");
+    // `events/` holds the samples no row renders (and `http.json`, what every route's is made
+    // from): a routed function's sample is its row's.
     let samples: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .expect("events/")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().trim_end_matches(".json").to_owned())
         .collect();
-    assert_eq!(samples, functions, "one sample per function, named after it");
+    let mut files: BTreeSet<String> =
+        functions.iter().filter(|f| local_stack::events::sampled_operation(f).is_none()).cloned().collect();
+    files.insert("http".to_owned());
+    assert_eq!(samples, files, "one sample per function no row renders, named after it, and http.json");
 
     for function in &functions {
-        let text = std::fs::read_to_string(event_path(function)).expect("sample");
+        let text = local_stack::events::offline_sample(function).expect("sample").to_string();
         match function.as_str() {
             "register-user" => {
                 let event: CognitoEventUserPoolsPostConfirmation =
@@ -113,13 +113,25 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
                 if http_function == FALLBACK_FUNCTION {
                     assert_eq!(route_key, "$default");
                 } else {
-                    // One of the function's routes (cluster-action has three).
-                    let keys: Vec<String> = ROUTES
-                        .iter()
-                        .filter(|r| r.function == http_function)
-                        .map(|r| format!("{} {}", r.method, r.path))
-                        .collect();
-                    assert!(keys.contains(&route_key), "{function}: {route_key} is not one of {keys:?}");
+                    // The function's route that its row marks sampled, or its first, with each path
+                    // parameter and the example body.
+                    let op = local_stack::events::sampled_operation(http_function).expect("a row");
+                    assert_eq!(route_key, format!("{} {}", op.method, op.path), "{function}");
+                    assert!(ROUTES.iter().any(|r| r.function == http_function && r.path == op.path));
+                    let params = event.path_parameters;
+                    let names: Vec<&str> =
+                        op.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
+                    assert_eq!(params.len(), names.len(), "{function}: {params:?}");
+                    let mut path = op.path.to_owned();
+                    for name in names {
+                        path = path.replace(&format!("{{{name}}}"), &params[name]);
+                    }
+                    assert_eq!(event.raw_path.as_deref(), Some(path.as_str()), "{function}");
+                    let body: Option<serde_json::Value> =
+                        event.body.map(|b| serde_json::from_str(&b).expect("a JSON body"));
+                    let example: Option<serde_json::Value> =
+                        op.example.map(|e| serde_json::from_str(e).expect("a JSON example"));
+                    assert_eq!(body, example, "{function}: the example is the body");
                 }
             }
         }

@@ -37,6 +37,7 @@ const fn routes<const N: usize>() -> [Route; N] {
 /// "Adding an operation").
 pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v1/openapi.json", "get-openapi", "getOpenApi", "contract", "This document.", Caller::Anyone)
+        .describe("The OpenAPI 3.1 document of every route (no token needed).")
         .answers(200, Answer::Object),
     op(
         "GET",
@@ -46,6 +47,9 @@ pub const OPERATIONS: &[Operation] = &[
         "dashboard",
         "The caller, their organizations and open invitations.",
         Caller::User,
+    )
+    .describe(
+        "The user, their organizations with their role, open invitations to their email.",
     )
     .answers(200, Answer::Json(of::<Dashboard>))
     .problems(&[403]),
@@ -58,6 +62,11 @@ pub const OPERATIONS: &[Operation] = &[
         "Create an organization owned by the caller.",
         Caller::User,
     )
+    .describe(
+        "201, owned by the caller; 409 past 20 owned organizations; 400 for a name that is empty, \
+         over 64 characters after trimming, or has control or invisible characters.",
+    )
+    .example(r#"{"name": "Data team"}"#)
     .body(of::<NewOrganization>)
     .answers(201, Answer::Json(of::<CreatedOrganization>)),
     op(
@@ -69,6 +78,12 @@ pub const OPERATIONS: &[Operation] = &[
         "The organization, the caller's role and its credits.",
         Caller::User,
     )
+    .describe(
+        "The organization, its `settings`, the caller's role, its `credits` (`granted`, `consumed`, \
+         `balance`) and `abilities`: every action of the authorization table with whether the caller \
+         may do it now and, if not, why (what the dashboard shows; the API still decides each \
+         request); 404 to non-members.",
+    )
     .answers(200, Answer::Json(of::<OrganizationView>)),
     op(
         "PATCH",
@@ -79,6 +94,11 @@ pub const OPERATIONS: &[Operation] = &[
         "Rename the organization (owner, admins).",
         Caller::User,
     )
+    .describe(
+        "200; owners and admins; every member's dashboard and every invitee's follow (through the \
+         stream).",
+    )
+    .example(r#"{"name": "Analytics"}"#)
     .body(of::<Rename>)
     .answers(200, Answer::Json(of::<Organization>))
     .problems(&[403]),
@@ -91,6 +111,15 @@ pub const OPERATIONS: &[Operation] = &[
         "Replace the permissions and settings (owner, admins).",
         Caller::User,
     )
+    .describe(
+        "200; owners and admins replace the whole document: `members_can_invite` (off), \
+         `members_can_manage_clusters` (on), `members_can_open_ports` (off), `invitation_ttl_days` \
+         (7, from 1 to 30). `If-Match` with the `settings_version` (the `ETag` of `GET \
+         /v1/organizations/{org_id}`) makes it conditional: 412 when someone changed them meanwhile. \
+         Without it the write still never reverts a change it did not read (it reads again). The \
+         answer's `ETag` is the new version.",
+    )
+    .example(r#"{"members_can_invite": true, "members_can_manage_clusters": true, "members_can_open_ports": false, "invitation_ttl_days": 14}"#)
     .body(of::<Settings>)
     .answers(200, Answer::Json(of::<Settings>))
     .problems(&[403])
@@ -104,6 +133,9 @@ pub const OPERATIONS: &[Operation] = &[
         "A page of members, by user id.",
         Caller::User,
     )
+    .describe(
+        "A page of members (user_id, email, role, joined_at) by user id, and `next_cursor`.",
+    )
     .query(PAGE)
     .answers(200, Answer::Json(of::<MembersPage>)),
     op(
@@ -115,6 +147,12 @@ pub const OPERATIONS: &[Operation] = &[
         "Make a member an admin or a plain member (owner, admins).",
         Caller::User,
     )
+    .describe(
+        "200 with the member; owners and admins change roles; 409 for the owner's role (ownership \
+         moves by transfer); 400 for `owner`; a demotion to member withdraws the member's open \
+         invitations.",
+    )
+    .example(r#"{"role": "admin"}"#)
     .body(of::<RoleChange>)
     .answers(200, Answer::Json(of::<Member>))
     .problems(&[403]),
@@ -127,6 +165,10 @@ pub const OPERATIONS: &[Operation] = &[
         "Remove a member (owner, admins), or leave.",
         Caller::User,
     )
+    .describe(
+        "204; owners and admins remove, anyone may leave; 409 for the owner; the removed member's \
+         open invitations are withdrawn.",
+    )
     .answers(204, Answer::Empty)
     .problems(&[403]),
     op(
@@ -138,6 +180,11 @@ pub const OPERATIONS: &[Operation] = &[
         "Hand the organization to another member (owner).",
         Caller::User,
     )
+    .describe(
+        "200; only the owner; the new owner must be a member (404 otherwise); the old owner becomes \
+         an admin, in one transaction with the organization's `owner_id`.",
+    )
+    .example(r#"{"user_id": "3c5e7a91-2b4d-4f6a-8c0e-1d2f3a4b5c6d"}"#)
     .body(of::<Transfer>)
     .answers(200, Answer::Json(of::<Transferred>))
     .problems(&[403]),
@@ -149,6 +196,11 @@ pub const OPERATIONS: &[Operation] = &[
         "invitations",
         "A page of the organization's invitations, newest first.",
         Caller::User,
+    )
+    .describe(
+        "A page of invitations, newest first, each with `status` (`pending`, `accepted`, `declined`, \
+         `revoked`, `expired`), `sends`, its `mail` status (`sending`, `sent`, `undeliverable`, \
+         `bounced`, `complained`) and `mail_problem`.",
     )
     .query(&[Query::Status, Query::Limit { max: 100, default: 50 }, Query::Cursor])
     .answers(200, Answer::Json(of::<InvitationsPage>))
@@ -162,6 +214,14 @@ pub const OPERATIONS: &[Operation] = &[
         "Invite someone by email.",
         Caller::User,
     )
+    .describe(
+        "201; 409 already a member or invited; 400 bad email or role; 403 plain members (unless \
+         `members_can_invite`, and then only as `member`); 429 past a rate limit. An invitation a \
+         plain member sent stands only while `members_can_invite` is on: accepting it while it is off \
+         answers 404, as for an inviter who lost their role (the accept's write checks the setting; \
+         turned on again, a still-pending one stands again).",
+    )
+    .example(r#"{"email": "bob@example.com", "role": "member"}"#)
     .body(of::<InviteRequest>)
     .answers(201, Answer::Json(of::<Invitation>))
     .problems(&[403]),
@@ -174,6 +234,10 @@ pub const OPERATIONS: &[Operation] = &[
         "Revoke an invitation (owner, admins, its sender).",
         Caller::User,
     )
+    .describe(
+        "204; owners, admins, or its sender; it leaves the invitee's dashboard (404 to them) and \
+         frees the address; 409 when answered, 404 when already revoked.",
+    )
     .answers(204, Answer::Empty)
     .problems(&[403]),
     op(
@@ -184,6 +248,11 @@ pub const OPERATIONS: &[Operation] = &[
         "invitations",
         "Send the email again and restart the expiry.",
         Caller::User,
+    )
+    .describe(
+        "200; the email again and a new expiry from now (an expired invitation too); owners and \
+         admins, or its sender while they may still invite; 409 answered, or replaced by a newer \
+         invitation; 429 past a rate limit.",
     )
     .answers(200, Answer::Json(of::<Invitation>))
     .problems(&[403]),
@@ -196,6 +265,10 @@ pub const OPERATIONS: &[Operation] = &[
         "Accept an invitation to the caller's address.",
         Caller::User,
     )
+    .describe(
+        "200 with the membership; 404 not addressed to you, revoked, or its inviter may no longer \
+         invite; 409 answered; 410 expired.",
+    )
     .answers(200, Answer::Json(of::<Joined>))
     .problems(&[410]),
     op(
@@ -207,6 +280,9 @@ pub const OPERATIONS: &[Operation] = &[
         "Decline an invitation to the caller's address.",
         Caller::User,
     )
+    .describe(
+        "204; same rules as accept.",
+    )
     .answers(204, Answer::Empty)
     .problems(&[410]),
     op(
@@ -217,6 +293,10 @@ pub const OPERATIONS: &[Operation] = &[
         "audit",
         "A page of the audit log, newest first (owner, admins).",
         Caller::User,
+    )
+    .describe(
+        "The audit log, newest first: `action`, `actor`, `subject`, `details`, `at`; owners and \
+         admins (403 for members).",
     )
     .query(PAGE)
     .answers(200, Answer::Json(of::<EventsPage>))
@@ -230,6 +310,13 @@ pub const OPERATIONS: &[Operation] = &[
         "Hours, instance-hours and credits per cluster, per member and in total.",
         Caller::User,
     )
+    .describe(
+        "Every member: `hours`, `instance_hours` and `credits` per cluster, per member (who started \
+         it) and in `total`, each interval clipped to the window (RFC 3339 times, default the last 30 \
+         days, at most 366); a running cluster counts up to now; `Accept: text/csv` gives the same \
+         lines as CSV (`kind,id,name,hours,instance_hours,credits`).",
+    )
+    .example_query("from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z")
     .query(&[
         Query::Time {
             name: "from",
@@ -250,6 +337,10 @@ pub const OPERATIONS: &[Operation] = &[
         "The external id and trust policy to set up, and the account once connected.",
         Caller::User,
     )
+    .describe(
+        "Every member: the organization's `external_id` and the `trust_policy` to attach to the role \
+         (made on first read, never changed), and the `account` once connected.",
+    )
     .answers(200, Answer::Json(of::<CloudAccountPage>)),
     op(
         "PUT",
@@ -260,6 +351,13 @@ pub const OPERATIONS: &[Operation] = &[
         "Connect the organization's AWS account through a role (owner, admins).",
         Caller::User,
     )
+    .describe(
+        "200; owners and admins; the ARN is checked by the service (400), then the role is proven: \
+         AssumeRole with the external id and a GetCallerIdentity as the role that must answer for the \
+         ARN's account, else 422 naming the cloud's error code; nothing is saved unless proven; no \
+         access keys are accepted.",
+    )
+    .example(r#"{"provider": "aws", "role_arn": "arn:aws:iam::111122223333:role/orgs-clusters", "region": "eu-west-1"}"#)
     .body(of::<ConfigureAccount>)
     .answers(200, Answer::Json(of::<crate::domain::CloudAccount>))
     .problems(&[403, 422]),
@@ -272,6 +370,10 @@ pub const OPERATIONS: &[Operation] = &[
         "A page of the organization's clusters.",
         Caller::User,
     )
+    .describe(
+        "Every member sees every cluster of the organization: state, instances, `created_by`, \
+         `last_actor`, times, `last_error`.",
+    )
     .query(PAGE)
     .answers(200, Answer::Json(of::<ClustersPage>)),
     op(
@@ -283,6 +385,14 @@ pub const OPERATIONS: &[Operation] = &[
         "Create a cluster in the organization's account.",
         Caller::User,
     )
+    .describe(
+        "202 with the cluster in state `pending` and its agent's `agent_token` (shown this once; only \
+         its SHA-256 is stored), in the organization's account and region; owners and admins, and \
+         members while `members_can_manage_clusters` is on (the default); 409 without a connected \
+         account; 402 with the `balance` when the organization has no credits left; 400 for a name \
+         (lowercase, digits, hyphens), an instance type or more than 50 workers.",
+    )
+    .example(r#"{"name": "analytics", "instance_type": "m5.xlarge", "workers": 2, "user_management": "managed"}"#)
     .body(of::<ClusterSpec>)
     .answers(202, Answer::Json(of::<CreatedCluster<'static>>))
     .problems(&[402, 403]),
@@ -295,6 +405,10 @@ pub const OPERATIONS: &[Operation] = &[
         "One cluster.",
         Caller::User,
     )
+    .describe(
+        "Every member sees every cluster of the organization: state, instances, `created_by`, \
+         `last_actor`, times, `last_error`.",
+    )
     .answers(200, Answer::Json(of::<Cluster>)),
     op(
         "POST",
@@ -304,6 +418,12 @@ pub const OPERATIONS: &[Operation] = &[
         "clusters",
         "Start a stopped cluster.",
         Caller::User,
+    )
+    .describe(
+        "202 with the cluster in `starting`, `stopping` or `terminating`; every member starts and \
+         stops, terminating needs the role or `members_can_manage_clusters`; a start needs credits \
+         left (402); 409 naming the state when the state machine refuses (two parallel actions: one \
+         wins); a terminated cluster never comes back.",
     )
     .answers(202, Answer::Json(of::<Cluster>))
     .problems(&[402, 403]),
@@ -316,6 +436,12 @@ pub const OPERATIONS: &[Operation] = &[
         "Stop a running cluster.",
         Caller::User,
     )
+    .describe(
+        "202 with the cluster in `starting`, `stopping` or `terminating`; every member starts and \
+         stops, terminating needs the role or `members_can_manage_clusters`; a start needs credits \
+         left (402); 409 naming the state when the state machine refuses (two parallel actions: one \
+         wins); a terminated cluster never comes back.",
+    )
     .answers(202, Answer::Json(of::<Cluster>))
     .problems(&[402, 403]),
     op(
@@ -327,6 +453,13 @@ pub const OPERATIONS: &[Operation] = &[
         "Terminate a cluster for good.",
         Caller::User,
     )
+    .describe(
+        "202 with the cluster in `starting`, `stopping` or `terminating`; every member starts and \
+         stops, terminating needs the role or `members_can_manage_clusters`; a start needs credits \
+         left (402); 409 naming the state when the state machine refuses (two parallel actions: one \
+         wins); a terminated cluster never comes back.",
+    )
+    .sampled()
     .answers(202, Answer::Json(of::<Cluster>))
     .problems(&[402, 403]),
     op(
@@ -337,6 +470,12 @@ pub const OPERATIONS: &[Operation] = &[
         "clusters",
         "Open a TCP port of the cluster to the world.",
         Caller::User,
+    )
+    .describe(
+        "200 with the cluster's `open_ports`; owners and admins, and members while \
+         `members_can_open_ports` is on; 400 outside 1 to 65535; 409 on a terminating or terminated \
+         cluster; the provisioner makes the cluster's own security group allow exactly those TCP \
+         ports.",
     )
     .answers(200, Answer::Json(of::<Cluster>))
     .problems(&[400, 403]),
@@ -349,6 +488,12 @@ pub const OPERATIONS: &[Operation] = &[
         "Close a TCP port of the cluster.",
         Caller::User,
     )
+    .describe(
+        "200 with the cluster's `open_ports`; owners and admins, and members while \
+         `members_can_open_ports` is on; 400 outside 1 to 65535; 409 on a terminating or terminated \
+         cluster; the provisioner makes the cluster's own security group allow exactly those TCP \
+         ports.",
+    )
     .answers(200, Answer::Json(of::<Cluster>))
     .problems(&[400, 403]),
     op(
@@ -359,6 +504,11 @@ pub const OPERATIONS: &[Operation] = &[
         "cluster users",
         "The cluster's accounts and whether the cluster applied them (owner, admins).",
         Caller::User,
+    )
+    .describe(
+        "Owners and admins: every account on the cluster (managed user management): `role` (`admin` \
+         for the owner and admins, `user`), `status` (`active`, `blocked`), `revision`, `delivery` \
+         (`pending`, `applied`, `failed` with the cluster's `error`) and `applied_at`.",
     )
     .answers(200, Answer::Json(of::<ClusterUsers>))
     .problems(&[403]),
@@ -371,6 +521,10 @@ pub const OPERATIONS: &[Operation] = &[
         "A new token for the cluster's agent; the old one stops working (owner, admins).",
         Caller::User,
     )
+    .describe(
+        "Owners and admins: a new `agent_token` for the cluster's agent, shown once; the old one \
+         stops working at once; 409 on a terminated cluster.",
+    )
     .answers(200, Answer::Json(of::<RotatedToken<'static>>))
     .problems(&[403]),
     op(
@@ -382,6 +536,12 @@ pub const OPERATIONS: &[Operation] = &[
         "The accounts changed after a revision, in revision order.",
         Caller::Agent,
     )
+    .describe(
+        "The cluster's agent, with its token (not a user's JWT; anything else is a 401): the accounts \
+         changed after that revision, in revision order, with `revision` (ask after it next) and \
+         `latest_revision`.",
+    )
+    .example_query("after=0")
     .query(&[Query::After, Query::Limit { max: 500, default: 100 }])
     .answers(200, Answer::Json(of::<UserChanges>)),
     op(
@@ -393,6 +553,11 @@ pub const OPERATIONS: &[Operation] = &[
         "What the cluster applied up to a revision.",
         Caller::Agent,
     )
+    .describe(
+        "What the cluster applied up to that revision: `recorded`, and `stale` for records that \
+         changed since (they stay pending).",
+    )
+    .example(r#"{"revision": 7, "results": [{"user_id": "3c5e7a91-2b4d-4f6a-8c0e-1d2f3a4b5c6d", "status": "applied"}]}"#)
     .body(of::<Ack>)
     .answers(200, Answer::Json(of::<Acknowledged>)),
     op(
@@ -404,6 +569,10 @@ pub const OPERATIONS: &[Operation] = &[
         "The cluster's activity, for idle stop.",
         Caller::Agent,
     )
+    .describe(
+        "204; what idle stop reads.",
+    )
+    .example(r#"{"active_sessions": 1, "last_activity_at": "2026-11-28T13:00:00Z"}"#)
     .body(of::<Heartbeat>)
     .answers(204, Answer::Empty),
 ];
@@ -458,6 +627,31 @@ pub fn resolve(method: &str, path: &str) -> Resolution {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every row says what it does, a body comes with an example the document can show and the
+    /// generated events send, and a function with several routes names at most one for its
+    /// sample. Prints the API as a table (`-- --nocapture`).
+    #[test]
+    fn the_api() {
+        println!("| Route | Function | Answers |\n|---|---|---|");
+        for op in OPERATIONS {
+            let route = format!("{} {}", op.method, op.path);
+            assert!(!op.description.is_empty(), "{route}: describe it");
+            assert_eq!(
+                op.body.is_some(),
+                op.example.is_some(),
+                "{route}: a body and its example go together"
+            );
+            if let Some(example) = op.example {
+                let value: serde_json::Value =
+                    serde_json::from_str(example).unwrap_or_else(|e| panic!("{route}: example: {e}"));
+                assert!(value.is_object(), "{route}: a body is an object");
+            }
+            let sampled = OPERATIONS.iter().filter(|o| o.function == op.function && o.sampled).count();
+            assert!(sampled <= 1, "{}: one sampled route at most", op.function);
+            println!("| `{route}` | {} | {} |", op.function, op.description.replace('|', "\\|"));
+        }
+    }
 
     #[test]
     fn path_parameters_are_extracted() {

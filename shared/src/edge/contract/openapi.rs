@@ -83,6 +83,15 @@ pub struct Operation {
     /// Takes an optional `If-Match` (the version the caller read) and answers 412 when it is
     /// no longer current.
     pub if_match: bool,
+    /// What it does and answers, beyond the summary (CommonMark).
+    pub description: &'static str,
+    /// An example request body (JSON): the document shows it, and the generated events send it
+    /// with the fields named after a fixture (`email`, `user_id`, `name`) made fresh.
+    pub example: Option<&'static str>,
+    /// The query string its generated events carry.
+    pub example_query: &'static str,
+    /// Its function's generated event takes this route (of a function with several).
+    pub sampled: bool,
 }
 
 pub(crate) const PAGE: &[Query] = &[Query::Limit { max: 100, default: 50 }, Query::Cursor];
@@ -110,6 +119,10 @@ pub(crate) const fn op(
         answer: Answer::Empty,
         problems: &[],
         if_match: false,
+        description: "",
+        example: None,
+        example_query: "",
+        sampled: false,
     }
 }
 
@@ -137,6 +150,26 @@ impl Operation {
 
     pub(crate) const fn conditional(mut self) -> Self {
         self.if_match = true;
+        self
+    }
+
+    pub(crate) const fn describe(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    pub(crate) const fn example(mut self, body: &'static str) -> Self {
+        self.example = Some(body);
+        self
+    }
+
+    pub(crate) const fn example_query(mut self, query: &'static str) -> Self {
+        self.example_query = query;
+        self
+    }
+
+    pub(crate) const fn sampled(mut self) -> Self {
+        self.sampled = true;
         self
     }
 
@@ -284,6 +317,9 @@ fn operation(
     gateway: &RefOr<Schema>,
 ) -> utoipa::openapi::path::Operation {
     let mut builder = OperationBuilder::new().operation_id(Some(op.id)).summary(Some(op.summary)).tag(op.tag);
+    if !op.description.is_empty() {
+        builder = builder.description(Some(op.description));
+    }
     for name in path_parameters(op.path) {
         builder = builder.parameter(path_parameter(name));
     }
@@ -305,7 +341,16 @@ fn operation(
         builder = builder.request_body(Some(
             RequestBodyBuilder::new()
                 .required(Some(Required::True))
-                .content("application/json", ContentBuilder::new().schema(Some(body(components))).build())
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(body(components)))
+                        .example(op.example.map(|text| {
+                            serde_json::from_str(text)
+                                .expect("an operation's example is JSON (a test parses each)")
+                        }))
+                        .build(),
+                )
                 .build(),
         ));
     }
