@@ -10,7 +10,10 @@ use std::path::Path;
 const SIGNATURE: &str = "pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error>";
 
 fn main() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read when the script runs, not when it was compiled: a build script binary is reused
+    // across checkouts that share a target directory.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let manifest = Path::new(&manifest_dir);
     let functions = manifest.join("../functions");
     println!("cargo:rerun-if-changed=Cargo.toml");
     let cargo_toml = std::fs::read_to_string(manifest.join("Cargo.toml")).expect("local/Cargo.toml");

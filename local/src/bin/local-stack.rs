@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE]\n       local-stack contract [--max-examples N] [--seed N] [-- <schemathesis options>]\n       local-stack browser [--screenshots] [-- <node --test options>]";
+const USAGE: &str = "usage: local-stack dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N]\n       local-stack token <email>\n       local-stack event <function|all> --as <email>\n       local-stack bench --bin-dir DIR [--arm64-dir DIR] [--readme FILE] [--only NAME,...]\n       local-stack contract [--max-examples N] [--seed N] [-- <schemathesis options>]\n       local-stack browser [--screenshots] [-- <node --test options>]";
 
 /// What `dev` leaves for `token`.
 #[derive(Serialize, Deserialize)]
@@ -256,8 +256,9 @@ async fn bench(args: &[String]) -> Result<(), BoxError> {
     let options = local_stack::bench::BenchOptions {
         bin_dir: bin_dir.into(),
         arm64_dir: flag(args, "--arm64-dir").map(PathBuf::from),
-        cold_starts: 15,
+        cold_starts: 25,
         warm: 100,
+        only: flag(args, "--only").map(|o| o.split(',').map(str::to_owned).collect()).unwrap_or_default(),
     };
     let table = local_stack::bench::run(options).await?;
     println!("{table}");
