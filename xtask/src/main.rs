@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N] | token <email> | event <function|all> --as <email> | test | contract [--max-examples N] [--seed N] | web | browser | bench>";
+const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N] | token <email> | event <function|all> --as <email> | test | contract [--max-examples N] [--seed N] | web | browser | bench [--no-arm64]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
             ensure_venv().and_then(|venv| local_stack(&venv, "event", &args[1..], true))
         }
         Some("test") => test(&args[1..]),
-        Some("bench") => bench(),
+        Some("bench") => bench(&args[1..]),
         Some("contract") => ensure_venv().and_then(|venv| contract(&venv, &args[1..])),
         Some("web") => build_web(),
         Some("browser") => ensure_venv().and_then(|venv| browser(&venv, &args[1..])),
@@ -369,7 +369,7 @@ fn release_packages() -> Result<Vec<String>, String> {
     Ok(packages)
 }
 
-fn bench() -> Result<(), String> {
+fn bench(args: &[String]) -> Result<(), String> {
     let venv = ensure_venv()?;
     let root = root();
     let packages = release_packages()?;
@@ -382,7 +382,13 @@ fn bench() -> Result<(), String> {
     run(&mut build)?;
 
     let arm64_dir = root.join("target/lambda");
-    let arm64 = arm64_build(&venv, &root, &packages);
+    // `--no-arm64`: the x86_64 figures alone (the cross build with cargo lambda and Zig takes
+    // about as long again).
+    let arm64 = if args.iter().any(|a| a == "--no-arm64") {
+        Err("--no-arm64".to_owned())
+    } else {
+        arm64_build(&venv, &root, &packages)
+    };
     if let Err(e) = &arm64 {
         eprintln!("xtask: arm64 sizes will be missing: {e}");
     }
