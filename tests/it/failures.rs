@@ -13,9 +13,7 @@ use crate::support::*;
 
 /// The sample event of `function` with `token` in its authorization header.
 fn sample_request(function: &str, token: &str) -> lambda_http::Request {
-    let path = local_stack::emulator::workspace_root().join("events").join(format!("{function}.json"));
-    let mut event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("json");
+    let mut event = local_stack::events::offline_sample(function).expect("sample");
     event["headers"]["authorization"] = serde_json::Value::String(format!("Bearer {token}"));
     lambda_http::request::from_str(&event.to_string()).expect("request")
 }
