@@ -18,6 +18,7 @@ pub mod events;
 pub mod hosted_ui;
 pub mod identity;
 pub mod issuer;
+pub mod node;
 pub mod outage;
 pub mod pump;
 pub mod round_trips;

@@ -20,6 +20,7 @@ mod inviters;
 mod jwt;
 mod local_events;
 mod mailer;
+mod node_agent;
 mod pages;
 mod races;
 mod roles;

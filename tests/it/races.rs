@@ -75,3 +75,48 @@ async fn accepting_while_being_declined_leaves_one_answer() {
     let accepted = answers.iter().enumerate().any(|(i, a)| i % 2 == 0 && a.status.is_success());
     assert_eq!(joined, accepted, "membership exists exactly when the accept won");
 }
+
+/// Linux accounts given at once: each user gets one account however many syncs give it, no two
+/// users share a uid or a login (two members whose addresses share a local part get `twin` and
+/// `twin<uid>`), and the uids are the organization's first ones, none skipped.
+#[tokio::test]
+async fn linux_accounts_given_at_once_are_one_per_user_with_distinct_uids_and_logins() {
+    use orgs::domain::{Email, FIRST_UID, OrgId, UserId};
+    let stack = stack().await;
+    let store = &stack.api.store;
+    let org = OrgId::new();
+    let users: Vec<(UserId, Email)> = (0..6)
+        .map(|i| {
+            let domain = ["a", "b"][i % 2];
+            let local = if i < 2 { "twin".to_owned() } else { format!("racer{i}") };
+            (
+                UserId::parse(&format!("racer-{i}")).expect("id"),
+                Email::parse(&format!("{local}@{domain}.example.com")).expect("email"),
+            )
+        })
+        .collect();
+    // Each user twice, all at once.
+    let given = join_all(
+        users
+            .iter()
+            .chain(users.iter())
+            .map(|(user, email)| async move { store.linux_accounts(&org, &[(user, email)]).await }),
+    )
+    .await;
+    let mut accounts = std::collections::HashMap::new();
+    for answer in given {
+        for (user, account) in answer.expect("an account") {
+            let first = accounts.entry(user.clone()).or_insert_with(|| account.clone());
+            assert_eq!(*first, account, "{user} was given two accounts");
+        }
+    }
+    let mut uids: Vec<u32> = accounts.values().map(|a| a.uid).collect();
+    uids.sort_unstable();
+    assert_eq!(uids, (FIRST_UID..FIRST_UID + 6).collect::<Vec<_>>(), "{accounts:?}");
+    let logins: std::collections::HashSet<&str> = accounts.values().map(|a| a.login.as_str()).collect();
+    assert_eq!(logins.len(), 6, "{accounts:?}");
+    assert!(logins.contains("twin"), "{accounts:?}");
+    // Read again, they are the same.
+    let named: Vec<(&UserId, &Email)> = users.iter().map(|(u, e)| (u, e)).collect();
+    assert_eq!(store.linux_accounts(&org, &named).await.expect("read"), accounts);
+}

@@ -42,6 +42,111 @@ pub enum SyncStatus {
     Failed,
 }
 
+/// The first uid the control plane gives: below it are the image's own accounts (the system's,
+/// cloud-init's default user at 1000).
+pub const FIRST_UID: u32 = 20_000;
+/// The last: uids stay below the 100,000 where subordinate id ranges usually begin.
+pub const LAST_UID: u32 = 99_999;
+/// The group whose members have sudo on every node (the owner and admins).
+pub const ADMINS_GROUP: &str = "orgs-admins";
+/// Its gid, the same on every node.
+pub const ADMINS_GID: u32 = 19_999;
+/// Longest login: useradd takes 32; a suffix of up to 6 digits stays inside it.
+const LOGIN_BASE_MAX: usize = 24;
+/// Names a node's image already uses, which no member's login may take.
+const RESERVED_LOGINS: &[&str] = &[
+    "root",
+    "daemon",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "www-data",
+    "backup",
+    "list",
+    "irc",
+    "gnats",
+    "nobody",
+    "systemd-network",
+    "systemd-resolve",
+    "systemd-timesync",
+    "messagebus",
+    "syslog",
+    "sshd",
+    "admin",
+    "ubuntu",
+    "debian",
+    "ec2-user",
+    "centos",
+    "fedora",
+    "admins",
+    "sudo",
+    "wheel",
+    "adm",
+    "staff",
+    "users",
+    "operator",
+    "orgs-agent",
+    ADMINS_GROUP,
+];
+
+/// A member's Linux account on the organization's clusters: the same uid and login on every node
+/// of every managed cluster of the organization, kept when they leave and given back when they
+/// re-join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LinuxAccount {
+    /// At least [`FIRST_UID`]; unique within the organization.
+    pub uid: u32,
+    /// Valid for `useradd` (`^[a-z][a-z0-9_-]*$`, at most 32); unique within the organization.
+    pub login: String,
+}
+
+impl LinuxAccount {
+    /// The login an email's local part asks for: lowercase letters, digits, `_` and `-` kept,
+    /// `.` and `+` become `_`, anything else is dropped; it begins with a letter (`u` is put in
+    /// front otherwise), is at most 24 characters, and is not a name the image uses (then the
+    /// uid is appended, as [`LinuxAccount::suffixed`] does when another member has it).
+    pub fn login_for(email: &Email, uid: u32) -> String {
+        let local = email.as_str().split('@').next().unwrap_or_default().to_ascii_lowercase();
+        let mut login: String = local
+            .chars()
+            .filter_map(|c| match c {
+                'a'..='z' | '0'..='9' | '_' | '-' => Some(c),
+                '.' | '+' => Some('_'),
+                _ => None,
+            })
+            .collect();
+        if !login.starts_with(|c: char| c.is_ascii_lowercase()) {
+            login.insert(0, 'u');
+        }
+        login.truncate(LOGIN_BASE_MAX);
+        if RESERVED_LOGINS.contains(&login.as_str()) { Self::suffixed(&login, uid) } else { login }
+    }
+
+    /// `login` made unique by the uid, for when another member of the organization has it.
+    pub fn suffixed(login: &str, uid: u32) -> String {
+        let mut base = login.to_owned();
+        base.truncate(LOGIN_BASE_MAX);
+        format!("{base}{uid}")
+    }
+
+    /// Whether `login` is one the control plane could have given (what a node checks before it
+    /// passes a record's login to `useradd`).
+    pub fn valid_login(login: &str) -> bool {
+        !login.is_empty()
+            && login.len() <= 32
+            && login.starts_with(|c: char| c.is_ascii_lowercase())
+            && login.chars().all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))
+            && !RESERVED_LOGINS.contains(&login)
+    }
+}
+
 /// One user's account on one cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClusterUser {
@@ -51,6 +156,10 @@ pub struct ClusterUser {
     pub email: Email,
     pub role: ClusterRole,
     pub status: AccountStatus,
+    /// The account on the nodes (absent only on records written before accounts had uids: the
+    /// next sync of that member adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux: Option<LinuxAccount>,
     /// The cluster's revision at which this record last changed (unique within the cluster).
     pub revision: u64,
     pub delivery: SyncStatus,
@@ -68,26 +177,41 @@ pub struct Wanted {
     pub email: Email,
     pub role: ClusterRole,
     pub status: AccountStatus,
+    pub linux: Option<LinuxAccount>,
 }
 
 impl Wanted {
     /// What the account should be given the user's membership now (`None`: not a member) and the
     /// record as it is; `None` when nothing is to change. A member has an active account; a user
-    /// who is no longer a member keeps theirs, blocked; someone who never had one gets none.
-    pub fn given(membership: Option<&Membership>, current: Option<&ClusterUser>) -> Option<Wanted> {
+    /// who is no longer a member keeps theirs, blocked; someone who never had one gets none. The
+    /// Linux account is the organization's for that user (`linux`), else the record's.
+    pub fn given(
+        membership: Option<&Membership>,
+        current: Option<&ClusterUser>,
+        linux: Option<&LinuxAccount>,
+    ) -> Option<Wanted> {
+        let linux = linux.cloned().or_else(|| current.and_then(|c| c.linux.clone()));
         let wanted = match (membership, current) {
             (Some(m), _) => Wanted {
                 email: m.email.clone(),
                 role: ClusterRole::of(m.role),
                 status: AccountStatus::Active,
+                linux,
             },
             (None, Some(c)) => {
-                Wanted { email: c.email.clone(), role: c.role, status: AccountStatus::Blocked }
+                Wanted { email: c.email.clone(), role: c.role, status: AccountStatus::Blocked, linux }
             }
             (None, None) => return None,
         };
         match current {
-            Some(c) if c.role == wanted.role && c.status == wanted.status && c.email == wanted.email => None,
+            Some(c)
+                if c.role == wanted.role
+                    && c.status == wanted.status
+                    && c.email == wanted.email
+                    && c.linux == wanted.linux =>
+            {
+                None
+            }
             _ => Some(wanted),
         }
     }
@@ -108,6 +232,7 @@ impl Wanted {
             email: self.email,
             role: self.role,
             status: self.status,
+            linux: self.linux,
             revision,
             delivery: SyncStatus::Pending,
             error: None,
@@ -215,22 +340,49 @@ mod tests {
     fn members_are_active_admins_administer_and_leavers_are_blocked() {
         let now = Timestamp::from_datetime(time::OffsetDateTime::UNIX_EPOCH);
         let m = membership(Role::Member);
-        let wanted = Wanted::given(Some(&m), None).expect("a new account");
+        let linux = LinuxAccount { uid: FIRST_UID, login: "bob".into() };
+        let wanted = Wanted::given(Some(&m), None, Some(&linux)).expect("a new account");
         assert_eq!((wanted.role, wanted.status), (ClusterRole::User, AccountStatus::Active));
         let record =
             wanted.record(crate::domain::ClusterId::from_u128(0), m.org_id, m.user_id.clone(), 1, now);
-        assert_eq!(Wanted::given(Some(&m), Some(&record)), None, "nothing changes twice");
-        let promoted = Wanted::given(Some(&membership(Role::Admin)), Some(&record)).expect("a change");
+        assert_eq!(record.linux.as_ref(), Some(&linux));
+        assert_eq!(Wanted::given(Some(&m), Some(&record), Some(&linux)), None, "nothing changes twice");
+        let promoted =
+            Wanted::given(Some(&membership(Role::Admin)), Some(&record), Some(&linux)).expect("a change");
         assert_eq!(promoted.role, ClusterRole::Admin);
         assert_eq!(ClusterRole::of(Role::Owner), ClusterRole::Admin);
-        let blocked = Wanted::given(None, Some(&record)).expect("blocked");
+        let blocked = Wanted::given(None, Some(&record), None).expect("blocked");
         assert_eq!((blocked.role, blocked.status), (ClusterRole::User, AccountStatus::Blocked));
+        assert_eq!(blocked.linux.as_ref(), Some(&linux), "a blocked account keeps its uid");
         let blocked =
             blocked.record(crate::domain::ClusterId::from_u128(0), m.org_id, m.user_id.clone(), 2, now);
-        assert_eq!(Wanted::given(None, Some(&blocked)), None);
-        assert_eq!(Wanted::given(None, None), None, "a stranger gets no account");
-        let back = Wanted::given(Some(&m), Some(&blocked)).expect("active again");
-        assert_eq!(back.status, AccountStatus::Active);
+        assert_eq!(Wanted::given(None, Some(&blocked), None), None);
+        assert_eq!(Wanted::given(None, None, None), None, "a stranger gets no account");
+        let back = Wanted::given(Some(&m), Some(&blocked), Some(&linux)).expect("active again");
+        assert_eq!((back.status, back.linux), (AccountStatus::Active, Some(linux.clone())));
+        // A record written before accounts had uids gets its account at the next sync.
+        let mut old = record.clone();
+        old.linux = None;
+        assert_eq!(Wanted::given(Some(&m), Some(&old), Some(&linux)).expect("a change").linux, Some(linux));
+    }
+
+    #[test]
+    fn logins_are_what_useradd_takes_and_never_the_images_names() {
+        let login = |e: &str| LinuxAccount::login_for(&Email::parse(e).expect("email"), 20_004);
+        assert_eq!(login("bob@example.com"), "bob");
+        assert_eq!(login("Bob.Smith+ci@example.com"), "bob_smith_ci");
+        assert_eq!(login("42@example.com"), "u42");
+        assert_eq!(login("root@example.com"), "root20004");
+        assert_eq!(login("ec2-user@example.com"), "ec2-user20004");
+        assert_eq!(login("averyveryverylonglocalpartindeed@example.com"), "averyveryverylonglocalpa");
+        assert_eq!(LinuxAccount::suffixed("averyveryverylonglocalpa", 99_999).len(), 29);
+        for e in
+            ["bob@example.com", "Bob.Smith+ci@example.com", "42@example.com", "root@example.com", "-x@e.com"]
+        {
+            assert!(LinuxAccount::valid_login(&login(e)), "{e}: {}", login(e));
+        }
+        assert!(!LinuxAccount::valid_login("root") && !LinuxAccount::valid_login("../etc"));
+        assert!(!LinuxAccount::valid_login("Bob") && !LinuxAccount::valid_login(""));
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub use cluster::{
     PORT_PATTERN, Running, Transition, UserManagement, parse_port,
 };
 pub use cluster_users::{
-    AccountStatus, AckResult, Acknowledged, AgentToken, ClusterRole, ClusterUser, SyncStatus, UserChanges,
-    Wanted,
+    ADMINS_GID, ADMINS_GROUP, AccountStatus, AckResult, Acknowledged, AgentToken, ClusterRole, ClusterUser,
+    FIRST_UID, LAST_UID, LinuxAccount, SyncStatus, UserChanges, Wanted,
 };
 pub use credits::{Balance, CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;

@@ -100,9 +100,18 @@ impl Store {
     ) -> Result<usize, DomainError> {
         let (membership, clusters) =
             tokio::try_join!(self.membership(org, user), self.managed_clusters(org))?;
+        if clusters.is_empty() {
+            return Ok(0);
+        }
+        // A member's account is given (or read) before any record names it; a leaver's records
+        // keep theirs.
+        let linux = match &membership {
+            Some(m) => self.linux_accounts(org, &[(user, &m.email)]).await?.remove(user),
+            None => None,
+        };
         let mut written = 0;
         for chunk in clusters.chunks(CLUSTERS_PER_WRITE) {
-            written += self.sync_member_on(chunk, user, membership.as_ref(), now).await?;
+            written += self.sync_member_on(chunk, user, membership.as_ref(), linux.as_ref(), now).await?;
         }
         Ok(written)
     }
@@ -128,6 +137,7 @@ impl Store {
         clusters: &[Cluster],
         user: &UserId,
         membership: Option<&Membership>,
+        linux: Option<&crate::domain::LinuxAccount>,
         now: Timestamp,
     ) -> Result<usize, DomainError> {
         for _ in 0..ATTEMPTS {
@@ -150,7 +160,7 @@ impl Store {
                 let current = in_cluster(&keys::cluster_user_sk(user))
                     .map(|i| from_item::<ClusterUserItem>(i.clone()).map(|c| c.user))
                     .transpose()?;
-                let Some(change) = Wanted::given(membership, current.as_ref()) else { continue };
+                let Some(change) = Wanted::given(membership, current.as_ref(), linux) else { continue };
                 let revision = counter_of(in_cluster(keys::REVISION_SK));
                 let record =
                     change.record(cluster.cluster_id, cluster.org_id, user.clone(), revision + 1, now);
@@ -209,6 +219,8 @@ impl Store {
                 .into_iter()
                 .map(|i| from_item::<MemberItem>(i).map(Membership::from))
                 .collect::<Result<_, _>>()?;
+            let named: Vec<_> = members.iter().map(|m| (&m.user_id, &m.email)).collect();
+            let linux = self.linux_accounts(org, &named).await?;
             let mut records = Vec::new();
             let mut revision = 0;
             for item in partition {
@@ -221,13 +233,13 @@ impl Store {
             let mut changes = Vec::new();
             for m in &members {
                 let current = records.iter().find(|r| r.user_id == m.user_id);
-                if let Some(change) = Wanted::given(Some(m), current) {
+                if let Some(change) = Wanted::given(Some(m), current, linux.get(&m.user_id)) {
                     changes.push((m.user_id.clone(), change));
                 }
             }
             for r in &records {
                 if !members.iter().any(|m| m.user_id == r.user_id)
-                    && let Some(change) = Wanted::given(None, Some(r))
+                    && let Some(change) = Wanted::given(None, Some(r), None)
                 {
                     changes.push((r.user_id.clone(), change));
                 }

@@ -45,10 +45,14 @@ pub enum Entity {
     Agent,
     /// Where the scheduled job's last run stopped.
     Position,
+    /// A user's Linux account in an organization, the login it takes, the next uid.
+    LinuxAccount,
+    Login,
+    UidCounter,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 15] = [
+    pub const ALL: [Entity; 18] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -64,6 +68,9 @@ impl Entity {
         Entity::Revision,
         Entity::Agent,
         Entity::Position,
+        Entity::LinuxAccount,
+        Entity::Login,
+        Entity::UidCounter,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -84,6 +91,9 @@ impl Entity {
             Entity::Revision => "revision",
             Entity::Agent => "agent",
             Entity::Position => "position",
+            Entity::LinuxAccount => "linux_account",
+            Entity::Login => "login",
+            Entity::UidCounter => "uid_counter",
         }
     }
 }

@@ -91,6 +91,19 @@ pub const CLUSTER_USER_PREFIX: &str = "USER#";
 pub const REVISION_SK: &str = "REVISION";
 pub const AGENT_SK: &str = "AGENT";
 
+/// An organization's Linux accounts: a uid and login per user who was ever a member (kept after
+/// they leave, given back when they re-join), the logins taken, and the next uid.
+pub fn linux_pk(org: &OrgId) -> String {
+    format!("LINUX#{org}")
+}
+pub fn linux_account_sk(user: &UserId) -> String {
+    user_pk(user)
+}
+pub fn login_sk(login: &str) -> String {
+    format!("LOGIN#{login}")
+}
+pub const NEXT_UID_SK: &str = "NEXT_UID";
+
 /// GSI2 key of an organization's invitations, whatever their status.
 pub fn org_invitations_gsi_pk(org: &OrgId) -> String {
     format!("ORG#{org}#INVITATIONS")

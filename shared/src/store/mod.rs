@@ -17,7 +17,7 @@
 //! - [`grants`]: the conditions a write that rests on a grant carries, and the refusal when one
 //!   was lost.
 //! - one file per aggregate: [`users`], [`organizations`], [`invitations`], [`members`],
-//!   [`cloud`], [`clusters`], [`cluster_users`], [`credits`], [`limits`] (the rate limits'
+//!   [`cloud`], [`clusters`], [`cluster_users`], [`linux`] (members' uids and logins), [`credits`], [`limits`] (the rate limits'
 //!   logs), [`pages`] (cursors).
 //!
 //! Cost: no Scan exists. Most mutations are one read round trip (a BatchGetItem) and one write;
@@ -36,6 +36,7 @@ mod invitations;
 mod items;
 pub mod keys;
 mod limits;
+mod linux;
 mod members;
 mod organizations;
 mod pages;

@@ -1,0 +1,75 @@
+//! Nodes of managed clusters on the local stack: a throwaway root per node that the real agent
+//! (`orgs-agent`) applies to with the real shadow-utils (`--prefix`), as on a node it applies to
+//! `/`. Nothing here touches the host's own accounts.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+/// Why shadow-utils cannot apply here (it needs root and `useradd`), or `None` when it can.
+pub fn unavailable() -> Option<String> {
+    // The effective uid, from /proc.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|u| u.split_whitespace().nth(1));
+    if euid != Some("0") {
+        return Some("node agents need root: shadow-utils' useradd --prefix writes /etc/shadow".into());
+    }
+    for tool in ["useradd", "usermod", "groupadd", "pkill"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!("node agents need {tool} (Debian's passwd and procps packages)"));
+        }
+    }
+    None
+}
+
+/// A fresh node root at `dir`: the `/etc` files shadow-utils reads and writes (root's entries
+/// only), `/home`, `/etc/sudoers.d`. An existing root there is removed first.
+pub fn throwaway_root(dir: &Path) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    for sub in ["etc/sudoers.d", "home", "var/run"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    let files: [(&str, &str, u32); 5] = [
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0o644),
+        ("etc/group", "root:x:0:\n", 0o644),
+        ("etc/shadow", "root:*:19000:0:99999:7:::\n", 0o600),
+        ("etc/gshadow", "root:*::\n", 0o600),
+        // Members' uids are the control plane's; the image's range stays below them.
+        ("etc/login.defs", "UID_MIN 1000\nUID_MAX 99999\nGID_MIN 1000\nGID_MAX 99999\n", 0o644),
+    ];
+    for (path, text, mode) in files {
+        let path = dir.join(path);
+        std::fs::write(&path, text)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// One line of a file under a node root whose first field is `name` (`/etc/passwd`,
+/// `/etc/shadow`, `/etc/group`), split at `:`.
+pub fn entry(root: &Path, file: &str, name: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(root.join(file.trim_start_matches('/'))).ok()?;
+    text.lines()
+        .map(|l| l.split(':').map(str::to_owned).collect::<Vec<_>>())
+        .find(|fields| fields.first().map(String::as_str) == Some(name))
+}
+
+/// The agent's environment for a node of `cluster` whose root, state and credential are under
+/// `dir`.
+pub fn agent_env(api_url: &str, cluster: &str, dir: &Path) -> Vec<(String, String)> {
+    vec![
+        ("ORGS_AGENT_API_URL".into(), api_url.into()),
+        ("ORGS_AGENT_CLUSTER_ID".into(), cluster.into()),
+        ("ORGS_AGENT_TOKEN_FILE".into(), dir.join("credential").display().to_string()),
+        ("ORGS_AGENT_ROOT".into(), dir.join("root").display().to_string()),
+        ("ORGS_AGENT_STATE_DIR".into(), dir.join("state").display().to_string()),
+        ("ORGS_AGENT_INTERVAL_SECS".into(), "1".into()),
+    ]
+}

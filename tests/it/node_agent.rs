@@ -1,0 +1,275 @@
+//! The node agent for real: the `orgs-agent` binary against the local stack, applying to
+//! throwaway node roots with the real shadow-utils (`useradd --prefix`), as root (CI is root).
+//! Nothing touches the host's own accounts; the one process a test starts under a member's uid
+//! is ended by the agent, as on a node.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use local_stack::node;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::cluster_users::{account_becomes, account_of, accounts, alice_connected, cluster};
+use crate::support::*;
+
+/// A node of `cluster`: its root, state and credential under a fresh directory.
+struct Node {
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Node {
+    fn new(stack: &local_stack::Stack, cluster: &str, token: &str) -> Node {
+        if let Some(why) = node::unavailable() {
+            panic!("the node agent tests apply accounts with shadow-utils: {why} (CI runs as root)");
+        }
+        let dir = local_stack::emulator::workspace_root()
+            .join("target/nodes")
+            .join(uuid::Uuid::new_v4().simple().to_string());
+        node::throwaway_root(&dir.join("root")).expect("a node root");
+        std::fs::write(dir.join("credential"), token).expect("the credential");
+        Node { env: node::agent_env(&stack.api_url, cluster, &dir), dir }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
+    /// `orgs-agent --once`: whether every record applied.
+    async fn catch_up(&self) -> bool {
+        let binary = local_stack::emulator::workspace_root().join("target/debug/orgs-agent");
+        assert!(
+            binary.exists(),
+            "{} is missing: `cargo xtask test` builds it (or `cargo build --workspace --bins`)",
+            binary.display()
+        );
+        let output = tokio::process::Command::new(binary)
+            .arg("--once")
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("the agent runs");
+        let logs = String::from_utf8_lossy(&output.stdout);
+        assert!(!logs.contains("ocat_"), "the agent logs no credential: {logs}");
+        eprintln!("{logs}");
+        output.status.success()
+    }
+
+    fn passwd(&self, login: &str) -> Option<Vec<String>> {
+        node::entry(&self.root(), "/etc/passwd", login)
+    }
+
+    fn shadow(&self, login: &str) -> Vec<String> {
+        node::entry(&self.root(), "/etc/shadow", login).expect("a shadow entry")
+    }
+
+    fn admins(&self) -> Vec<String> {
+        let group = node::entry(&self.root(), "/etc/group", "orgs-admins").expect("the admins group");
+        group[3].split(',').filter(|m| !m.is_empty()).map(str::to_owned).collect()
+    }
+
+    fn keys_file(&self, login: &str) -> PathBuf {
+        self.root().join("home").join(login).join(".ssh/authorized_keys")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `user`'s Linux account on `cluster` as the control plane has it: (uid, login).
+async fn linux_of(
+    stack: &local_stack::Stack,
+    viewer: &User,
+    org: &str,
+    cluster: &str,
+    user: &User,
+) -> (u32, String) {
+    let all = accounts(stack, viewer, org, cluster).await;
+    let linux = &account_of(&all, user).expect("an account")["linux"];
+    (
+        u32::try_from(linux["uid"].as_u64().expect("a uid")).expect("uid"),
+        linux["login"].as_str().expect("a login").to_owned(),
+    )
+}
+
+/// Waits until `user`'s record on `cluster` is `delivery`, and returns it.
+async fn delivered(
+    stack: &local_stack::Stack,
+    viewer: &User,
+    org: &str,
+    cluster: &str,
+    user: &User,
+    delivery: &str,
+) -> Value {
+    let all = accounts(stack, viewer, org, cluster).await;
+    let record = account_of(&all, user).expect("an account").clone();
+    assert_eq!(record["delivery"], delivery, "{record}");
+    record
+}
+
+fn process_of(uid: u32) -> tokio::process::Child {
+    tokio::process::Command::new("setpriv")
+        .args([&format!("--reuid={uid}"), &format!("--regid={uid}"), "--clear-groups", "sleep", "600"])
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("setpriv (util-linux) starts a process under the uid")
+}
+
+fn exists(path: &Path) -> bool {
+    path.exists()
+}
+
+#[tokio::test]
+pub(crate) async fn bobs_account_appears_on_every_node_follows_his_role_and_is_locked_when_he_is_removed() {
+    let stack = stack().await;
+    let (alice, org) = alice_connected(&stack).await;
+    let (cluster_id, token) = cluster(&stack, &alice, &org, "shared", "managed").await;
+    let nodes = [Node::new(&stack, &cluster_id, &token), Node::new(&stack, &cluster_id, &token)];
+
+    // Bob joins: both nodes create his account with the control plane's uid and login.
+    let bob = register(&stack, &email("bob")).await;
+    let invitation = invite(&stack, &alice, &org, &bob.email).await;
+    let accepted = post(&stack, &format!("/v1/invitations/{invitation}/accept"), &bob, json!({})).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{:?}", accepted.body);
+    account_becomes(&stack, &alice, &org, &cluster_id, &bob, "user", "active").await;
+    let (uid, login) = linux_of(&stack, &alice, &org, &cluster_id, &bob).await;
+    let (alice_uid, alice_login) = linux_of(&stack, &alice, &org, &cluster_id, &alice).await;
+    assert_ne!(uid, alice_uid);
+    assert!(uid >= 20_000 && alice_uid >= 20_000, "members' uids are above the image's");
+    for node in &nodes {
+        assert!(node.catch_up().await, "every record applies");
+        let passwd = node.passwd(&login).expect("Bob's account");
+        assert_eq!((passwd[2].as_str(), passwd[4].as_str()), (uid.to_string().as_str(), bob.email.as_str()));
+        assert_eq!(passwd[5], format!("/home/{login}"));
+        assert_eq!(node.shadow(&login)[1], "*", "no password, not locked: SSH keys only");
+        assert!(exists(&node.keys_file(&login)), "his authorized_keys");
+        let meta = std::fs::metadata(node.keys_file(&login)).expect("keys");
+        assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), uid, "owned by him");
+        assert_eq!(node.admins(), vec![alice_login.clone()], "the owner administers; Bob does not");
+        assert_eq!(node.passwd(&alice_login).expect("Alice's account")[2], alice_uid.to_string());
+    }
+    assert_eq!(nodes[0].passwd(&login), nodes[1].passwd(&login), "two nodes, one account");
+    delivered(&stack, &alice, &org, &cluster_id, &bob, "applied").await;
+
+    // Promoted, Bob is in the admins group (sudo) on every node.
+    let membership = format!("/v1/organizations/{org}/members/{}", bob.sub);
+    let promoted =
+        call(&stack, "PATCH", &membership, Some(&alice.token), Some(json!({ "role": "admin" }))).await;
+    assert_eq!(promoted.status, StatusCode::OK, "{:?}", promoted.body);
+    account_becomes(&stack, &alice, &org, &cluster_id, &bob, "admin", "active").await;
+    for node in &nodes {
+        assert!(node.catch_up().await);
+        assert!(node.admins().contains(&login), "{:?}", node.admins());
+    }
+    let sudoers =
+        std::fs::read_to_string(nodes[0].root().join("etc/sudoers.d/orgs-admins")).expect("sudoers");
+    assert_eq!(sudoers, "%orgs-admins ALL=(ALL:ALL) NOPASSWD: ALL\n");
+
+    // Removed while a process of his runs: locked and expired, no sudo, no keys, process ended.
+    let mut running = process_of(uid);
+    assert_eq!(
+        call(&stack, "DELETE", &membership, Some(&alice.token), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    // (A blocked record keeps the role it had; the node takes the group away whatever it says.)
+    account_becomes(&stack, &alice, &org, &cluster_id, &bob, "admin", "blocked").await;
+    for node in &nodes {
+        assert!(node.catch_up().await);
+        let shadow = node.shadow(&login);
+        assert!(shadow[1].starts_with('!'), "locked: {shadow:?}");
+        assert_eq!(shadow[7], "1", "expired: {shadow:?}");
+        assert!(!node.admins().contains(&login), "no sudo");
+        assert!(!exists(&node.keys_file(&login)), "no keys");
+        assert!(exists(&node.root().join("home").join(&login)), "his files stay");
+    }
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), running.wait())
+        .await
+        .expect("his process ended")
+        .expect("status");
+    assert!(!ended.success(), "killed, not finished: {ended}");
+    delivered(&stack, &alice, &org, &cluster_id, &bob, "applied").await;
+
+    // Re-invited, he is unlocked with the same uid.
+    let again = invite(&stack, &alice, &org, &bob.email).await;
+    let accepted = post(&stack, &format!("/v1/invitations/{again}/accept"), &bob, json!({})).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{:?}", accepted.body);
+    account_becomes(&stack, &alice, &org, &cluster_id, &bob, "user", "active").await;
+    assert_eq!(
+        linux_of(&stack, &alice, &org, &cluster_id, &bob).await,
+        (uid, login.clone()),
+        "the same account"
+    );
+    for node in &nodes {
+        assert!(node.catch_up().await);
+        let shadow = node.shadow(&login);
+        assert_eq!((shadow[1].as_str(), shadow[7].as_str()), ("*", ""), "unlocked, never expires");
+        assert_eq!(node.passwd(&login).expect("account")[2], uid.to_string());
+        assert!(exists(&node.keys_file(&login)));
+    }
+}
+
+#[tokio::test]
+async fn a_restarted_node_resumes_where_it_stood_and_a_failed_apply_is_reported_and_retried() {
+    let stack = stack().await;
+    let (alice, org) = alice_connected(&stack).await;
+    let (cluster_id, token) = cluster(&stack, &alice, &org, "resumes", "managed").await;
+    let (alice_uid, alice_login) = {
+        account_becomes(&stack, &alice, &org, &cluster_id, &alice, "admin", "active").await;
+        linux_of(&stack, &alice, &org, &cluster_id, &alice).await
+    };
+    let alices_revision = account_of(&accounts(&stack, &alice, &org, &cluster_id).await, &alice)
+        .expect("Alice's record")["revision"]
+        .as_u64()
+        .expect("revision");
+    let carol = register(&stack, &email("carol")).await;
+    let invitation = invite(&stack, &alice, &org, &carol.email).await;
+    assert_eq!(
+        post(&stack, &format!("/v1/invitations/{invitation}/accept"), &carol, json!({})).await.status,
+        StatusCode::OK
+    );
+    account_becomes(&stack, &alice, &org, &cluster_id, &carol, "user", "active").await;
+    let (carol_uid, carol_login) = linux_of(&stack, &alice, &org, &cluster_id, &carol).await;
+
+    // A node that stopped after applying Alice's record starts from there: it applies Carol's
+    // and does not apply Alice's again (her account is not made on this node).
+    let node = Node::new(&stack, &cluster_id, &token);
+    std::fs::create_dir_all(node.dir.join("state")).expect("state dir");
+    std::fs::write(node.dir.join("state/position.json"), json!({ "applied": alices_revision }).to_string())
+        .expect("a position");
+    // Carol's uid is taken on this node by an account of the image: her apply fails.
+    let taken = std::process::Command::new("useradd")
+        .arg("--prefix")
+        .arg(node.root())
+        .args(["-u", &carol_uid.to_string(), "-N", "imagejob"])
+        .status()
+        .expect("useradd");
+    assert!(taken.success());
+    assert!(!node.catch_up().await, "a failed record makes --once fail");
+    assert!(node.passwd(&alice_login).is_none(), "Alice's record was not applied again");
+    let failed = delivered(&stack, &alice, &org, &cluster_id, &carol, "failed").await;
+    assert!(
+        failed["error"].as_str().is_some_and(|e| e.contains(&format!("uid {carol_uid} belongs to imagejob"))),
+        "{failed}"
+    );
+
+    // The image's account goes; the next round tries Carol's record again, without a new one.
+    let gone =
+        std::process::Command::new("userdel").arg("--prefix").arg(node.root()).arg("imagejob").status();
+    assert!(gone.expect("userdel").success());
+    assert!(node.catch_up().await, "the failed record applies on the retry");
+    assert_eq!(node.passwd(&carol_login).expect("Carol's account")[2], carol_uid.to_string());
+    delivered(&stack, &alice, &org, &cluster_id, &carol, "applied").await;
+    assert_ne!(alice_uid, carol_uid);
+    let position: Value = serde_json::from_str(
+        &std::fs::read_to_string(node.dir.join("state/position.json")).expect("position"),
+    )
+    .expect("json");
+    assert_eq!(position["failed"], json!([]));
+    assert_eq!(position["unacked"], json!([]), "everything acknowledged");
+}
