@@ -269,11 +269,17 @@ impl EventContext {
             }
             params.push(("cluster_id", cluster.to_string()));
         }
+        if names.contains(&"key_id") {
+            let key = orgs::domain::SshKey::parse(&fresh_ssh_key("sample"), self.now())?;
+            self.store.add_ssh_key(&caller.user_id, &key).await?;
+            params.push(("key_id", key.key_id));
+        }
         params.push(("port", "8080".to_owned()));
         if let Some(Value::Object(fields)) = body.as_mut() {
             for (name, value) in fields.iter_mut() {
                 match name.as_str() {
                     "email" => *value = json!(fresh("guest")?),
+                    "public_key" => *value = json!(fresh_ssh_key("sample")),
                     "name" => {
                         let unique = &uuid::Uuid::new_v4().simple().to_string()[..6];
                         *value = json!(format!("{}-{unique}", value.as_str().unwrap_or("sample")));
@@ -472,6 +478,18 @@ impl EventContext {
     }
 }
 
+/// A fresh OpenSSH Ed25519 public key line (any 32 bytes are a key to the parser).
+pub fn fresh_ssh_key(comment: &str) -> String {
+    use base64::Engine;
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&11u32.to_be_bytes());
+    blob.extend_from_slice(b"ssh-ed25519");
+    blob.extend_from_slice(&32u32.to_be_bytes());
+    blob.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    blob.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    format!("ssh-ed25519 {} {comment}", base64::engine::general_purpose::STANDARD.encode(blob))
+}
+
 /// `base` (an API Gateway event) with the caller's token, the path and its parameters, and `body`.
 fn http_event(
     mut event: Value,
@@ -519,6 +537,7 @@ pub const EXAMPLE_PARAMS: &[(&str, &str)] = &[
     ("invitation_id", "0193a3b2-9f1e-7c4d-8a2b-3c4d5e6f7a8b"),
     ("cluster_id", "0193a3c1-5e2f-7a4b-9c8d-1e2f3a4b5c6d"),
     ("port", "8080"),
+    ("key_id", "-DiY3wvvV6TuJJhbpZisF_zLDA0zPMSvHdkr4UvCOqU"),
 ];
 
 /// `op`'s API Gateway event, from `events/http.json`: its route, its path with `params` (by name),

@@ -177,6 +177,22 @@ impl Fixture {
             "get-me" => ("GET", "/v1/me".to_owned(), None),
             "get-openapi" => ("GET", "/v1/openapi.json".to_owned(), None),
             "get-organization" => ("GET", format!("/v1/organizations/{org}"), None),
+            "list-ssh-keys" => ("GET", "/v1/me/ssh-keys".to_owned(), None),
+            "add-ssh-key" => {
+                ("POST", "/v1/me/ssh-keys".to_owned(), Some(json!({ "public_key": ssh_key_line("k") })))
+            }
+            // A key of the caller's own (where the caller has a token to add one with).
+            "remove-ssh-key" => {
+                let mut key_id = "A".repeat(43);
+                if let Some(token) = self.token(caller) {
+                    let body = json!({ "public_key": ssh_key_line("k") });
+                    let added = call(&self.stack, "POST", "/v1/me/ssh-keys", Some(&token), Some(body)).await;
+                    if let Some(id) = added.body["key_id"].as_str() {
+                        key_id = id.to_owned();
+                    }
+                }
+                ("DELETE", format!("/v1/me/ssh-keys/{key_id}"), None)
+            }
             "list-members" => ("GET", format!("/v1/organizations/{org}/members"), None),
             "list-invitations" => ("GET", format!("/v1/organizations/{org}/invitations"), None),
             "list-events" => ("GET", format!("/v1/organizations/{org}/events"), None),
@@ -317,7 +333,10 @@ fn expected(function: &str) -> [u16; 10] {
     //                         owner admin member +invite +clusters +ports  non-member removed no-token expired
     let managers = |ok| [ok, ok, 403, 403, 403, 403, 404, 404, 401, 401];
     match function {
-        "get-me" => [200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
+        "get-me" | "list-ssh-keys" => [200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
+        // Everyone with a token has keys of their own, whatever their organizations.
+        "add-ssh-key" => [201, 201, 201, 201, 201, 201, 201, 201, 401, 401],
+        "remove-ssh-key" => [204, 204, 204, 204, 204, 204, 204, 204, 401, 401],
         // The document says nothing about anyone's data: everyone may read it, even without a token.
         "get-openapi" => [200; 10],
         "create-organization" => [201, 201, 201, 201, 201, 201, 201, 201, 401, 401],

@@ -27,4 +27,5 @@ mod roles;
 mod round_trips;
 mod samples;
 mod scheduled;
+mod ssh_keys;
 mod story;

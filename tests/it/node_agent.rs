@@ -132,8 +132,12 @@ pub(crate) async fn bobs_account_appears_on_every_node_follows_his_role_and_is_l
     let (cluster_id, token) = cluster(&stack, &alice, &org, "shared", "managed").await;
     let nodes = [Node::new(&stack, &cluster_id, &token), Node::new(&stack, &cluster_id, &token)];
 
-    // Bob joins: both nodes create his account with the control plane's uid and login.
+    // Bob, with a key, joins: both nodes create his account with the control plane's uid and
+    // login, and his key.
     let bob = register(&stack, &email("bob")).await;
+    let laptop = ssh_key_line("bob@laptop");
+    let added = post(&stack, "/v1/me/ssh-keys", &bob, json!({ "public_key": laptop })).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
     let invitation = invite(&stack, &alice, &org, &bob.email).await;
     let accepted = post(&stack, &format!("/v1/invitations/{invitation}/accept"), &bob, json!({})).await;
     assert_eq!(accepted.status, StatusCode::OK, "{:?}", accepted.body);
@@ -148,7 +152,7 @@ pub(crate) async fn bobs_account_appears_on_every_node_follows_his_role_and_is_l
         assert_eq!((passwd[2].as_str(), passwd[4].as_str()), (uid.to_string().as_str(), bob.email.as_str()));
         assert_eq!(passwd[5], format!("/home/{login}"));
         assert_eq!(node.shadow(&login)[1], "*", "no password, not locked: SSH keys only");
-        assert!(exists(&node.keys_file(&login)), "his authorized_keys");
+        assert_eq!(std::fs::read_to_string(node.keys_file(&login)).expect("his keys"), format!("{laptop}\n"));
         let meta = std::fs::metadata(node.keys_file(&login)).expect("keys");
         assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), uid, "owned by him");
         assert_eq!(node.admins(), vec![alice_login.clone()], "the owner administers; Bob does not");
@@ -166,6 +170,26 @@ pub(crate) async fn bobs_account_appears_on_every_node_follows_his_role_and_is_l
     for node in &nodes {
         assert!(node.catch_up().await);
         assert!(node.admins().contains(&login), "{:?}", node.admins());
+    }
+    // A key he adds later reaches every node; one he removes leaves it.
+    let desktop = ssh_key_line("bob@desktop");
+    let second = post(&stack, "/v1/me/ssh-keys", &bob, json!({ "public_key": desktop })).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{:?}", second.body);
+    let first_id = added.body["key_id"].as_str().expect("key id");
+    let removed =
+        call(&stack, "DELETE", &format!("/v1/me/ssh-keys/{first_id}"), Some(&bob.token), None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{:?}", removed.body);
+    eventually("Bob's keys on his record", || async {
+        let all = accounts(&stack, &alice, &org, &cluster_id).await;
+        (account_of(&all, &bob)?["ssh_keys"] == json!([desktop])).then_some(())
+    })
+    .await;
+    for node in &nodes {
+        assert!(node.catch_up().await);
+        assert_eq!(
+            std::fs::read_to_string(node.keys_file(&login)).expect("his keys"),
+            format!("{desktop}\n")
+        );
     }
     let sudoers =
         std::fs::read_to_string(nodes[0].root().join("etc/sudoers.d/orgs-admins")).expect("sudoers");

@@ -213,3 +213,8 @@ pub async fn mailed_once(stack: &Stack, invitation: &str, to: &str) {
     let sent = emails_to(to).await;
     assert_eq!(sent.len(), 1, "{to} got {} emails", sent.len());
 }
+
+/// A fresh OpenSSH Ed25519 public key line.
+pub fn ssh_key_line(comment: &str) -> String {
+    local_stack::events::fresh_ssh_key(comment)
+}

@@ -6,7 +6,9 @@
 //!
 //! - What to write is computed from the table as it is now, never from the record's image: a
 //!   redelivered, duplicated or no-op record (the emulator streams no-op updates) writes nothing.
-//! - Records that are not about memberships or new managed clusters are skipped from their images,
+//! - A person's SSH keys changing brings their records in every organization they belong to up to
+//!   date (the keys are read fresh, like the membership).
+//! - Records that are not about memberships, new managed clusters or keys are skipped from their images,
 //!   without a read (and the event source mapping filters most of them out).
 //! - A failure stops the batch at that record and reports exactly it in `batchItemFailures`:
 //!   Lambda retries from there, in order.
@@ -34,6 +36,8 @@ pub enum Target {
     Member { org: OrgId, user: UserId },
     /// A cluster with managed users was created.
     Cluster { org: OrgId, cluster: ClusterId },
+    /// A person's SSH keys changed: their records in every organization they belong to.
+    Keys { user: UserId },
 }
 
 /// What became of one record.
@@ -53,6 +57,7 @@ pub fn target(change: &Change) -> Option<Target> {
         Change::Cluster { kind: Kind::Insert, org, cluster, managed_users: true, .. } => {
             Some(Target::Cluster { org: *org, cluster: *cluster })
         }
+        Change::SshKeys { user } => Some(Target::Keys { user: user.clone() }),
         _ => None,
     }
 }
@@ -69,6 +74,13 @@ pub async fn handle(sync: &UserSync, change: &Change) -> Result<Outcome, DomainE
     let written = match &target {
         Target::Member { org, user } => sync.store.sync_member(org, user, now).await?,
         Target::Cluster { org, cluster } => sync.store.sync_cluster(org, cluster, now).await?,
+        Target::Keys { user } => {
+            let mut written = 0;
+            for membership in sync.store.memberships_of(user).await? {
+                written += sync.store.sync_member(&membership.org_id, user, now).await?;
+            }
+            written
+        }
     };
     if written > 0 {
         tracing::info!(?target, written, "cluster users synced");

@@ -160,6 +160,9 @@ pub struct ClusterUser {
     /// next sync of that member adds it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linux: Option<LinuxAccount>,
+    /// The member's SSH public keys, one `authorized_keys` line each (none while blocked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_keys: Vec<String>,
     /// The cluster's revision at which this record last changed (unique within the cluster).
     pub revision: u64,
     pub delivery: SyncStatus,
@@ -178,17 +181,20 @@ pub struct Wanted {
     pub role: ClusterRole,
     pub status: AccountStatus,
     pub linux: Option<LinuxAccount>,
+    pub ssh_keys: Vec<String>,
 }
 
 impl Wanted {
     /// What the account should be given the user's membership now (`None`: not a member) and the
     /// record as it is; `None` when nothing is to change. A member has an active account; a user
     /// who is no longer a member keeps theirs, blocked; someone who never had one gets none. The
-    /// Linux account is the organization's for that user (`linux`), else the record's.
+    /// Linux account is the organization's for that user (`linux`), else the record's; an active
+    /// account takes the person's `keys`, a blocked one none.
     pub fn given(
         membership: Option<&Membership>,
         current: Option<&ClusterUser>,
         linux: Option<&LinuxAccount>,
+        keys: &[String],
     ) -> Option<Wanted> {
         let linux = linux.cloned().or_else(|| current.and_then(|c| c.linux.clone()));
         let wanted = match (membership, current) {
@@ -197,10 +203,15 @@ impl Wanted {
                 role: ClusterRole::of(m.role),
                 status: AccountStatus::Active,
                 linux,
+                ssh_keys: keys.to_vec(),
             },
-            (None, Some(c)) => {
-                Wanted { email: c.email.clone(), role: c.role, status: AccountStatus::Blocked, linux }
-            }
+            (None, Some(c)) => Wanted {
+                email: c.email.clone(),
+                role: c.role,
+                status: AccountStatus::Blocked,
+                linux,
+                ssh_keys: Vec::new(),
+            },
             (None, None) => return None,
         };
         match current {
@@ -208,7 +219,8 @@ impl Wanted {
                 if c.role == wanted.role
                     && c.status == wanted.status
                     && c.email == wanted.email
-                    && c.linux == wanted.linux =>
+                    && c.linux == wanted.linux
+                    && c.ssh_keys == wanted.ssh_keys =>
             {
                 None
             }
@@ -233,6 +245,7 @@ impl Wanted {
             role: self.role,
             status: self.status,
             linux: self.linux,
+            ssh_keys: self.ssh_keys,
             revision,
             delivery: SyncStatus::Pending,
             error: None,
@@ -341,29 +354,34 @@ mod tests {
         let now = Timestamp::from_datetime(time::OffsetDateTime::UNIX_EPOCH);
         let m = membership(Role::Member);
         let linux = LinuxAccount { uid: FIRST_UID, login: "bob".into() };
-        let wanted = Wanted::given(Some(&m), None, Some(&linux)).expect("a new account");
+        let wanted = Wanted::given(Some(&m), None, Some(&linux), &[]).expect("a new account");
         assert_eq!((wanted.role, wanted.status), (ClusterRole::User, AccountStatus::Active));
         let record =
             wanted.record(crate::domain::ClusterId::from_u128(0), m.org_id, m.user_id.clone(), 1, now);
         assert_eq!(record.linux.as_ref(), Some(&linux));
-        assert_eq!(Wanted::given(Some(&m), Some(&record), Some(&linux)), None, "nothing changes twice");
-        let promoted =
-            Wanted::given(Some(&membership(Role::Admin)), Some(&record), Some(&linux)).expect("a change");
+        assert_eq!(Wanted::given(Some(&m), Some(&record), Some(&linux), &[]), None, "nothing changes twice");
+        let promoted = Wanted::given(Some(&membership(Role::Admin)), Some(&record), Some(&linux), &[])
+            .expect("a change");
         assert_eq!(promoted.role, ClusterRole::Admin);
         assert_eq!(ClusterRole::of(Role::Owner), ClusterRole::Admin);
-        let blocked = Wanted::given(None, Some(&record), None).expect("blocked");
+        let blocked = Wanted::given(None, Some(&record), None, &[]).expect("blocked");
         assert_eq!((blocked.role, blocked.status), (ClusterRole::User, AccountStatus::Blocked));
         assert_eq!(blocked.linux.as_ref(), Some(&linux), "a blocked account keeps its uid");
         let blocked =
             blocked.record(crate::domain::ClusterId::from_u128(0), m.org_id, m.user_id.clone(), 2, now);
-        assert_eq!(Wanted::given(None, Some(&blocked), None), None);
-        assert_eq!(Wanted::given(None, None, None), None, "a stranger gets no account");
-        let back = Wanted::given(Some(&m), Some(&blocked), Some(&linux)).expect("active again");
+        assert_eq!(Wanted::given(None, Some(&blocked), None, &[]), None);
+        assert_eq!(Wanted::given(None, None, None, &[]), None, "a stranger gets no account");
+        let back = Wanted::given(Some(&m), Some(&blocked), Some(&linux), &[]).expect("active again");
+        let keyed = Wanted::given(Some(&m), Some(&record), Some(&linux), &["ssh-ed25519 AAAA k".into()]);
+        assert_eq!(keyed.expect("a new key is a change").ssh_keys, ["ssh-ed25519 AAAA k"]);
         assert_eq!((back.status, back.linux), (AccountStatus::Active, Some(linux.clone())));
         // A record written before accounts had uids gets its account at the next sync.
         let mut old = record.clone();
         old.linux = None;
-        assert_eq!(Wanted::given(Some(&m), Some(&old), Some(&linux)).expect("a change").linux, Some(linux));
+        assert_eq!(
+            Wanted::given(Some(&m), Some(&old), Some(&linux), &[]).expect("a change").linux,
+            Some(linux)
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod ids;
 mod model;
 mod role;
 mod settings;
+pub mod ssh_keys;
 mod timestamp;
 pub mod whole;
 
@@ -35,4 +36,5 @@ pub use model::{
 };
 pub use role::{InviteRole, Role};
 pub use settings::{OrgName, Permission, Settings, TtlDays};
+pub use ssh_keys::{MAX_SSH_KEYS, SshKey};
 pub use timestamp::Timestamp;

@@ -6,7 +6,8 @@
 use crate::contract::openapi::{Answer, Caller, Operation, PAGE, Query, of, op};
 use crate::contract::*;
 use crate::domain::{
-    Acknowledged, Cluster, ClusterSpec, Invitation, Member, Organization, Settings, UsageReport, UserChanges,
+    Acknowledged, Cluster, ClusterSpec, Invitation, Member, Organization, Settings, SshKey, UsageReport,
+    UserChanges,
 };
 
 /// One route and the function behind it.
@@ -53,6 +54,45 @@ pub const OPERATIONS: &[Operation] = &[
     )
     .answers(200, Answer::Json(of::<Dashboard>))
     .problems(&[403]),
+    op(
+        "GET",
+        "/v1/me/ssh-keys",
+        "list-ssh-keys",
+        "listSshKeys",
+        "ssh keys",
+        "The caller's SSH public keys.",
+        Caller::User,
+    )
+    .describe("The caller's keys, oldest first, with their fingerprints, and how many they may have.")
+    .answers(200, Answer::Json(of::<SshKeys>)),
+    op(
+        "POST",
+        "/v1/me/ssh-keys",
+        "add-ssh-key",
+        "addSshKey",
+        "ssh keys",
+        "Add an SSH public key to the caller's cluster accounts.",
+        Caller::User,
+    )
+    .describe(
+        "201 with the key; it reaches the caller's account on every managed cluster of every \
+         organization they belong to. 400 for anything but one OpenSSH public key line (Ed25519, \
+         ECDSA, or RSA of at least 3072 bits); 409 for a key already added or past 10 keys.",
+    )
+    .example(r#"{"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop"}"#)
+    .body(of::<NewSshKey>)
+    .answers(201, Answer::Json(of::<SshKey>)),
+    op(
+        "DELETE",
+        "/v1/me/ssh-keys/{key_id}",
+        "remove-ssh-key",
+        "removeSshKey",
+        "ssh keys",
+        "Remove one of the caller's SSH keys.",
+        Caller::User,
+    )
+    .describe("204; the key leaves every cluster account of theirs; 404 for a key they do not have.")
+    .answers(204, Answer::Empty),
     op(
         "POST",
         "/v1/organizations",

@@ -105,13 +105,17 @@ impl Store {
         }
         // A member's account is given (or read) before any record names it; a leaver's records
         // keep theirs.
-        let linux = match &membership {
-            Some(m) => self.linux_accounts(org, &[(user, &m.email)]).await?.remove(user),
-            None => None,
+        let (linux, keys) = match &membership {
+            Some(m) => {
+                let (named, ids) = ([(user, &m.email)], [user]);
+                tokio::try_join!(self.linux_accounts(org, &named), self.authorized_keys(&ids))?
+            }
+            None => Default::default(),
         };
+        let (linux, keys) = (linux.get(user), keys.get(user).map(Vec::as_slice).unwrap_or_default());
         let mut written = 0;
         for chunk in clusters.chunks(CLUSTERS_PER_WRITE) {
-            written += self.sync_member_on(chunk, user, membership.as_ref(), linux.as_ref(), now).await?;
+            written += self.sync_member_on(chunk, user, membership.as_ref(), linux, keys, now).await?;
         }
         Ok(written)
     }
@@ -138,6 +142,7 @@ impl Store {
         user: &UserId,
         membership: Option<&Membership>,
         linux: Option<&crate::domain::LinuxAccount>,
+        keys: &[String],
         now: Timestamp,
     ) -> Result<usize, DomainError> {
         for _ in 0..ATTEMPTS {
@@ -160,7 +165,7 @@ impl Store {
                 let current = in_cluster(&keys::cluster_user_sk(user))
                     .map(|i| from_item::<ClusterUserItem>(i.clone()).map(|c| c.user))
                     .transpose()?;
-                let Some(change) = Wanted::given(membership, current.as_ref(), linux) else { continue };
+                let Some(change) = Wanted::given(membership, current.as_ref(), linux, keys) else { continue };
                 let revision = counter_of(in_cluster(keys::REVISION_SK));
                 let record =
                     change.record(cluster.cluster_id, cluster.org_id, user.clone(), revision + 1, now);
@@ -220,7 +225,9 @@ impl Store {
                 .map(|i| from_item::<MemberItem>(i).map(Membership::from))
                 .collect::<Result<_, _>>()?;
             let named: Vec<_> = members.iter().map(|m| (&m.user_id, &m.email)).collect();
-            let linux = self.linux_accounts(org, &named).await?;
+            let ids: Vec<_> = members.iter().map(|m| &m.user_id).collect();
+            let (linux, keys) =
+                tokio::try_join!(self.linux_accounts(org, &named), self.authorized_keys(&ids))?;
             let mut records = Vec::new();
             let mut revision = 0;
             for item in partition {
@@ -233,13 +240,14 @@ impl Store {
             let mut changes = Vec::new();
             for m in &members {
                 let current = records.iter().find(|r| r.user_id == m.user_id);
-                if let Some(change) = Wanted::given(Some(m), current, linux.get(&m.user_id)) {
+                let theirs = keys.get(&m.user_id).map(Vec::as_slice).unwrap_or_default();
+                if let Some(change) = Wanted::given(Some(m), current, linux.get(&m.user_id), theirs) {
                     changes.push((m.user_id.clone(), change));
                 }
             }
             for r in &records {
                 if !members.iter().any(|m| m.user_id == r.user_id)
-                    && let Some(change) = Wanted::given(None, Some(r), None)
+                    && let Some(change) = Wanted::given(None, Some(r), None, &[])
                 {
                     changes.push((r.user_id.clone(), change));
                 }

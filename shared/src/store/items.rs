@@ -49,10 +49,12 @@ pub enum Entity {
     LinuxAccount,
     Login,
     UidCounter,
+    /// A person's SSH public keys.
+    SshKeys,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 18] = [
+    pub const ALL: [Entity; 19] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -71,6 +73,7 @@ impl Entity {
         Entity::LinuxAccount,
         Entity::Login,
         Entity::UidCounter,
+        Entity::SshKeys,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -94,6 +97,7 @@ impl Entity {
             Entity::LinuxAccount => "linux_account",
             Entity::Login => "login",
             Entity::UidCounter => "uid_counter",
+            Entity::SshKeys => "ssh_keys",
         }
     }
 }

@@ -6,6 +6,8 @@ pub fn user_pk(user: &UserId) -> String {
     format!("USER#{user}")
 }
 pub const USER_SK: &str = "USER";
+/// A person's SSH public keys, on their user partition.
+pub const SSH_KEYS_SK: &str = "SSHKEYS";
 
 pub fn org_pk(org: &OrgId) -> String {
     format!("ORG#{org}")

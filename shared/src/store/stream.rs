@@ -13,7 +13,8 @@ use crate::domain::{ClusterId, DomainError, InvitationId, OrgId, UserId};
 
 /// The item kinds the stream's consumers follow; the template's stream filters name these and no
 /// others (a template test holds that).
-pub const FOLLOWED: [Entity; 4] = [Entity::Org, Entity::Member, Entity::Cluster, Entity::Invitation];
+pub const FOLLOWED: [Entity; 5] =
+    [Entity::Org, Entity::Member, Entity::Cluster, Entity::Invitation, Entity::SshKeys];
 
 /// How the item changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub enum Change {
     },
     /// An invitation was written; `resent` when a modification raised its send count.
     Invitation { kind: Kind, id: InvitationId, resent: bool },
+    /// A person's SSH keys were written.
+    SshKeys { user: UserId },
     /// Anything the consumers do not follow.
     Other,
 }
@@ -84,6 +87,9 @@ pub fn decode(record: &EventRecord) -> Result<Change, DomainError> {
             id: id(image, attr::INVITATION_ID, InvitationId::parse)?,
             resent: kind == Kind::Modify && differs(attr::SENDS),
         },
+        Some(Entity::SshKeys) if kind != Kind::Remove => {
+            Change::SshKeys { user: id(image, attr::USER_ID, UserId::parse)? }
+        }
         _ => Change::Other,
     };
     Ok(change)

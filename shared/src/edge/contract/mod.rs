@@ -67,6 +67,23 @@ pub struct NewOrganization {
     pub name: OrgName,
 }
 
+/// `POST /v1/me/ssh-keys`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSshKey {
+    /// An OpenSSH public key line, as in a `.pub` file: Ed25519, ECDSA, or RSA of at least 3072
+    /// bits.
+    pub public_key: String,
+}
+
+/// `GET /v1/me/ssh-keys`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SshKeys {
+    pub keys: Vec<crate::domain::SshKey>,
+    /// Most keys a person may have.
+    pub max_keys: usize,
+}
+
 /// The organization just created, owned by the caller.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedOrganization {

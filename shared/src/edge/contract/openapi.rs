@@ -285,6 +285,11 @@ fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
             .pattern(Some(crate::domain::PORT_PATTERN))
             .into(),
         "user_id" => crate::domain::UserId::schema(),
+        "key_id" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("The key's id as listed: its SHA-256 fingerprint's digest in base64url."))
+            .pattern(Some("^[A-Za-z0-9_-]{43}$"))
+            .into(),
         _ => ObjectBuilder::new().schema_type(Type::String).into(),
     };
     ParameterBuilder::new()
