@@ -15,6 +15,7 @@ import { clusters } from "./pages/clusters.js";
 import { cluster } from "./pages/cluster.js";
 import { usage } from "./pages/usage.js";
 import { audit } from "./pages/audit.js";
+import { keys } from "./pages/keys.js";
 
 const main = document.getElementById("main");
 const status = document.getElementById("status");
@@ -123,6 +124,7 @@ function parseRoute() {
   if (parts[0] === "orgs" && parts[1]) return { orgId: parts[1], page: parts[2] || "members", clusterId: parts[3] };
   // The link in an invitation email: the dashboard, with that invitation first.
   if (parts[0] === "invitations" && parts[1]) return { orgId: null, page: "home", invitationId: parts[1] };
+  if (parts[0] === "keys") return { orgId: null, page: "keys" };
   return { orgId: null, page: "home" };
 }
 // ---- rendering ----------------------------------------------------------------------------------
@@ -146,7 +148,7 @@ async function render() {
   setChrome(route);
   let view;
   try {
-    view = route.orgId ? await orgPage(route) : home(route);
+    view = route.orgId ? await orgPage(route) : route.page === "keys" ? await keys() : home(route);
   } catch (problem) {
     view = el("section", {}, el("h1", {}, "Something went wrong"), el("p", { class: "error", role: "alert" }, problem.words || String(problem)));
   }

@@ -393,3 +393,26 @@ test("an error from the API is shown to the person, beside what caused it", asyn
   const refusal = gina.locator("form + p[role=alert]");
   await refusal.filter({ hasText: /cloud account/i }).waitFor();
 });
+
+test("a person adds an SSH key, sees its fingerprint, is told why a short RSA key is refused, and removes it", async () => {
+  const ivy = await signIn("ivy@example.com");
+  await ivy.getByRole("link", { name: "Your SSH keys" }).click();
+  await ivy.locator('main[data-rendered="#/keys"]').waitFor();
+  await ivy.getByText("No keys yet.").waitFor();
+  // An Ed25519 public key (any 32 bytes are one to the parser).
+  const blob = Buffer.concat([
+    Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7),
+  ]).toString("base64");
+  await ivy.getByLabel("Public key (the contents of a .pub file)").fill(`ssh-ed25519 ${blob} ivy@laptop`);
+  await ivy.getByRole("button", { name: "Add key" }).click();
+  const row = ivy.getByRole("row").filter({ hasText: "ivy@laptop" });
+  await row.waitFor();
+  assert.match(await row.innerText(), /SHA256:\S{43}/);
+  await accessible(ivy, "ssh keys");
+  // Something that is not a key: the API's words, under the form.
+  await ivy.getByLabel("Public key (the contents of a .pub file)").fill("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7 short");
+  await ivy.getByRole("button", { name: "Add key" }).click();
+  await ivy.getByRole("alert").filter({ hasText: "not an OpenSSH public key" }).waitFor();
+  await ivy.getByRole("button", { name: /^Remove the key SHA256:/ }).click();
+  await ivy.getByText("No keys yet.").waitFor();
+});

@@ -34,9 +34,9 @@ export async function cluster(org, route) {
     const tokenBox = alertBox();
     usersSection = el("div", {},
       dataTable("Every member's account on this cluster, and whether the cluster applied it.",
-        ["Email", "Cluster role", "Account", "Applied", "Error"],
+        ["Email", "Login (uid)", "Cluster role", "Account", "Applied", "Error"],
         receipt.users.map((u) => el("tr", {},
-          el("td", {}, u.email), el("td", {}, u.role), el("td", {}, u.status),
+          el("td", {}, u.email), el("td", {}, u.linux ? `${u.linux.login} (${u.linux.uid})` : "—"), el("td", {}, u.role), el("td", {}, u.status),
           el("td", {}, u.delivery === "applied" ? fmtTime(u.applied_at) : u.delivery), el("td", {}, u.error || "")))),
       guarded(usersAbility, "Rotate agent token", async (e) => {
         if (!confirm("Rotate the agent token? The old one stops working at once.")) return;

@@ -40,7 +40,7 @@ export function home(route) {
   }, field("Name", name), create);
   return el("section", {},
     el("h1", {}, "Your organizations"),
-    el("p", {}, `Signed in as ${me.user.email}.`),
+    el("p", {}, `Signed in as ${me.user.email}. `, el("a", { href: "#/keys" }, "Your SSH keys"), " reach your account on every managed cluster."),
     el("ul", { class: "orgs" }, orgs),
     el("h2", {}, "Invitations"),
     linked && !open
