@@ -159,8 +159,16 @@ impl OrgName {
 
     /// The rule of [`OrgName::parse`] as a regular expression (what the API's schema says):
     /// white space (what `trim` removes) around 1 to 64 characters that are not hidden, the
-    /// first and last of them not white space. Built from the same predicates, so the two agree.
+    /// first and last of them not white space. It is [`OrgName::pattern_from_rules`], kept in
+    /// `org_name_pattern.rs` because computing it scans every code point (about 25 ms in a
+    /// release build, once per schema that names it, at every cold start of `get-openapi`); a
+    /// unit test holds that the two agree.
     pub fn pattern() -> String {
+        PATTERN.to_owned()
+    }
+
+    /// [`OrgName::pattern`], built from the same predicates as [`OrgName::parse`].
+    pub fn pattern_from_rules() -> String {
         let white = char_class(char::is_whitespace);
         let hidden = char_class(Self::hidden);
         let inner = Self::MAX_CHARS - 2;
@@ -189,6 +197,8 @@ impl OrgName {
         &self.0
     }
 }
+
+include!("org_name_pattern.rs");
 
 /// The characters `want` holds, as the inside of a regular expression's character class: ranges
 /// of literal characters, the class's own syntax escaped.
@@ -247,6 +257,26 @@ impl fmt::Display for OrgName {
 
 #[cfg(test)]
 mod tests {
+
+    /// `ORGS_REFRESH_PATTERN=1 cargo test -p orgs --lib pattern` writes it anew (after a change of
+    /// the rules or of the Unicode tables).
+    #[test]
+    fn the_kept_pattern_is_the_rules_pattern() {
+        let computed = OrgName::pattern_from_rules();
+        if std::env::var_os("ORGS_REFRESH_PATTERN").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/domain/org_name_pattern.rs");
+            let text = format!(
+                "// Written by `ORGS_REFRESH_PATTERN=1 cargo test -p orgs --lib pattern`: OrgName::pattern_from_rules().\n\
+                 const PATTERN: &str = {computed:?};\n"
+            );
+            std::fs::write(path, text).expect("the pattern file");
+        }
+        assert!(
+            OrgName::pattern() == computed,
+            "the kept pattern differs from the rules: ORGS_REFRESH_PATTERN=1 cargo test -p orgs --lib pattern"
+        );
+    }
+
     use super::*;
 
     #[test]
