@@ -161,6 +161,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403
 include-operation-id-regex = "^configureCloudAccount$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 422, 429, "5xx"]
 
+# A schema-valid string is seldom an OpenSSH public key (no schema can say what a key's base64
+# holds), and a key id matching its pattern may still be refused: the fuzzer's regular expressions
+# let `$` match before a final newline, which the API refuses (400).
+[[operations]]
+include-operation-id-regex = "^(addSshKey|removeSshKey)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
+
 # An `If-Match` is any text to a schema; one that is not the settings' current version is 412.
 [[operations]]
 include-operation-id-regex = "^updatePermissions$"

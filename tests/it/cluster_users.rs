@@ -198,7 +198,10 @@ async fn a_cluster_created_later_has_every_member_from_revision_one() {
     let id = invite(&stack, &alice, &org, &bob.email).await;
     post(&stack, &format!("/v1/invitations/{id}/accept"), &bob, json!({})).await;
     let (later, token) = cluster(&stack, &alice, &org, "later", "managed").await;
+    // Both records, before the agent pulls: Bob's may be written by the sync of his joining (when
+    // the stream reaches it after the cluster exists) and Alice's by the cluster's, a moment apart.
     account_becomes(&stack, &alice, &org, &later, &bob, "user", "active").await;
+    account_becomes(&stack, &alice, &org, &later, &alice, "admin", "active").await;
     let pulled = pull(&stack, &later, &token, 0).await;
     let mut seen: Vec<(String, String, u64)> = pulled.body["users"]
         .as_array()

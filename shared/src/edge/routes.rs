@@ -91,8 +91,12 @@ pub const OPERATIONS: &[Operation] = &[
         "Remove one of the caller's SSH keys.",
         Caller::User,
     )
-    .describe("204; the key leaves every cluster account of theirs; 404 for a key they do not have.")
-    .answers(204, Answer::Empty),
+    .describe(
+        "204; the key leaves every cluster account of theirs; 404 for a key they do not have; 400 for \
+         an id that is not one (43 characters of base64url).",
+    )
+    .answers(204, Answer::Empty)
+    .problems(&[400]),
     op(
         "POST",
         "/v1/organizations",
