@@ -143,6 +143,38 @@ pub mod tests {
         assert_eq!((rsa.algorithm.as_str(), rsa.bits), ("ssh-rsa", 3072));
     }
 
+    /// Keys `ssh-keygen` made (public halves), and the fingerprints `ssh-keygen -l` printed.
+    #[test]
+    fn ssh_keygens_keys_have_ssh_keygens_fingerprints() {
+        for (line, algorithm, bits, fingerprint) in [
+            (
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHlu9Qf0Z8xMJd/siI2gNnOv2vzkYjb6OTiRZXeI4RTq alice@laptop",
+                "ssh-ed25519",
+                256,
+                "SHA256:hRSnmdnbPpd2SpffeuJCe6T/VsAe3UdYZSXbvJ/1Nr0",
+            ),
+            (
+                "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBBoMdOVuimIXCPAdZ2UHnwkLHyUF7SbU9Iknu0XIfO0gBIdwwW3ikVly8E2MUuMZBs5zHOqTylRGTjDePCcz3UNgRhe62w0/O+JGpOey65PEV0k9NnKNOzwNU0OUIUbCJA== alice@laptop",
+                "ecdsa-sha2-nistp384",
+                384,
+                "SHA256:SedXfUKRptsvmpBm0ygbUevWUhqsdlIMvBR2hY20sd0",
+            ),
+            (
+                "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQDFSfG+7sOYDoo5SNUpS2SGyL24tYjWDtqiXwNMStOURJ8Gak0iOu/ZD94UQAyAayHP/i3l9NcW4qZEUppKYO8EUH7UmbWD5xJqbhGQ1JKgefpfYvc3N9Vj22sM2xze8PkZ78zwhCcWSDqUk/ftupTjc+TF+OGuDgksc7cOhltpWq7t4HT4mZ/1qID7XpnJjJCDKxSMqaAEL3l0VrtqWY1uKSawZIYvl2SFU+EMN3ycSdv4eEqqjzb7VIIw5NBwspOnWxDG3zEgD8A6lCf7ZaEjvAddK0At9BnSY2bhnbcZPKY3EdV4IuIAmbN/ykTAhrgJvFnXUF2zZuZRRvXQGrn0IxLz6YMx25k7hiVLsg3jQlhBY2Hs+mq/wTSyEApOXbJUpbCd6YRONHth0kvLBGeFZIf2In28YBt18HL6spepfhJDU+V5f2dABnB76878S9VJSg866s98ORkVFivAL9n4abSMmoNlLoPwb4PwqBv8zMRg/vbI7XlNsE3W2dDJPN8= alice@laptop",
+                "ssh-rsa",
+                3072,
+                "SHA256:N/ftR2fZwY36KYx4je9PN4xNZzwQ5rQt+nMpJwubahQ",
+            ),
+        ] {
+            let key = SshKey::parse(line, now()).expect("ssh-keygen's key");
+            assert_eq!(
+                (key.algorithm.as_str(), key.bits, key.fingerprint.as_str()),
+                (algorithm, bits, fingerprint)
+            );
+            assert_eq!(key.public_key, line);
+        }
+    }
+
     #[test]
     fn short_rsa_keys_garbage_and_several_lines_are_refused() {
         for bad in [
