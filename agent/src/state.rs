@@ -35,11 +35,23 @@ impl StateFile {
         &self.path
     }
 
-    /// The state as last saved; a node that never ran starts at revision 0.
+    /// The state as last saved; a node that never ran starts at revision 0. A file this agent
+    /// cannot read as its state (damaged by a full disk, or edited) is moved aside to
+    /// `position.json.damaged` and the node starts again from 0: applying converges to each
+    /// record and an acknowledgement never marks a newer change applied, so going over the
+    /// records again is safe, while refusing to run would leave the node's accounts stale.
     pub fn load(&self) -> Result<State, String> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| format!("{} is not a state this agent wrote: {e}", self.path.display())),
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(state) => Ok(state),
+                Err(e) => {
+                    let aside = self.path.with_extension("json.damaged");
+                    std::fs::rename(&self.path, &aside)
+                        .map_err(|e| format!("cannot move {} aside: {e}", self.path.display()))?;
+                    tracing::warn!(path = %aside.display(), error = %e, "the saved position was damaged; starting again from revision 0");
+                    Ok(State::default())
+                }
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
             Err(e) => Err(format!("cannot read {}: {e}", self.path.display())),
         }
@@ -108,7 +120,9 @@ mod tests {
         file.save(&state)?;
         assert_eq!(file.load()?, state);
         std::fs::write(file.path(), b"{not json").map_err(|e| e.to_string())?;
-        assert!(file.load().is_err(), "a damaged state is an error, never a fresh start");
+        assert_eq!(file.load()?, State::default(), "a damaged state starts again from 0");
+        assert!(file.path().with_extension("json.damaged").exists(), "kept aside for a person to read");
+        assert!(!file.path().exists());
         std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())
     }
 
