@@ -4,15 +4,20 @@
 //! acknowledges what it applied, and heartbeats the members' activity ([`activity`]); on an error
 //! it backs off and tries again. It logs JSON lines.
 //!
-//! Configuration (environment; the unit's `EnvironmentFile`):
-//! - `ORGS_AGENT_API_URL`: the service's base URL; `ORGS_AGENT_CLUSTER_ID`: this node's cluster.
-//! - `ORGS_AGENT_TOKEN_FILE`: the file holding the cluster's credential (read again every round).
+//! The node holds no secret it was given: it enrolls with its instance identity document
+//! ([`enroll`]) and renews its one-hour credential the same way.
+//!
+//! Configuration (environment; the unit's `EnvironmentFile`, written by the cluster's user data):
+//! - `ORGS_AGENT_API_URL`: the service's base URL; `ORGS_AGENT_ORG_ID` and
+//!   `ORGS_AGENT_CLUSTER_ID`: this node's organization and cluster.
+//! - `ORGS_AGENT_IMDS_URL` (default `http://169.254.169.254`): the instance metadata service.
 //! - `ORGS_AGENT_ROOT` (default `/`): the system to apply to; anything else is passed to
 //!   shadow-utils as `--prefix` (the local stack and the tests apply to a throwaway root).
 //! - `ORGS_AGENT_STATE_DIR` (default `/var/lib/orgs-agent`), `ORGS_AGENT_INTERVAL_SECS` (15).
 
 pub mod activity;
 pub mod apply;
+pub mod enroll;
 pub mod state;
 pub mod wire;
 
@@ -31,8 +36,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone)]
 pub struct Config {
     pub api_url: String,
+    pub org_id: String,
     pub cluster_id: String,
-    pub token_file: PathBuf,
+    pub imds_url: String,
     pub root: PathBuf,
     pub state_dir: PathBuf,
     pub interval: Duration,
@@ -47,8 +53,12 @@ impl Config {
         };
         Ok(Self {
             api_url: var("ORGS_AGENT_API_URL")?.trim_end_matches('/').to_owned(),
+            org_id: var("ORGS_AGENT_ORG_ID")?,
             cluster_id: var("ORGS_AGENT_CLUSTER_ID")?,
-            token_file: var("ORGS_AGENT_TOKEN_FILE")?.into(),
+            imds_url: std::env::var("ORGS_AGENT_IMDS_URL")
+                .unwrap_or_else(|_| "http://169.254.169.254".into())
+                .trim_end_matches('/')
+                .to_owned(),
             root: std::env::var("ORGS_AGENT_ROOT").unwrap_or_else(|_| "/".into()).into(),
             state_dir: std::env::var("ORGS_AGENT_STATE_DIR")
                 .unwrap_or_else(|_| "/var/lib/orgs-agent".into())
@@ -72,6 +82,7 @@ pub struct Agent {
     http: reqwest::Client,
     applier: Applier,
     state: StateFile,
+    identity: enroll::Identity,
 }
 
 impl Agent {
@@ -84,6 +95,7 @@ impl Agent {
         Ok(Self {
             applier: Applier::new(config.root.clone()),
             state: StateFile::new(&config.state_dir),
+            identity: enroll::Identity::new(&config.state_dir),
             http,
             config,
         })
@@ -192,27 +204,65 @@ impl Agent {
         self.call(reqwest::Method::POST, "heartbeat", Some(body)).await.map(|_| ())
     }
 
-    /// A call of this cluster's agent API with the credential from the token file.
+    /// A call of this cluster's agent API with the node's credential; enrolls first when it has
+    /// none or it is nearly over, and once more when the control plane refuses it (revoked).
     async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<reqwest::Response, String> {
-        let token = std::fs::read_to_string(&self.config.token_file)
-            .map_err(|e| format!("cannot read the credential {}: {e}", self.config.token_file.display()))?;
-        let url = format!("{}/v1/agent/clusters/{}/{path}", self.config.api_url, self.config.cluster_id);
-        let mut request = self.http.request(method, &url).bearer_auth(token.trim());
-        if let Some(body) = body {
-            request = request.json(&body);
+        let mut enrolled_now = false;
+        loop {
+            let credential = match self.identity.current() {
+                Some(credential) => credential,
+                None => {
+                    enrolled_now = true;
+                    self.enroll().await?
+                }
+            };
+            let url = format!("{}/v1/agent/clusters/{}/{path}", self.config.api_url, self.config.cluster_id);
+            let mut request = self.http.request(method.clone(), &url).bearer_auth(&credential.credential);
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            if status == reqwest::StatusCode::UNAUTHORIZED && !enrolled_now {
+                tracing::warn!("the node's credential was refused (revoked?); enrolling again");
+                self.identity.forget();
+                continue;
+            }
+            let text = response.text().await.unwrap_or_default();
+            return Err(format!("{path}: {status}: {}", text.chars().take(300).collect::<String>()));
         }
-        let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
+    }
+
+    /// Enrolls this node: its identity document and signature from the metadata service, and its
+    /// nonce. Saves the credential.
+    async fn enroll(&self) -> Result<enroll::Credential, String> {
+        let (document, signature) = enroll::identity_document(&self.http, &self.config.imds_url).await?;
+        let body = serde_json::json!({
+            "org_id": self.config.org_id,
+            "document": document,
+            "signature": signature,
+            "nonce": self.identity.nonce()?,
+        });
+        let url = format!("{}/v1/agent/clusters/{}/enroll", self.config.api_url, self.config.cluster_id);
+        let response = self.http.post(&url).json(&body).send().await.map_err(|e| format!("enroll: {e}"))?;
         let status = response.status();
-        if status.is_success() {
-            return Ok(response);
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            return Err(format!("enroll: {status}: {}", text.chars().take(300).collect::<String>()));
         }
-        let text = response.text().await.unwrap_or_default();
-        Err(format!("{path}: {status}: {}", text.chars().take(300).collect::<String>()))
+        let credential: enroll::Credential =
+            response.json().await.map_err(|e| format!("enroll: the answer could not be read: {e}"))?;
+        self.identity.save(&credential)?;
+        tracing::info!(expires_at = %credential.expires_at, "enrolled");
+        Ok(credential)
     }
 }
 

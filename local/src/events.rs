@@ -386,11 +386,12 @@ impl EventContext {
         Ok(self.cluster_with_agent(caller).await?.0)
     }
 
-    /// A new cluster of the caller's organization, and its agent's token.
+    /// A new cluster of the caller's organization with one instance, enrolled as a node (as its
+    /// agent would, here without a signed document), and that node's credential.
     async fn cluster_with_agent(
         &self,
         caller: &User,
-    ) -> Result<(orgs::domain::ClusterId, orgs::domain::AgentToken), BoxError> {
+    ) -> Result<(orgs::domain::ClusterId, orgs::domain::node_identity::NodeCredential), BoxError> {
         let account = self.connect_account(caller).await?;
         let org = caller.personal_org_id;
         let (organization, membership) =
@@ -407,7 +408,7 @@ impl EventContext {
             user_management: orgs::domain::UserManagement::Managed,
             idle_stop_minutes: None,
         };
-        let cluster = orgs::domain::Cluster::pending(
+        let mut cluster = orgs::domain::Cluster::pending(
             org,
             spec,
             &caller.user_id,
@@ -415,19 +416,31 @@ impl EventContext {
             &Pricing::default().rates,
             self.now(),
         )?;
-        let token = orgs::domain::AgentToken::generate();
-        let agent = orgs::store::AgentItem::new(org, cluster.cluster_id, token.hash(), cluster.created_at);
+        const INSTANCE: &str = "i-0123456789abcdef0";
+        cluster.instances = vec![INSTANCE.to_owned()];
         self.store
             .create_cluster(
                 &membership,
                 &grant,
                 &cluster,
                 &account,
-                &agent,
                 orgs::config::Limits::default().max_live_clusters,
             )
             .await?;
-        Ok((cluster.cluster_id, token))
+        let doc = orgs::domain::node_identity::IdentityDocument {
+            instance_id: INSTANCE.to_owned(),
+            account_id: cluster.account_id.clone(),
+            region: cluster.region.as_str().to_owned(),
+            pending_time: cluster.created_at.datetime(),
+        };
+        let credential = orgs::domain::node_identity::NodeCredential::generate(&org, INSTANCE);
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let expires = self.now().plus(time::Duration::seconds(orgs::domain::node_identity::CREDENTIAL_SECONDS));
+        self.store
+            .enroll_node(&cluster, &doc, &orgs::domain::cluster_users::hash(&nonce), &credential.hash(), expires, self.now())
+            .await?
+            .map_err(|refusal| format!("the sample node was refused: {refusal}"))?;
+        Ok((cluster.cluster_id, credential))
     }
 
     /// The stream record of a rename of the caller's organization, as `sync-organization-name`
@@ -595,7 +608,7 @@ pub fn http_sample(
         Caller::Agent => {
             context.remove("authorizer");
             event["headers"]["authorization"] =
-                json!("Bearer REPLACE_WITH_THE_AGENT_TOKEN_FROM_CREATE_CLUSTER");
+                json!("Bearer REPLACE_WITH_THE_NODE_CREDENTIAL_FROM_ENROLL");
         }
         Caller::Anyone => {
             context.remove("authorizer");

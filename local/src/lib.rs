@@ -17,6 +17,7 @@ pub mod emulator;
 pub mod events;
 pub mod hosted_ui;
 pub mod identity;
+pub mod imds;
 pub mod issuer;
 pub mod node;
 pub mod outage;
@@ -180,6 +181,8 @@ pub struct Stack {
     pub jwks: Arc<JwksEndpoint>,
     /// SES as the mailer meets it; `ses.set_down(true)` is an outage.
     pub ses: Arc<outage::OutageMailer>,
+    /// The stand-in instance metadata service's signer ([`imds`]), at `{issuer}/imds/...`.
+    pub node_identity: imds::DevIdentity,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -226,12 +229,17 @@ impl Stack {
             jwks_min_refresh: options.jwks_min_refresh,
             jwks_max_age: Duration::from_secs(3600),
         };
+        // Nodes' identity documents are signed by the stand-in metadata service's dev key.
+        let node_identity = imds::DevIdentity::shared()?;
         let api = Arc::new(Api {
             store: Store::new(dynamo, &options.table),
             verifier: Verifier::new(auth).with_clock(clock.clone()),
             clock: clock.clone(),
             limits: options.limits,
             pricing: options.pricing.clone(),
+            node_identity: orgs::domain::node_identity::IdentityVerifier::from_pem_bundle(
+                &node_identity.certificate,
+            )?,
         });
         let cloud = Arc::new(orgs::cloud::StsCloud::new(sdk.clone()));
         let service = Arc::new(service_identity());
@@ -300,6 +308,7 @@ impl Stack {
                 }
             }),
         );
+        let jwks = jwks.merge(imds::routes(Store::new(plain_dynamo.clone(), &options.table), node_identity.clone()));
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(issuer_listener, jwks).await;
         }));
@@ -383,6 +392,7 @@ impl Stack {
             pump_stats,
             jwks: jwks_endpoint,
             ses,
+            node_identity,
             tasks,
         })
     }
@@ -450,7 +460,11 @@ impl Stack {
             ("SERVICE_ACCOUNT_ID", self.service.account_id.as_str()),
             ("SERVICE_ROLE_ARNS", roles.as_str()),
         ];
-        pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+        let mut env: String = pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        // A PEM has line breaks: double-quoted, with `\n`, as dotenv files write them.
+        let pem = self.node_identity.certificate.trim_end().replace('\n', "\\n");
+        env.push_str(&format!("NODE_IDENTITY_CERTIFICATES=\"{pem}\"\n"));
+        env
     }
 }
 

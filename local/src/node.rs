@@ -61,13 +61,15 @@ pub fn entry(root: &Path, file: &str, name: &str) -> Option<Vec<String>> {
         .find(|fields| fields.first().map(String::as_str) == Some(name))
 }
 
-/// The agent's environment for a node of `cluster` whose root, state and credential are under
-/// `dir`.
-pub fn agent_env(api_url: &str, cluster: &str, dir: &Path) -> Vec<(String, String)> {
+/// The agent's environment for the node `instance` of `org`'s `cluster`, whose root and state
+/// (nonce and credential included) are under `dir`, with the stack's stand-in metadata service at
+/// `imds` (`{issuer}/imds`) answering for that instance.
+pub fn agent_env(api_url: &str, imds: &str, org: &str, cluster: &str, instance: &str, dir: &Path) -> Vec<(String, String)> {
     vec![
         ("ORGS_AGENT_API_URL".into(), api_url.into()),
+        ("ORGS_AGENT_ORG_ID".into(), org.into()),
         ("ORGS_AGENT_CLUSTER_ID".into(), cluster.into()),
-        ("ORGS_AGENT_TOKEN_FILE".into(), dir.join("credential").display().to_string()),
+        ("ORGS_AGENT_IMDS_URL".into(), format!("{imds}/{org}/{cluster}/{instance}")),
         ("ORGS_AGENT_ROOT".into(), dir.join("root").display().to_string()),
         ("ORGS_AGENT_STATE_DIR".into(), dir.join("state").display().to_string()),
         ("ORGS_AGENT_INTERVAL_SECS".into(), "1".into()),

@@ -275,16 +275,23 @@ impl Fixture {
                 let id = self.cluster_in(state).await;
                 ("POST", format!("/v1/organizations/{org}/clusters/{id}/{action}"), Some(json!({})))
             }
-            "list-cluster-users" | "rotate-agent-token" => {
+            "list-cluster-users" | "revoke-node-credentials" => {
                 let id = self.cluster_in(orgs::domain::ClusterState::Running).await;
                 let base = format!("/v1/organizations/{org}/clusters/{id}");
                 if function == "list-cluster-users" {
                     ("GET", format!("{base}/users"), None)
                 } else {
-                    ("POST", format!("{base}/agent-token"), Some(json!({})))
+                    ("DELETE", format!("{base}/nodes"), None)
                 }
             }
-            // A user's token, whoever the user, is not the cluster agent's.
+            // A user's token, whoever the user, is not a node's credential; and no user's token
+            // makes a document the instance metadata service did not sign enroll.
+            "cluster-agent:enroll" => {
+                let id = self.cluster_in(orgs::domain::ClusterState::Running).await;
+                let document = json!({ "accountId": "111122223333", "instanceId": "i-0123456789abcdef0", "region": "us-east-1", "pendingTime": "2026-12-03T10:00:00Z" }).to_string();
+                let body = json!({ "org_id": org, "document": document, "signature": "c2lnbmVk", "nonce": "n".repeat(43) });
+                ("POST", format!("/v1/agent/clusters/{id}/enroll"), Some(body))
+            }
             "cluster-agent:users" | "cluster-agent:ack" | "cluster-agent:heartbeat" => {
                 let id = self.cluster_in(orgs::domain::ClusterState::Running).await;
                 let base = format!("/v1/agent/clusters/{id}");
@@ -352,8 +359,8 @@ fn expected(function: &str) -> [u16; 10] {
         | "list-events"
         | "configure-account"
         | "list-cluster-users"
-        | "rotate-agent-token" => managers(200),
-        "cluster-agent:users" | "cluster-agent:ack" | "cluster-agent:heartbeat" => [401; 10],
+        | "revoke-node-credentials" => managers(200),
+        "cluster-agent:users" | "cluster-agent:ack" | "cluster-agent:heartbeat" | "cluster-agent:enroll" => [401; 10],
         "transfer-ownership" => [200, 403, 403, 403, 403, 403, 404, 404, 401, 401],
         // Every member starts and stops; creating and terminating need the role or the permission.
         "cluster-action:start" | "cluster-action:stop" => [202, 202, 202, 202, 202, 202, 404, 404, 401, 401],

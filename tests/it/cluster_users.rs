@@ -1,6 +1,6 @@
 //! Managed cluster users: every member has an account on every managed cluster (the owner and
 //! admins as cluster admins), a removed member is blocked, the cluster's agent pulls the changes
-//! and acknowledges them with its own token, and idle clusters are stopped.
+//! and acknowledges them with its node's credential, and idle clusters are stopped.
 
 use lambda_runtime::LambdaEvent;
 use orgs::domain::{Credits, OrgId, UserId};
@@ -20,7 +20,8 @@ pub(crate) async fn alice_connected(stack: &local_stack::Stack) -> (User, String
     (alice, org)
 }
 
-/// A new cluster: its id and its agent's token (shown once, in the answer).
+/// A new cluster, running, and the credential of its head node, enrolled as its agent enrolls
+/// (no answer of the API carries a cluster credential).
 pub(crate) async fn cluster(
     stack: &local_stack::Stack,
     who: &User,
@@ -31,8 +32,89 @@ pub(crate) async fn cluster(
     let body = json!({ "name": name, "instance_type": "m5.large", "workers": 0, "user_management": mode });
     let created = post(stack, &format!("/v1/organizations/{org}/clusters"), who, body).await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{:?}", created.body);
-    let token = created.body["agent_token"].as_str().expect("the agent token, once").to_owned();
-    (created.body["cluster_id"].as_str().expect("id").to_owned(), token)
+    let text = created.body.to_string();
+    assert!(!text.contains("token") && !text.contains("ocn_") && !text.contains("credential"), "{text}");
+    let id = created.body["cluster_id"].as_str().expect("id").to_owned();
+    let head = instances(stack, who, org, &id).await.remove(0);
+    let enrolled = enroll(stack, org, &id, &head, &nonce()).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{:?}", enrolled.body);
+    (id, enrolled.body["credential"].as_str().expect("a credential").to_owned())
+}
+
+/// A node's nonce, as the agent makes one.
+pub(crate) fn nonce() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// The cluster's instances, head first, once it runs.
+pub(crate) async fn instances(stack: &local_stack::Stack, who: &User, org: &str, cluster: &str) -> Vec<String> {
+    settles(stack, who, org, cluster, "running").await;
+    let read = get(stack, &format!("/v1/organizations/{org}/clusters/{cluster}"), who).await;
+    let instances: Vec<String> = read.body["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .map(|i| i.as_str().expect("an instance id").to_owned())
+        .collect();
+    assert!(!instances.is_empty(), "a running cluster has instances: {:?}", read.body);
+    instances
+}
+
+/// The identity document and signature the stack's stand-in metadata service gives `instance`
+/// (IMDSv2: a session token first).
+pub(crate) async fn identity_document(
+    stack: &local_stack::Stack,
+    org: &str,
+    cluster: &str,
+    instance: &str,
+) -> (String, String) {
+    let base = format!("{}/imds/{org}/{cluster}/{instance}/latest", stack.issuer.url);
+    let http = reqwest::Client::new();
+    let session = http
+        .put(format!("{base}/api/token"))
+        .header("x-aws-ec2-metadata-token-ttl-seconds", "60")
+        .send()
+        .await
+        .expect("a metadata session")
+        .text()
+        .await
+        .expect("its token");
+    let mut read = Vec::new();
+    for which in ["document", "signature"] {
+        let answer = http
+            .get(format!("{base}/dynamic/instance-identity/{which}"))
+            .header("x-aws-ec2-metadata-token", &session)
+            .send()
+            .await
+            .expect("the metadata service answers");
+        assert_eq!(answer.status(), StatusCode::OK, "{which} of {instance}");
+        read.push(answer.text().await.expect(which));
+    }
+    (read.remove(0), read.remove(0))
+}
+
+/// `POST /v1/agent/clusters/{cluster}/enroll` as `instance`'s agent sends it.
+pub(crate) async fn enroll(
+    stack: &local_stack::Stack,
+    org: &str,
+    cluster: &str,
+    instance: &str,
+    nonce: &str,
+) -> crate::support::Answer {
+    let (document, signature) = identity_document(stack, org, cluster, instance).await;
+    enroll_with(stack, org, cluster, &document, &signature, nonce).await
+}
+
+pub(crate) async fn enroll_with(
+    stack: &local_stack::Stack,
+    org: &str,
+    cluster: &str,
+    document: &str,
+    signature: &str,
+    nonce: &str,
+) -> crate::support::Answer {
+    let body = json!({ "org_id": org, "document": document, "signature": signature, "nonce": nonce });
+    call(stack, "POST", &format!("/v1/agent/clusters/{cluster}/enroll"), None, Some(body)).await
 }
 
 /// The cluster's accounts as its owner and admins see them, by user id.
@@ -163,27 +245,27 @@ pub(crate) async fn members_get_accounts_on_managed_clusters_follow_their_role_a
     assert_eq!(bobs[0]["status"], "blocked");
     assert_eq!(later.body["revision"], later.body["latest_revision"]);
 
-    // Each cluster's token opens that cluster only; a rotated token stops working at once.
+    // Each node's credential opens its own cluster only; revoking the cluster's node credentials
+    // stops them at once, and the node enrolls again.
     assert_eq!(pull(&stack, &two, &one_token, 0).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(pull(&stack, &one, "ocat_guessed", 0).await.status, StatusCode::UNAUTHORIZED);
-    let rotated =
-        post(&stack, &format!("/v1/organizations/{org}/clusters/{one}/agent-token"), &alice, json!({})).await;
-    assert_eq!(rotated.status, StatusCode::OK, "{:?}", rotated.body);
-    let new_token = rotated.body["agent_token"].as_str().expect("a new token");
+    assert_eq!(pull(&stack, &one, "ocn_guessed", 0).await.status, StatusCode::UNAUTHORIZED);
+    let revoked = call(&stack, "DELETE", &format!("/v1/organizations/{org}/clusters/{one}/nodes"), Some(&alice.token), None).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{:?}", revoked.body);
+    assert_eq!(revoked.body["revoked"], 1);
     assert_eq!(pull(&stack, &one, &one_token, 0).await.status, StatusCode::UNAUTHORIZED);
+    let head = instances(&stack, &alice, &org, &one).await.remove(0);
+    let again = enroll(&stack, &org, &one, &head, &nonce()).await;
+    assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
+    let new_token = again.body["credential"].as_str().expect("a new credential");
     assert_eq!(pull(&stack, &one, new_token, 0).await.status, StatusCode::OK);
     // Bob, removed, and a plain member never see a cluster's accounts.
     assert_eq!(
         get(&stack, &format!("/v1/organizations/{org}/clusters/{one}/users"), &bob).await.status,
         StatusCode::NOT_FOUND
     );
-    // The token is shown only when it is made: not when the cluster is read.
+    // No read shows a credential.
     let read = get(&stack, &format!("/v1/organizations/{org}/clusters/{one}"), &alice).await;
-    assert!(
-        read.body.get("agent_token").is_none() && !read.body.to_string().contains("ocat_"),
-        "{:?}",
-        read.body
-    );
+    assert!(!read.body.to_string().contains("ocn_"), "{:?}", read.body);
 }
 
 async fn post_as(stack: &local_stack::Stack, path: &str, token: &str, body: Value) -> crate::support::Answer {
@@ -385,9 +467,7 @@ async fn a_member_joining_an_organization_with_a_thousand_managed_clusters_is_wr
             stack.api.now(),
         )
         .expect("cluster");
-        let agent =
-            orgs::store::AgentItem::new(org_id, cluster.cluster_id, "0".repeat(64), cluster.created_at);
-        store.create_cluster(&membership, &grant, &cluster, &account, &agent, 1000).await.expect("created");
+        store.create_cluster(&membership, &grant, &cluster, &account, 1000).await.expect("created");
         clusters.push(cluster.cluster_id);
     }
     let bob = register(&stack, &email("bob")).await;
@@ -453,18 +533,18 @@ pub(crate) async fn an_idle_cluster_is_stopped_and_a_silent_one_only_flagged() {
     let body = json!({ "name": "idle", "instance_type": "m5.large", "workers": 0, "user_management": "managed", "idle_stop_minutes": 30 });
     let created = post(&stack, &format!("/v1/organizations/{org}/clusters"), &alice, body).await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{:?}", created.body);
-    let (idle, token) = (
-        created.body["cluster_id"].as_str().expect("id").to_owned(),
-        created.body["agent_token"].as_str().expect("token").to_owned(),
-    );
+    let idle = created.body["cluster_id"].as_str().expect("id").to_owned();
     let body = json!({ "name": "silent", "instance_type": "m5.large", "workers": 0, "user_management": "managed", "idle_stop_minutes": 10 });
     let silent =
         post(&stack, &format!("/v1/organizations/{org}/clusters"), &alice, body).await.body["cluster_id"]
             .as_str()
             .expect("id")
             .to_owned();
-    settles(&stack, &alice, &org, &idle, "running").await;
     settles(&stack, &alice, &org, &silent, "running").await;
+    let head = instances(&stack, &alice, &org, &idle).await.remove(0);
+    let enrolled = enroll(&stack, &org, &idle, &head, &nonce()).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{:?}", enrolled.body);
+    let token = enrolled.body["credential"].as_str().expect("credential").to_owned();
     let beat = |sessions: u32, last: Option<orgs::domain::Timestamp>| {
         let (stack, idle, token) = (&stack, &idle, &token);
         async move {

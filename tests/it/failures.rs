@@ -36,6 +36,7 @@ fn api_with_store(stack: &local_stack::Stack, store: Store) -> Api {
         clock: Arc::new(orgs::SystemClock),
         limits: orgs::config::Limits::default(),
         pricing: orgs::config::Pricing::default(),
+        node_identity: stack.api.node_identity.clone(),
     }
 }
 
@@ -98,6 +99,7 @@ async fn an_unreachable_jwks_is_a_503_not_a_401() {
         clock: Arc::new(orgs::SystemClock),
         limits: orgs::config::Limits::default(),
         pricing: orgs::config::Pricing::default(),
+        node_identity: stack.api.node_identity.clone(),
     };
     let token = stack.issuer.token(&uuid::Uuid::new_v4().to_string(), "alice@example.com");
 

@@ -10,17 +10,34 @@ use local_stack::node;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::cluster_users::{account_becomes, account_of, accounts, alice_connected, cluster};
+use crate::cluster_users::{account_becomes, account_of, accounts, alice_connected, instances};
 use crate::support::*;
 
-/// A node of `cluster`: its root, state and credential under a fresh directory.
+/// A node of `cluster`, the instance `instance`: its root and state (its nonce and credential) under
+/// a fresh directory; it enrolls itself through the stack's stand-in metadata service.
 struct Node {
     dir: PathBuf,
     env: Vec<(String, String)>,
 }
 
+/// A new managed cluster with `workers` workers, running: its id and instances, head first.
+async fn managed_cluster(
+    stack: &local_stack::Stack,
+    who: &User,
+    org: &str,
+    name: &str,
+    workers: u32,
+) -> (String, Vec<String>) {
+    let body = json!({ "name": name, "instance_type": "m5.large", "workers": workers, "user_management": "managed" });
+    let created = post(stack, &format!("/v1/organizations/{org}/clusters"), who, body).await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{:?}", created.body);
+    let id = created.body["cluster_id"].as_str().expect("id").to_owned();
+    let instances = instances(stack, who, org, &id).await;
+    (id, instances)
+}
+
 impl Node {
-    fn new(stack: &local_stack::Stack, cluster: &str, token: &str) -> Node {
+    fn new(stack: &local_stack::Stack, org: &str, cluster: &str, instance: &str) -> Node {
         if let Some(why) = node::unavailable() {
             panic!("the node agent tests apply accounts with shadow-utils: {why} (CI runs as root)");
         }
@@ -28,8 +45,8 @@ impl Node {
             .join("target/nodes")
             .join(uuid::Uuid::new_v4().simple().to_string());
         node::throwaway_root(&dir.join("root")).expect("a node root");
-        std::fs::write(dir.join("credential"), token).expect("the credential");
-        Node { env: node::agent_env(&stack.api_url, cluster, &dir), dir }
+        let imds = format!("{}/imds", stack.issuer.url);
+        Node { env: node::agent_env(&stack.api_url, &imds, org, cluster, instance, &dir), dir }
     }
 
     fn root(&self) -> PathBuf {
@@ -52,7 +69,7 @@ impl Node {
             .await
             .expect("the agent runs");
         let logs = String::from_utf8_lossy(&output.stdout);
-        assert!(!logs.contains("ocat_"), "the agent logs no credential: {logs}");
+        assert!(!logs.contains("ocn_"), "the agent logs no credential: {logs}");
         eprintln!("{logs}");
         output.status.success()
     }
@@ -129,8 +146,12 @@ fn exists(path: &Path) -> bool {
 pub(crate) async fn bobs_account_appears_on_every_node_follows_his_role_and_is_locked_when_he_is_removed() {
     let stack = stack().await;
     let (alice, org) = alice_connected(&stack).await;
-    let (cluster_id, token) = cluster(&stack, &alice, &org, "shared", "managed").await;
-    let nodes = [Node::new(&stack, &cluster_id, &token), Node::new(&stack, &cluster_id, &token)];
+    let (cluster_id, instances) = managed_cluster(&stack, &alice, &org, "shared", 1).await;
+    assert_eq!(instances.len(), 2, "a head and a worker");
+    let nodes = [
+        Node::new(&stack, &org, &cluster_id, &instances[0]),
+        Node::new(&stack, &org, &cluster_id, &instances[1]),
+    ];
 
     // Bob, with a key, joins: both nodes create his account with the control plane's uid and
     // login, and his key.
@@ -242,7 +263,7 @@ pub(crate) async fn bobs_account_appears_on_every_node_follows_his_role_and_is_l
 async fn a_restarted_node_resumes_where_it_stood_and_a_failed_apply_is_reported_and_retried() {
     let stack = stack().await;
     let (alice, org) = alice_connected(&stack).await;
-    let (cluster_id, token) = cluster(&stack, &alice, &org, "resumes", "managed").await;
+    let (cluster_id, instances) = managed_cluster(&stack, &alice, &org, "resumes", 0).await;
     let (alice_uid, alice_login) = {
         account_becomes(&stack, &alice, &org, &cluster_id, &alice, "admin", "active").await;
         linux_of(&stack, &alice, &org, &cluster_id, &alice).await
@@ -262,7 +283,7 @@ async fn a_restarted_node_resumes_where_it_stood_and_a_failed_apply_is_reported_
 
     // A node that stopped after applying Alice's record starts from there: it applies Carol's
     // and does not apply Alice's again (her account is not made on this node).
-    let node = Node::new(&stack, &cluster_id, &token);
+    let node = Node::new(&stack, &org, &cluster_id, &instances[0]);
     std::fs::create_dir_all(node.dir.join("state")).expect("state dir");
     std::fs::write(node.dir.join("state/position.json"), json!({ "applied": alices_revision }).to_string())
         .expect("a position");

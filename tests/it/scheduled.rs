@@ -40,9 +40,12 @@ async fn one_failing_organization_does_not_stop_another_s_charging_and_idle_stop
     connect_to(&stack, &carol, &org, role).await;
     let body = json!({ "name": "idle", "instance_type": "m5.large", "workers": 0, "user_management": "managed", "idle_stop_minutes": 10 });
     let created = post(&stack, &format!("/v1/organizations/{org}/clusters"), &carol, body).await;
-    let (idle, token) = (id(&created), created.body["agent_token"].as_str().expect("token").to_owned());
+    let idle = id(&created);
     settles(&stack, &alice, &broken_org, &broken, "running").await;
-    settles(&stack, &carol, &org, &idle, "running").await;
+    let head = crate::cluster_users::instances(&stack, &carol, &org, &idle).await.remove(0);
+    let enrolled = crate::cluster_users::enroll(&stack, &org, &idle, &head, &crate::cluster_users::nonce()).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{:?}", enrolled.body);
+    let token = enrolled.body["credential"].as_str().expect("credential").to_owned();
 
     // Alice's cluster can no longer be read (its item is damaged) and her account refuses the
     // service; Carol's agent says nobody has been on her cluster.

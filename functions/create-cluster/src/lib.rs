@@ -3,16 +3,15 @@
 //! the organization's cloud account, answered 202 in state `pending`. This only records the
 //! intent; the provisioner, fed by the stream, launches the instances. Owners and admins, and
 //! members while `members_can_manage_clusters` is on. Needs a connected account (409) and credits
-//! left (402). The answer carries the cluster agent's token, once: only its hash is stored.
+//! left (402). No cluster credential exists to hand out: each node enrolls with its instance
+//! identity document (see `cluster-agent`).
 
 use lambda_http::http::{HeaderValue, StatusCode, header::LOCATION};
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
-use orgs::contract::CreatedCluster;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{AgentToken, Cluster, ClusterSpec, DomainError};
+use orgs::domain::{Cluster, ClusterSpec, DomainError};
 use orgs::http::{ApiError, json, json_body, org_param, respond};
-use orgs::store::AgentItem;
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
     Ok(respond(&req, create(api, &req).await))
@@ -25,10 +24,9 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     // Bad input is refused before anything is read.
     body.check()?;
     // The account may change between the read and the write (a lost race): read again.
-    let (cluster, token) = orgs::app::reading_again(|| attempt(api, &caller, org, body.clone())).await?;
+    let cluster = orgs::app::reading_again(|| attempt(api, &caller, org, body.clone())).await?;
     let location = format!("/v1/organizations/{org}/clusters/{}", cluster.cluster_id);
-    let mut response =
-        json(StatusCode::ACCEPTED, &CreatedCluster { cluster: &cluster, agent_token: token.as_str() })?;
+    let mut response = json(StatusCode::ACCEPTED, &cluster)?;
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(LOCATION, location);
     }
@@ -40,7 +38,7 @@ async fn attempt(
     caller: &orgs::auth::Caller,
     org: orgs::domain::OrgId,
     body: ClusterSpec,
-) -> Result<(orgs::domain::Cluster, AgentToken), ApiError> {
+) -> Result<orgs::domain::Cluster, ApiError> {
     let view = api
         .store
         .cloud_account_view(&org, &caller.user_id)
@@ -53,10 +51,6 @@ async fn attempt(
         )
     })?;
     let cluster = Cluster::pending(org, body, &caller.user_id, &account, &api.pricing.rates, api.now())?;
-    let token = AgentToken::generate();
-    let agent = AgentItem::new(org, cluster.cluster_id, token.hash(), cluster.created_at);
-    api.store
-        .create_cluster(&view.membership, &grant, &cluster, &account, &agent, api.limits.max_live_clusters)
-        .await?;
-    Ok((cluster, token))
+    api.store.create_cluster(&view.membership, &grant, &cluster, &account, api.limits.max_live_clusters).await?;
+    Ok(cluster)
 }

@@ -298,12 +298,12 @@ enum Idle {
     Silent,
 }
 
-/// Stops the cluster if its agent reports no activity for `minutes`; flags it if the agent is
+/// Stops the cluster if its nodes report no activity for `minutes`; flags it if every node is
 /// silent. Activity is a session open at the last heartbeat, the last activity the agent saw,
 /// or the cluster's start, whichever is latest.
 async fn idle(r: &Reconciler, cluster: &Cluster, minutes: u32, now: Timestamp) -> Result<Idle, DomainError> {
     let Some(running) = &cluster.running else { return Ok(Idle::Busy) };
-    let report = r.store.agent(&cluster.cluster_id).await?.and_then(|a| a.report);
+    let report = orgs::store::combined_report(&r.store.nodes(&cluster.cluster_id).await?);
     let heard = report.as_ref().map_or(running.since, |a| a.at.max(running.since));
     if now.unix() - heard.unix() > SILENT_AFTER_MINUTES * 60 {
         let problem = format!("AgentSilent: no heartbeat since {heard}; idle stop waits for the agent");

@@ -37,8 +37,9 @@ pub enum EventAction {
     ClusterStoppedForCredits,
     /// The service stopped a running cluster that had been idle for its `idle_stop_minutes`.
     ClusterStoppedIdle,
-    /// An owner or admin replaced a cluster agent's token.
-    AgentTokenRotated,
+    /// An owner or admin revoked every node credential of a cluster (`details.nodes`: how many
+    /// nodes were enrolled); the nodes enroll again.
+    NodeCredentialsRevoked,
 }
 
 /// Who acted: a member (`{"user_id", "email"}`), or the service itself (`{"service": "credits"}`:

@@ -255,32 +255,7 @@ impl Wanted {
     }
 }
 
-/// A cluster agent's secret: shown once, stored as its SHA-256.
-pub struct AgentToken(String);
-
-const TOKEN_PREFIX: &str = "ocat_";
-
-impl AgentToken {
-    /// A new token: 244 random bits (two UUIDv4s from the OS's generator), base64url.
-    pub fn generate() -> Self {
-        use base64::Engine;
-        let mut bytes = [0u8; 32];
-        bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        Self(format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// What is stored: the hex SHA-256 of the token.
-    pub fn hash(&self) -> String {
-        hash(&self.0)
-    }
-}
-
-/// The hex SHA-256 of a presented token.
+/// The hex SHA-256 of a secret (node credentials and nonces are stored so).
 pub fn hash(token: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
@@ -403,15 +378,6 @@ mod tests {
         assert!(!LinuxAccount::valid_login("Bob") && !LinuxAccount::valid_login(""));
     }
 
-    #[test]
-    fn a_token_is_checked_against_its_hash_only() {
-        let token = AgentToken::generate();
-        assert!(token.as_str().starts_with(TOKEN_PREFIX) && token.as_str().len() > 40);
-        assert!(matches(token.as_str(), &token.hash()));
-        assert!(!matches(AgentToken::generate().as_str(), &token.hash()));
-        assert!(!matches("", &token.hash()));
-        assert_ne!(token.hash(), token.as_str());
-    }
 
     #[test]
     fn idle_stop_is_ten_minutes_to_a_day() {

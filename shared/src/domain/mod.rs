@@ -5,6 +5,7 @@ pub mod authz;
 mod cloud;
 mod cluster;
 pub mod cluster_users;
+pub mod node_identity;
 pub mod credits;
 mod email;
 mod error;
@@ -23,7 +24,7 @@ pub use cluster::{
     PORT_PATTERN, Running, Transition, UserManagement, parse_port,
 };
 pub use cluster_users::{
-    ADMINS_GID, ADMINS_GROUP, AccountStatus, AckResult, Acknowledged, AgentToken, ClusterRole, ClusterUser,
+    ADMINS_GID, ADMINS_GROUP, AccountStatus, AckResult, Acknowledged, ClusterRole, ClusterUser,
     FIRST_UID, LAST_UID, LinuxAccount, SyncStatus, UserChanges, Wanted,
 };
 pub use credits::{Balance, CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};

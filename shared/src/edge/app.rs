@@ -27,6 +27,9 @@ pub struct Api {
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
     pub pricing: Pricing,
+    /// What nodes' instance identity documents are verified against (empty but where nodes
+    /// enroll: the cluster agent's function).
+    pub node_identity: crate::domain::node_identity::IdentityVerifier,
 }
 
 impl Api {
@@ -37,7 +40,8 @@ impl Api {
         let verifier = Verifier::new(AuthConfig::from_source(&config::Env)?);
         let limits = Limits::from_source(&config::Env)?;
         let pricing = Pricing::from_source(&config::Env)?;
-        Ok(Self { store, verifier, clock: Arc::new(SystemClock), limits, pricing })
+        let node_identity = config::node_identity(&config::Env)?;
+        Ok(Self { store, verifier, clock: Arc::new(SystemClock), limits, pricing, node_identity })
     }
 
     pub fn now(&self) -> Timestamp {

@@ -430,15 +430,15 @@ pub const OPERATIONS: &[Operation] = &[
         Caller::User,
     )
     .describe(
-        "202 with the cluster in state `pending` and its agent's `agent_token` (shown this once; only \
-         its SHA-256 is stored), in the organization's account and region; owners and admins, and \
+        "202 with the cluster in state `pending`, in the organization's account and region (its nodes \
+         enroll themselves: no response carries a cluster credential); owners and admins, and \
          members while `members_can_manage_clusters` is on (the default); 409 without a connected \
          account; 402 with the `balance` when the organization has no credits left; 400 for a name \
          (lowercase, digits, hyphens), an instance type or more than 50 workers.",
     )
     .example(r#"{"name": "analytics", "instance_type": "m5.xlarge", "workers": 2, "user_management": "managed"}"#)
     .body(of::<ClusterSpec>)
-    .answers(202, Answer::Json(of::<CreatedCluster<'static>>))
+    .answers(202, Answer::Json(of::<Cluster>))
     .problems(&[402, 403]),
     op(
         "GET",
@@ -557,20 +557,41 @@ pub const OPERATIONS: &[Operation] = &[
     .answers(200, Answer::Json(of::<ClusterUsers>))
     .problems(&[403]),
     op(
-        "POST",
-        "/v1/organizations/{org_id}/clusters/{cluster_id}/agent-token",
-        "rotate-agent-token",
-        "rotateAgentToken",
+        "DELETE",
+        "/v1/organizations/{org_id}/clusters/{cluster_id}/nodes",
+        "revoke-node-credentials",
+        "revokeNodeCredentials",
         "cluster users",
-        "A new token for the cluster's agent; the old one stops working (owner, admins).",
+        "Revoke every node credential of the cluster (owner, admins).",
         Caller::User,
     )
     .describe(
-        "Owners and admins: a new `agent_token` for the cluster's agent, shown once; the old one \
-         stops working at once; 409 on a terminated cluster.",
+        "Owners and admins: every enrolled node's credential stops working at once, and each node \
+         enrolls again with its instance identity document and a new nonce; `revoked` counts the \
+         nodes. In the audit log.",
     )
-    .answers(200, Answer::Json(of::<RotatedToken<'static>>))
+    .answers(200, Answer::Json(of::<RevokedNodes>))
     .problems(&[403]),
+    op(
+        "POST",
+        "/v1/agent/clusters/{cluster_id}/enroll",
+        "cluster-agent",
+        "enrollNode",
+        "agent",
+        "A node proves its instance and gets a one-hour credential.",
+        Caller::Anyone,
+    )
+    .describe(
+        "No token: the node sends its cluster's organization, its instance identity document and \
+         signature from the instance metadata service, and its nonce. 200 with a credential for one hour when AWS's signature \
+         holds, the instance is one of the cluster's, in its account and region, the cluster is not \
+         terminated, and the instance never enrolled or enrolled with this nonce and a document no \
+         newer; 401 otherwise, naming nothing. Nodes enroll again before the hour ends.",
+    )
+    .example(r#"{"org_id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "document": "{\"accountId\": \"123456789012\", \"instanceId\": \"i-0123456789abcdef0\", \"region\": \"us-east-1\", \"pendingTime\": \"2026-12-03T10:00:00Z\"}", "signature": "dGhlIGluc3RhbmNlIG1ldGFkYXRhIHNlcnZpY2UncyBzaWduYXR1cmU=", "nonce": "yqQ1vB0o9hWj3n0m5f2c8r7s6t4u1w0xZ-_aBcDeFgH"}"#)
+    .body(of::<Enroll>)
+    .answers(200, Answer::Json(of::<Enrolled<'static>>))
+    .problems(&[401]),
     op(
         "GET",
         "/v1/agent/clusters/{cluster_id}/users",
@@ -581,7 +602,8 @@ pub const OPERATIONS: &[Operation] = &[
         Caller::Agent,
     )
     .describe(
-        "The cluster's agent, with its token (not a user's JWT; anything else is a 401): the accounts \
+        "A node of the cluster, with its credential from `enroll` (not a user's JWT; anything else, an \
+         expired or revoked credential, another cluster's, a terminated cluster's, is a 401): the accounts \
          changed after that revision, in revision order, with `revision` (ask after it next) and \
          `latest_revision`.",
     )

@@ -1,5 +1,5 @@
 //! Managed cluster users. Each cluster has a partition of its own (`CLUSTERUSERS#{id}`): one
-//! record per user, the revision counter, and its agent's token hash.
+//! record per user, the revision counter, and its enrolled nodes (see `nodes.rs`).
 //!
 //! What a record should be is always computed from the table as it is now (the membership read
 //! fresh), never from a stream record's image, so a redelivered or replayed record finds nothing
@@ -17,7 +17,7 @@ use super::keys;
 use super::plumbing::{Query, Tx, built, key, number, s, stored};
 use super::schema;
 use crate::domain::{
-    AckResult, Acknowledged, AgentReport, Cluster, ClusterState, ClusterUser, DomainError, Membership, OrgId,
+    AckResult, Acknowledged, Cluster, ClusterState, ClusterUser, DomainError, Membership, OrgId,
     Timestamp, UserChanges, UserId, UserManagement, Wanted,
 };
 
@@ -51,36 +51,6 @@ impl From<&ClusterUser> for ClusterUserItem {
             sk: keys::cluster_user_sk(&u.user_id),
             entity: Entity::ClusterUser,
             user: u.clone(),
-        }
-    }
-}
-
-/// A cluster agent's credentials: the hash of its token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AgentItem {
-    pub pk: String,
-    pub sk: String,
-    pub entity: Entity,
-    pub org_id: OrgId,
-    pub cluster_id: crate::domain::ClusterId,
-    pub token_hash: String,
-    pub issued_at: Timestamp,
-    /// Its last heartbeat.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub report: Option<AgentReport>,
-}
-
-impl AgentItem {
-    pub fn new(org: OrgId, cluster: crate::domain::ClusterId, token_hash: String, now: Timestamp) -> Self {
-        Self {
-            pk: keys::cluster_users_pk(&cluster),
-            sk: keys::AGENT_SK.to_owned(),
-            entity: Entity::Agent,
-            org_id: org,
-            cluster_id: cluster,
-            token_hash,
-            issued_at: now,
-            report: None,
         }
     }
 }
@@ -357,82 +327,5 @@ impl Store {
             .await?;
         let recorded = applied.iter().filter(|a| **a).count();
         Ok(Acknowledged { recorded, stale: applied.len() - recorded })
-    }
-
-    /// The agent of a cluster, if it has one.
-    pub async fn agent(&self, cluster: &crate::domain::ClusterId) -> Result<Option<AgentItem>, DomainError> {
-        self.get(keys::cluster_users_pk(cluster), keys::AGENT_SK)
-            .await?
-            .map(from_item::<AgentItem>)
-            .transpose()
-    }
-
-    /// The put of a new cluster's agent token hash.
-    pub(super) fn agent_put(&self, agent: &AgentItem) -> Result<aws_sdk_dynamodb::types::Put, DomainError> {
-        self.put(to_item(agent)?, any())
-    }
-
-    /// Replaces a cluster agent's token hash (the old token stops working at once), while the
-    /// member may and the cluster is not terminated.
-    pub async fn rotate_agent_token(
-        &self,
-        member: &Membership,
-        grant: &crate::domain::authz::Grant,
-        cluster: &Cluster,
-        agent: &AgentItem,
-    ) -> Result<(), DomainError> {
-        let org = &cluster.org_id;
-        let live = exists().and(attr("state").ne(stored(&ClusterState::Terminated)?));
-        let live = built(
-            live.onto(self.condition(key(keys::org_pk(org), keys::cluster_sk(&cluster.cluster_id)))).build(),
-        )?;
-        let event = crate::domain::AuditEvent::new(
-            *org,
-            member.actor(),
-            crate::domain::EventAction::AgentTokenRotated,
-            agent.issued_at,
-        )
-        .with("cluster_id", cluster.cluster_id)
-        .with("name", String::from(cluster.name.clone()));
-        let replace = Changes::new()
-            .set(attr(schema::ENTITY), s(Entity::Agent.as_str()))
-            .set(attr("org_id"), stored(&agent.org_id)?)
-            .set(attr("cluster_id"), s(agent.cluster_id.to_string()))
-            .set(attr("token_hash"), s(agent.token_hash.as_str()))
-            .set(attr("issued_at"), stored(&agent.issued_at)?);
-        let replace = built(
-            replace.onto(self.update(key(keys::cluster_users_pk(&agent.cluster_id), keys::AGENT_SK))).build(),
-        )?;
-        let tx = Tx::new()
-            .update("agent", replace)
-            .check("cluster", live)
-            .put(super::organizations::EVENT, self.event_put(&event)?);
-        let tx = self.still_granted(tx, org, &member.user_id, grant)?;
-        self.commit("agent token rotation", tx).await.map_err(|e| {
-            e.explain(|c| {
-                if c.failed("cluster") {
-                    Some(DomainError::Conflict("the cluster is terminated: its agent has no token".into()))
-                } else {
-                    super::grants::lost_grant(c, "manage this cluster's agent")
-                }
-            })
-        })
-    }
-
-    /// Records an agent's heartbeat with its token (on the cluster's users partition: heartbeats
-    /// never reach the provisioner's stream mapping).
-    pub async fn record_heartbeat(&self, agent: &AgentItem, report: &AgentReport) -> Result<(), DomainError> {
-        let changes = Changes::new()
-            .set(attr("report"), stored(report)?)
-            .when(exists())
-            .when(attr("token_hash").eq(s(agent.token_hash.as_str())));
-        let recorded =
-            self.update_if(key(keys::cluster_users_pk(&agent.cluster_id), keys::AGENT_SK), changes).await?;
-        // The token was rotated between the check and the write: the old one no longer speaks.
-        if recorded {
-            Ok(())
-        } else {
-            Err(DomainError::Conflict("this agent token was just replaced".into()))
-        }
     }
 }

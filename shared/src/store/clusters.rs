@@ -51,7 +51,6 @@ impl Store {
         grant: &Grant,
         cluster: &Cluster,
         account: &CloudAccount,
-        agent: &super::AgentItem,
         max_live: u32,
     ) -> Result<(), DomainError> {
         let org = &cluster.org_id;
@@ -83,7 +82,6 @@ impl Store {
             .put(CLUSTER, self.put(to_item(&ClusterItem::from(cluster))?, absent())?)
             .update(ACCOUNT, count)
             .update(CREDITS, self.take_hold(org, &funds, hold)?)
-            .put("agent", self.agent_put(agent)?)
             .put(EVENT, self.event_put(&event)?);
         let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
         self.commit("cluster creation", tx).await.map_err(|e| {

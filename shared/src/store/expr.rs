@@ -82,6 +82,11 @@ impl Path {
     pub(crate) fn begins_with(&self, prefix: AttributeValue) -> Cond {
         Cond::BeginsWith(self.clone(), prefix)
     }
+
+    /// This list (or set) attribute has `element` among its elements.
+    pub(crate) fn contains(&self, element: AttributeValue) -> Cond {
+        Cond::Contains(self.clone(), element)
+    }
 }
 
 /// A condition on an item.
@@ -92,6 +97,7 @@ pub(crate) enum Cond {
     Compare(Path, &'static str, AttributeValue),
     In(Path, Vec<AttributeValue>),
     BeginsWith(Path, AttributeValue),
+    Contains(Path, AttributeValue),
     All(Vec<Cond>),
     Any(Vec<Cond>),
 }
@@ -132,6 +138,7 @@ impl Cond {
                 format!("{path} IN ({})", values.join(", "))
             }
             Cond::BeginsWith(p, v) => format!("begins_with({}, {})", to.path(p), to.value(v.clone())),
+            Cond::Contains(p, v) => format!("contains({}, {})", to.path(p), to.value(v.clone())),
             Cond::All(all) => all.iter().map(|c| nested(c, to)).collect::<Vec<_>>().join(" AND "),
             Cond::Any(any) => any.iter().map(|c| nested(c, to)).collect::<Vec<_>>().join(" OR "),
         }

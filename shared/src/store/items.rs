@@ -42,7 +42,8 @@ pub enum Entity {
     Usage,
     ClusterUser,
     Revision,
-    Agent,
+    /// An enrolled node of a managed cluster: its nonce, credential and last heartbeat.
+    Node,
     /// Where the scheduled job's last run stopped.
     Position,
     /// A user's Linux account in an organization, the login it takes, the next uid.
@@ -68,7 +69,7 @@ impl Entity {
         Entity::Usage,
         Entity::ClusterUser,
         Entity::Revision,
-        Entity::Agent,
+        Entity::Node,
         Entity::Position,
         Entity::LinuxAccount,
         Entity::Login,
@@ -92,7 +93,7 @@ impl Entity {
             Entity::Usage => "usage",
             Entity::ClusterUser => "cluster_user",
             Entity::Revision => "revision",
-            Entity::Agent => "agent",
+            Entity::Node => "node",
             Entity::Position => "position",
             Entity::LinuxAccount => "linux_account",
             Entity::Login => "login",

@@ -81,7 +81,7 @@ pub fn usage_sk(to: Timestamp, cluster: &crate::domain::ClusterId, from: Timesta
     format!("{to}#{cluster}#{from}")
 }
 
-/// A cluster's managed users, their revision counter and its agent's token hash.
+/// A cluster's managed users, their revision counter, and its enrolled nodes.
 pub fn cluster_users_pk(cluster: &crate::domain::ClusterId) -> String {
     format!("CLUSTERUSERS#{cluster}")
 }
@@ -91,7 +91,11 @@ pub fn cluster_user_sk(user: &UserId) -> String {
 /// The sort keys of a cluster's user records begin with this.
 pub const CLUSTER_USER_PREFIX: &str = "USER#";
 pub const REVISION_SK: &str = "REVISION";
-pub const AGENT_SK: &str = "AGENT";
+/// An enrolled node of the cluster: `NODE#{instance_id}`.
+pub fn node_sk(instance_id: &str) -> String {
+    format!("{NODE_PREFIX}{instance_id}")
+}
+pub const NODE_PREFIX: &str = "NODE#";
 
 /// An organization's Linux accounts: a uid and login per user who was ever a member (kept after
 /// they leave, given back when they re-join), the logins taken, and the next uid.

@@ -38,6 +38,7 @@ pub mod keys;
 mod limits;
 mod linux;
 mod members;
+mod nodes;
 mod organizations;
 mod pages;
 mod plumbing;
@@ -49,7 +50,8 @@ mod users;
 use aws_sdk_dynamodb::Client;
 
 pub use cloud::CloudAccountView;
-pub use cluster_users::{AgentItem, CLUSTERS_PER_WRITE};
+pub use cluster_users::CLUSTERS_PER_WRITE;
+pub use nodes::{Enrollment, NodeItem, combined_report};
 pub use clusters::{LiveCluster, Outcome as ClusterOutcome};
 pub use items::Entity;
 pub use limits::{RateLogs, WINDOW as RATE_WINDOW};

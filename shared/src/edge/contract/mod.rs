@@ -206,14 +206,6 @@ pub struct CloudAccountPage {
     pub account: Option<CloudAccount>,
 }
 
-/// `POST .../clusters`: the new cluster, and its agent's token, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedCluster<'a> {
-    #[serde(flatten)]
-    pub cluster: &'a Cluster,
-    pub agent_token: &'a str,
-}
-
 /// `GET .../clusters`: one page.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClustersPage {
@@ -228,11 +220,39 @@ pub struct ClusterUsers {
     pub users: Vec<ClusterUser>,
 }
 
-/// `POST .../agent-token`: the new token, shown this once.
+/// `DELETE .../clusters/{cluster_id}/nodes`: how many nodes' credentials were revoked.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RotatedToken<'a> {
+pub struct RevokedNodes {
     pub cluster_id: crate::domain::ClusterId,
-    pub agent_token: &'a str,
+    pub revoked: u64,
+}
+
+/// `POST /v1/agent/clusters/{cluster_id}/enroll`: the instance's identity document and its
+/// signature as the instance metadata service gives them, and the node's nonce.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Enroll {
+    /// The cluster's organization (in the node's user data, beside the cluster's id).
+    pub org_id: OrgId,
+    /// `/latest/dynamic/instance-identity/document`, byte for byte.
+    #[schema(max_length = 4096)]
+    pub document: String,
+    /// `/latest/dynamic/instance-identity/signature` (base64 RSA-SHA256).
+    #[schema(max_length = 4096)]
+    pub signature: String,
+    /// The node's own random value: set by its first enrollment, required by every later one.
+    #[schema(min_length = 32, max_length = 128, pattern = "^[A-Za-z0-9_-]+$")]
+    pub nonce: String,
+}
+
+/// The node's credential (`Authorization: Bearer` on the agent routes), shown once, and when it
+/// ends: the node enrolls again before then.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Enrolled<'a> {
+    pub cluster_id: crate::domain::ClusterId,
+    pub instance_id: &'a str,
+    pub credential: &'a str,
+    pub expires_at: Timestamp,
 }
 
 /// `POST /v1/agent/clusters/{cluster_id}/users/ack`: what the cluster applied up to `revision`.

@@ -5,7 +5,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
 use crate::domain::{
-    AgentToken, AwsRegion, ClusterId, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId,
+    AwsRegion, ClusterId, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId,
     OrgId, OrgName, RoleArn, Timestamp, TtlDays, UserId,
 };
 
@@ -86,7 +86,6 @@ scalar!(
         .max_length(Some(AwsRegion::MAX_LEN))
 );
 scalar!(ExternalId, string("The external id the role's trust policy must require."));
-scalar!(AgentToken, string("A cluster agent's bearer token, shown once."));
 scalar!(
     Credits,
     ObjectBuilder::new().schema_type(Type::Number).description(Some("Credits, exact to the thousandth."))

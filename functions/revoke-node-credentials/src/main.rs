@@ -1,4 +1,4 @@
-//! Lambda entry point of `rotate-agent-token`: wires configuration and clients, then serves. The decisions are in
+//! Lambda entry point of `revoke-node-credentials`: wires configuration and clients, then serves. The decisions are in
 //! `lib.rs`, where tests and the local router call them.
 
 use lambda_http::Error;
@@ -7,5 +7,5 @@ use lambda_http::Error;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     orgs::telemetry::init();
-    orgs::app::serve(|api, req| async move { rotate_agent_token::handle(&api, req).await }).await
+    orgs::app::serve(|api, req| async move { revoke_node_credentials::handle(&api, req).await }).await
 }
