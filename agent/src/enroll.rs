@@ -26,9 +26,8 @@ pub struct Credential {
 impl Credential {
     fn fresh(&self) -> bool {
         let format = time::format_description::well_known::Rfc3339;
-        time::OffsetDateTime::parse(&self.expires_at, &format).is_ok_and(|end| {
-            (end - time::OffsetDateTime::now_utc()).whole_seconds() > RENEW_BEFORE_SECONDS
-        })
+        time::OffsetDateTime::parse(&self.expires_at, &format)
+            .is_ok_and(|end| (end - time::OffsetDateTime::now_utc()).whole_seconds() > RENEW_BEFORE_SECONDS)
     }
 }
 
@@ -90,7 +89,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .mode(0o600)
         .open(&partial)
         .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
     std::fs::rename(&partial, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
 }
 

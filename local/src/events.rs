@@ -435,9 +435,17 @@ impl EventContext {
         };
         let credential = orgs::domain::node_identity::NodeCredential::generate(&org, INSTANCE);
         let nonce = uuid::Uuid::new_v4().simple().to_string();
-        let expires = self.now().plus(time::Duration::seconds(orgs::domain::node_identity::CREDENTIAL_SECONDS));
+        let expires =
+            self.now().plus(time::Duration::seconds(orgs::domain::node_identity::CREDENTIAL_SECONDS));
         self.store
-            .enroll_node(&cluster, &doc, &orgs::domain::cluster_users::hash(&nonce), &credential.hash(), expires, self.now())
+            .enroll_node(
+                &cluster,
+                &doc,
+                &orgs::domain::cluster_users::hash(&nonce),
+                &credential.hash(),
+                expires,
+                self.now(),
+            )
             .await?
             .map_err(|refusal| format!("the sample node was refused: {refusal}"))?;
         Ok((cluster.cluster_id, credential))
@@ -607,8 +615,7 @@ pub fn http_sample(
         Caller::User => {}
         Caller::Agent => {
             context.remove("authorizer");
-            event["headers"]["authorization"] =
-                json!("Bearer REPLACE_WITH_THE_NODE_CREDENTIAL_FROM_ENROLL");
+            event["headers"]["authorization"] = json!("Bearer REPLACE_WITH_THE_NODE_CREDENTIAL_FROM_ENROLL");
         }
         Caller::Anyone => {
             context.remove("authorizer");

@@ -67,7 +67,12 @@ impl DevIdentity {
         use base64::Engine;
         let signature = self.key.sign(document.as_bytes()).to_vec();
         let encoded = base64::engine::general_purpose::STANDARD.encode(signature);
-        encoded.as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\n")
+        encoded
+            .as_bytes()
+            .chunks(64)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -78,7 +83,13 @@ fn tempdir() -> Result<std::path::PathBuf, BoxError> {
 }
 
 /// An instance identity document as EC2 writes it (its field order and spacing).
-pub fn document(account_id: &str, region: &str, instance_id: &str, instance_type: &str, pending: &str) -> String {
+pub fn document(
+    account_id: &str,
+    region: &str,
+    instance_id: &str,
+    instance_type: &str,
+    pending: &str,
+) -> String {
     format!(
         "{{\n  \"accountId\" : \"{account_id}\",\n  \"architecture\" : \"x86_64\",\n  \"availabilityZone\" : \"{region}a\",\n  \"billingProducts\" : null,\n  \"devpayProductCodes\" : null,\n  \"marketplaceProductCodes\" : null,\n  \"imageId\" : \"{image}\",\n  \"instanceId\" : \"{instance_id}\",\n  \"instanceType\" : \"{instance_type}\",\n  \"kernelId\" : null,\n  \"pendingTime\" : \"{pending}\",\n  \"privateIp\" : \"10.0.0.12\",\n  \"ramdiskId\" : null,\n  \"region\" : \"{region}\",\n  \"version\" : \"2017-09-30\"\n}}",
         image = crate::CLUSTER_IMAGE,
@@ -96,7 +107,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(store: Store, identity: DevIdent
     let state = Arc::new(Imds { store, identity });
     axum::Router::new()
         .route("/imds/{org}/{cluster}/{instance}/latest/api/token", axum::routing::put(token))
-        .route("/imds/{org}/{cluster}/{instance}/latest/dynamic/instance-identity/{which}", axum::routing::get(identity_document))
+        .route(
+            "/imds/{org}/{cluster}/{instance}/latest/dynamic/instance-identity/{which}",
+            axum::routing::get(identity_document),
+        )
         .with_state(state)
 }
 
@@ -129,10 +143,12 @@ async fn identity_document(
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     let pending = found.running.as_ref().map_or(found.updated_at, |r| r.since).to_rfc3339();
-    let doc = document(&found.account_id, found.region.as_str(), &instance, found.instance_type.as_str(), &pending);
+    let doc =
+        document(&found.account_id, found.region.as_str(), &instance, found.instance_type.as_str(), &pending);
     match which.as_str() {
         "document" => doc.into_response(),
         "signature" => imds.identity.sign(&doc).into_response(),
-        _ => (StatusCode::NOT_FOUND, json!({"error": "not served by the stand-in"}).to_string()).into_response(),
+        _ => (StatusCode::NOT_FOUND, json!({"error": "not served by the stand-in"}).to_string())
+            .into_response(),
     }
 }

@@ -308,7 +308,8 @@ impl Stack {
                 }
             }),
         );
-        let jwks = jwks.merge(imds::routes(Store::new(plain_dynamo.clone(), &options.table), node_identity.clone()));
+        let jwks =
+            jwks.merge(imds::routes(Store::new(plain_dynamo.clone(), &options.table), node_identity.clone()));
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(issuer_listener, jwks).await;
         }));

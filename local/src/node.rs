@@ -64,7 +64,14 @@ pub fn entry(root: &Path, file: &str, name: &str) -> Option<Vec<String>> {
 /// The agent's environment for the node `instance` of `org`'s `cluster`, whose root and state
 /// (nonce and credential included) are under `dir`, with the stack's stand-in metadata service at
 /// `imds` (`{issuer}/imds`) answering for that instance.
-pub fn agent_env(api_url: &str, imds: &str, org: &str, cluster: &str, instance: &str, dir: &Path) -> Vec<(String, String)> {
+pub fn agent_env(
+    api_url: &str,
+    imds: &str,
+    org: &str,
+    cluster: &str,
+    instance: &str,
+    dir: &Path,
+) -> Vec<(String, String)> {
     vec![
         ("ORGS_AGENT_API_URL".into(), api_url.into()),
         ("ORGS_AGENT_ORG_ID".into(), org.into()),

@@ -360,7 +360,9 @@ fn expected(function: &str) -> [u16; 10] {
         | "configure-account"
         | "list-cluster-users"
         | "revoke-node-credentials" => managers(200),
-        "cluster-agent:users" | "cluster-agent:ack" | "cluster-agent:heartbeat" | "cluster-agent:enroll" => [401; 10],
+        "cluster-agent:users" | "cluster-agent:ack" | "cluster-agent:heartbeat" | "cluster-agent:enroll" => {
+            [401; 10]
+        }
         "transfer-ownership" => [200, 403, 403, 403, 403, 403, 404, 404, 401, 401],
         // Every member starts and stops; creating and terminating need the role or the permission.
         "cluster-action:start" | "cluster-action:stop" => [202, 202, 202, 202, 202, 202, 404, 404, 401, 401],

@@ -43,7 +43,8 @@ async fn one_failing_organization_does_not_stop_another_s_charging_and_idle_stop
     let idle = id(&created);
     settles(&stack, &alice, &broken_org, &broken, "running").await;
     let head = crate::cluster_users::instances(&stack, &carol, &org, &idle).await.remove(0);
-    let enrolled = crate::cluster_users::enroll(&stack, &org, &idle, &head, &crate::cluster_users::nonce()).await;
+    let enrolled =
+        crate::cluster_users::enroll(&stack, &org, &idle, &head, &crate::cluster_users::nonce()).await;
     assert_eq!(enrolled.status, StatusCode::OK, "{:?}", enrolled.body);
     let token = enrolled.body["credential"].as_str().expect("credential").to_owned();
 

@@ -68,7 +68,8 @@ async fn authenticate(api: &Api, req: &Request) -> Result<NodeItem, ApiError> {
     let (node, found) = api.store.node_with_cluster(&org, &cluster, &instance).await?;
     let node = node.ok_or_else(refused)?;
     let live = found.is_some_and(|c| c.state != ClusterState::Terminated && c.instances.contains(&instance));
-    if matches(presented, &node.credential_hash) && node.expires_at > api.now() && node.org_id == org && live {
+    if matches(presented, &node.credential_hash) && node.expires_at > api.now() && node.org_id == org && live
+    {
         Ok(node)
     } else {
         Err(refused())
@@ -85,7 +86,8 @@ async fn enroll(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
         refused()
     };
     let doc = api.node_identity.verify(&body.document, &body.signature).map_err(refuse)?;
-    let cluster = api.store.cluster(&body.org_id, &cluster_id).await?.ok_or_else(|| refuse(Refusal::NoCluster))?;
+    let cluster =
+        api.store.cluster(&body.org_id, &cluster_id).await?.ok_or_else(|| refuse(Refusal::NoCluster))?;
     if cluster.state == ClusterState::Terminated {
         return Err(refuse(Refusal::NoCluster));
     }

@@ -51,6 +51,8 @@ async fn attempt(
         )
     })?;
     let cluster = Cluster::pending(org, body, &caller.user_id, &account, &api.pricing.rates, api.now())?;
-    api.store.create_cluster(&view.membership, &grant, &cluster, &account, api.limits.max_live_clusters).await?;
+    api.store
+        .create_cluster(&view.membership, &grant, &cluster, &account, api.limits.max_live_clusters)
+        .await?;
     Ok(cluster)
 }

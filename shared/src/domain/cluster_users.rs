@@ -378,7 +378,6 @@ mod tests {
         assert!(!LinuxAccount::valid_login("Bob") && !LinuxAccount::valid_login(""));
     }
 
-
     #[test]
     fn idle_stop_is_ten_minutes_to_a_day() {
         assert!(check_idle_stop(None).is_ok());

@@ -5,12 +5,12 @@ pub mod authz;
 mod cloud;
 mod cluster;
 pub mod cluster_users;
-pub mod node_identity;
 pub mod credits;
 mod email;
 mod error;
 mod ids;
 mod model;
+pub mod node_identity;
 mod role;
 mod settings;
 pub mod ssh_keys;
@@ -24,8 +24,8 @@ pub use cluster::{
     PORT_PATTERN, Running, Transition, UserManagement, parse_port,
 };
 pub use cluster_users::{
-    ADMINS_GID, ADMINS_GROUP, AccountStatus, AckResult, Acknowledged, ClusterRole, ClusterUser,
-    FIRST_UID, LAST_UID, LinuxAccount, SyncStatus, UserChanges, Wanted,
+    ADMINS_GID, ADMINS_GROUP, AccountStatus, AckResult, Acknowledged, ClusterRole, ClusterUser, FIRST_UID,
+    LAST_UID, LinuxAccount, SyncStatus, UserChanges, Wanted,
 };
 pub use credits::{Balance, CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;

@@ -186,7 +186,8 @@ mod tests {
 
     #[test]
     fn an_openssl_signature_of_the_document_verifies_against_its_certificate_only() {
-        let verifier = IdentityVerifier::from_pem_bundle(&format!("us-east-1\n{OTHER_CERT}\n{CERT}")).unwrap();
+        let verifier =
+            IdentityVerifier::from_pem_bundle(&format!("us-east-1\n{OTHER_CERT}\n{CERT}")).unwrap();
         let doc = verifier.verify(DOCUMENT, SIGNATURE).expect("signed by the dev key");
         assert_eq!(doc.instance_id, "i-0123456789abcdef0");
         assert_eq!(doc.account_id, "123456789012");
@@ -200,7 +201,10 @@ mod tests {
         assert_eq!(verifier.verify(&forged, SIGNATURE), Err(Refusal::BadSignature));
         assert_eq!(verifier.verify(DOCUMENT, "not base64!"), Err(Refusal::SignatureEncoding));
         assert_eq!(IdentityVerifier::default().verify(DOCUMENT, SIGNATURE), Err(Refusal::NoCertificates));
-        assert!(IdentityVerifier::from_pem_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----").is_err());
+        assert!(
+            IdentityVerifier::from_pem_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----")
+                .is_err()
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ use super::keys;
 use super::plumbing::{Query, Tx, built, key, number, s, stored};
 use super::schema;
 use crate::domain::{
-    AckResult, Acknowledged, Cluster, ClusterState, ClusterUser, DomainError, Membership, OrgId,
-    Timestamp, UserChanges, UserId, UserManagement, Wanted,
+    AckResult, Acknowledged, Cluster, ClusterState, ClusterUser, DomainError, Membership, OrgId, Timestamp,
+    UserChanges, UserId, UserManagement, Wanted,
 };
 
 /// Clusters one transaction covers when a member's accounts change (a counter and a record each:

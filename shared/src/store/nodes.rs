@@ -13,7 +13,9 @@ use super::keys;
 use super::plumbing::{Query, Tx, built, key, number, s, stored};
 use super::schema;
 use crate::domain::node_identity::{IdentityDocument, Refusal};
-use crate::domain::{AgentReport, Cluster, ClusterId, ClusterState, DomainError, Membership, OrgId, Timestamp};
+use crate::domain::{
+    AgentReport, Cluster, ClusterId, ClusterState, DomainError, Membership, OrgId, Timestamp,
+};
 
 /// Nodes one revocation transaction deletes (with the cluster's check, the audit event and the
 /// grant's re-checks: within DynamoDB's 100 actions).
@@ -68,7 +70,9 @@ impl Store {
         let live = exists()
             .and(attr("state").ne(stored(&ClusterState::Terminated)?))
             .and(attr("instances").contains(s(doc.instance_id.as_str())));
-        let live = built(live.onto(self.condition(key(keys::org_pk(&cluster.org_id), keys::cluster_sk(&id)))).build())?;
+        let live = built(
+            live.onto(self.condition(key(keys::org_pk(&cluster.org_id), keys::cluster_sk(&id)))).build(),
+        )?;
         let first_or_same_node =
             absent().or(attr("nonce_hash").eq(s(nonce_hash)).and(attr("pending_unix").le(number(pending))));
         let node = Changes::new()
@@ -145,13 +149,21 @@ impl Store {
     }
 
     /// Records a node's heartbeat, while its credential is the one it authenticated with.
-    pub async fn record_node_heartbeat(&self, node: &NodeItem, report: &AgentReport) -> Result<(), DomainError> {
+    pub async fn record_node_heartbeat(
+        &self,
+        node: &NodeItem,
+        report: &AgentReport,
+    ) -> Result<(), DomainError> {
         let changes = Changes::new()
             .set(attr("report"), stored(report)?)
             .when(exists())
             .when(attr("credential_hash").eq(s(node.credential_hash.as_str())));
-        let recorded =
-            self.update_if(key(keys::cluster_users_pk(&node.cluster_id), keys::node_sk(&node.instance_id)), changes).await?;
+        let recorded = self
+            .update_if(
+                key(keys::cluster_users_pk(&node.cluster_id), keys::node_sk(&node.instance_id)),
+                changes,
+            )
+            .await?;
         if recorded {
             Ok(())
         } else {

@@ -5,8 +5,8 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
 use crate::domain::{
-    AwsRegion, ClusterId, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId,
-    OrgId, OrgName, RoleArn, Timestamp, TtlDays, UserId,
+    AwsRegion, ClusterId, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId, OrgId,
+    OrgName, RoleArn, Timestamp, TtlDays, UserId,
 };
 
 fn string(description: &str) -> ObjectBuilder {
