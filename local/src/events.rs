@@ -263,11 +263,31 @@ impl EventContext {
             params.push(("invitation_id", invitation.invitation_id.to_string()));
         }
         if names.contains(&"cluster_id") {
-            let (cluster, agent_token) = self.cluster_with_agent(caller).await?;
+            let (cluster, agent_token) =
+                self.cluster_with_agent(caller, !op.path.ends_with("/enroll")).await?;
             if op.caller == Caller::Agent {
-                token = agent_token.as_str().to_owned();
+                token = agent_token.map(|t| t.as_str().to_owned()).unwrap_or_default();
             }
-            params.push(("cluster_id", cluster.to_string()));
+            if op.path.ends_with("/enroll") {
+                // What the node's metadata service gives it: the document, signed by the stack's
+                // dev key (the functions' env trusts its certificate), and a fresh nonce.
+                let document = crate::imds::document(
+                    &cluster.account_id,
+                    cluster.region.as_str(),
+                    SAMPLE_INSTANCE,
+                    cluster.instance_type.as_str(),
+                    &cluster.created_at.to_rfc3339(),
+                );
+                let signature = crate::imds::DevIdentity::shared()?.sign(&document);
+                let nonce = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+                if let Some(Value::Object(fields)) = body.as_mut() {
+                    fields.insert("org_id".into(), json!(cluster.org_id));
+                    fields.insert("document".into(), json!(document));
+                    fields.insert("signature".into(), json!(signature));
+                    fields.insert("nonce".into(), json!(nonce));
+                }
+            }
+            params.push(("cluster_id", cluster.cluster_id.to_string()));
         }
         if names.contains(&"key_id") {
             let key = orgs::domain::SshKey::parse(&fresh_ssh_key("sample"), self.now())?;
@@ -383,15 +403,17 @@ impl EventContext {
 
     /// A fresh cluster of the caller's organization, created as create-cluster would.
     async fn cluster_of(&self, caller: &User) -> Result<orgs::domain::ClusterId, BoxError> {
-        Ok(self.cluster_with_agent(caller).await?.0)
+        Ok(self.cluster_with_agent(caller, false).await?.0.cluster_id)
     }
 
-    /// A new cluster of the caller's organization with one instance, enrolled as a node (as its
-    /// agent would, here without a signed document), and that node's credential.
+    /// A new cluster of the caller's organization with one instance, [`SAMPLE_INSTANCE`]; with
+    /// `enrolled`, that instance enrolled as a node (as its agent would, here without a signed
+    /// document), and the node's credential.
     async fn cluster_with_agent(
         &self,
         caller: &User,
-    ) -> Result<(orgs::domain::ClusterId, orgs::domain::node_identity::NodeCredential), BoxError> {
+        enrolled: bool,
+    ) -> Result<(orgs::domain::Cluster, Option<orgs::domain::node_identity::NodeCredential>), BoxError> {
         let account = self.connect_account(caller).await?;
         let org = caller.personal_org_id;
         let (organization, membership) =
@@ -416,8 +438,7 @@ impl EventContext {
             &Pricing::default().rates,
             self.now(),
         )?;
-        const INSTANCE: &str = "i-0123456789abcdef0";
-        cluster.instances = vec![INSTANCE.to_owned()];
+        cluster.instances = vec![SAMPLE_INSTANCE.to_owned()];
         self.store
             .create_cluster(
                 &membership,
@@ -427,13 +448,16 @@ impl EventContext {
                 orgs::config::Limits::default().max_live_clusters,
             )
             .await?;
+        if !enrolled {
+            return Ok((cluster, None));
+        }
         let doc = orgs::domain::node_identity::IdentityDocument {
-            instance_id: INSTANCE.to_owned(),
+            instance_id: SAMPLE_INSTANCE.to_owned(),
             account_id: cluster.account_id.clone(),
             region: cluster.region.as_str().to_owned(),
             pending_time: cluster.created_at.datetime(),
         };
-        let credential = orgs::domain::node_identity::NodeCredential::generate(&org, INSTANCE);
+        let credential = orgs::domain::node_identity::NodeCredential::generate(&org, SAMPLE_INSTANCE);
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let expires =
             self.now().plus(time::Duration::seconds(orgs::domain::node_identity::CREDENTIAL_SECONDS));
@@ -448,7 +472,7 @@ impl EventContext {
             )
             .await?
             .map_err(|refusal| format!("the sample node was refused: {refusal}"))?;
-        Ok((cluster.cluster_id, credential))
+        Ok((cluster, Some(credential)))
     }
 
     /// The stream record of a rename of the caller's organization, as `sync-organization-name`
@@ -624,6 +648,9 @@ pub fn http_sample(
     }
     Ok(event)
 }
+
+/// The one instance of the clusters sample events are made for.
+pub const SAMPLE_INSTANCE: &str = "i-0123456789abcdef0";
 
 /// `function`'s sample made without a stack: its file in `events/`, or, for a routed function, its
 /// row rendered with [`EXAMPLE_PARAMS`].

@@ -462,9 +462,9 @@ impl Stack {
             ("SERVICE_ROLE_ARNS", roles.as_str()),
         ];
         let mut env: String = pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        // A PEM has line breaks: double-quoted, with `\n`, as dotenv files write them.
+        // A PEM has line breaks: written `\n`, on one line (the function reads them back).
         let pem = self.node_identity.certificate.trim_end().replace('\n', "\\n");
-        env.push_str(&format!("NODE_IDENTITY_CERTIFICATES=\"{pem}\"\n"));
+        env.push_str(&format!("NODE_IDENTITY_CERTIFICATES={pem}\n"));
         env
     }
 }

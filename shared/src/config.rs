@@ -53,12 +53,12 @@ pub fn table_name(src: &dyn Source) -> Result<String, ConfigError> {
 
 /// The certificates whose keys sign the instance identity documents nodes enroll with:
 /// `NODE_IDENTITY_CERTIFICATES`, a PEM bundle (AWS's RSA certificates for the regions clusters run
-/// in; the local stack's dev certificate). Unset or empty: every enrollment is refused, and said
-/// so in the log.
+/// in; the local stack's dev certificate), its line breaks as they are or written `\n` (one line,
+/// as env files hold it). Unset or empty: every enrollment is refused, and said so in the log.
 pub fn node_identity(
     src: &dyn Source,
 ) -> Result<crate::domain::node_identity::IdentityVerifier, ConfigError> {
-    let bundle = src.get("NODE_IDENTITY_CERTIFICATES").unwrap_or_default();
+    let bundle = src.get("NODE_IDENTITY_CERTIFICATES").unwrap_or_default().replace("\\n", "\n");
     crate::domain::node_identity::IdentityVerifier::from_pem_bundle(&bundle)
         .map_err(|reason| ConfigError::Invalid { name: "NODE_IDENTITY_CERTIFICATES", reason })
 }

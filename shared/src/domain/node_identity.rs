@@ -86,7 +86,7 @@ impl IdentityVerifier {
         let mut rest = bundle;
         while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
             let end = rest[start..].find(END).ok_or("a certificate has no END line")? + start + END.len();
-            let cert = x509_cert::Certificate::from_pem(rest[start..end].as_bytes())
+            let cert = x509_cert::Certificate::from_pem(&rest.as_bytes()[start..end])
                 .map_err(|e| format!("certificate {}: {e}", keys.len() + 1))?;
             let spki = cert
                 .tbs_certificate
