@@ -36,7 +36,7 @@ struct Fixtures {
     member_id: String,
     invitation_id: String,
     cluster_id: String,
-    /// The agent routes' own cluster: the fuzzer rotates the other one's token.
+    /// The agent routes' own cluster: the fuzzer revokes the other one's node credentials.
     agent_cluster_id: String,
 }
 
@@ -106,11 +106,17 @@ async fn fixtures(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<Fixtures
     let clusters = format!("/v1/organizations/{org}/clusters");
     let spec = |name: &str| json!({ "name": name, "instance_type": "m5.large", "workers": 1, "user_management": "managed" });
     let cluster = call(stack, "POST", &clusters, &token, Some(spec("contract"))).await?;
-    let agent_cluster = call(stack, "POST", &clusters, &token, Some(spec("agent"))).await?;
+    let agent_cluster =
+        text(&call(stack, "POST", &clusters, &token, Some(spec("agent"))).await?, "/cluster_id")?;
+    // The agent routes' credential: the agent cluster's head node, enrolled as its agent would.
+    let head =
+        stack.running_instances(&org, &agent_cluster, &token, Duration::from_secs(120)).await?.remove(0);
+    let nonce = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let agent_token = stack.enroll_node(&org, &agent_cluster, &head, &nonce).await?;
     Ok(Fixtures {
         token,
-        agent_token: text(&agent_cluster, "/agent_token")?,
-        agent_cluster_id: text(&agent_cluster, "/cluster_id")?,
+        agent_token,
+        agent_cluster_id: agent_cluster,
         org_id: org,
         member_id: bob.user_id.to_string(),
         invitation_id: text(&pending, "/invitation_id")?,
@@ -167,6 +173,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403
 [[operations]]
 include-operation-id-regex = "^(addSshKey|removeSshKey)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
+
+# A schema-valid instance identity document is not one AWS signed for an instance of the cluster:
+# enrollment refuses it (401), which no schema can know.
+[[operations]]
+include-operation-id-regex = "^enrollNode$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 404, 429, "5xx"]
 
 # An `If-Match` is any text to a schema; one that is not the settings' current version is 412.
 [[operations]]

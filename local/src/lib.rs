@@ -409,6 +409,73 @@ impl Stack {
         emulator::trust(&self.emulator_endpoint, role_arn, &policy).await
     }
 
+    /// The instances of `org`'s `cluster` once it runs (head first), read as `token`; gives up
+    /// after `within`.
+    pub async fn running_instances(
+        &self,
+        org: &str,
+        cluster: &str,
+        token: &str,
+        within: Duration,
+    ) -> Result<Vec<String>, BoxError> {
+        let path = format!("/v1/organizations/{org}/clusters/{cluster}");
+        let started = std::time::Instant::now();
+        loop {
+            let (status, body) = self.call("GET", &path, token, None).await?;
+            if status.is_success() && body["state"] == "running" {
+                let instances: Vec<String> = body["instances"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default();
+                if !instances.is_empty() {
+                    return Ok(instances);
+                }
+            }
+            if started.elapsed() > within {
+                return Err(format!("cluster {cluster} is not running after {within:?}: {body}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Enrolls `instance` of `org`'s `cluster` as its agent does: its identity document and
+    /// signature from the stand-in metadata service ([`imds`]), and `nonce`. The node's credential.
+    pub async fn enroll_node(
+        &self,
+        org: &str,
+        cluster: &str,
+        instance: &str,
+        nonce: &str,
+    ) -> Result<String, BoxError> {
+        let base = format!("{}/imds/{org}/{cluster}/{instance}/latest", self.issuer.url);
+        let http = reqwest::Client::new();
+        let session = http
+            .put(format!("{base}/api/token"))
+            .header("x-aws-ec2-metadata-token-ttl-seconds", "60")
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let mut read = Vec::new();
+        for which in ["document", "signature"] {
+            let url = format!("{base}/dynamic/instance-identity/{which}");
+            let answer = http.get(url).header("x-aws-ec2-metadata-token", &session).send().await?;
+            read.push(answer.error_for_status()?.text().await?);
+        }
+        let body =
+            serde_json::json!({ "org_id": org, "document": read[0], "signature": read[1], "nonce": nonce });
+        let enroll = format!("{}/v1/agent/clusters/{cluster}/enroll", self.api_url);
+        let answer = http.post(enroll).json(&body).send().await?;
+        let status = answer.status();
+        let text = answer.text().await?;
+        if !status.is_success() {
+            return Err(format!("enrolling {instance}: {status}: {text}").into());
+        }
+        let enrolled: serde_json::Value = serde_json::from_str(&text)?;
+        enrolled["credential"].as_str().map(str::to_owned).ok_or_else(|| "no credential in the answer".into())
+    }
+
     /// What `cargo xtask event` needs to generate events for this stack.
     /// One request to the stack's API as `token`: the status and the body as JSON (`Null` when
     /// empty or not JSON).

@@ -169,7 +169,7 @@ test("the seed story: sign up, invite, accept, share a cloud account and a clust
   await bob.getByLabel("Name").fill("analytics");
   await bob.getByLabel("Workers").fill("1");
   await bob.getByRole("button", { name: "Create cluster" }).click();
-  await bob.getByText("The agent token of analytics", { exact: false }).waitFor();
+  await bob.getByText("analytics is starting; its nodes enroll themselves", { exact: false }).waitFor();
   const running = (page) => page.locator('tr[data-cluster="analytics"] td.state', { hasText: "running" }).waitFor({ timeout: 60_000 });
   await running(bob);
   await visit(alice, org, "clusters");
@@ -181,6 +181,10 @@ test("the seed story: sign up, invite, accept, share a cloud account and a clust
   await alice.getByRole("link", { name: "analytics" }).click();
   await alice.getByRole("heading", { name: /analytics/ }).waitFor();
   await alice.getByRole("cell", { name: "bob@example.com" }).waitFor();
+  // How to connect, with Alice's own login; no credential anywhere on the page.
+  await alice.getByRole("heading", { name: "How to connect" }).waitFor();
+  await alice.getByText("Your login here is", { exact: false }).waitFor();
+  assert.ok(!(await alice.content()).includes("ocn_"), "no node credential on the page");
   await accessible(alice, "cluster");
   await shoot(alice, "cluster");
 

@@ -1,4 +1,4 @@
-// One cluster: its state, ports, users and agent token.
+// One cluster: its state, ports, users, how to connect, and its nodes' credentials.
 import { el, field, dataTable, fmtTime, fmtNumber, usageChart } from "../ui.js";
 import { state, say, alertBox, can, guarded, guardedFields, readOnly, attempt, orgPath, all, heading, every, render } from "../page.js";
 import { SETTLED, clusterActions } from "./clusters.js";
@@ -24,6 +24,8 @@ export async function cluster(org, route) {
   }, { "aria-label": `Close port ${p}` })));
 
   const usersAbility = can(org, "manage_cluster_users");
+  // Owners and admins see every account; anyone else learns their login from the node itself.
+  let mine = null;
   let usersSection;
   if (!usersAbility.allowed) {
     usersSection = el("p", { class: "note" }, `Cluster users: ${usersAbility.reason}.`);
@@ -31,6 +33,7 @@ export async function cluster(org, route) {
     usersSection = el("p", {}, "This cluster's users are not managed by the service.");
   } else {
     const receipt = await state.api.get(`${path}/users`);
+    mine = receipt.users.find((u) => u.user_id === state.me.user.user_id && u.linux) || null;
     const tokenBox = alertBox();
     usersSection = el("div", {},
       dataTable("Every member's account on this cluster, and whether the cluster applied it.",
@@ -38,10 +41,11 @@ export async function cluster(org, route) {
         receipt.users.map((u) => el("tr", {},
           el("td", {}, u.email), el("td", {}, u.linux ? `${u.linux.login} (${u.linux.uid})` : "—"), el("td", {}, u.role), el("td", {}, u.status),
           el("td", {}, u.delivery === "applied" ? fmtTime(u.applied_at) : u.delivery), el("td", {}, u.error || "")))),
-      guarded(usersAbility, "Rotate agent token", async (e) => {
-        if (!confirm("Rotate the agent token? The old one stops working at once.")) return;
-        const rotated = await attempt(e.target, tokenBox, () => state.api.post(`${path}/agent-token`));
-        if (rotated.ok) tokenBox.replaceWith(el("p", { role: "status" }, "New agent token, shown this once: ", el("code", {}, rotated.value.agent_token)));
+      el("p", { class: "note" }, "Each node enrolls itself with the identity AWS signs for its instance; no one holds a credential for this cluster."),
+      guarded(usersAbility, "Revoke node credentials", async (e) => {
+        if (!confirm("Revoke every node's credential? They stop working at once, and each node enrolls again.")) return;
+        const revoked = await attempt(e.target, tokenBox, () => state.api.del(`${path}/nodes`));
+        if (revoked.ok) tokenBox.replaceWith(el("p", { role: "status" }, `Revoked the credentials of ${revoked.value.revoked} node(s); they enroll again.`));
       }),
       tokenBox);
   }
@@ -66,5 +70,20 @@ export async function cluster(org, route) {
     }, guardedFields(ports, "Open a port", field("Port", port), openPort)),
     el("h2", {}, "Cluster users"),
     usersSection,
+    ...(c.user_management === "managed" ? howToConnect(c, mine) : []),
     el("p", {}, el("a", { href: `#/orgs/${org.org_id}/clusters` }, "All clusters")));
+}
+
+// How a member reaches the cluster: their own account, with the keys on their Keys page.
+function howToConnect(c, mine) {
+  const login = mine ? mine.linux.login : "your-login";
+  const head = c.instances && c.instances.length ? c.instances[0] : "its head node";
+  return [
+    el("h2", {}, "How to connect"),
+    el("p", {}, "Every member has an account on this cluster's nodes, reached with the SSH keys on ", el("a", { href: "#/keys" }, "your Keys page"), ":"),
+    el("pre", {}, el("code", {}, `ssh ${login}@<public address of ${head}>`)),
+    el("p", { class: "note" }, mine
+      ? `Your login here is ${mine.linux.login} (uid ${mine.linux.uid}), the same on every node.`
+      : "Your login is derived from your email address and is the same on every node."),
+  ];
 }

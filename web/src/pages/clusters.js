@@ -60,7 +60,7 @@ export async function clusters(org) {
       if (madeOk) {
         say(`${made.name} is being created.`);
         name.value = "";
-        created.replaceChildren(el("p", {}, `The agent token of ${made.name}, shown this once: `, el("code", {}, made.agent_token)));
+        created.replaceChildren(el("p", {}, `${made.name} is starting; its nodes enroll themselves.`));
         await fill();
       }
     },
