@@ -244,8 +244,13 @@ impl Stack {
         let cloud = Arc::new(orgs::cloud::StsCloud::new(sdk.clone()));
         let service = Arc::new(service_identity());
         let emulator_endpoint = sdk.endpoint_url().unwrap_or_default().to_owned();
-        let fleet =
-            Arc::new(outage::RefusingFleet::new(orgs::cloud::ec2::Ec2Fleet::new(sdk.clone(), CLUSTER_IMAGE)));
+        let api_listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", options.api_port.unwrap_or(0))).await?;
+        let api_url = format!("http://{}", api_listener.local_addr()?);
+        let bootstrap = node_bootstrap(&api_url)?;
+        let fleet = Arc::new(outage::RefusingFleet::new(
+            orgs::cloud::ec2::Ec2Fleet::new(sdk.clone(), CLUSTER_IMAGE).with_bootstrap(bootstrap),
+        ));
         let provisioner = Arc::new(provision_cluster::Provisioner {
             store: Store::new(plain_dynamo.clone(), &options.table),
             fleet: fleet.clone(),
@@ -314,9 +319,6 @@ impl Stack {
             let _ = axum::serve(issuer_listener, jwks).await;
         }));
 
-        let api_listener =
-            tokio::net::TcpListener::bind(("127.0.0.1", options.api_port.unwrap_or(0))).await?;
-        let api_url = format!("http://{}", api_listener.local_addr()?);
         let functions = router::Functions {
             api: api.clone(),
             cloud: cloud.clone(),
@@ -529,12 +531,34 @@ impl Stack {
             ("SERVICE_ROLE_ARNS", roles.as_str()),
         ];
         let mut env: String = pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        if let Ok(boot) = node_bootstrap(&self.api_url) {
+            let sha = boot.sha256();
+            env.push_str(&format!("AGENT_API_URL={}\n", self.api_url));
+            env.push_str(&format!("AGENT_ARTIFACT_URL={LOCAL_ARTIFACTS}/agent/{sha}/orgs-agent\n"));
+            env.push_str(&format!("AGENT_SHA256={sha}\n"));
+        }
         // A PEM has line breaks: written `\n`, on one line (the function reads them back).
         let pem = self.node_identity.certificate.trim_end().replace('\n', "\\n");
         env.push_str(&format!("NODE_IDENTITY_CERTIFICATES={pem}\n"));
         env
     }
 }
+
+/// What the local stack's instances would boot with: this stack's API, and the agent built in
+/// this workspace by its checksum. moto boots nothing, so the artifact's address is in the
+/// reserved `.invalid` domain; the node agents of the dev stack and the tests run the binary
+/// directly (see [`node`]).
+pub fn node_bootstrap(api_url: &str) -> Result<orgs::cloud::user_data::NodeBootstrap, BoxError> {
+    use sha2::Digest;
+    let agent = emulator::workspace_root().join("target/debug/orgs-agent");
+    let bytes = std::fs::read(&agent).unwrap_or_default();
+    let sha: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let artifact = format!("{LOCAL_ARTIFACTS}/agent/{sha}/orgs-agent");
+    Ok(orgs::cloud::user_data::NodeBootstrap::new(api_url, &artifact, &sha)?)
+}
+
+/// Where the local stack says the agent binary is (never fetched: moto boots nothing).
+pub const LOCAL_ARTIFACTS: &str = "https://orgs-agent-artifacts.invalid";
 
 /// The machine image clusters boot on the emulator (moto accepts any id).
 pub const CLUSTER_IMAGE: &str = "ami-12c6146b";

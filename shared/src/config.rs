@@ -128,6 +128,19 @@ impl AuthConfig {
     }
 }
 
+/// What cluster instances boot with to fetch and start the node agent: `AGENT_API_URL` (the
+/// service's base URL), `AGENT_ARTIFACT_URL` (the agent binary in the artifacts bucket) and
+/// `AGENT_SHA256` (its pinned checksum).
+pub fn node_bootstrap(src: &dyn Source) -> Result<crate::cloud::user_data::NodeBootstrap, ConfigError> {
+    let (api, artifact, sha) = (
+        required(src, "AGENT_API_URL")?,
+        required(src, "AGENT_ARTIFACT_URL")?,
+        required(src, "AGENT_SHA256")?,
+    );
+    crate::cloud::user_data::NodeBootstrap::new(&api, &artifact, &sha)
+        .map_err(|reason| ConfigError::Invalid { name: "AGENT_ARTIFACT_URL", reason })
+}
+
 /// `CLUSTER_IMAGE_ID`: the machine image cluster instances boot.
 pub fn cluster_image_id(src: &dyn Source) -> Result<String, ConfigError> {
     required(src, "CLUSTER_IMAGE_ID")

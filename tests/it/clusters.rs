@@ -119,7 +119,10 @@ pub(crate) fn instance_ids(body: &Value) -> Vec<String> {
 
 /// EC2 as the customer's own administrator reaches it, through the role.
 pub(crate) async fn customer_fleet() -> orgs::cloud::ec2::Ec2Fleet {
+    // (When the customer launches an instance of their own, it boots the same agent.)
+    let bootstrap = local_stack::node_bootstrap("http://127.0.0.1:9").expect("bootstrap");
     orgs::cloud::ec2::Ec2Fleet::new(emulator().await.customer_sdk_config().await, local_stack::CLUSTER_IMAGE)
+        .with_bootstrap(bootstrap)
 }
 
 /// The cluster's instances and their EC2 states, asked as the customer's role.

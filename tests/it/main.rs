@@ -30,3 +30,4 @@ mod samples;
 mod scheduled;
 mod ssh_keys;
 mod story;
+mod user_data;

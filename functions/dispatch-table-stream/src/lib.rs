@@ -41,13 +41,14 @@ impl Followers {
         let sdk = orgs::aws::sdk_config(&orgs::config::Env)?;
         let store = orgs::app::store_from_env()?;
         let image = orgs::config::cluster_image_id(&orgs::config::Env)?;
+        let bootstrap = orgs::config::node_bootstrap(&orgs::config::Env)?;
         let clock = Arc::new(SystemClock);
         Ok(Self {
             names: Arc::new(NameSync { store: store.clone() }),
             users: Arc::new(UserSync { store: store.clone(), clock: clock.clone() }),
             provisioner: Arc::new(Provisioner {
                 store,
-                fleet: Arc::new(orgs::cloud::ec2::Ec2Fleet::new(sdk, image)),
+                fleet: Arc::new(orgs::cloud::ec2::Ec2Fleet::new(sdk, image).with_bootstrap(bootstrap)),
                 clock,
             }),
         })

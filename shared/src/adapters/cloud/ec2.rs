@@ -16,11 +16,20 @@ pub struct Ec2Fleet {
     sdk: SdkConfig,
     /// The machine image clusters boot (`CLUSTER_IMAGE_ID`).
     image_id: String,
+    /// What instances boot with to start the node agent; a fleet without it (the reconciler's)
+    /// never launches.
+    bootstrap: Option<super::user_data::NodeBootstrap>,
 }
 
 impl Ec2Fleet {
     pub fn new(sdk: SdkConfig, image_id: impl Into<String>) -> Self {
-        Self { sdk, image_id: image_id.into() }
+        Self { sdk, image_id: image_id.into(), bootstrap: None }
+    }
+
+    /// Launches instances with the node agent's user data.
+    pub fn with_bootstrap(mut self, bootstrap: super::user_data::NodeBootstrap) -> Self {
+        self.bootstrap = Some(bootstrap);
+        self
     }
 
     async fn client(&self, target: &Target) -> Result<aws_sdk_ec2::Client, CloudError> {
@@ -70,6 +79,15 @@ impl Fleet for Ec2Fleet {
 
     fn launch<'a>(&'a self, target: &'a Target, launch: &'a Launch) -> Fut<'a, Vec<String>> {
         Box::pin(async move {
+            use base64::Engine;
+            // An instance without the agent would never apply anyone's account: refuse to launch.
+            let bootstrap = self.bootstrap.as_ref().ok_or_else(|| CloudError::Refused {
+                code: "NoNodeBootstrap".into(),
+                message:
+                    "this fleet has no node agent bootstrap (AGENT_API_URL, AGENT_ARTIFACT_URL, AGENT_SHA256)"
+                        .into(),
+            })?;
+            let user_data = bootstrap.user_data(&launch.org_id, &launch.cluster_id);
             let ec2 = self.client(target).await?;
             let count = i32::try_from(launch.count).unwrap_or(1);
             let tags = TagSpecification::builder()
@@ -84,6 +102,7 @@ impl Fleet for Ec2Fleet {
                 .instance_type(InstanceType::from(launch.instance_type.as_str()))
                 .min_count(count)
                 .max_count(count)
+                .user_data(base64::engine::general_purpose::STANDARD.encode(user_data))
                 .tag_specifications(tags)
                 .send()
                 .await

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "ec2")]
 pub mod ec2;
+pub mod user_data;
 
 use std::future::Future;
 use std::pin::Pin;

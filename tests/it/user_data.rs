@@ -1,0 +1,104 @@
+//! Every instance of a cluster boots with user data that installs and starts the node agent: read
+//! back from EC2 as the customer sees it, it names the cluster and the pinned agent, holds no
+//! secret, and passes cloud-init's own schema check and shellcheck (Debian's `cloud-init` and
+//! `shellcheck`, which `.ci/run` installs).
+
+use std::process::Stdio;
+
+use base64::Engine;
+
+use crate::cluster_users::{alice_connected, created, instances};
+use crate::clusters::customer_ec2;
+
+/// A tool the check needs, or a failure saying how to get it.
+fn tool(name: &str, package: &str) -> String {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(found, "{name} is missing: apt-get install {package} (.ci/run installs it)");
+    name.to_owned()
+}
+
+#[tokio::test]
+async fn every_instance_boots_the_agent_with_user_data_cloud_init_and_shellcheck_accept() {
+    let (cloud_init, shellcheck) = (tool("cloud-init", "cloud-init"), tool("shellcheck", "shellcheck"));
+    let stack = crate::support::stack().await;
+    let (alice, org) = alice_connected(&stack).await;
+    let cluster = created(&stack, &alice, &org, "booted", "managed").await;
+    let instances = instances(&stack, &alice, &org, &cluster).await;
+    let ec2 = customer_ec2(&stack, &org).await;
+    let mut seen = Vec::new();
+    for instance in &instances {
+        let attribute = ec2
+            .describe_instance_attribute()
+            .instance_id(instance)
+            .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+            .send()
+            .await
+            .expect("the instance's user data");
+        let encoded = attribute.user_data().and_then(|v| v.value()).expect("user data on every instance");
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64");
+        seen.push(String::from_utf8(decoded).expect("text"));
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "every node boots the same");
+    let data = &seen[0];
+    assert!(data.starts_with("#cloud-config\n"), "{data}");
+    assert!(data.contains(&format!("ORGS_AGENT_CLUSTER_ID={cluster}\n")), "{data}");
+    assert!(data.contains(&format!("ORGS_AGENT_ORG_ID={org}\n")), "{data}");
+    assert!(data.contains(&format!("ORGS_AGENT_API_URL={}\n", stack.api_url)), "{data}");
+    for secret in ["ocn_", "Bearer", "token", "secret", "password"] {
+        assert!(!data.to_lowercase().contains(&secret.to_lowercase()), "{secret} in the user data: {data}");
+    }
+
+    let dir = local_stack::emulator::workspace_root().join("target/user-data").join(&cluster);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let config = dir.join("user-data.yaml");
+    std::fs::write(&config, data).expect("written");
+    let schema = std::process::Command::new(&cloud_init)
+        .args(["schema", "--config-file"])
+        .arg(&config)
+        .output()
+        .expect("cloud-init runs");
+    assert!(
+        schema.status.success(),
+        "cloud-init schema refused the user data:\n{}{}\n{data}",
+        String::from_utf8_lossy(&schema.stdout),
+        String::from_utf8_lossy(&schema.stderr)
+    );
+
+    // The install script as the instance writes it (the block under its path, unindented).
+    let script: String = data
+        .split("path: /usr/local/sbin/orgs-agent-install")
+        .nth(1)
+        .and_then(|rest| rest.split("content: |\n").nth(1))
+        .expect("the install script")
+        .lines()
+        .take_while(|l| l.starts_with("      ") || l.is_empty())
+        .map(|l| format!("{}\n", l.strip_prefix("      ").unwrap_or(l)))
+        .collect();
+    assert!(script.starts_with("#!/bin/sh\n") && script.contains("sha256sum --check"), "{script}");
+    let path = dir.join("orgs-agent-install");
+    std::fs::write(&path, &script).expect("written");
+    let checked = std::process::Command::new(&shellcheck)
+        .args(["--shell=sh", "--severity=style"])
+        .arg(&path)
+        .output()
+        .expect("shellcheck runs");
+    assert!(checked.status.success(), "shellcheck:\n{}\n{script}", String::from_utf8_lossy(&checked.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A script shellcheck does flag is flagged: the check above can fail.
+#[test]
+fn shellcheck_flags_an_unquoted_expansion() {
+    let shellcheck = tool("shellcheck", "shellcheck");
+    let dir = local_stack::emulator::workspace_root().join("target/user-data");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(format!("flawed-{}.sh", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, "#!/bin/sh\nrm -f $1\n").expect("written");
+    let checked = std::process::Command::new(shellcheck).arg(&path).output().expect("runs");
+    let _ = std::fs::remove_file(&path);
+    assert!(!checked.status.success(), "SC2086 expected");
+}
