@@ -167,8 +167,14 @@ pub(crate) async fn bobs_account_appears_on_every_node_follows_his_role_and_is_l
     let (alice_uid, alice_login) = linux_of(&stack, &alice, &org, &cluster_id, &alice).await;
     assert_ne!(uid, alice_uid);
     assert!(uid >= 20_000 && alice_uid >= 20_000, "members' uids are above the image's");
-    for node in &nodes {
+    for (i, node) in nodes.iter().enumerate() {
         assert!(node.catch_up().await, "every record applies");
+        // The receipt counts the nodes that applied Bob's record, out of the cluster's two.
+        let record = account_of(&accounts(&stack, &alice, &org, &cluster_id).await, &bob)
+            .cloned()
+            .expect("his record");
+        assert_eq!(record["receipt"], json!({ "applied": i + 1, "nodes": 2, "failed": [] }), "{record}");
+        assert_eq!(record["delivery"], if i == 0 { "pending" } else { "applied" }, "{record}");
         let passwd = node.passwd(&login).expect("Bob's account");
         assert_eq!((passwd[2].as_str(), passwd[4].as_str()), (uid.to_string().as_str(), bob.email.as_str()));
         assert_eq!(passwd[5], format!("/home/{login}"));
@@ -301,6 +307,11 @@ async fn a_restarted_node_resumes_where_it_stood_and_a_failed_apply_is_reported_
     assert!(
         failed["error"].as_str().is_some_and(|e| e.contains(&format!("uid {carol_uid} belongs to imagejob"))),
         "{failed}"
+    );
+    assert_eq!(failed["receipt"]["failed"][0]["instance_id"], instances[0].as_str(), "{failed}");
+    assert_eq!(
+        (failed["receipt"]["applied"].clone(), failed["receipt"]["nodes"].clone()),
+        (json!(0), json!(1))
     );
 
     // The image's account goes; the next round tries Carol's record again, without a new one.

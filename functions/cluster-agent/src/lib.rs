@@ -139,6 +139,9 @@ async fn ack(api: &Api, req: &Request, node: &NodeItem) -> Result<Response<Body>
     if ack.results.len() > MAX_RESULTS {
         return Err(DomainError::Invalid(format!("at most {MAX_RESULTS} results per acknowledgement")).into());
     }
+    // The node's own receipt first: whether a record is applied on the cluster is read from its
+    // nodes' receipts (`list-cluster-users`).
+    api.store.record_node_ack(node, ack.revision, &ack.results).await?;
     let done =
         api.store.acknowledge_cluster_users(&node.cluster_id, ack.revision, &ack.results, api.now()).await?;
     json(StatusCode::OK, &done)

@@ -1,7 +1,9 @@
 //! `GET /v1/organizations/{org_id}/clusters/{cluster_id}/users`: who has an account on the
 //! cluster (managed user management), with their cluster role, `active` or `blocked`, the
-//! revision, and whether the cluster applied it (`pending`, `applied`, `failed` with its error)
-//! and when. The owner and admins.
+//! revision, and whether the cluster applied it: its `receipt` (nodes that applied it out of the
+//! cluster's nodes, the nodes that failed it with their error) and the `delivery` that makes
+//! (`applied` when every node has, `failed` when one failed, `pending` otherwise). The owner and
+//! admins.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
@@ -21,7 +23,7 @@ async fn list(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let id = cluster_param(req)?;
     let (organization, membership) = api.membership_in(&org, &caller).await?;
     authz::check(membership.role, &organization.settings, Action::ManageClusterUsers)?;
-    let (cluster, users) = tokio::try_join!(api.store.cluster(&org, &id), api.store.cluster_users(&id))?;
-    cluster.ok_or(DomainError::NotFound("cluster"))?;
+    let cluster = api.store.cluster(&org, &id).await?.ok_or(DomainError::NotFound("cluster"))?;
+    let users = api.store.cluster_users_with_receipts(&cluster).await?;
     json(StatusCode::OK, &ClusterUsers { users })
 }

@@ -172,6 +172,42 @@ pub struct ClusterUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+    /// How far this revision has reached the cluster's nodes (in what `list-cluster-users`
+    /// answers; never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+/// A record's revision on the cluster's nodes: how many of its nodes (its instances) acknowledged
+/// applying it, and the nodes that failed it with their error. The record is `applied` when every
+/// node has, `failed` when any node failed it, `pending` otherwise (a stopped node catches up when
+/// it starts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Receipt {
+    pub applied: u32,
+    pub nodes: u32,
+    #[serde(default)]
+    pub failed: Vec<NodeFailure>,
+}
+
+/// A node that could not apply a record, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NodeFailure {
+    pub instance_id: String,
+    pub error: String,
+}
+
+impl Receipt {
+    /// The delivery this receipt means.
+    pub fn delivery(&self) -> SyncStatus {
+        if !self.failed.is_empty() {
+            SyncStatus::Failed
+        } else if self.nodes > 0 && self.applied == self.nodes {
+            SyncStatus::Applied
+        } else {
+            SyncStatus::Pending
+        }
+    }
 }
 
 /// What a user's account on a cluster should be.
@@ -251,6 +287,7 @@ impl Wanted {
             error: None,
             applied_at: None,
             updated_at: now,
+            receipt: None,
         }
     }
 }

@@ -25,7 +25,7 @@ pub use cluster::{
 };
 pub use cluster_users::{
     ADMINS_GID, ADMINS_GROUP, AccountStatus, AckResult, Acknowledged, ClusterRole, ClusterUser, FIRST_UID,
-    LAST_UID, LinuxAccount, SyncStatus, UserChanges, Wanted,
+    LAST_UID, LinuxAccount, NodeFailure, Receipt, SyncStatus, UserChanges, Wanted,
 };
 pub use credits::{Balance, CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;

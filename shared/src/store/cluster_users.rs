@@ -253,7 +253,7 @@ impl Store {
         Err(DomainError::unavailable("cluster users", "a cluster's revision kept moving"))
     }
 
-    /// Every record of a cluster (for its owner and admins), by user id.
+    /// Every record of a cluster, by user id.
     pub async fn cluster_users(
         &self,
         cluster: &crate::domain::ClusterId,
@@ -328,4 +328,9 @@ impl Store {
         let recorded = applied.iter().filter(|a| **a).count();
         Ok(Acknowledged { recorded, stale: applied.len() - recorded })
     }
+}
+
+/// A record as stored.
+pub(super) fn record_of(item: super::items::Item) -> Result<ClusterUser, DomainError> {
+    from_item::<ClusterUserItem>(item).map(|c| c.user)
 }

@@ -54,7 +54,7 @@ pub use cluster_users::CLUSTERS_PER_WRITE;
 pub use clusters::{LiveCluster, Outcome as ClusterOutcome};
 pub use items::Entity;
 pub use limits::{RateLogs, WINDOW as RATE_WINDOW};
-pub use nodes::{Enrollment, NodeItem, combined_report};
+pub use nodes::{Enrollment, NodeItem, combined_report, with_receipts};
 pub use organizations::DEFAULT_MAX_OWNED;
 pub use pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
 pub use users::Registration;

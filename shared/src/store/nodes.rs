@@ -14,10 +14,11 @@ use super::plumbing::{Query, Tx, built, key, number, s, stored};
 use super::schema;
 use crate::domain::node_identity::{IdentityDocument, Refusal};
 use crate::domain::{
-    AgentReport, Cluster, ClusterId, ClusterState, DomainError, Membership, OrgId, Timestamp,
+    AckResult, AgentReport, Cluster, ClusterId, ClusterState, ClusterUser, DomainError, Membership,
+    NodeFailure, OrgId, Receipt, Timestamp, UserId,
 };
 
-/// Nodes one revocation transaction deletes (with the cluster's check, the audit event and the
+/// Nodes one revocation transaction revokes (with the cluster's check, the audit event and the
 /// grant's re-checks: within DynamoDB's 100 actions).
 const NODES_PER_WRITE: usize = 90;
 
@@ -30,15 +31,73 @@ pub struct NodeItem {
     pub org_id: OrgId,
     pub cluster_id: ClusterId,
     pub instance_id: String,
+    /// Absent after a revocation: the next enrollment sets it anew.
+    #[serde(default)]
     pub nonce_hash: String,
     /// The enrolling document's `pendingTime`, unix seconds: a later enrollment's may not be older.
     pub pending_unix: i64,
+    /// Absent after a revocation.
+    #[serde(default)]
     pub credential_hash: String,
     pub enrolled_at: Timestamp,
     pub expires_at: Timestamp,
     /// Its last heartbeat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<AgentReport>,
+    /// Every record up to this revision is applied on the node, but for its `failures`.
+    #[serde(default)]
+    pub applied_revision: u64,
+    /// The records the node could not apply: whose, at which position, and why.
+    #[serde(default)]
+    pub failures: Vec<StoredFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFailure {
+    pub user_id: UserId,
+    /// The node's position when it failed: the failure is of every revision of that user's record
+    /// up to here.
+    pub revision: u64,
+    pub error: String,
+}
+
+impl NodeItem {
+    /// Whether this node applied `record`'s revision, failed it (with the error), or neither yet.
+    fn outcome(&self, record: &ClusterUser) -> Option<Result<(), &str>> {
+        if let Some(f) =
+            self.failures.iter().find(|f| f.user_id == record.user_id && f.revision >= record.revision)
+        {
+            return Some(Err(f.error.as_str()));
+        }
+        (self.applied_revision >= record.revision).then_some(Ok(()))
+    }
+}
+
+/// The receipt of each record from the cluster's nodes: its instances, enrolled or not.
+pub fn with_receipts(cluster: &Cluster, nodes: &[NodeItem], records: Vec<ClusterUser>) -> Vec<ClusterUser> {
+    let ours: Vec<&NodeItem> = nodes.iter().filter(|n| cluster.instances.contains(&n.instance_id)).collect();
+    records
+        .into_iter()
+        .map(|mut record| {
+            let mut receipt =
+                Receipt { applied: 0, nodes: cluster.instances.len() as u32, failed: Vec::new() };
+            for node in &ours {
+                match node.outcome(&record) {
+                    Some(Ok(())) => receipt.applied += 1,
+                    Some(Err(error)) => receipt
+                        .failed
+                        .push(NodeFailure { instance_id: node.instance_id.clone(), error: error.to_owned() }),
+                    None => {}
+                }
+            }
+            record.delivery = receipt.delivery();
+            if let Some(first) = receipt.failed.first() {
+                record.error = Some(format!("{}: {}", first.instance_id, first.error));
+            }
+            record.receipt = Some(receipt);
+            record
+        })
+        .collect()
 }
 
 /// An enrollment the control plane accepted: what the credential is bound to and when it ends.
@@ -73,8 +132,9 @@ impl Store {
         let live = built(
             live.onto(self.condition(key(keys::org_pk(&cluster.org_id), keys::cluster_sk(&id)))).build(),
         )?;
-        let first_or_same_node =
-            absent().or(attr("nonce_hash").eq(s(nonce_hash)).and(attr("pending_unix").le(number(pending))));
+        let first_or_same_node = absent()
+            .or(attr("nonce_hash").missing())
+            .or(attr("nonce_hash").eq(s(nonce_hash)).and(attr("pending_unix").le(number(pending))));
         let node = Changes::new()
             .set(attr(schema::ENTITY), s(Entity::Node.as_str()))
             .set(attr("org_id"), stored(&cluster.org_id)?)
@@ -171,9 +231,59 @@ impl Store {
         }
     }
 
-    /// Revokes every node credential of the cluster at once: the nodes' items go, so each node's
-    /// next call is refused and it enrolls again (its document, and a new nonce). While the member
-    /// may. Returns how many nodes were enrolled.
+    /// Records what a node acknowledged: its position moves to `revision` (never back), and its
+    /// failures become those of this acknowledgement plus the earlier ones of users it did not
+    /// mention. While its credential is the one it authenticated with.
+    pub async fn record_node_ack(
+        &self,
+        node: &NodeItem,
+        revision: u64,
+        results: &[AckResult],
+    ) -> Result<(), DomainError> {
+        let mentioned: std::collections::HashSet<&UserId> = results.iter().map(|r| &r.user_id).collect();
+        let mut failures: Vec<StoredFailure> =
+            node.failures.iter().filter(|f| !mentioned.contains(&f.user_id)).cloned().collect();
+        failures.extend(results.iter().filter_map(|r| {
+            r.error.as_ref().map(|e| StoredFailure {
+                user_id: r.user_id.clone(),
+                revision,
+                error: e.chars().take(500).collect(),
+            })
+        }));
+        let changes = Changes::new()
+            .set(attr("applied_revision"), number(revision.max(node.applied_revision)))
+            .set(attr("failures"), stored(&failures)?)
+            .when(exists())
+            .when(attr("credential_hash").eq(s(node.credential_hash.as_str())));
+        let key = key(keys::cluster_users_pk(&node.cluster_id), keys::node_sk(&node.instance_id));
+        if self.update_if(key, changes).await? {
+            Ok(())
+        } else {
+            Err(DomainError::Conflict("this node's credential was just replaced or revoked".into()))
+        }
+    }
+
+    /// Every record of the cluster with its receipt from the cluster's nodes, in one read of the
+    /// cluster's partition.
+    pub async fn cluster_users_with_receipts(
+        &self,
+        cluster: &Cluster,
+    ) -> Result<Vec<ClusterUser>, DomainError> {
+        let items = self.query(Query::partition(keys::cluster_users_pk(&cluster.cluster_id))).await?;
+        let (mut records, mut nodes) = (Vec::new(), Vec::new());
+        for item in items {
+            match entity_of(&item) {
+                Some(Entity::ClusterUser) => records.push(super::cluster_users::record_of(item)?),
+                Some(Entity::Node) => nodes.push(from_item::<NodeItem>(item)?),
+                _ => {}
+            }
+        }
+        Ok(with_receipts(cluster, &nodes, records))
+    }
+
+    /// Revokes every node credential of the cluster at once: each node's credential and nonce are
+    /// removed (what it applied stays), so its next call is refused and it enrolls again (its
+    /// document, and a nonce set anew). While the member may. Returns how many nodes were enrolled.
     pub async fn revoke_nodes(
         &self,
         member: &Membership,
@@ -182,7 +292,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<usize, DomainError> {
         let org = &cluster.org_id;
-        let nodes = self.nodes(&cluster.cluster_id).await?;
+        let nodes: Vec<NodeItem> =
+            self.nodes(&cluster.cluster_id).await?.into_iter().filter(|n| !n.nonce_hash.is_empty()).collect();
         let event = crate::domain::AuditEvent::new(
             *org,
             member.actor(),
@@ -201,8 +312,12 @@ impl Store {
             let mut tx =
                 Tx::new().check("cluster", built(exists().onto(self.condition(cluster_key)).build())?);
             for node in chunk {
-                let delete = self.delete(key(node.pk.clone(), node.sk.clone()));
-                tx = tx.delete("node", built(delete.build())?);
+                let revoke =
+                    Changes::new().remove(attr("credential_hash")).remove(attr("nonce_hash")).when(exists());
+                tx = tx.update(
+                    "node",
+                    built(revoke.onto(self.update(key(node.pk.clone(), node.sk.clone()))).build())?,
+                );
             }
             if i == 0 {
                 tx = tx.put(super::organizations::EVENT, self.event_put(&event)?);

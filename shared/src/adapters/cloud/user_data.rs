@@ -104,10 +104,15 @@ const UNIT: &str = "[Unit]
 Description=orgs node agent: the organization members' accounts on this node
 Wants=network-online.target
 After=network-online.target
+# Accounts first: a node that was stopped applies what changed meanwhile (a removed member's
+# block above all) before anyone can log in.
+Before=ssh.service sshd.service
 
 [Service]
 EnvironmentFile=/etc/orgs-agent/agent.env
+ExecStartPre=-/usr/local/sbin/orgs-agent --once
 ExecStart=/usr/local/sbin/orgs-agent
+TimeoutStartSec=300
 Restart=always
 RestartSec=5
 StateDirectory=orgs-agent
