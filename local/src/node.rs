@@ -82,3 +82,118 @@ pub fn agent_env(
         ("ORGS_AGENT_INTERVAL_SECS".into(), "1".into()),
     ]
 }
+
+/// The dev stack's node agents: one real `orgs-agent` process for every instance of every running
+/// managed cluster, each applying to its own throwaway root under `dir/{cluster}/{instance}/`
+/// and enrolling through the stand-in metadata service, as a node on EC2 would. A node whose
+/// cluster stops is stopped (its root and state stay, as an instance's disk does, and it catches
+/// up when the cluster starts again); a terminated cluster's nodes are removed.
+pub struct Nodes {
+    dir: PathBuf,
+    agent: PathBuf,
+    api_url: String,
+    imds: String,
+    running: std::collections::HashMap<(String, String), tokio::process::Child>,
+}
+
+impl Nodes {
+    /// `None`, with the reason, where node agents cannot run here (not root, no shadow-utils, no
+    /// agent built).
+    pub fn new(dir: PathBuf, agent: PathBuf, api_url: &str, issuer_url: &str) -> Result<Self, String> {
+        if let Some(why) = unavailable() {
+            return Err(why);
+        }
+        if !agent.exists() {
+            return Err(format!("{} is not built (`cargo build -p orgs-agent`)", agent.display()));
+        }
+        Ok(Self {
+            dir,
+            agent,
+            api_url: api_url.to_owned(),
+            imds: format!("{issuer_url}/imds"),
+            running: Default::default(),
+        })
+    }
+
+    /// How many node agents run.
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Starts the agents of nodes that run and have none, stops those whose node no longer runs.
+    pub async fn reconcile(
+        &mut self,
+        store: &orgs::store::Store,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        use orgs::domain::{ClusterState, UserManagement};
+        let mut wanted = std::collections::HashSet::new();
+        let mut live_ids = std::collections::HashSet::new();
+        for live in store.live_clusters().await? {
+            live_ids.insert(live.cluster_id.to_string());
+            let Some(cluster) = store.cluster(&live.org_id, &live.cluster_id).await? else { continue };
+            if cluster.user_management != UserManagement::Managed {
+                continue;
+            }
+            if cluster.state == ClusterState::Running {
+                for instance in &cluster.instances {
+                    wanted.insert((
+                        cluster.org_id.to_string(),
+                        cluster.cluster_id.to_string(),
+                        instance.clone(),
+                    ));
+                }
+            }
+        }
+        // Nodes of clusters that left the live index (terminated): their directories go.
+        let terminated: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        orgs::domain::ClusterId::parse(&name).is_ok() && !live_ids.contains(&name)
+                    })
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let keep: std::collections::HashSet<(String, String)> =
+            wanted.iter().map(|(_, c, i)| (c.clone(), i.clone())).collect();
+        let stopped: Vec<(String, String)> =
+            self.running.keys().filter(|k| !keep.contains(*k)).cloned().collect();
+        for key in stopped {
+            if let Some(mut child) = self.running.remove(&key) {
+                let _ = child.kill().await;
+                tracing::info!(cluster_id = %key.0, instance_id = %key.1, "node agent stopped (its node stopped)");
+            }
+        }
+        for (org, cluster, instance) in wanted {
+            let key = (cluster.clone(), instance.clone());
+            if let Some(child) = self.running.get_mut(&key)
+                && child.try_wait()?.is_none()
+            {
+                continue;
+            }
+            let dir = self.dir.join(&cluster).join(&instance);
+            if !dir.join("root/etc/passwd").exists() {
+                throwaway_root(&dir.join("root"))?;
+            }
+            let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("agent.log"))?;
+            let child = tokio::process::Command::new(&self.agent)
+                .envs(agent_env(&self.api_url, &self.imds, &org, &cluster, &instance, &dir))
+                .env("ORGS_AGENT_INTERVAL_SECS", "3")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .kill_on_drop(true)
+                .spawn()?;
+            tracing::info!(cluster_id = %cluster, instance_id = %instance, root = %dir.join("root").display(), "node agent started");
+            self.running.insert(key, child);
+        }
+        for dir in terminated {
+            tracing::info!(path = %dir.display(), "a terminated cluster's nodes removed");
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        Ok(())
+    }
+}

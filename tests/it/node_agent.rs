@@ -329,3 +329,50 @@ async fn a_restarted_node_resumes_where_it_stood_and_a_failed_apply_is_reported_
     assert_eq!(position["failed"], json!([]));
     assert_eq!(position["unacked"], json!([]), "everything acknowledged");
 }
+
+/// What `cargo xtask dev` runs: an agent per node of every running managed cluster, each on its
+/// own root; stopped with its cluster (its root kept), removed when the cluster is terminated.
+#[tokio::test]
+async fn the_dev_stacks_node_agents_follow_the_clusters() {
+    let stack = stack().await;
+    let (alice, org) = alice_connected(&stack).await;
+    let (cluster_id, instances) = managed_cluster(&stack, &alice, &org, "dev", 1).await;
+    let dir = local_stack::emulator::workspace_root()
+        .join("target/nodes")
+        .join(uuid::Uuid::new_v4().simple().to_string());
+    let agent = local_stack::emulator::workspace_root().join("target/debug/orgs-agent");
+    let mut nodes = node::Nodes::new(dir.clone(), agent, &stack.api_url, &stack.issuer.url)
+        .unwrap_or_else(|why| panic!("node agents cannot run here: {why} (CI runs as root)"));
+    nodes.reconcile(&stack.api.store).await.expect("agents started");
+    assert_eq!(nodes.running(), 2, "an agent per node");
+    let (_, login) = {
+        account_becomes(&stack, &alice, &org, &cluster_id, &alice, "admin", "active").await;
+        linux_of(&stack, &alice, &org, &cluster_id, &alice).await
+    };
+    let roots: Vec<PathBuf> = instances.iter().map(|i| dir.join(&cluster_id).join(i).join("root")).collect();
+    eventually("Alice's account on both nodes, and a receipt of 2/2", || async {
+        let on_both = roots.iter().all(|r| node::entry(r, "/etc/passwd", &login).is_some());
+        let record = account_of(&accounts(&stack, &alice, &org, &cluster_id).await, &alice)?.clone();
+        (on_both && record["receipt"]["applied"] == 2 && record["delivery"] == "applied").then_some(())
+    })
+    .await;
+
+    // Stopped: the agents stop, the roots stay.
+    assert_eq!(
+        crate::clusters::act(&stack, &alice, &org, &cluster_id, "stop").await.status,
+        StatusCode::ACCEPTED
+    );
+    crate::clusters::settles(&stack, &alice, &org, &cluster_id, "stopped").await;
+    nodes.reconcile(&stack.api.store).await.expect("agents stopped");
+    assert_eq!(nodes.running(), 0, "a stopped node's agent stops");
+    assert!(roots.iter().all(|r| r.join("etc/passwd").exists()), "a stopped node keeps its disk");
+    // Terminated: its nodes go.
+    assert_eq!(
+        crate::clusters::act(&stack, &alice, &org, &cluster_id, "terminate").await.status,
+        StatusCode::ACCEPTED
+    );
+    crate::clusters::settles(&stack, &alice, &org, &cluster_id, "terminated").await;
+    nodes.reconcile(&stack.api.store).await.expect("nodes removed");
+    assert!(!dir.join(&cluster_id).exists(), "a terminated cluster's nodes are removed");
+    let _ = std::fs::remove_dir_all(&dir);
+}

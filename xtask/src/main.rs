@@ -108,6 +108,15 @@ fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Resu
 /// it started follows it.
 fn dev(venv: &Path, args: &[String]) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
+    // The node agent the dev stack runs for every node of a managed cluster.
+    let built = Command::new(cargo())
+        .current_dir(root())
+        .args(["build", "--package", "orgs-agent"])
+        .status()
+        .map_err(|e| format!("cargo build -p orgs-agent: {e}"))?;
+    if !built.success() {
+        return Err("the node agent did not build".into());
+    }
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root())
         .args(["run", "--package", "local-stack", "--bin", "local-stack", "--", "dev"])

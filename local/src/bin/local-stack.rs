@@ -116,15 +116,47 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
     std::fs::write(state_dir().join("stack.json"), serde_json::to_string_pretty(&state)?)?;
     let env_file = state_dir().join("functions.env");
     std::fs::write(&env_file, stack.env_file(&emulator.endpoint))?;
+    // A real node agent for every node of every running managed cluster, each applying to its own
+    // throwaway root under .local/nodes/ (where shadow-utils can run here).
+    let nodes_dir = state_dir().join("nodes");
+    let agent = workspace_root().join("target/debug/orgs-agent");
+    let node_agents = match local_stack::node::Nodes::new(
+        nodes_dir.clone(),
+        agent,
+        &stack.api_url,
+        &stack.issuer.url,
+    ) {
+        Ok(mut nodes) => {
+            let store = stack.api.store.clone();
+            Some(tokio::spawn(async move {
+                loop {
+                    if let Err(e) = nodes.reconcile(&store).await {
+                        tracing::warn!(error = %e, "node agents: could not look at the clusters; trying again");
+                    }
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+            }))
+        }
+        Err(why) => {
+            eprintln!(
+                "No node agents: {why}. The dev stack carries on without them (members' accounts stay records)."
+            );
+            None
+        }
+    };
     println!(
-        "\nLocal stack is up.\n  Dashboard: {dashboard_url} (sign in with any email address)\n  API:       {api}\n  Emulator:  {emu} (DynamoDB, Streams, SES; outbox at {emu}/moto-api/data.json)\n  Issuer:    {iss}/.well-known/jwks.json\n  Table:     {table}\n\nGet a token:   TOKEN=$(cargo xtask token alice@example.com)\nTry it:        curl -H \"Authorization: Bearer $TOKEN\" {api}/v1/me\nFunctions env: {env} (for cargo lambda watch --env-file)\n\nCtrl-C stops everything.",
+        "\nLocal stack is up.\n  Dashboard: {dashboard_url} (sign in with any email address)\n  API:       {api}\n  Emulator:  {emu} (DynamoDB, Streams, SES; outbox at {emu}/moto-api/data.json)\n  Issuer:    {iss}/.well-known/jwks.json\n  Table:     {table}\n\nGet a token:   TOKEN=$(cargo xtask token alice@example.com)\nTry it:        curl -H \"Authorization: Bearer $TOKEN\" {api}/v1/me\nFunctions env: {env} (for cargo lambda watch --env-file)\nNode agents:   {nodes}/<cluster>/<instance>/ (root/, agent.log)\n\nCtrl-C stops everything.",
         api = stack.api_url,
         emu = emulator.endpoint,
         iss = stack.issuer.url,
         table = stack.options.table,
         env = env_file.display(),
+        nodes = nodes_dir.display(),
     );
     tokio::signal::ctrl_c().await?;
+    if let Some(agents) = node_agents {
+        agents.abort();
+    }
     drop(stack);
     drop(emulator);
     Ok(())
