@@ -440,15 +440,14 @@ impl Stack {
         }
     }
 
-    /// Enrolls `instance` of `org`'s `cluster` as its agent does: its identity document and
-    /// signature from the stand-in metadata service ([`imds`]), and `nonce`. The node's credential.
-    pub async fn enroll_node(
+    /// The identity document and signature the stand-in metadata service ([`imds`]) gives
+    /// `instance` of `org`'s `cluster`, read as its agent reads them (IMDSv2: a session first).
+    pub async fn identity_document(
         &self,
         org: &str,
         cluster: &str,
         instance: &str,
-        nonce: &str,
-    ) -> Result<String, BoxError> {
+    ) -> Result<(String, String), BoxError> {
         let base = format!("{}/imds/{org}/{cluster}/{instance}/latest", self.issuer.url);
         let http = reqwest::Client::new();
         let session = http
@@ -465,10 +464,23 @@ impl Stack {
             let answer = http.get(url).header("x-aws-ec2-metadata-token", &session).send().await?;
             read.push(answer.error_for_status()?.text().await?);
         }
-        let body =
-            serde_json::json!({ "org_id": org, "document": read[0], "signature": read[1], "nonce": nonce });
+        let signature = read.pop().unwrap_or_default();
+        Ok((read.pop().unwrap_or_default(), signature))
+    }
+
+    /// Enrolls `instance` of `org`'s `cluster` as its agent does, with `nonce`: the node's
+    /// credential.
+    pub async fn enroll_node(
+        &self,
+        org: &str,
+        cluster: &str,
+        instance: &str,
+        nonce: &str,
+    ) -> Result<String, BoxError> {
+        let (document, signature) = self.identity_document(org, cluster, instance).await?;
+        let body = serde_json::json!({ "org_id": org, "document": document, "signature": signature, "nonce": nonce });
         let enroll = format!("{}/v1/agent/clusters/{cluster}/enroll", self.api_url);
-        let answer = http.post(enroll).json(&body).send().await?;
+        let answer = reqwest::Client::new().post(enroll).json(&body).send().await?;
         let status = answer.status();
         let text = answer.text().await?;
         if !status.is_success() {

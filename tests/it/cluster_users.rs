@@ -79,37 +79,14 @@ pub(crate) async fn instances(
     instances
 }
 
-/// The identity document and signature the stack's stand-in metadata service gives `instance`
-/// (IMDSv2: a session token first).
+/// The identity document and signature the stack's stand-in metadata service gives `instance`.
 pub(crate) async fn identity_document(
     stack: &local_stack::Stack,
     org: &str,
     cluster: &str,
     instance: &str,
 ) -> (String, String) {
-    let base = format!("{}/imds/{org}/{cluster}/{instance}/latest", stack.issuer.url);
-    let http = reqwest::Client::new();
-    let session = http
-        .put(format!("{base}/api/token"))
-        .header("x-aws-ec2-metadata-token-ttl-seconds", "60")
-        .send()
-        .await
-        .expect("a metadata session")
-        .text()
-        .await
-        .expect("its token");
-    let mut read = Vec::new();
-    for which in ["document", "signature"] {
-        let answer = http
-            .get(format!("{base}/dynamic/instance-identity/{which}"))
-            .header("x-aws-ec2-metadata-token", &session)
-            .send()
-            .await
-            .expect("the metadata service answers");
-        assert_eq!(answer.status(), StatusCode::OK, "{which} of {instance}");
-        read.push(answer.text().await.expect(which));
-    }
-    (read.remove(0), read.remove(0))
+    stack.identity_document(org, cluster, instance).await.expect("the metadata service answers")
 }
 
 /// `POST /v1/agent/clusters/{cluster}/enroll` as `instance`'s agent sends it.

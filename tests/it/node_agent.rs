@@ -357,6 +357,35 @@ async fn the_dev_stacks_node_agents_follow_the_clusters() {
     })
     .await;
 
+    // Revoked: every node's credential stops; each agent enrolls again by itself (its document,
+    // its nonce) and goes on: a member who joins next reaches both nodes.
+    let revoked = call(
+        &stack,
+        "DELETE",
+        &format!("/v1/organizations/{org}/clusters/{cluster_id}/nodes"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (revoked.status, revoked.body["revoked"].clone()),
+        (StatusCode::OK, json!(2)),
+        "{:?}",
+        revoked.body
+    );
+    let dana = register(&stack, &email("dana")).await;
+    let invitation = invite(&stack, &alice, &org, &dana.email).await;
+    let accepted = post(&stack, &format!("/v1/invitations/{invitation}/accept"), &dana, json!({})).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{:?}", accepted.body);
+    account_becomes(&stack, &alice, &org, &cluster_id, &dana, "user", "active").await;
+    let (_, dana_login) = linux_of(&stack, &alice, &org, &cluster_id, &dana).await;
+    eventually("Dana's account on both nodes after they enrolled again", || async {
+        let on_both = roots.iter().all(|r| node::entry(r, "/etc/passwd", &dana_login).is_some());
+        let record = account_of(&accounts(&stack, &alice, &org, &cluster_id).await, &dana)?.clone();
+        (on_both && record["receipt"]["applied"] == 2).then_some(())
+    })
+    .await;
+
     // Stopped: the agents stop, the roots stay.
     assert_eq!(
         crate::clusters::act(&stack, &alice, &org, &cluster_id, "stop").await.status,

@@ -1,7 +1,7 @@
 //! Every instance of a cluster boots with user data that installs and starts the node agent: read
 //! back from EC2 as the customer sees it, it names the cluster and the pinned agent, holds no
 //! secret, and passes cloud-init's own schema check and shellcheck (Debian's `cloud-init` and
-//! `shellcheck`, which `.ci/run` installs).
+//! `shellcheck`, which `.ci/run` installs); the agent's unit passes `systemd-analyze verify`.
 
 use std::process::Stdio;
 
@@ -19,6 +19,18 @@ fn tool(name: &str, package: &str) -> String {
         .is_ok_and(|s| s.success());
     assert!(found, "{name} is missing: apt-get install {package} (.ci/run installs it)");
     name.to_owned()
+}
+
+/// The file cloud-init writes at `path`: the block under it in `write_files`, unindented.
+fn written(data: &str, path: &str) -> String {
+    data.split(&format!("path: {path}"))
+        .nth(1)
+        .and_then(|rest| rest.split("content: |\n").nth(1))
+        .unwrap_or_else(|| panic!("no {path} in the user data"))
+        .lines()
+        .take_while(|l| l.starts_with("      ") || l.is_empty())
+        .map(|l| format!("{}\n", l.strip_prefix("      ").unwrap_or(l)))
+        .collect()
 }
 
 #[tokio::test]
@@ -68,16 +80,8 @@ async fn every_instance_boots_the_agent_with_user_data_cloud_init_and_shellcheck
         String::from_utf8_lossy(&schema.stderr)
     );
 
-    // The install script as the instance writes it (the block under its path, unindented).
-    let script: String = data
-        .split("path: /usr/local/sbin/orgs-agent-install")
-        .nth(1)
-        .and_then(|rest| rest.split("content: |\n").nth(1))
-        .expect("the install script")
-        .lines()
-        .take_while(|l| l.starts_with("      ") || l.is_empty())
-        .map(|l| format!("{}\n", l.strip_prefix("      ").unwrap_or(l)))
-        .collect();
+    // The install script as the instance writes it.
+    let script = written(data, "/usr/local/sbin/orgs-agent-install");
     assert!(script.starts_with("#!/bin/sh\n") && script.contains("sha256sum --check"), "{script}");
     let path = dir.join("orgs-agent-install");
     std::fs::write(&path, &script).expect("written");
@@ -87,6 +91,27 @@ async fn every_instance_boots_the_agent_with_user_data_cloud_init_and_shellcheck
         .output()
         .expect("shellcheck runs");
     assert!(checked.status.success(), "shellcheck:\n{}\n{script}", String::from_utf8_lossy(&checked.stdout));
+
+    // The agent's unit, as systemd reads it (the agent's path pointed at the one built here:
+    // `systemd-analyze verify` checks that the command exists).
+    let unit = written(data, "/etc/systemd/system/orgs-agent.service");
+    assert!(unit.contains("ExecStartPre=-/usr/local/sbin/orgs-agent --once"), "catches up first: {unit}");
+    assert!(unit.contains("Before=ssh.service"), "before anyone can log in: {unit}");
+    let agent = local_stack::emulator::workspace_root().join("target/debug/orgs-agent");
+    let unit_path = dir.join("orgs-agent.service");
+    std::fs::write(&unit_path, unit.replace("/usr/local/sbin/orgs-agent", &agent.display().to_string()))
+        .expect("written");
+    let verified = std::process::Command::new(tool("systemd-analyze", "systemd"))
+        .args(["verify", "--man=no"])
+        .arg(&unit_path)
+        .output()
+        .expect("systemd-analyze runs");
+    assert!(
+        verified.status.success(),
+        "systemd-analyze verify:\n{}{}\n{unit}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -18,12 +18,16 @@
 //!   bench requirements), then measures size, cold start, peak RSS, round trips and mutations per
 //!   second, prints the table and writes it into the README. Not a test: nothing depends on timing.
 //!
+//! - `agent`: builds the node agent for release as one static binary (glibc's static libc, so it
+//!   runs on any x86_64 Linux image), checks that it is static, and prints its SHA-256 and where
+//!   to upload it (the template's `AgentArtifactsBucket`, `AgentSha256`).
+//!
 //! Standard library only, so that it builds in seconds.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N] | token <email> | event <function|all> --as <email> | test | contract [--max-examples N] [--seed N] | web | browser | bench [--no-arm64]>";
+const USAGE: &str = "usage: cargo xtask <dev [--api-port N] [--emulator-port N] [--issuer-port N] [--dashboard-port N] | token <email> | event <function|all> --as <email> | test | contract [--max-examples N] [--seed N] | web | browser | bench [--no-arm64] | agent>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("agent") => release_agent(),
         Some("contract") => ensure_venv().and_then(|venv| contract(&venv, &args[1..])),
         Some("web") => build_web(),
         Some("browser") => ensure_venv().and_then(|venv| browser(&venv, &args[1..])),
@@ -438,4 +443,37 @@ fn arm64_build(venv: &Path, root: &Path, packages: &[String]) -> Result<(), Stri
     }
     eprintln!("xtask: building the arm64 binaries with cargo lambda");
     run(&mut cmd)
+}
+
+/// `cargo xtask agent`: the node agent as cluster instances download it.
+fn release_agent() -> Result<(), String> {
+    const TARGET: &str = "x86_64-unknown-linux-gnu";
+    let target_dir = root().join("target/agent");
+    let status = Command::new(cargo())
+        .current_dir(root())
+        .args(["build", "--release", "--package", "orgs-agent", "--target", TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // Static: with an explicit target, the flag reaches the agent and not build scripts.
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .status()
+        .map_err(|e| format!("cargo build: {e}"))?;
+    if !status.success() {
+        return Err("the agent did not build".into());
+    }
+    let binary = target_dir.join(TARGET).join("release/orgs-agent");
+    let ldd = Command::new("ldd").arg(&binary).output().map_err(|e| format!("ldd: {e}"))?;
+    let said = format!("{}{}", String::from_utf8_lossy(&ldd.stdout), String::from_utf8_lossy(&ldd.stderr));
+    if !(said.contains("not a dynamic executable") || said.contains("statically linked")) {
+        return Err(format!("{} is not static:\n{said}", binary.display()));
+    }
+    let sum = Command::new("sha256sum").arg(&binary).output().map_err(|e| format!("sha256sum: {e}"))?;
+    let sha = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap_or_default().to_owned();
+    let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
+    println!("{} ({size} bytes, static)\nSHA-256: {sha}", binary.display());
+    println!(
+        "Release: aws s3 cp {} s3://<AgentArtifactsBucket>/agent/{sha}/orgs-agent, then deploy with AgentSha256={sha}",
+        binary.display()
+    );
+    Ok(())
 }
