@@ -104,7 +104,7 @@ pub async fn identity_document(http: &reqwest::Client, base: &str) -> Result<(St
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| format!("the instance metadata service gave no session: {e}"))?
+        .map_err(|e| format!("the instance metadata service gave no session: {}", crate::causes(&e)))?
         .text()
         .await
         .map_err(|e| format!("the instance metadata session: {e}"))?;
@@ -116,10 +116,10 @@ pub async fn identity_document(http: &reqwest::Client, base: &str) -> Result<(St
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| format!("the instance identity {which}: {e}"))?
+            .map_err(|e| format!("the instance identity {which}: {}", crate::causes(&e)))?
             .text()
             .await
-            .map_err(|e| format!("the instance identity {which}: {e}"))?;
+            .map_err(|e| format!("the instance identity {which}: {}", crate::causes(&e)))?;
         read.push(text);
     }
     let signature = read.pop().unwrap_or_default();

@@ -226,7 +226,7 @@ impl Agent {
             if let Some(body) = &body {
                 request = request.json(body);
             }
-            let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
+            let response = request.send().await.map_err(|e| format!("{path}: {}", causes(&e)))?;
             let status = response.status();
             if status.is_success() {
                 return Ok(response);
@@ -252,7 +252,8 @@ impl Agent {
             "nonce": self.identity.nonce()?,
         });
         let url = format!("{}/v1/agent/clusters/{}/enroll", self.config.api_url, self.config.cluster_id);
-        let response = self.http.post(&url).json(&body).send().await.map_err(|e| format!("enroll: {e}"))?;
+        let response =
+            self.http.post(&url).json(&body).send().await.map_err(|e| format!("enroll: {}", causes(&e)))?;
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
@@ -264,6 +265,22 @@ impl Agent {
         tracing::info!(expires_at = %credential.expires_at, "enrolled");
         Ok(credential)
     }
+}
+
+/// An error and its causes, outermost first (`error sending request: ...: Connection refused`):
+/// what an operator reading a node's log needs.
+pub fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// `interval` doubled per failure, at most [`MAX_BACKOFF`], with up to a quarter more at random
@@ -278,6 +295,26 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_is_told_with_its_causes() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let outer = std::io::Error::other(Wrapped(inner));
+        assert_eq!(causes(&outer), "connecting: Connection refused");
+    }
+
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("connecting")
+        }
+    }
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
 
     #[test]
     fn backoff_doubles_up_to_five_minutes() {
