@@ -28,8 +28,11 @@ fn credential(answer: &Answer) -> String {
 #[tokio::test]
 async fn a_node_enrolls_with_its_signed_document_and_its_nonce_alone() {
     let stack = stack().await;
-    stack.clock.freeze();
+    // Every token is issued before the clock stops: one issued later would be "in the future".
     let (alice, org) = alice_connected(&stack).await;
+    let bob = register(&stack, &email("bob")).await;
+    let bob_org = personal_org(&stack, &bob).await;
+    stack.clock.freeze();
     let one = created(&stack, &alice, &org, "one", "managed").await;
     let two = created(&stack, &alice, &org, "two", "managed").await;
     let head = instances(&stack, &alice, &org, &one).await.remove(0);
@@ -69,10 +72,6 @@ async fn a_node_enrolls_with_its_signed_document_and_its_nonce_alone() {
         enroll_with(&stack, &org, &two, &other_doc, &signature, &nonce()).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let (bob_org, _) = {
-        let bob = register(&stack, &email("bob")).await;
-        (personal_org(&stack, &bob).await, bob)
-    };
     let wrong_org = enroll_with(&stack, &bob_org, &one, &document, &signature, &mine).await;
     assert_eq!(wrong_org.status, StatusCode::UNAUTHORIZED);
     for refused in [&copied, &elsewhere, &wrong_org] {
