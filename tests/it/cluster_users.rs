@@ -49,10 +49,35 @@ pub(crate) async fn created(
     name: &str,
     mode: &str,
 ) -> String {
-    let body = json!({ "name": name, "instance_type": "m5.large", "workers": 0, "user_management": mode });
+    created_with(stack, who, org, name, mode, 0).await
+}
+
+/// [`created`], with `workers` workers.
+pub(crate) async fn created_with(
+    stack: &local_stack::Stack,
+    who: &User,
+    org: &str,
+    name: &str,
+    mode: &str,
+    workers: u32,
+) -> String {
+    let body =
+        json!({ "name": name, "instance_type": "m5.large", "workers": workers, "user_management": mode });
     let created = post(stack, &format!("/v1/organizations/{org}/clusters"), who, body).await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{:?}", created.body);
     created.body["cluster_id"].as_str().expect("id").to_owned()
+}
+
+/// `DELETE .../clusters/{cluster}/nodes` as `who`: every node credential of the cluster revoked.
+pub(crate) async fn revoke_nodes(stack: &local_stack::Stack, who: &User, org: &str, cluster: &str) -> Answer {
+    call(
+        stack,
+        "DELETE",
+        &format!("/v1/organizations/{org}/clusters/{cluster}/nodes"),
+        Some(&who.token),
+        None,
+    )
+    .await
 }
 
 /// A node's nonce, as the agent makes one.
@@ -245,14 +270,7 @@ pub(crate) async fn members_get_accounts_on_managed_clusters_follow_their_role_a
     // stops them at once, and the node enrolls again.
     assert_eq!(pull(&stack, &two, &one_token, 0).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(pull(&stack, &one, "ocn_guessed", 0).await.status, StatusCode::UNAUTHORIZED);
-    let revoked = call(
-        &stack,
-        "DELETE",
-        &format!("/v1/organizations/{org}/clusters/{one}/nodes"),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let revoked = revoke_nodes(&stack, &alice, &org, &one).await;
     assert_eq!(revoked.status, StatusCode::OK, "{:?}", revoked.body);
     assert_eq!(revoked.body["revoked"], 1);
     assert_eq!(pull(&stack, &one, &one_token, 0).await.status, StatusCode::UNAUTHORIZED);

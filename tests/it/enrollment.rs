@@ -150,14 +150,7 @@ async fn of_two_first_enrollments_at_once_exactly_one_wins() {
         StatusCode::UNAUTHORIZED
     );
     // Revoked, the instance's nonce is forgotten: the next enrollment sets it anew.
-    let revoked = call(
-        &stack,
-        "DELETE",
-        &format!("/v1/organizations/{org}/clusters/{cluster}/nodes"),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let revoked = crate::cluster_users::revoke_nodes(&stack, &alice, &org, &cluster).await;
     assert_eq!((revoked.status, revoked.body["revoked"].clone()), (StatusCode::OK, json!(1)));
     assert_eq!(
         enroll_with(&stack, &org, &cluster, &document, &signature, loser).await.status,

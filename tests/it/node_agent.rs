@@ -28,10 +28,7 @@ async fn managed_cluster(
     name: &str,
     workers: u32,
 ) -> (String, Vec<String>) {
-    let body = json!({ "name": name, "instance_type": "m5.large", "workers": workers, "user_management": "managed" });
-    let created = post(stack, &format!("/v1/organizations/{org}/clusters"), who, body).await;
-    assert_eq!(created.status, StatusCode::ACCEPTED, "{:?}", created.body);
-    let id = created.body["cluster_id"].as_str().expect("id").to_owned();
+    let id = crate::cluster_users::created_with(stack, who, org, name, "managed", workers).await;
     let instances = instances(stack, who, org, &id).await;
     (id, instances)
 }
@@ -359,14 +356,7 @@ async fn the_dev_stacks_node_agents_follow_the_clusters() {
 
     // Revoked: every node's credential stops; each agent enrolls again by itself (its document,
     // its nonce) and goes on: a member who joins next reaches both nodes.
-    let revoked = call(
-        &stack,
-        "DELETE",
-        &format!("/v1/organizations/{org}/clusters/{cluster_id}/nodes"),
-        Some(&alice.token),
-        None,
-    )
-    .await;
+    let revoked = crate::cluster_users::revoke_nodes(&stack, &alice, &org, &cluster_id).await;
     assert_eq!(
         (revoked.status, revoked.body["revoked"].clone()),
         (StatusCode::OK, json!(2)),

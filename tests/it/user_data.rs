@@ -21,6 +21,17 @@ fn tool(name: &str, package: &str) -> String {
     name.to_owned()
 }
 
+/// Runs a checker and fails with what it said (and what it checked) unless it accepts.
+fn accepts(command: &mut std::process::Command, checked: &str) {
+    let output = command.output().unwrap_or_else(|e| panic!("{command:?} runs: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} refused it:\n{}{}\n{checked}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The file cloud-init writes at `path`: the block under it in `write_files`, unindented.
 fn written(data: &str, path: &str) -> String {
     data.split(&format!("path: {path}"))
@@ -68,29 +79,17 @@ async fn every_instance_boots_the_agent_with_user_data_cloud_init_and_shellcheck
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     let config = dir.join("user-data.yaml");
     std::fs::write(&config, data).expect("written");
-    let schema = std::process::Command::new(&cloud_init)
-        .args(["schema", "--config-file"])
-        .arg(&config)
-        .output()
-        .expect("cloud-init runs");
-    assert!(
-        schema.status.success(),
-        "cloud-init schema refused the user data:\n{}{}\n{data}",
-        String::from_utf8_lossy(&schema.stdout),
-        String::from_utf8_lossy(&schema.stderr)
-    );
+    accepts(std::process::Command::new(&cloud_init).args(["schema", "--config-file"]).arg(&config), data);
 
     // The install script as the instance writes it.
     let script = written(data, "/usr/local/sbin/orgs-agent-install");
     assert!(script.starts_with("#!/bin/sh\n") && script.contains("sha256sum --check"), "{script}");
     let path = dir.join("orgs-agent-install");
     std::fs::write(&path, &script).expect("written");
-    let checked = std::process::Command::new(&shellcheck)
-        .args(["--shell=sh", "--severity=style"])
-        .arg(&path)
-        .output()
-        .expect("shellcheck runs");
-    assert!(checked.status.success(), "shellcheck:\n{}\n{script}", String::from_utf8_lossy(&checked.stdout));
+    accepts(
+        std::process::Command::new(&shellcheck).args(["--shell=sh", "--severity=style"]).arg(&path),
+        &script,
+    );
 
     // The agent's unit, as systemd reads it (the agent's path pointed at the one built here:
     // `systemd-analyze verify` checks that the command exists).
@@ -101,16 +100,11 @@ async fn every_instance_boots_the_agent_with_user_data_cloud_init_and_shellcheck
     let unit_path = dir.join("orgs-agent.service");
     std::fs::write(&unit_path, unit.replace("/usr/local/sbin/orgs-agent", &agent.display().to_string()))
         .expect("written");
-    let verified = std::process::Command::new(tool("systemd-analyze", "systemd"))
-        .args(["verify", "--man=no"])
-        .arg(&unit_path)
-        .output()
-        .expect("systemd-analyze runs");
-    assert!(
-        verified.status.success(),
-        "systemd-analyze verify:\n{}{}\n{unit}",
-        String::from_utf8_lossy(&verified.stdout),
-        String::from_utf8_lossy(&verified.stderr)
+    accepts(
+        std::process::Command::new(tool("systemd-analyze", "systemd"))
+            .args(["verify", "--man=no"])
+            .arg(&unit_path),
+        &unit,
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -90,10 +90,9 @@ pub fn with_receipts(cluster: &Cluster, nodes: &[NodeItem], records: Vec<Cluster
                     None => {}
                 }
             }
+            // Both from the nodes' receipts alone: the record's own copy is the last node's word.
             record.delivery = receipt.delivery();
-            if let Some(first) = receipt.failed.first() {
-                record.error = Some(format!("{}: {}", first.instance_id, first.error));
-            }
+            record.error = receipt.failed.first().map(|f| format!("{}: {}", f.instance_id, f.error));
             record.receipt = Some(receipt);
             record
         })
