@@ -66,6 +66,40 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
+/// Cargo for every dev-profile build (tests, the local stack, the contract and browser runs):
+/// the workspace's own crates are compiled by clippy's driver with `-D warnings`, so one build
+/// both lints and produces the binaries the tests run. `cargo clippy` would compile the whole
+/// dependency tree a second time in check mode (about 300 s of a clean CI run). Clippy's lints
+/// are the same; its driver builds MIR without optimisation, which the dev profile barely does
+/// anyway. Release builds (`bench`, `agent`) use plain rustc. Cargo hashes the wrapper into the
+/// artifacts' names, so a plain `cargo build` beside this one does not rebuild either.
+fn dev_cargo() -> Command {
+    let mut cmd = Command::new(cargo());
+    match clippy_driver() {
+        Ok(driver) => {
+            cmd.env("RUSTC_WORKSPACE_WRAPPER", driver)
+                .env("CLIPPY_ARGS", "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__");
+        }
+        Err(e) => eprintln!("xtask: building without clippy's lints: {e}"),
+    }
+    cmd
+}
+
+/// The toolchain's `clippy-driver`, beside its `rustc`.
+fn clippy_driver() -> Result<PathBuf, String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let out = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run {rustc}: {e}"))?;
+    let driver = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bin/clippy-driver");
+    if driver.is_file() {
+        Ok(driver)
+    } else {
+        Err(format!("{} is missing (`rustup component add clippy`)", driver.display()))
+    }
+}
+
 fn run(cmd: &mut Command) -> Result<(), String> {
     let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed ({status})")) }
@@ -100,7 +134,7 @@ fn ensure_venv() -> Result<PathBuf, String> {
 }
 
 fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Result<(), String> {
-    let mut cmd = Command::new(cargo());
+    let mut cmd = dev_cargo();
     cmd.current_dir(root()).args(["run", "--package", "local-stack", "--bin", "local-stack"]);
     if quiet {
         cmd.arg("--quiet");
@@ -114,7 +148,7 @@ fn local_stack(venv: &Path, command: &str, args: &[String], quiet: bool) -> Resu
 fn dev(venv: &Path, args: &[String]) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
     // The node agent the dev stack runs for every node of a managed cluster.
-    let built = Command::new(cargo())
+    let built = dev_cargo()
         .current_dir(root())
         .args(["build", "--package", "orgs-agent"])
         .status()
@@ -122,7 +156,7 @@ fn dev(venv: &Path, args: &[String]) -> Result<(), String> {
     if !built.success() {
         return Err("the node agent did not build".into());
     }
-    let mut cmd = Command::new(cargo());
+    let mut cmd = dev_cargo();
     cmd.current_dir(root())
         .args(["run", "--package", "local-stack", "--bin", "local-stack", "--", "dev"])
         .args(args)
@@ -209,25 +243,29 @@ fn test_phases(extra: &[String], phases: &mut Phases) -> Result<(), String> {
     let root = root();
     run(Command::new(cargo()).current_dir(&root).args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
-    phases.time("clippy", || {
-        run(Command::new(cargo()).current_dir(&root).args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--quiet",
-            "--",
-            "-D",
-            "warnings",
-        ]))
-    })?;
-    // The functions' real binaries, which a test starts as Lambda would.
-    phases.time("build the binaries", || {
-        run(Command::new(cargo()).current_dir(&root).args([
+    let driver = clippy_driver()?;
+    // xtask itself is built by `cargo xtask` with plain rustc: linted on its own (it has no
+    // dependencies, so this takes seconds).
+    run(Command::new(cargo()).current_dir(&root).args([
+        "clippy",
+        "--package",
+        "xtask",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // Everything else is built once, by clippy's driver: the lints of every target and the
+    // binaries and test executables the phases below run.
+    phases.time("build and lint (clippy's driver)", || {
+        eprintln!("xtask: building every target with {} (-D warnings)", driver.display());
+        run(dev_cargo().current_dir(&root).args([
             "build",
             "--workspace",
             "--exclude",
             "xtask",
-            "--bins",
+            "--all-targets",
             "--quiet",
         ]))
     })?;
@@ -235,7 +273,7 @@ fn test_phases(extra: &[String], phases: &mut Phases) -> Result<(), String> {
         split_tests(&root, &venv, phases)?
     } else {
         cargo_test(
-            Command::new(cargo())
+            dev_cargo()
                 .current_dir(&root)
                 .args(["test", "--workspace", "--exclude", "xtask"])
                 .args(extra)
@@ -271,14 +309,14 @@ const FIRST_HALF: &[&str] =
 fn split_tests(root: &Path, venv: &Path, phases: &mut Phases) -> Result<Totals, String> {
     let mut totals = phases.time("unit tests (build and run)", || {
         cargo_test(
-            Command::new(cargo())
+            dev_cargo()
                 .current_dir(root)
                 .args(["test", "--workspace", "--exclude", "xtask", "--exclude", "integration-tests"])
                 .env("ORGS_VENV", venv),
         )
     })?;
     let started = std::time::Instant::now();
-    let output = Command::new(cargo())
+    let output = dev_cargo()
         .current_dir(root)
         .args(["test", "-p", "integration-tests", "--test", "it", "--no-run", "--message-format=json"])
         .stderr(std::process::Stdio::inherit())
@@ -406,7 +444,7 @@ fn bench(args: &[String]) -> Result<(), String> {
     if let Err(e) = &arm64 {
         eprintln!("xtask: arm64 sizes will be missing: {e}");
     }
-    let mut cmd = Command::new(cargo());
+    let mut cmd = dev_cargo();
     cmd.current_dir(&root)
         .args([
             "run",
