@@ -239,7 +239,6 @@ fn test(extra: &[String]) -> Result<(), String> {
 }
 
 fn test_phases(extra: &[String], phases: &mut Phases) -> Result<(), String> {
-    let venv = phases.time("virtualenv (pinned emulator, linter, fuzzer)", ensure_venv)?;
     let root = root();
     run(Command::new(cargo()).current_dir(&root).args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
@@ -257,18 +256,35 @@ fn test_phases(extra: &[String], phases: &mut Phases) -> Result<(), String> {
         "warnings",
     ]))?;
     // Everything else is built once, by clippy's driver: the lints of every target and the
-    // binaries and test executables the phases below run.
-    phases.time("build and lint (clippy's driver)", || {
-        eprintln!("xtask: building every target with {} (-D warnings)", driver.display());
-        run(dev_cargo().current_dir(&root).args([
-            "build",
-            "--workspace",
-            "--exclude",
-            "xtask",
-            "--all-targets",
-            "--quiet",
-        ]))
-    })?;
+    // binaries and test executables the phases below run. Meanwhile the pinned virtualenv (and,
+    // for a whole run, the dashboard's npm packages) install: one waits on the CPU, the other on
+    // the network.
+    let whole = extra.is_empty();
+    let (venv, built) = std::thread::scope(|scope| {
+        let venv = scope.spawn(move || {
+            let started = std::time::Instant::now();
+            let venv = ensure_venv()?;
+            if whole {
+                ensure_web_packages()?;
+            }
+            Ok::<_, String>((venv, started.elapsed()))
+        });
+        let built = phases.time("build and lint (clippy's driver), installs beside it", || {
+            eprintln!("xtask: building every target with {} (-D warnings)", driver.display());
+            run(dev_cargo().current_dir(&root).args([
+                "build",
+                "--workspace",
+                "--exclude",
+                "xtask",
+                "--all-targets",
+                "--quiet",
+            ]))
+        });
+        (venv.join(), built)
+    });
+    let (venv, took) = venv.map_err(|_| "the virtualenv's installer panicked".to_owned())??;
+    eprintln!("xtask: the virtualenv and packages were ready after {} s, beside the build", took.as_secs());
+    built?;
     let totals = if extra.is_empty() {
         split_tests(&root, &venv, phases)?
     } else {
