@@ -149,8 +149,8 @@ impl EventContext {
         let request = NewInvitation { email: email.clone(), role: InviteRole::Member };
         let settings = orgs::domain::Settings::default();
         let invitation = Invitation::issue(inviter, request, &settings, now);
-        let grant = orgs::domain::authz::check(
-            inviter.role,
+        let grant = orgs::domain::authz::may(
+            &inviter,
             &settings,
             orgs::domain::authz::Action::Invite(InviteRole::Member),
         )?;
@@ -289,6 +289,34 @@ impl EventContext {
             }
             params.push(("cluster_id", cluster.cluster_id.to_string()));
         }
+        if names.contains(&"service_account_id") {
+            let owner = self.owner_of(caller).await?;
+            let grant = orgs::domain::authz::may(
+                &owner,
+                &orgs::domain::Settings::default(),
+                orgs::domain::authz::Action::ManageServiceAccounts,
+            )?;
+            let account = self
+                .store
+                .create_service_account(
+                    &owner,
+                    &grant,
+                    &format!("sample-bot-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]),
+                    "",
+                    self.now(),
+                )
+                .await?;
+            let id = account.service_account_id;
+            params.push(("service_account_id", id.to_string()));
+            if names.contains(&"api_key_id") {
+                let scopes = orgs::domain::api_keys::Scopes::parse(&["read"])?;
+                let (_, info) = self
+                    .store
+                    .create_api_key(&owner, &grant, &id, &scopes, Default::default(), self.now())
+                    .await?;
+                params.push(("api_key_id", info.key_id.to_string()));
+            }
+        }
         if names.contains(&"key_id") {
             let key = orgs::domain::SshKey::parse(&fresh_ssh_key("sample"), self.now())?;
             self.store.add_ssh_key(&caller.user_id, &key).await?;
@@ -390,8 +418,8 @@ impl EventContext {
             verified_at: self.now(),
             configured_by: caller.user_id.clone(),
         };
-        let grant = orgs::domain::authz::check(
-            view.membership.role,
+        let grant = orgs::domain::authz::may(
+            &view.membership,
             &view.organization.settings,
             orgs::domain::authz::Action::ConfigureAccount,
         )?;
@@ -418,8 +446,8 @@ impl EventContext {
         let org = caller.personal_org_id;
         let (organization, membership) =
             self.store.organization_for(&org, &caller.user_id).await?.ok_or("not a member")?;
-        let grant = orgs::domain::authz::check(
-            membership.role,
+        let grant = orgs::domain::authz::may(
+            &membership,
             &organization.settings,
             orgs::domain::authz::Action::ManageClusters,
         )?;
@@ -485,11 +513,8 @@ impl EventContext {
             .organization_for(&org, &caller.user_id)
             .await?
             .ok_or("the caller's personal organization is missing")?;
-        let grant = orgs::domain::authz::check(
-            owner.role,
-            &organization.settings,
-            orgs::domain::authz::Action::Rename,
-        )?;
+        let grant =
+            orgs::domain::authz::may(&owner, &organization.settings, orgs::domain::authz::Action::Rename)?;
         let name = orgs::domain::OrgName::parse(&name)?;
         self.store.rename(&owner, &grant, &organization.name, &name, self.now()).await?;
         self.stream_record_where(|c| matches!(c, Change::Org { org: o, renamed: true } if *o == org)).await
@@ -583,6 +608,8 @@ pub const EXAMPLE_PARAMS: &[(&str, &str)] = &[
     ("cluster_id", "0193a3c1-5e2f-7a4b-9c8d-1e2f3a4b5c6d"),
     ("port", "8080"),
     ("key_id", "-DiY3wvvV6TuJJhbpZisF_zLDA0zPMSvHdkr4UvCOqU"),
+    ("service_account_id", "5d8e2f4a-1b3c-4d6e-8f0a-2b4c6d8e0f1a"),
+    ("api_key_id", "4fT9kQ2mZx7B"),
 ];
 
 /// `op`'s API Gateway event, from `events/http.json`: its route, its path with `params` (by name),
@@ -637,6 +664,10 @@ pub fn http_sample(
     let context = event["requestContext"].as_object_mut().ok_or("events/http.json: no requestContext")?;
     match op.caller {
         Caller::User => {}
+        // No JWT authorizer on a route that takes keys: the function verifies the bearer.
+        Caller::UserOrKey => {
+            context.remove("authorizer");
+        }
         Caller::Agent => {
             context.remove("authorizer");
             event["headers"]["authorization"] = json!("Bearer REPLACE_WITH_THE_NODE_CREDENTIAL_FROM_ENROLL");

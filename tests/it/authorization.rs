@@ -24,9 +24,17 @@ enum Caller {
     RemovedMember,
     NoToken,
     ExpiredToken,
+    /// A service account's key with every scope a key may hold.
+    KeyAllScopes,
+    /// A key with `read` alone.
+    KeyReadOnly,
+    /// A key revoked by the owner.
+    RevokedKey,
+    /// A key with one character changed: its checksum fails.
+    MistypedKey,
 }
 
-const CALLERS: [Caller; 10] = [
+const CALLERS: [Caller; 14] = [
     Caller::Owner,
     Caller::Admin,
     Caller::Member,
@@ -37,6 +45,10 @@ const CALLERS: [Caller; 10] = [
     Caller::RemovedMember,
     Caller::NoToken,
     Caller::ExpiredToken,
+    Caller::KeyAllScopes,
+    Caller::KeyReadOnly,
+    Caller::RevokedKey,
+    Caller::MistypedKey,
 ];
 
 impl Caller {
@@ -53,6 +65,10 @@ impl Caller {
             Caller::RemovedMember => "removed",
             Caller::NoToken => "no token",
             Caller::ExpiredToken => "expired",
+            Caller::KeyAllScopes => "key:all",
+            Caller::KeyReadOnly => "key:read",
+            Caller::RevokedKey => "key:gone",
+            Caller::MistypedKey => "key:typo",
         }
     }
 
@@ -76,6 +92,8 @@ struct Fixture {
     non_member: User,
     removed: User,
     expired_token: String,
+    /// The keys of one service account: every scope, `read` only, revoked, mistyped.
+    keys: [String; 4],
 }
 
 async fn join(stack: &local_stack::Stack, owner: &User, org: &str, name: &str) -> User {
@@ -115,7 +133,23 @@ async fn fixture() -> Fixture {
     let mut claims = serde_json::to_value(stack.issuer.claims(&member.sub, &member.email)).expect("claims");
     claims["exp"] = json!(time::OffsetDateTime::now_utc().unix_timestamp() - 60);
     let expired_token = stack.issuer.current_key().sign(&claims);
-    Fixture { stack, org, owner, admin, member, non_member, removed, expired_token }
+    let account = service_account(&stack, &owner, &org).await;
+    let all: Vec<&str> = orgs::domain::api_keys::Scopes::all_names();
+    let key_all = api_key(&stack, &owner, &org, &account, json!(all)).await;
+    let key_read = api_key(&stack, &owner, &org, &account, json!(["read"])).await;
+    let revoked = api_key(&stack, &owner, &org, &account, json!(["read"])).await;
+    let revoked_id = &revoked["key_id"];
+    let path = format!(
+        "/v1/organizations/{org}/service-accounts/{account}/keys/{}",
+        revoked_id.as_str().expect("id")
+    );
+    assert_eq!(call(&stack, "DELETE", &path, Some(&owner.token), None).await.status, StatusCode::NO_CONTENT);
+    let secret = |k: &Value| k["key"].as_str().expect("key").to_owned();
+    let mut mistyped = secret(&key_all).into_bytes();
+    mistyped[20] = if mistyped[20] == b'a' { b'b' } else { b'a' };
+    let mistyped = String::from_utf8(mistyped).expect("ascii");
+    let keys = [secret(&key_all), secret(&key_read), secret(&revoked), mistyped];
+    Fixture { stack, org, owner, admin, member, non_member, removed, expired_token, keys }
 }
 
 impl Fixture {
@@ -131,7 +165,23 @@ impl Fixture {
             Caller::RemovedMember => Some(self.removed.token.clone()),
             Caller::NoToken => None,
             Caller::ExpiredToken => Some(self.expired_token.clone()),
+            Caller::KeyAllScopes => Some(self.keys[0].clone()),
+            Caller::KeyReadOnly => Some(self.keys[1].clone()),
+            Caller::RevokedKey => Some(self.keys[2].clone()),
+            Caller::MistypedKey => Some(self.keys[3].clone()),
         }
+    }
+
+    /// A fresh service account of the owner's, deleted after the row (`Fixture::drop_account`).
+    async fn fresh_account(&self) -> String {
+        service_account(&self.stack, &self.owner, &self.org).await
+    }
+
+    /// Deletes a row's service account (whatever the row did), so that the cap is never reached.
+    async fn drop_account(&self, id: &str) {
+        let path = format!("/v1/organizations/{}/service-accounts/{id}", self.org);
+        let answer = call(&self.stack, "DELETE", &path, Some(&self.owner.token), None).await;
+        assert!(matches!(answer.status.as_u16(), 204 | 404), "{:?}", answer.body);
     }
 
     /// A pending invitation the owner sent, to a fresh address.
@@ -173,7 +223,30 @@ impl Fixture {
     /// Calls `function`'s route as `caller`, with fresh targets; returns the status.
     async fn attempt(&self, function: &str, caller: Caller) -> u16 {
         let org = &self.org;
+        // A service account the row works on, deleted after it.
+        let mut account = None;
         let (method, path, body) = match function {
+            "list-service-accounts" => ("GET", format!("/v1/organizations/{org}/service-accounts"), None),
+            "create-service-account" => (
+                "POST",
+                format!("/v1/organizations/{org}/service-accounts"),
+                Some(json!({ "name": format!("bot {caller:?}") })),
+            ),
+            "delete-service-account" | "create-api-key" | "revoke-api-key" => {
+                let id = self.fresh_account().await;
+                let base = format!("/v1/organizations/{org}/service-accounts/{id}");
+                let row = match function {
+                    "delete-service-account" => ("DELETE", base, None),
+                    "create-api-key" => ("POST", format!("{base}/keys"), Some(json!({ "scopes": ["read"] }))),
+                    _ => {
+                        let key = api_key(&self.stack, &self.owner, org, &id, json!(["read"])).await;
+                        let key_id = key["key_id"].as_str().expect("key id").to_owned();
+                        ("DELETE", format!("{base}/keys/{key_id}"), None)
+                    }
+                };
+                account = Some(id);
+                row
+            }
             "get-me" => ("GET", "/v1/me".to_owned(), None),
             "get-openapi" => ("GET", "/v1/openapi.json".to_owned(), None),
             "get-organization" => ("GET", format!("/v1/organizations/{org}"), None),
@@ -318,6 +391,12 @@ impl Fixture {
         if !answer.status.is_success() {
             assert_eq!(answer.content_type, "application/problem+json", "{function} as {caller:?}");
         }
+        if function == "create-service-account" && answer.status.is_success() {
+            account = answer.body["service_account_id"].as_str().map(str::to_owned);
+        }
+        if let Some(id) = account {
+            self.drop_account(&id).await;
+        }
         if function == "transfer-ownership" && answer.status.is_success() {
             // Hand it back, so that the owner stays the owner for the rows after this one.
             let back = format!("/v1/organizations/{org}/ownership");
@@ -335,8 +414,39 @@ impl Fixture {
     }
 }
 
-/// What each caller gets from `function`, in the order of [`CALLERS`].
-fn expected(function: &str) -> [u16; 10] {
+/// What each caller gets from `function`, in the order of [`CALLERS`]: the people's columns,
+/// then the keys'.
+fn expected(function: &str) -> Vec<u16> {
+    let mut row = people(function).to_vec();
+    row.extend(keys(function));
+    row
+}
+
+/// What the four keys get. A key acts only on the routes whose row says `Caller::UserOrKey`, and
+/// there only by its scopes; every other route refuses any well-formed key (403). A revoked key
+/// is a 401 where keys are taken; a mistyped one is a 401 everywhere, without a read.
+fn keys(function: &str) -> [u16; 4] {
+    //                                               all  read  revoked mistyped
+    match function {
+        "get-openapi" => [200; 4],
+        "cluster-agent:users" | "cluster-agent:ack" | "cluster-agent:heartbeat" | "cluster-agent:enroll" => {
+            [401; 4]
+        }
+        "list-members" | "list-invitations" | "list-clusters" | "get-cluster" | "get-usage" => {
+            [200, 200, 401, 401]
+        }
+        "list-events"
+        | "list-cluster-users"
+        | "revoke-node-credentials"
+        | "cluster-port:put"
+        | "cluster-port:delete" => [200, 403, 401, 401],
+        "cluster-action:start" | "cluster-action:stop" | "cluster-action:terminate" => [202, 403, 401, 401],
+        _ => [403, 403, 403, 401],
+    }
+}
+
+/// What the people (and the tokens that are not keys) get.
+fn people(function: &str) -> [u16; 10] {
     //                         owner admin member +invite +clusters +ports  non-member removed no-token expired
     let managers = |ok| [ok, ok, 403, 403, 403, 403, 404, 404, 401, 401];
     match function {
@@ -364,6 +474,9 @@ fn expected(function: &str) -> [u16; 10] {
             [401; 10]
         }
         "transfer-ownership" => [200, 403, 403, 403, 403, 403, 404, 404, 401, 401],
+        "list-service-accounts" => managers(200),
+        "create-service-account" | "create-api-key" => managers(201),
+        "delete-service-account" | "revoke-api-key" => managers(204),
         // Every member starts and stops; creating and terminating need the role or the permission.
         "cluster-action:start" | "cluster-action:stop" => [202, 202, 202, 202, 202, 202, 404, 404, 401, 401],
         "create-cluster" => [202, 202, 403, 403, 202, 403, 404, 404, 401, 401],
@@ -405,7 +518,7 @@ async fn every_route_answers_each_kind_of_caller_as_the_table_says() {
         for status in statuses {
             table.push_str(&format!(" {status:>9}"));
         }
-        if statuses.as_slice() != expected(function) {
+        if *statuses != expected(function) {
             mismatches.push(format!("{function}: got {statuses:?}, want {:?}", expected(function)));
         }
     }

@@ -460,8 +460,8 @@ async fn a_member_joining_an_organization_with_a_thousand_managed_clusters_is_wr
     let alice_id = UserId::parse(&alice.sub).expect("alice");
     let (organization, membership) =
         store.organization_for(&org_id, &alice_id).await.expect("read").expect("member");
-    let grant = orgs::domain::authz::check(
-        membership.role,
+    let grant = orgs::domain::authz::may(
+        &membership,
         &organization.settings,
         orgs::domain::authz::Action::ManageClusters,
     )

@@ -28,6 +28,7 @@ mod roles;
 mod round_trips;
 mod samples;
 mod scheduled;
+mod service_accounts;
 mod ssh_keys;
 mod story;
 mod user_data;

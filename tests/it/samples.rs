@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use aws_lambda_events::cognito::CognitoEventUserPoolsPostConfirmation;
 use local_stack::emulator::workspace_root;
+use orgs::contract::openapi::Caller;
 use orgs::routes::{FALLBACK_FUNCTION, ROUTES};
 use serde_yaml_ng::Value;
 
@@ -194,6 +195,7 @@ fn the_template_routes_every_operation_to_its_function() {
     let resources = template["Resources"].as_mapping().expect("Resources");
     let mut binaries = BTreeSet::new();
     let mut routes = BTreeSet::new();
+    let mut unguarded = BTreeSet::new();
     for (_, resource) in resources {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
@@ -204,11 +206,15 @@ fn the_template_routes_every_operation_to_its_function() {
             for (_, event) in events {
                 if event["Type"].as_str() == Some("HttpApi") {
                     let props = &event["Properties"];
-                    routes.insert((
+                    let route = (
                         props["Method"].as_str().unwrap_or("").to_owned(),
                         props["Path"].as_str().unwrap_or("").to_owned(),
                         binary.clone(),
-                    ));
+                    );
+                    if props["Auth"]["Authorizer"].as_str() == Some("NONE") {
+                        unguarded.insert(route.clone());
+                    }
+                    routes.insert(route);
                 }
             }
         }
@@ -219,6 +225,16 @@ fn the_template_routes_every_operation_to_its_function() {
         ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.to_owned())).collect();
     expected.insert(("ANY".into(), "$default".into(), FALLBACK_FUNCTION.into()));
     assert_eq!(routes, expected);
+    // API Gateway's JWT authorizer guards the routes for people only. It cannot read an API key
+    // or a node's credential, so the routes that take them (and the public ones) go without it,
+    // and their functions verify every bearer themselves (`Api::principal`).
+    let mut without_authorizer: BTreeSet<(String, String, String)> = orgs::routes::OPERATIONS
+        .iter()
+        .filter(|op| op.caller != Caller::User)
+        .map(|op| (op.method.to_owned(), op.path.to_owned(), op.function.to_owned()))
+        .collect();
+    without_authorizer.insert(("ANY".into(), "$default".into(), FALLBACK_FUNCTION.into()));
+    assert_eq!(unguarded, without_authorizer, "the routes API Gateway's JWT authorizer does not guard");
 }
 
 /// The resource a `!Ref` names.

@@ -151,6 +151,39 @@ pub async fn invite(stack: &Stack, inviter: &User, org: &str, email: &str) -> St
     answer.body["invitation_id"].as_str().unwrap_or_else(|| panic!("no id: {}", answer.body)).to_owned()
 }
 
+/// A service account made by `manager` in `org`; its id.
+pub async fn service_account(stack: &Stack, manager: &User, org: &str) -> String {
+    let name = format!("bot-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let answer = post(
+        stack,
+        &format!("/v1/organizations/{org}/service-accounts"),
+        manager,
+        serde_json::json!({ "name": name }),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    answer.body["service_account_id"].as_str().unwrap_or_else(|| panic!("no id: {}", answer.body)).to_owned()
+}
+
+/// A key of `account` with `scopes`, made by `manager`: the answer (`key`, `key_id`, ...).
+pub async fn api_key(
+    stack: &Stack,
+    manager: &User,
+    org: &str,
+    account: &str,
+    scopes: serde_json::Value,
+) -> serde_json::Value {
+    let answer = post(
+        stack,
+        &format!("/v1/organizations/{org}/service-accounts/{account}/keys"),
+        manager,
+        serde_json::json!({ "scopes": scopes }),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    answer.body
+}
+
 /// Waits (polling, bounded) until `probe` yields something.
 pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
 where

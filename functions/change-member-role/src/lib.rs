@@ -35,7 +35,7 @@ async fn decide(
 ) -> Result<orgs::domain::Membership, ApiError> {
     let (organization, [actor, member]) = api.store.organization_with(org, [&caller.user_id, target]).await?;
     let (organization, actor) = organization.zip(actor).ok_or(DomainError::NotFound("organization"))?;
-    let grant = authz::check(actor.role, &organization.settings, Action::ChangeRole)?;
+    let grant = authz::may(&actor, &organization.settings, Action::ChangeRole)?;
     let member = member.ok_or(DomainError::NotFound("member"))?;
     if member.role == Role::Owner {
         return Err(DomainError::Conflict(

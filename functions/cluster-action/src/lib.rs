@@ -24,7 +24,7 @@ fn action_of(req: &Request) -> Result<MemberAction, ApiError> {
 }
 
 async fn act(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let id = cluster_param(req)?;
     let action = action_of(req)?;
@@ -35,17 +35,17 @@ async fn act(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
 
 async fn attempt(
     api: &Api,
-    caller: &orgs::auth::Caller,
+    caller: &orgs::app::Principal,
     org: &orgs::domain::OrgId,
     id: &orgs::domain::ClusterId,
     action: MemberAction,
 ) -> Result<orgs::domain::Cluster, ApiError> {
-    let (organization, membership) = api.membership_in(org, caller).await?;
+    let (organization, membership) = api.acting_in(org, caller).await?;
     let needs = match action {
         MemberAction::Start | MemberAction::Stop => Action::OperateClusters,
         MemberAction::Terminate => Action::ManageClusters,
     };
-    let grant = authz::check(membership.role, &organization.settings, needs)?;
+    let grant = authz::may(&membership, &organization.settings, needs)?;
     let cluster = api.store.cluster(org, id).await?.ok_or(DomainError::NotFound("cluster"))?;
     Ok(api
         .store

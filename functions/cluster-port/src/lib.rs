@@ -15,13 +15,13 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 }
 
 async fn change(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let id = cluster_param(req)?;
     let port = parse_port(&path_param(req, "port")?)?;
     let open = req.method() == Method::PUT;
-    let (organization, membership) = api.membership_in(&org, &caller).await?;
-    let grant = authz::check(membership.role, &organization.settings, Action::OpenPorts)?;
+    let (organization, membership) = api.acting_in(&org, &caller).await?;
+    let grant = authz::may(&membership, &organization.settings, Action::OpenPorts)?;
     let cluster = api.store.cluster(&org, &id).await?.ok_or(DomainError::NotFound("cluster"))?;
     let changed = api.store.set_port(&cluster, port, open, &membership, &grant, api.now()).await?;
     json(StatusCode::OK, &changed)

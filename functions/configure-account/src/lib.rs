@@ -49,7 +49,7 @@ async fn configure(
         .cloud_account_view(&org, &caller.user_id)
         .await?
         .ok_or(DomainError::NotFound("organization"))?;
-    let grant = authz::check(view.membership.role, &view.organization.settings, Action::ConfigureAccount)?;
+    let grant = authz::may(&view.membership, &view.organization.settings, Action::ConfigureAccount)?;
     let external_id = match view.external_id {
         Some(id) => id,
         None => api.store.ensure_external_id(&org).await?,

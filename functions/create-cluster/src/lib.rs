@@ -44,7 +44,7 @@ async fn attempt(
         .cloud_account_view(&org, &caller.user_id)
         .await?
         .ok_or(DomainError::NotFound("organization"))?;
-    let grant = authz::check(view.membership.role, &view.organization.settings, Action::ManageClusters)?;
+    let grant = authz::may(&view.membership, &view.organization.settings, Action::ManageClusters)?;
     let account = view.account.ok_or_else(|| {
         DomainError::Conflict(
             "this organization has no cloud account yet: the owner or an admin connects one first".into(),

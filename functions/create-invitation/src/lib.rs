@@ -27,7 +27,7 @@ async fn invite(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
         .organization_for_sending(&org, &caller.user_id, &request.email)
         .await?
         .ok_or(DomainError::NotFound("organization"))?;
-    let grant = authz::check(inviter.role, &organization.settings, Action::Invite(request.role))?;
+    let grant = authz::may(&inviter, &organization.settings, Action::Invite(request.role))?;
     let now = api.now();
     let invitation = Invitation::issue(&inviter, request, &organization.settings, now);
     api.store.create_invitation(&inviter, &grant, &invitation, logs, &api.limits, now).await?;

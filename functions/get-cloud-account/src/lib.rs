@@ -22,7 +22,7 @@ async fn read(api: &Api, service: &ServiceIdentity, req: &Request) -> Result<Res
         .cloud_account_view(&org, &caller.user_id)
         .await?
         .ok_or(DomainError::NotFound("organization"))?;
-    authz::check(view.membership.role, &view.organization.settings, Action::Read)?;
+    authz::may(&view.membership, &view.organization.settings, Action::Read)?;
     let external_id = match view.external_id {
         Some(id) => id,
         None => api.store.ensure_external_id(&org).await?,

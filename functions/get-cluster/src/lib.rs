@@ -12,11 +12,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 }
 
 async fn read(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let id = cluster_param(req)?;
-    let (organization, membership) = api.membership_in(&org, &caller).await?;
-    authz::check(membership.role, &organization.settings, Action::Read)?;
+    let (organization, membership) = api.acting_in(&org, &caller).await?;
+    authz::may(&membership, &organization.settings, Action::Read)?;
     let cluster = api.store.cluster(&org, &id).await?.ok_or(DomainError::NotFound("cluster"))?;
     json(lambda_http::http::StatusCode::OK, &cluster)
 }

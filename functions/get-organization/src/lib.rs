@@ -26,7 +26,7 @@ async fn organization(api: &Api, req: &Request) -> Result<Response<Body>, ApiErr
     let mut response = json(
         lambda_http::http::StatusCode::OK,
         &OrganizationView {
-            abilities: orgs::domain::authz::abilities(membership.role, &organization.settings),
+            abilities: orgs::domain::authz::abilities(&membership, &organization.settings),
             settings_version: version.clone(),
             organization,
             role: membership.role,

@@ -19,15 +19,15 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 }
 
 async fn usage(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let now = api.now();
     let to = time_param(req, "to")?.unwrap_or(now);
     let from = time_param(req, "from")?.unwrap_or_else(|| to.plus(time::Duration::days(-DEFAULT_DAYS)));
     let window = Window::new(from, to)?;
     let csv = wants_csv(req);
-    let (organization, membership) = api.membership_in(&org, &caller).await?;
-    authz::check(membership.role, &organization.settings, Action::Read)?;
+    let (organization, membership) = api.acting_in(&org, &caller).await?;
+    authz::may(&membership, &organization.settings, Action::Read)?;
     let report = UsageReport::build(window, &api.store.usage(&org, &window, now).await?);
     if !csv {
         return json(StatusCode::OK, &report);

@@ -18,11 +18,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 }
 
 async fn list(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let id = cluster_param(req)?;
-    let (organization, membership) = api.membership_in(&org, &caller).await?;
-    authz::check(membership.role, &organization.settings, Action::ManageClusterUsers)?;
+    let (organization, membership) = api.acting_in(&org, &caller).await?;
+    authz::may(&membership, &organization.settings, Action::ManageClusterUsers)?;
     let cluster = api.store.cluster(&org, &id).await?.ok_or(DomainError::NotFound("cluster"))?;
     let users = api.store.cluster_users_with_receipts(&cluster).await?;
     json(StatusCode::OK, &ClusterUsers { users })

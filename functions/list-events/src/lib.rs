@@ -13,11 +13,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 }
 
 async fn events(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let paging = page_request(req)?;
-    let (organization, membership) = api.membership_in(&org, &caller).await?;
-    authz::check(membership.role, &organization.settings, Action::ReadEvents)?;
+    let (organization, membership) = api.acting_in(&org, &caller).await?;
+    authz::may(&membership, &organization.settings, Action::ReadEvents)?;
     let page = api.store.events_page(&org, &paging).await?;
     json(lambda_http::http::StatusCode::OK, &EventsPage { events: page.items, next_cursor: page.next_cursor })
 }

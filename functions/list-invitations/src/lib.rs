@@ -26,12 +26,12 @@ fn status(req: &Request) -> Result<Option<InvitationStatus>, ApiError> {
 }
 
 async fn list(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let status = status(req)?;
     let paging = page_request(req)?;
-    let (organization, membership) = api.membership_in(&org, &caller).await?;
-    authz::check(membership.role, &organization.settings, Action::Read)?;
+    let (organization, membership) = api.acting_in(&org, &caller).await?;
+    authz::may(&membership, &organization.settings, Action::Read)?;
     let page = api.store.invitations_page(&org, status, &paging, api.now()).await?;
     let page = page.map(|invitation| ListedInvitation {
         mail: invitation.mail_status(),

@@ -38,7 +38,7 @@ async fn attempt(
     }
     let leaving = remover.user_id == removed.user_id;
     let action = if leaving { Action::Leave } else { Action::RemoveMember };
-    let grant = authz::check(remover.role, &organization.settings, action)?;
+    let grant = authz::may(&remover, &organization.settings, action)?;
     // Leaving rests on nothing but being a member, which the delete itself requires.
     let grant = (!leaving).then_some(grant);
     api.store.remove_member(&remover, grant.as_ref(), &removed, api.now()).await?;

@@ -20,7 +20,7 @@ async fn rename(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let org = org_param(req)?;
     let body: Rename = json_body(req)?;
     let (organization, actor) = api.membership_in(&org, &caller).await?;
-    let grant = authz::check(actor.role, &organization.settings, Action::Rename)?;
+    let grant = authz::may(&actor, &organization.settings, Action::Rename)?;
     if organization.name != body.name.as_str() {
         api.store.rename(&actor, &grant, &organization.name, &body.name, api.now()).await?;
     }

@@ -31,7 +31,7 @@ async fn resend(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     } else {
         Action::ResendInvitation
     };
-    let grant = authz::check(actor.role, &organization.settings, action)?;
+    let grant = authz::may(&actor, &organization.settings, action)?;
     invitation.check_revocable()?;
     let now = api.now();
     let resent = api

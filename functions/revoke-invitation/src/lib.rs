@@ -30,7 +30,7 @@ async fn revoke(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     let grant = if invitation.invited_by == caller.user_id {
         None
     } else {
-        Some(authz::check(actor.role, &organization.settings, Action::RevokeInvitation)?)
+        Some(authz::may(&actor, &organization.settings, Action::RevokeInvitation)?)
     };
     invitation.check_revocable()?;
     api.store.revoke_invitation(&actor, grant.as_ref(), &invitation, api.now()).await?;

@@ -15,11 +15,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 }
 
 async fn revoke(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let id = cluster_param(req)?;
-    let (organization, membership) = api.membership_in(&org, &caller).await?;
-    let grant = authz::check(membership.role, &organization.settings, Action::ManageClusterUsers)?;
+    let (organization, membership) = api.acting_in(&org, &caller).await?;
+    let grant = authz::may(&membership, &organization.settings, Action::ManageClusterUsers)?;
     let cluster = api.store.cluster(&org, &id).await?.ok_or(DomainError::NotFound("cluster"))?;
     let revoked = api.store.revoke_nodes(&membership, &grant, &cluster, api.now()).await?;
     json(StatusCode::OK, &RevokedNodes { cluster_id: id, revoked: revoked as u64 })

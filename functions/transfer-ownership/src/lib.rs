@@ -24,7 +24,7 @@ async fn transfer(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> 
     let (organization, [owner, member]) =
         api.store.organization_with(&org, [&caller.user_id, &new_owner]).await?;
     let (organization, owner) = organization.zip(owner).ok_or(DomainError::NotFound("organization"))?;
-    authz::check(owner.role, &organization.settings, Action::TransferOwnership)?;
+    authz::may(&owner, &organization.settings, Action::TransferOwnership)?;
     if new_owner == caller.user_id {
         return Err(DomainError::Conflict("you already own this organization".into()).into());
     }

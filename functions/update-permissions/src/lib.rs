@@ -27,7 +27,7 @@ async fn update(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
     };
     let attempt = || async {
         let (organization, actor) = api.membership_in(&org, &caller).await?;
-        let grant = authz::check(actor.role, &organization.settings, Action::UpdateSettings)?;
+        let grant = authz::may(&actor, &organization.settings, Action::UpdateSettings)?;
         if let Some(tag) = if_match
             && !organization.settings.matches(tag)
         {

@@ -40,15 +40,36 @@ pub enum EventAction {
     /// An owner or admin revoked every node credential of a cluster (`details.nodes`: how many
     /// nodes were enrolled); the nodes enroll again.
     NodeCredentialsRevoked,
+    /// An owner or admin made a service account (`details.service_account_id`, `details.name`).
+    ServiceAccountCreated,
+    /// An owner or admin deleted a service account and its keys (`details.keys_revoked`).
+    ServiceAccountDeleted,
+    /// An owner or admin made an API key for a service account (`details.key_id`,
+    /// `details.scopes`, `details.expires_at`).
+    ApiKeyCreated,
+    /// An owner or admin revoked an API key (`details.key_id`).
+    ApiKeyRevoked,
 }
 
-/// Who acted: a member (`{"user_id", "email"}`), or the service itself (`{"service": "credits"}`:
-/// the scheduled job, an operator's grant).
+/// Who acted: a member (`{"user_id", "email"}`), a service account through one of its keys
+/// (`{"service_account_id", "service_account", "key_id"}`), or the service itself
+/// (`{"service": "credits"}`: the scheduled job, an operator's grant).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Actor {
-    Member { user_id: UserId, email: Email },
-    Service { service: String },
+    Member {
+        user_id: UserId,
+        email: Email,
+    },
+    ServiceAccount {
+        service_account_id: super::ServiceAccountId,
+        /// Its name when it acted.
+        service_account: String,
+        key_id: super::api_keys::KeyId,
+    },
+    Service {
+        service: String,
+    },
 }
 
 /// Who or what the action was about. Empty for changes to the organization itself.

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::{DomainError, InviteRole, Permission, Role, Settings};
+use super::{DomainError, InviteRole, Membership, Permission, Role, Settings};
 
 /// What a member asks to do in their organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +41,13 @@ pub enum Action {
     OpenPorts,
     /// See who has an account on a cluster, and rotate its agent's token.
     ManageClusterUsers,
+    /// Make and delete service accounts, and make and revoke their API keys.
+    ManageServiceAccounts,
 }
 
 impl Action {
     /// Every action, for the printed table.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::Read,
         Action::Invite(InviteRole::Member),
         Action::Invite(InviteRole::Admin),
@@ -63,6 +65,7 @@ impl Action {
         Action::ManageClusters,
         Action::OpenPorts,
         Action::ManageClusterUsers,
+        Action::ManageServiceAccounts,
     ];
 
     /// The action's name on the wire (the organization view's `abilities`).
@@ -85,6 +88,7 @@ impl Action {
             Action::ManageClusters => "manage_clusters",
             Action::OpenPorts => "open_ports",
             Action::ManageClusterUsers => "manage_cluster_users",
+            Action::ManageServiceAccounts => "manage_service_accounts",
         }
     }
 
@@ -119,6 +123,7 @@ impl fmt::Display for Action {
             Action::ManageClusters => "create and terminate clusters",
             Action::OpenPorts => "open and close ports",
             Action::ManageClusterUsers => "manage a cluster's users and agent",
+            Action::ManageServiceAccounts => "manage service accounts and API keys",
         })
     }
 }
@@ -144,13 +149,14 @@ impl Grant {
     }
 }
 
-/// What a member with `role` may do in an organization with `settings`: every action, allowed
-/// or with the refusal's words, so that a client can show (not decide) the same answer.
-pub fn abilities(role: Role, settings: &Settings) -> Vec<Ability> {
+/// What `actor` (a member, or a key standing in for one) may do in an organization with
+/// `settings`: every action, allowed or with the refusal's words, so that a client can show (not
+/// decide) the same answer.
+pub fn abilities(actor: &Membership, settings: &Settings) -> Vec<Ability> {
     Action::ALL
         .iter()
         .map(|&action| {
-            let refusal = check(role, settings, action).err();
+            let refusal = may(actor, settings, action).err();
             Ability {
                 action: action.key(),
                 allowed: refusal.is_none(),
@@ -169,7 +175,7 @@ pub struct Ability {
     /// `read`, `invite_member`, `invite_admin`, `resend_invitation`, `revoke_invitation`,
     /// `remove_member`, `change_role`, `transfer_ownership`, `leave`, `update_settings`,
     /// `rename`, `read_events`, `configure_account`, `operate_clusters`, `manage_clusters`,
-    /// `open_ports` or `manage_cluster_users`.
+    /// `open_ports`, `manage_cluster_users` or `manage_service_accounts`.
     pub action: &'static str,
     pub allowed: bool,
     /// Why not, in words, when not.
@@ -177,9 +183,27 @@ pub struct Ability {
     pub reason: Option<String>,
 }
 
+/// Whether `actor` may do `action` in an organization with `settings`: a member by the table
+/// below ([`check`]), a service account's key by its scopes alone. Every function asks this.
+pub fn may(actor: &Membership, settings: &Settings, action: Action) -> Result<Grant, DomainError> {
+    match &actor.key {
+        // The grant of a key rests on the key itself (the store's condition that it is still in
+        // force), not on a role.
+        Some(key) if key.scopes.allows(action) => Ok(Grant::roles_only(MEMBER)),
+        Some(_) if !action.keyable() => {
+            Err(DomainError::Forbidden(format!("an API key cannot {action}: only people may")))
+        }
+        Some(_) => Err(DomainError::Forbidden(format!(
+            "this API key's scopes do not include {} ({action})",
+            action.key()
+        ))),
+        None => check(actor.role, settings, action),
+    }
+}
+
 /// Whether a member with `role` may do `action` in an organization with `settings`; the refusal
 /// says who may.
-pub fn check(role: Role, settings: &Settings, action: Action) -> Result<Grant, DomainError> {
+pub(crate) fn check(role: Role, settings: &Settings, action: Action) -> Result<Grant, DomainError> {
     let by_role = match action {
         Action::Read | Action::OperateClusters => EVERYONE,
         Action::TransferOwnership => OWNER,
@@ -277,6 +301,7 @@ mod tests {
             (Action::ManageClusters, vec![1, 1, 0, 0, 1, 0]),
             (Action::OpenPorts, vec![1, 1, 0, 0, 0, 1]),
             (Action::ManageClusterUsers, vec![1, 1, 0, 0, 0, 0]),
+            (Action::ManageServiceAccounts, vec![1, 1, 0, 0, 0, 0]),
         ];
         assert_eq!(table, expected);
     }

@@ -358,6 +358,7 @@ mod tests {
             email: Email::parse("bob@example.com").expect("email"),
             role,
             joined_at: Timestamp::from_datetime(time::OffsetDateTime::UNIX_EPOCH),
+            key: None,
         }
     }
 

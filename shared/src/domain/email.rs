@@ -36,6 +36,12 @@ impl Email {
     /// empty parts, spaces, quotes, a domain without a dot, or more than 254 octets. A non-ASCII
     /// domain is converted to its `xn--` form (IDNA, UTS 46), which is what is stored, compared
     /// and mailed.
+    /// The address a service account's stand-in membership carries: no mail is ever sent to it
+    /// (`.invalid` cannot resolve), and no person can hold it.
+    pub fn of_service_account(id: &super::ServiceAccountId) -> Self {
+        Self(format!("{id}@service-accounts.invalid"))
+    }
+
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let trimmed = raw.trim();
         if let Some(c) = trimmed.chars().find(|c| is_invisible(*c)) {

@@ -25,6 +25,10 @@ pub enum DomainError {
     /// The request was conditional (`If-Match`) on a version that is no longer current.
     #[error("{0}")]
     PreconditionFailed(String),
+    /// The credential stopped being valid while the request ran (an API key revoked between the
+    /// read and the write).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The thing existed but its time is over (an expired invitation).
     #[error("{0}")]
     Gone(String),

@@ -28,6 +28,12 @@ impl UserId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The principal a service account acts as: `sa:` and its id (no identity provider's
+    /// subject has a colon).
+    pub fn of_service_account(id: &ServiceAccountId) -> Self {
+        Self(format!("sa:{id}"))
+    }
 }
 
 impl TryFrom<String> for UserId {
@@ -100,6 +106,11 @@ uuid_id!(
     /// An invitation's id, as it appears in the accept and decline URLs.
     InvitationId,
     "invitation id"
+);
+uuid_id!(
+    /// A service account's id.
+    ServiceAccountId,
+    "service account id"
 );
 uuid_id!(
     /// A cluster's id: time-ordered (UUIDv7), so an organization's clusters list oldest first.

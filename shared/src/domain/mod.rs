@@ -1,5 +1,6 @@
 //! Newtypes and rules of the organizations domain. Nothing here knows about DynamoDB or HTTP.
 
+pub mod api_keys;
 pub mod audit;
 pub mod authz;
 mod cloud;
@@ -30,7 +31,7 @@ pub use cluster_users::{
 pub use credits::{Balance, CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;
 pub use error::{DomainError, Source};
-pub use ids::{ClusterId, InvitationId, OrgId, UserId};
+pub use ids::{ClusterId, InvitationId, OrgId, ServiceAccountId, UserId};
 pub use model::{
     Delivery, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus, Member, Membership,
     NewInvitation, Organization, User,

@@ -62,12 +62,38 @@ pub struct Membership {
     pub email: Email,
     pub role: Role,
     pub joined_at: Timestamp,
+    /// Set when a service account's key acts, not a person: what it may do is the key's scopes
+    /// ([`crate::domain::authz::may`]), and writes rest on the key, not on a member's role.
+    #[serde(skip)]
+    pub key: Option<super::api_keys::KeyUse>,
 }
 
 impl Membership {
     /// The member as the audit log names them when they act.
     pub fn actor(&self) -> Actor {
-        Actor::Member { user_id: self.user_id.clone(), email: self.email.clone() }
+        match &self.key {
+            Some(key) => Actor::ServiceAccount {
+                service_account_id: key.service_account_id,
+                service_account: key.service_account.clone(),
+                key_id: key.key_id.clone(),
+            },
+            None => Actor::Member { user_id: self.user_id.clone(), email: self.email.clone() },
+        }
+    }
+
+    /// The stand-in membership of a service account's key: the principal `sa:{id}` (what a
+    /// cluster's `started_by` shows), the least role, and the key's scopes.
+    pub fn of_key(org_name: String, key: super::api_keys::KeyUse) -> Self {
+        let id = key.service_account_id;
+        Self {
+            org_id: key.org_id,
+            org_name,
+            user_id: UserId::of_service_account(&id),
+            email: Email::of_service_account(&id),
+            role: Role::Member,
+            joined_at: key.created_at,
+            key: Some(key),
+        }
     }
 }
 
@@ -282,6 +308,7 @@ mod tests {
             email: Email::parse("alice@example.com")?,
             role: Role::Owner,
             joined_at: now(),
+            key: None,
         })
     }
 

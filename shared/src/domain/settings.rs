@@ -58,6 +58,10 @@ pub struct Settings {
     /// Plain members may open and close service ports.
     pub members_can_open_ports: bool,
     pub invitation_ttl_days: TtlDays,
+    /// The longest an API key of the organization's service accounts may last, in days (1 to
+    /// 366; 90 when not given).
+    #[serde(default)]
+    pub api_key_max_days: super::api_keys::KeyDays,
 }
 
 impl Settings {
@@ -91,6 +95,7 @@ impl Default for Settings {
             members_can_manage_clusters: true,
             members_can_open_ports: false,
             invitation_ttl_days: TtlDays::DEFAULT,
+            api_key_max_days: super::api_keys::KeyDays::DEFAULT_MAX,
         }
     }
 }

@@ -9,7 +9,8 @@ use lambda_http::{Body, Request, Response, run_concurrent, service_fn};
 use crate::auth::{Caller, Verifier};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, AuthConfig, ConfigError, Limits, Pricing};
-use crate::domain::Timestamp;
+use crate::domain::api_keys::{ApiKey, KeyId};
+use crate::domain::{DomainError, Timestamp};
 use crate::http::ApiError;
 use crate::store::Store;
 
@@ -78,11 +79,72 @@ impl Api {
         Ok(user)
     }
 
-    /// The verified caller of this request, or 401.
+    /// The verified person calling, or 401. An API key is refused here (403): operations that
+    /// act for a person (their dashboard, their keys, members and roles) take people only.
     pub async fn authenticate(&self, req: &Request) -> Result<Caller, ApiError> {
-        let header = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        self.verifier.verify(header).await
+        match self.principal(req).await? {
+            Principal::Person(caller) => Ok(caller),
+            Principal::Key { .. } => Err(ApiError::from(DomainError::Forbidden(
+                "an API key cannot use this operation: it acts for a person".into(),
+            ))),
+        }
     }
+
+    /// Who calls: a person's JWT, or a service account's key (`Authorization: Bearer ocak_...`),
+    /// told apart here and nowhere else. A key is checked for its form and checksum without any
+    /// read (a typo is a 401 at once); whether it is in force is read with the organization
+    /// ([`Api::acting_in`]).
+    pub async fn principal(&self, req: &Request) -> Result<Principal, ApiError> {
+        let header = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+        match token.map(str::trim) {
+            Some(token) if ApiKey::looks_like(token) => match ApiKey::presented(token) {
+                Some((key_id, key)) => Ok(Principal::Key { key_id, key }),
+                None => Err(ApiError::unauthorized("the API key is malformed")),
+            },
+            _ => Ok(Principal::Person(self.verifier.verify(header).await?)),
+        }
+    }
+
+    /// The organization and who acts in it: the person's membership, or the stand-in membership
+    /// of a key in force (its scopes), in one strongly consistent round trip. 404 for a person
+    /// who is not a member; 401 for a key that is not one of the organization's keys in force
+    /// (unknown, revoked, expired: the same answer). A key's use is recorded at most once a
+    /// minute.
+    pub async fn acting_in(
+        &self,
+        org: &crate::domain::OrgId,
+        who: &Principal,
+    ) -> Result<(crate::domain::Organization, crate::domain::Membership), ApiError> {
+        let (key_id, key) = match who {
+            Principal::Person(caller) => return self.membership_in(org, caller).await,
+            Principal::Key { key_id, key } => (key_id, key),
+        };
+        let now = self.now();
+        match self.store.organization_for_key(org, key_id, key, now).await? {
+            Ok((organization, membership)) => {
+                if let Some(used) = &membership.key
+                    && let Err(e) = self.store.record_key_use(used, now).await
+                {
+                    tracing::warn!(key_id = %key_id, error = %crate::telemetry::chain(&e), "a key's use was not recorded");
+                }
+                Ok((organization, membership))
+            }
+            Err(refusal) => {
+                tracing::info!(key_id = %key_id, ?refusal, "an API key was refused");
+                Err(ApiError::unauthorized("the API key is not valid"))
+            }
+        }
+    }
+}
+
+/// Who a request comes from.
+#[derive(Debug)]
+pub enum Principal {
+    /// A person, by their identity provider's token.
+    Person(Caller),
+    /// A service account, by one of its keys (form and checksum checked, not yet looked up).
+    Key { key_id: KeyId, key: ApiKey },
 }
 
 /// How often a request reads again after losing a race ([`crate::domain::DomainError::Stale`]).

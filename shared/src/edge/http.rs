@@ -138,6 +138,7 @@ impl From<DomainError> for ApiError {
                 Self { stale: true, ..Self::new(StatusCode::CONFLICT, "conflict", e.to_string()) }
             }
             DomainError::Gone(detail) => Self::new(StatusCode::GONE, "gone", detail),
+            DomainError::Unauthorized(detail) => Self::unauthorized(detail),
             DomainError::PreconditionFailed(detail) => {
                 Self::new(StatusCode::PRECONDITION_FAILED, "precondition_failed", detail)
             }
@@ -297,6 +298,7 @@ mod tests {
             (DomainError::Conflict("x".into()), 409),
             (DomainError::Stale("the member"), 409),
             (DomainError::Gone("x".into()), 410),
+            (DomainError::Unauthorized("x".into()), 401),
             (DomainError::PreconditionFailed("x".into()), 412),
             (DomainError::TooMany { detail: "x".into(), retry_after_seconds: 60 }, 429),
             (DomainError::Unprocessable("x".into()), 422),

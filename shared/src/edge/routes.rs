@@ -5,6 +5,7 @@
 
 use crate::contract::openapi::{Answer, Caller, Operation, PAGE, Query, of, op};
 use crate::contract::*;
+use crate::domain::api_keys::ServiceAccount;
 use crate::domain::{
     Acknowledged, Cluster, ClusterSpec, Invitation, Member, Organization, Settings, SshKey, UsageReport,
     UserChanges,
@@ -175,7 +176,7 @@ pub const OPERATIONS: &[Operation] = &[
         "listMembers",
         "members",
         "A page of members, by user id.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "A page of members (user_id, email, role, joined_at) by user id, and `next_cursor`.",
@@ -239,7 +240,7 @@ pub const OPERATIONS: &[Operation] = &[
         "listInvitations",
         "invitations",
         "A page of the organization's invitations, newest first.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "A page of invitations, newest first, each with `status` (`pending`, `accepted`, `declined`, \
@@ -336,7 +337,7 @@ pub const OPERATIONS: &[Operation] = &[
         "listEvents",
         "audit",
         "A page of the audit log, newest first (owner, admins).",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "The audit log, newest first: `action`, `actor`, `subject`, `details`, `at`; owners and \
@@ -352,7 +353,7 @@ pub const OPERATIONS: &[Operation] = &[
         "getUsage",
         "usage",
         "Hours, instance-hours and credits per cluster, per member and in total.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "Every member: `hours`, `instance_hours` and `credits` per cluster, per member (who started \
@@ -412,7 +413,7 @@ pub const OPERATIONS: &[Operation] = &[
         "listClusters",
         "clusters",
         "A page of the organization's clusters.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "Every member sees every cluster of the organization: state, instances, `created_by`, \
@@ -447,7 +448,7 @@ pub const OPERATIONS: &[Operation] = &[
         "getCluster",
         "clusters",
         "One cluster.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "Every member sees every cluster of the organization: state, instances, `created_by`, \
@@ -461,7 +462,7 @@ pub const OPERATIONS: &[Operation] = &[
         "startCluster",
         "clusters",
         "Start a stopped cluster.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "202 with the cluster in `starting`, `stopping` or `terminating`; every member starts and \
@@ -478,7 +479,7 @@ pub const OPERATIONS: &[Operation] = &[
         "stopCluster",
         "clusters",
         "Stop a running cluster.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "202 with the cluster in `starting`, `stopping` or `terminating`; every member starts and \
@@ -495,7 +496,7 @@ pub const OPERATIONS: &[Operation] = &[
         "terminateCluster",
         "clusters",
         "Terminate a cluster for good.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "202 with the cluster in `starting`, `stopping` or `terminating`; every member starts and \
@@ -513,7 +514,7 @@ pub const OPERATIONS: &[Operation] = &[
         "openPort",
         "clusters",
         "Open a TCP port of the cluster to the world.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "200 with the cluster's `open_ports`; owners and admins, and members while \
@@ -530,7 +531,7 @@ pub const OPERATIONS: &[Operation] = &[
         "closePort",
         "clusters",
         "Close a TCP port of the cluster.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "200 with the cluster's `open_ports`; owners and admins, and members while \
@@ -547,7 +548,7 @@ pub const OPERATIONS: &[Operation] = &[
         "listClusterUsers",
         "cluster users",
         "The cluster's accounts and whether the cluster applied them (owner, admins).",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "Owners and admins: every account on the cluster (managed user management): `role` (`admin` \
@@ -563,7 +564,7 @@ pub const OPERATIONS: &[Operation] = &[
         "revokeNodeCredentials",
         "cluster users",
         "Revoke every node credential of the cluster (owner, admins).",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "Owners and admins: every enrolled node's credential stops working at once, and each node \
@@ -571,6 +572,84 @@ pub const OPERATIONS: &[Operation] = &[
          nodes. In the audit log.",
     )
     .answers(200, Answer::Json(of::<RevokedNodes>))
+    .problems(&[403]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/service-accounts",
+        "list-service-accounts",
+        "listServiceAccounts",
+        "service accounts",
+        "The organization's service accounts and their keys (owner, admins).",
+        Caller::User,
+    )
+    .describe(
+        "Owners and admins: every service account, oldest first, with its keys (their ids, scopes, \
+         expiry and last use; never the keys), and the limits and scopes there are.",
+    )
+    .answers(200, Answer::Json(of::<ServiceAccounts>))
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/service-accounts",
+        "create-service-account",
+        "createServiceAccount",
+        "service accounts",
+        "Make a service account: an identity the organization owns, for automation (owner, admins).",
+        Caller::User,
+    )
+    .describe(
+        "201 with the account, which belongs to the organization and keeps working when its \
+         creator leaves; 409 past 20; 400 for a name that is empty or over 64 characters, or a \
+         description over 280. In the audit log.",
+    )
+    .example(r#"{"name": "nightly-ci", "description": "Starts the ETL cluster every night"}"#)
+    .body(of::<NewServiceAccount>)
+    .answers(201, Answer::Json(of::<ServiceAccount>))
+    .problems(&[403]),
+    op(
+        "DELETE",
+        "/v1/organizations/{org_id}/service-accounts/{service_account_id}",
+        "delete-service-account",
+        "deleteServiceAccount",
+        "service accounts",
+        "Delete a service account and every key it holds (owner, admins).",
+        Caller::User,
+    )
+    .describe("204; its keys stop working at once (401). 404 for no such account. In the audit log.")
+    .answers(204, Answer::Empty)
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/service-accounts/{service_account_id}/keys",
+        "create-api-key",
+        "createApiKey",
+        "service accounts",
+        "Make an API key for a service account, with scopes and an expiry (owner, admins).",
+        Caller::User,
+    )
+    .describe(
+        "201 with the key, shown this once (only its SHA-256 is kept). Scopes are actions of the \
+         authorization table a key may hold (`read`, `read_events`, `operate_clusters`, \
+         `manage_clusters`, `open_ports`, `manage_cluster_users`); never members, roles, \
+         ownership, settings, the cloud account, or service accounts. 400 for an unknown scope or \
+         a lifetime past the organization's `api_key_max_days`; 404 for no such account; 409 past \
+         5 keys (expired ones count until revoked). In the audit log.",
+    )
+    .example(r#"{"scopes": ["read", "operate_clusters"], "expires_in_days": 30}"#)
+    .body(of::<NewApiKey>)
+    .answers(201, Answer::Json(of::<CreatedApiKey>))
+    .problems(&[403]),
+    op(
+        "DELETE",
+        "/v1/organizations/{org_id}/service-accounts/{service_account_id}/keys/{api_key_id}",
+        "revoke-api-key",
+        "revokeApiKey",
+        "service accounts",
+        "Revoke an API key (owner, admins).",
+        Caller::User,
+    )
+    .describe("204; the key stops working at once (401). 404 for no such key of that account. In the audit log.")
+    .answers(204, Answer::Empty)
     .problems(&[403]),
     op(
         "POST",

@@ -136,7 +136,7 @@ impl Store {
             .with("region", account.region.as_str())
             .with("account_id", &account.account_id);
         let tx = Tx::new().update(ACCOUNT, update).put(EVENT, self.event_put(&event)?);
-        let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
+        let tx = self.still_granted(tx, org, actor, grant)?;
         let result = self.commit("cloud account", tx).await;
         let Err(e) = result else { return Ok(()) };
         let live = e.failed(ACCOUNT);

@@ -83,7 +83,7 @@ impl Store {
             .update(ACCOUNT, count)
             .update(CREDITS, self.take_hold(org, &funds, hold)?)
             .put(EVENT, self.event_put(&event)?);
-        let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
+        let tx = self.still_granted(tx, org, actor, grant)?;
         self.commit("cluster creation", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(CREDITS) {
@@ -258,7 +258,7 @@ impl Store {
             .with("port", port)
             .with("open", open);
         let tx = Tx::new().update(CLUSTER, update).put(EVENT, self.event_put(&event)?);
-        let tx = self.still_granted(tx, org, &member.user_id, grant)?;
+        let tx = self.still_granted(tx, org, member, grant)?;
         self.commit("port change", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(CLUSTER) {
@@ -448,7 +448,7 @@ impl Store {
                 let event = AuditEvent::new(*org, member.actor(), EventAction::ClusterActionRequested, now)
                     .with("action", transition.as_str());
                 tx = tx.put(EVENT, self.event_put(&about(event))?);
-                tx = self.still_granted(tx, org, &member.user_id, grant)?;
+                tx = self.still_granted(tx, org, member, grant)?;
             }
             Requester::Service(service, action) => {
                 let actor = Actor::Service { service: service.to_owned() };

@@ -16,13 +16,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema;
 
-/// A document path: an attribute, or a member of a map attribute (`account.role_arn`).
+/// A document path: an attribute, or a member of a map attribute (`account.role_arn`, or
+/// `keys.{key_id}` where the member's name is data).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Path(Vec<&'static str>);
+pub(crate) struct Path(Vec<std::borrow::Cow<'static, str>>);
 
 /// The attribute `name` of an item.
 pub(crate) fn attr(name: &'static str) -> Path {
-    Path(vec![name])
+    Path(vec![name.into()])
 }
 
 /// "The item exists": its partition key is present.
@@ -38,7 +39,14 @@ pub(crate) fn absent() -> Cond {
 impl Path {
     /// The member `name` of this map attribute.
     pub(crate) fn dot(mut self, name: &'static str) -> Path {
-        self.0.push(name);
+        self.0.push(name.into());
+        self
+    }
+
+    /// The member of this map attribute whose name is `key` (an id): always a placeholder, so
+    /// any string is safe here.
+    pub(crate) fn entry(mut self, key: impl Into<String>) -> Path {
+        self.0.push(std::borrow::Cow::Owned(key.into()));
         self
     }
 

@@ -10,7 +10,7 @@ use super::expr::attr;
 use super::keys;
 use super::plumbing::{Cancelled, Tx, built, key, stored};
 use crate::domain::authz::Grant;
-use crate::domain::{DomainError, OrgId, Role, UserId};
+use crate::domain::{DomainError, Membership, OrgId, Role, UserId};
 
 /// The names of the authorization conditions every write that rests on a [`Grant`] carries.
 pub(super) const ACTOR_ROLE: &str = "actor's role";
@@ -23,9 +23,14 @@ impl Store {
         &self,
         tx: Tx,
         org: &OrgId,
-        user: &UserId,
+        actor: &Membership,
         grant: &Grant,
     ) -> Result<Tx, DomainError> {
+        // A key's grant is its scopes, which never change: the key must still be there.
+        if let Some(key) = &actor.key {
+            return Ok(tx.check(super::service_accounts::KEY_IN_FORCE, self.key_in_force(key)?));
+        }
+        let user = &actor.user_id;
         let roles = grant.roles.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
         let check = attr("role").is_in(roles).onto(
             self.condition(key(keys::org_pk(org), keys::member_sk(user)))
@@ -58,7 +63,9 @@ impl Store {
 /// The refusal of a write whose actor lost what their grant rested on meanwhile: removed, the
 /// organization is none of their business any more (404); demoted, 403.
 pub(super) fn lost_grant(c: &Cancelled, what: &str) -> Option<DomainError> {
-    if c.failed(ACTOR_ROLE) {
+    if c.failed(super::service_accounts::KEY_IN_FORCE) {
+        Some(DomainError::Unauthorized("the API key is not valid".into()))
+    } else if c.failed(ACTOR_ROLE) {
         Some(match c.old_item(ACTOR_ROLE) {
             Some(_) => DomainError::Forbidden(format!("your role no longer allows you to {what}")),
             None => DomainError::NotFound("organization"),

@@ -56,7 +56,7 @@ impl Store {
             .put(INVITATION, self.put(to_item(&InvitationItem::from(invitation))?, absent())?)
             .put(SLOT, slot)
             .put(EVENT, self.event_put(&event)?);
-        let tx = self.still_granted(tx, &inviter.org_id, &inviter.user_id, grant)?;
+        let tx = self.still_granted(tx, &inviter.org_id, inviter, grant)?;
         self.commit_with_logs("invitation", tx, inviter, &invitation.email, logs, limits, now).await.map_err(
             |e| {
                 e.explain(|c| {
@@ -205,6 +205,7 @@ impl Store {
             email: user.email.clone(),
             role: invitation.role.into(),
             joined_at: now,
+            key: None,
         };
         let slot = built(
             self.put_if(
@@ -298,7 +299,7 @@ impl Store {
             now,
         )?;
         if let Some(grant) = grant {
-            tx = self.still_granted(tx, &actor.org_id, &actor.user_id, grant)?;
+            tx = self.still_granted(tx, &actor.org_id, actor, grant)?;
         }
         self.commit("revocation", tx).await.map_err(|e| {
             e.explain(|c| {
@@ -367,7 +368,7 @@ impl Store {
             .about_invitation(invitation.invitation_id, &invitation.email)
             .with("expires_at", resent.expires_at);
         let tx = Tx::new().update(INVITATION, update).put(SLOT, slot).put(EVENT, self.event_put(&event)?);
-        let tx = self.still_granted(tx, &actor.org_id, &actor.user_id, grant)?;
+        let tx = self.still_granted(tx, &actor.org_id, actor, grant)?;
         let logs = self.rate_logs(&actor.org_id, &actor.user_id, &invitation.email).await?;
         self.commit_with_logs("resend", tx, actor, &invitation.email, logs, limits, now).await.map_err(
             |e| {

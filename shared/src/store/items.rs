@@ -52,10 +52,12 @@ pub enum Entity {
     UidCounter,
     /// A person's SSH public keys.
     SshKeys,
+    /// An organization's service accounts and their API keys.
+    ServiceAccounts,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 19] = [
+    pub const ALL: [Entity; 20] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -75,6 +77,7 @@ impl Entity {
         Entity::Login,
         Entity::UidCounter,
         Entity::SshKeys,
+        Entity::ServiceAccounts,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -99,6 +102,7 @@ impl Entity {
             Entity::Login => "login",
             Entity::UidCounter => "uid_counter",
             Entity::SshKeys => "ssh_keys",
+            Entity::ServiceAccounts => "service_accounts",
         }
     }
 }
@@ -254,6 +258,7 @@ impl From<MemberItem> for Membership {
             email: i.email,
             role: i.role,
             joined_at: i.joined_at,
+            key: None,
         }
     }
 }

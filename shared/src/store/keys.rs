@@ -55,6 +55,9 @@ pub fn invitation_gsi_pk(email: &Email) -> String {
 
 pub const CLOUD_ACCOUNT_SK: &str = "CLOUD_ACCOUNT";
 
+/// An organization's service accounts and their keys.
+pub const SERVICE_ACCOUNTS_SK: &str = "SERVICE_ACCOUNTS";
+
 /// GSI1 key of every live cluster, which reconciliation walks.
 pub const LIVE_CLUSTERS: &str = "CLUSTERS#LIVE";
 

@@ -61,7 +61,7 @@ impl Store {
             .delete(SLOT, delete_slot)
             .put(EVENT, self.event_put(&event)?);
         if let Some(grant) = grant {
-            tx = self.still_granted(tx, org, &remover.user_id, grant)?;
+            tx = self.still_granted(tx, org, remover, grant)?;
         }
         let why = Withdrawal {
             actor: remover.actor(),
@@ -187,7 +187,7 @@ impl Store {
             .with("to", role.as_str());
         let mut tx = Tx::new().update(TARGET, update).put(EVENT, self.event_put(&event)?);
         if let Some(grant) = grant {
-            tx = self.still_granted(tx, org, &actor.user_id, grant)?;
+            tx = self.still_granted(tx, org, actor, grant)?;
         }
         let why = Withdrawal { actor: actor.actor(), reason: Some("inviter_demoted") };
         let tx = self.revoke_into(tx, org, with_change, &why, now)?;

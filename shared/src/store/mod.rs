@@ -17,7 +17,7 @@
 //! - [`grants`]: the conditions a write that rests on a grant carries, and the refusal when one
 //!   was lost.
 //! - one file per aggregate: [`users`], [`organizations`], [`invitations`], [`members`],
-//!   [`cloud`], [`clusters`], [`cluster_users`], [`linux`] (members' uids and logins), [`ssh_keys`], [`credits`], [`limits`] (the rate limits'
+//!   [`cloud`], [`clusters`], [`cluster_users`], [`linux`] (members' uids and logins), [`ssh_keys`], [`service_accounts`] (and their API keys), [`credits`], [`limits`] (the rate limits'
 //!   logs), [`pages`] (cursors).
 //!
 //! Cost: no Scan exists. Most mutations are one read round trip (a BatchGetItem) and one write;
@@ -43,6 +43,7 @@ mod organizations;
 mod pages;
 mod plumbing;
 pub mod schema;
+mod service_accounts;
 mod ssh_keys;
 pub mod stream;
 mod users;

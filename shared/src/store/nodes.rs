@@ -321,7 +321,7 @@ impl Store {
             if i == 0 {
                 tx = tx.put(super::organizations::EVENT, self.event_put(&event)?);
             }
-            let tx = self.still_granted(tx, org, &member.user_id, grant)?;
+            let tx = self.still_granted(tx, org, member, grant)?;
             self.commit("node revocation", tx).await.map_err(|e| {
                 e.explain(|c| {
                     if c.failed("cluster") {

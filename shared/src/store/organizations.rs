@@ -180,7 +180,7 @@ impl Store {
             event = event.with(&name, format!("{old} -> {new}"));
         }
         let tx = Tx::new().update(ORGANIZATION, update).put(EVENT, self.event_put(&event)?);
-        let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
+        let tx = self.still_granted(tx, org, actor, grant)?;
         self.commit("settings change", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(ACTOR_ROLE) {
@@ -216,7 +216,7 @@ impl Store {
             .with("from", from)
             .with("to", name);
         let tx = Tx::new().update(ORGANIZATION, update).put(EVENT, self.event_put(&event)?);
-        let tx = self.still_granted(tx, org, &actor.user_id, grant)?;
+        let tx = self.still_granted(tx, org, actor, grant)?;
         self.commit("rename", tx).await.map_err(|e| {
             e.explain(|c| {
                 if c.failed(ACTOR_ROLE) {
@@ -247,6 +247,7 @@ impl Store {
             email: owner.email.clone(),
             role: Role::Owner,
             joined_at: organization.created_at,
+            key: None,
         };
         let event = AuditEvent::new(
             organization.org_id,

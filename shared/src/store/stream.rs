@@ -154,6 +154,7 @@ mod tests {
             email: Email::parse("bob@example.com").expect("email"),
             role,
             joined_at: Timestamp::from_datetime(time::macros::datetime!(2026-11-28 12:00 UTC)),
+            key: None,
         };
         serde_dynamo::to_item(items::MemberItem::from(&m)).expect("item")
     }

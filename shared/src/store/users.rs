@@ -50,6 +50,7 @@ impl Store {
             email: email.clone(),
             role: Role::Owner,
             joined_at: now,
+            key: None,
         };
         let event =
             AuditEvent::new(organization.org_id, membership.actor(), EventAction::OrganizationCreated, now)

@@ -186,6 +186,7 @@ mod tests {
             email: Email::parse("alice@example.com")?,
             role: Role::Owner,
             joined_at: Timestamp::from_datetime(datetime!(2026-11-28 12:00 UTC)),
+            key: None,
         };
         let request = NewInvitation { email: Email::parse("bob@example.com")?, role: InviteRole::Admin };
         let inv =

@@ -84,6 +84,53 @@ pub struct SshKeys {
     pub max_keys: usize,
 }
 
+/// `POST /v1/organizations/{org_id}/service-accounts`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewServiceAccount {
+    /// 1 to 64 characters after trimming, no control characters.
+    pub name: String,
+    /// What it is for: at most 280 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `GET /v1/organizations/{org_id}/service-accounts`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceAccounts {
+    pub service_accounts: Vec<crate::domain::api_keys::ServiceAccount>,
+    /// Most service accounts an organization may have.
+    pub max_service_accounts: u32,
+    /// Most keys one may hold at once (expired ones count until revoked).
+    pub max_keys: u32,
+    /// Every scope a key may be given.
+    pub scopes: Vec<&'static str>,
+}
+
+/// `POST /v1/organizations/{org_id}/service-accounts/{service_account_id}/keys`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// Actions of the authorization table the key may take: `read`, `read_events`,
+    /// `operate_clusters`, `manage_clusters`, `open_ports`, `manage_cluster_users`.
+    pub scopes: Vec<String>,
+    /// Days it lasts: 1 to the organization's `api_key_max_days` (90 unless changed), which is
+    /// also the default.
+    #[serde(default)]
+    pub expires_in_days: Option<crate::domain::api_keys::KeyDays>,
+}
+
+/// A key just made: the only time the key itself is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    /// The key, for `Authorization: Bearer`. Not stored (only its SHA-256): it cannot be shown
+    /// again.
+    pub key: String,
+    pub service_account_id: crate::domain::ServiceAccountId,
+    #[serde(flatten)]
+    pub info: crate::domain::api_keys::ApiKeyInfo,
+}
+
 /// The organization just created, owned by the caller.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedOrganization {

@@ -35,6 +35,9 @@ pub(crate) fn of<T: ToSchema>(components: &mut Components) -> RefOr<Schema> {
 pub enum Caller {
     /// A signed-in user: the identity provider's JWT as a bearer token.
     User,
+    /// A signed-in user, or a service account's API key (`ocak_...`) as the bearer token: what
+    /// the key may do is its scopes.
+    UserOrKey,
     /// A cluster's agent: its own opaque token as a bearer token.
     Agent,
     /// Anyone.
@@ -361,6 +364,9 @@ fn operation(
     }
     builder = match op.caller {
         Caller::User => builder.security(SecurityRequirement::new("user", Vec::<String>::new())),
+        Caller::UserOrKey => builder
+            .security(SecurityRequirement::new("user", Vec::<String>::new()))
+            .security(SecurityRequirement::new("apiKey", Vec::<String>::new())),
         Caller::Agent => builder.security(SecurityRequirement::new("agent", Vec::<String>::new())),
         Caller::Anyone => builder,
     };
@@ -422,7 +428,23 @@ pub fn document() -> OpenApi {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "The cluster agent's token (`ocat_...`), from cluster creation or rotation.",
+                        "A cluster node's credential (`ocn_...`), from its enrollment with its instance identity document.",
+                    ))
+                    .build(),
+            ),
+        )
+        .security_scheme(
+            "apiKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("ocak_")
+                    .description(Some(
+                        "A service account's API key: `ocak_` + 12 characters of key id + 32 random + 6 of \
+                         CRC32, all base62. Made by an owner or admin with scopes (actions of the \
+                         authorization table) and an expiry; shown once. Accepted by the operations \
+                         that list `apiKey` among their security requirements; a key whose scopes lack \
+                         the operation's action gets 403, an unknown, revoked or expired key 401.",
                     ))
                     .build(),
             ),
@@ -448,7 +470,7 @@ pub fn document() -> OpenApi {
         .paths(paths.build())
         .components(Some(schemas.build()))
         .tags(Some(
-            ["dashboard", "organizations", "members", "invitations", "audit", "usage", "cloud", "clusters", "cluster users", "agent", "contract"]
+            ["dashboard", "organizations", "members", "invitations", "audit", "usage", "cloud", "clusters", "cluster users", "service accounts", "agent", "contract"]
                 .map(Tag::new),
         ))
         .build()

@@ -4,9 +4,10 @@
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
+use crate::domain::api_keys::{KeyDays, KeyId};
 use crate::domain::{
     AwsRegion, ClusterId, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId, OrgId,
-    OrgName, RoleArn, Timestamp, TtlDays, UserId,
+    OrgName, RoleArn, ServiceAccountId, Timestamp, TtlDays, UserId,
 };
 
 fn string(description: &str) -> ObjectBuilder {
@@ -39,6 +40,22 @@ scalar!(OrgId, string("An organization's id.").format(Some(SchemaFormat::KnownFo
 scalar!(
     InvitationId,
     string("An invitation's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+);
+scalar!(
+    ServiceAccountId,
+    string("A service account's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+);
+scalar!(
+    KeyId,
+    string("An API key's public id: the 12 characters after `ocak_`.").pattern(Some("^[A-Za-z0-9]{12}$"))
+);
+scalar!(
+    KeyDays,
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .description(Some("Days an API key lasts: 1 to 366, at most the organization's api_key_max_days."))
+        .minimum(Some(1))
+        .maximum(Some(366))
 );
 scalar!(ClusterId, string("A cluster's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))));
 scalar!(
