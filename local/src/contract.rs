@@ -38,6 +38,10 @@ struct Fixtures {
     cluster_id: String,
     /// The agent routes' own cluster: the fuzzer revokes the other one's node credentials.
     agent_cluster_id: String,
+    /// A key of a service account of Alice's organization, with every scope.
+    api_key: String,
+    service_account_id: String,
+    api_key_id: String,
 }
 
 async fn call(
@@ -113,10 +117,21 @@ async fn fixtures(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<Fixtures
         stack.running_instances(&org, &agent_cluster, &token, Duration::from_secs(120)).await?.remove(0);
     let nonce = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     let agent_token = stack.enroll_node(&org, &agent_cluster, &head, &nonce).await?;
+    let accounts = format!("/v1/organizations/{org}/service-accounts");
+    let account = call(stack, "POST", &accounts, &token, Some(json!({ "name": "contract" }))).await?;
+    let account_id = text(&account, "/service_account_id")?;
+    let keys = format!("{accounts}/{account_id}/keys");
+    let scopes = json!(orgs::domain::api_keys::Scopes::all_names());
+    let api_key =
+        text(&call(stack, "POST", &keys, &token, Some(json!({ "scopes": scopes }))).await?, "/key")?;
+    let other = call(stack, "POST", &keys, &token, Some(json!({ "scopes": ["read"] }))).await?;
     Ok(Fixtures {
         token,
         agent_token,
         agent_cluster_id: agent_cluster,
+        api_key,
+        service_account_id: account_id,
+        api_key_id: text(&other, "/key_id")?,
         org_id: org,
         member_id: bob.user_id.to_string(),
         invitation_id: text(&pending, "/invitation_id")?,
@@ -144,11 +159,16 @@ bearer = "${{ORGS_CONTRACT_USER_TOKEN}}"
 [auth.openapi.agent]
 bearer = "${{ORGS_CONTRACT_AGENT_TOKEN}}"
 
+[auth.openapi.apiKey]
+bearer = "${{ORGS_CONTRACT_API_KEY}}"
+
 [parameters]
 "path.org_id" = "${{ORGS_CONTRACT_ORG_ID}}"
 "path.user_id" = "${{ORGS_CONTRACT_MEMBER_ID}}"
 "path.invitation_id" = "${{ORGS_CONTRACT_INVITATION_ID}}"
 "path.cluster_id" = "${{ORGS_CONTRACT_CLUSTER_ID}}"
+"path.service_account_id" = "${{ORGS_CONTRACT_SERVICE_ACCOUNT_ID}}"
+"path.api_key_id" = "${{ORGS_CONTRACT_API_KEY_ID}}"
 
 [[operations]]
 include-path-regex = "^/v1/agent/"
@@ -179,6 +199,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403
 [[operations]]
 include-operation-id-regex = "^enrollNode$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 404, 429, "5xx"]
+
+# A key's lifetime is at most the organization's `api_key_max_days`, a setting no schema can know
+# (400 past it); a service account's name that is only white space is schema-valid and refused; the
+# caps (20 accounts, 5 keys) are 409s.
+[[operations]]
+include-operation-id-regex = "^(createServiceAccount|createApiKey)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
 
 # An `If-Match` is any text to a schema; one that is not the settings' current version is 412.
 [[operations]]
@@ -231,6 +258,9 @@ pub async fn run(options: ContractOptions) -> Result<bool, BoxError> {
         .env("ORGS_CONTRACT_INVITATION_ID", &fixtures.invitation_id)
         .env("ORGS_CONTRACT_CLUSTER_ID", &fixtures.cluster_id)
         .env("ORGS_CONTRACT_AGENT_CLUSTER_ID", &fixtures.agent_cluster_id)
+        .env("ORGS_CONTRACT_API_KEY", &fixtures.api_key)
+        .env("ORGS_CONTRACT_SERVICE_ACCOUNT_ID", &fixtures.service_account_id)
+        .env("ORGS_CONTRACT_API_KEY_ID", &fixtures.api_key_id)
         .current_dir(&options.out_dir)
         .status()
         .await?;

@@ -109,6 +109,18 @@ pub async fn measure(stack: &Stack) -> Result<Vec<(&'static str, Vec<String>)>, 
     measured.push(("cluster action", stack.calls.take()));
     call(stack, "GET", &format!("/v1/organizations/{org}/clusters"), &alice, None).await?;
     measured.push(("clusters page", stack.calls.take()));
+    let accounts = format!("/v1/organizations/{org}/service-accounts");
+    let made = call(stack, "POST", &accounts, &alice, Some(json!({ "name": "nightly" }))).await?;
+    measured.push(("create service account", stack.calls.take()));
+    let account = made["service_account_id"].as_str().ok_or("no service account")?.to_owned();
+    let keys = format!("{accounts}/{account}/keys");
+    let made = call(stack, "POST", &keys, &alice, Some(json!({ "scopes": ["read"] }))).await?;
+    measured.push(("create API key", stack.calls.take()));
+    let key = made["key"].as_str().ok_or("no key")?.to_owned();
+    call(stack, "GET", &format!("/v1/organizations/{org}/clusters"), &key, None).await?;
+    measured.push(("clusters page by key, its first use this minute", stack.calls.take()));
+    call(stack, "GET", &format!("/v1/organizations/{org}/clusters"), &key, None).await?;
+    measured.push(("clusters page by key", stack.calls.take()));
     call(stack, "GET", &format!("/v1/organizations/{org}/usage"), &alice, None).await?;
     measured.push(("usage report", stack.calls.take()));
     call(stack, "DELETE", &format!("/v1/organizations/{org}/members/{bob_id}"), &alice, None).await?;

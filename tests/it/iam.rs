@@ -418,6 +418,9 @@ fn run_scenario() {
         crate::credits::without_credits_running_clusters_are_stopped_and_nothing_starts_until_an_operator_grants,
         crate::mailer::a_bounce_and_a_complaint_reach_the_inviter_and_a_soft_bounce_does_not,
         crate::mailer::a_rejected_email_is_marked_undeliverable_for_the_inviter_and_not_retried,
+        crate::service_accounts::a_key_acts_by_its_scopes_outlives_its_creator_and_stops_when_revoked,
+        crate::service_accounts::expired_deleted_mistyped_and_foreign_keys_are_refused,
+        crate::service_accounts::every_route_that_takes_a_key_answers_a_key_with_the_scope,
     ];
     for test in tests {
         test();

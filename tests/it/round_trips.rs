@@ -33,6 +33,14 @@ async fn each_operation_makes_the_round_trips_it_should() {
         ("create cluster", vec!["BatchGetItem", "GetItem", "TransactWriteItems"]),
         ("cluster action", vec!["BatchGetItem", "GetItem", "TransactWriteItems"]),
         ("clusters page", vec!["BatchGetItem", "Query"]),
+        // The service-accounts item is read again by the write's retry loop, apart from the
+        // organization and the membership.
+        ("create service account", vec!["BatchGetItem", "GetItem", "TransactWriteItems"]),
+        ("create API key", vec!["BatchGetItem", "GetItem", "TransactWriteItems"]),
+        // A key is read with the organization, in the one BatchGetItem; its use is recorded at
+        // most once a minute.
+        ("clusters page by key, its first use this minute", vec!["BatchGetItem", "UpdateItem", "Query"]),
+        ("clusters page by key", vec!["BatchGetItem", "Query"]),
         // The intervals that ended and the clusters running now, concurrently.
         ("usage report", vec!["BatchGetItem", "Query", "Query"]),
         ("remove member", vec!["BatchGetItem", "Query", "TransactWriteItems", "Query"]),

@@ -61,7 +61,7 @@ fn secret(key: &Value) -> String {
 }
 
 #[tokio::test]
-async fn a_key_acts_by_its_scopes_outlives_its_creator_and_stops_when_revoked() {
+pub(crate) async fn a_key_acts_by_its_scopes_outlives_its_creator_and_stops_when_revoked() {
     let stack = stack().await;
     let (alice, bob, org) = organization(&stack).await;
     let cluster = running_cluster(&stack, &alice, &org).await;
@@ -159,7 +159,7 @@ async fn a_key_acts_by_its_scopes_outlives_its_creator_and_stops_when_revoked() 
 }
 
 #[tokio::test]
-async fn expired_deleted_mistyped_and_foreign_keys_are_refused() {
+pub(crate) async fn expired_deleted_mistyped_and_foreign_keys_are_refused() {
     let stack = stack().await;
     let (alice, _bob, org) = organization(&stack).await;
     let base = format!("/v1/organizations/{org}");
@@ -266,7 +266,7 @@ async fn of_twelve_parallel_key_creations_exactly_five_succeed() {
 /// Every route that takes a key, called with a fresh key whose scopes allow it: the calls a key's
 /// request makes (its read, and the record of its use) are in each function's IAM policy.
 #[tokio::test]
-async fn every_route_that_takes_a_key_answers_a_key_with_the_scope() {
+pub(crate) async fn every_route_that_takes_a_key_answers_a_key_with_the_scope() {
     let mut options = local_stack::StackOptions::for_test();
     options.limits.max_live_clusters = 100;
     let stack = stack_with(options).await;

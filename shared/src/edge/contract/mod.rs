@@ -113,11 +113,24 @@ pub struct ServiceAccounts {
 pub struct NewApiKey {
     /// Actions of the authorization table the key may take: `read`, `read_events`,
     /// `operate_clusters`, `manage_clusters`, `open_ports`, `manage_cluster_users`.
-    pub scopes: Vec<String>,
+    #[schema(min_items = 1)]
+    pub scopes: Vec<ScopeName>,
     /// Days it lasts: 1 to the organization's `api_key_max_days` (90 unless changed), which is
     /// also the default.
     #[serde(default)]
     pub expires_in_days: Option<crate::domain::api_keys::KeyDays>,
+}
+
+/// A scope's name on the wire; which names exist is checked by
+/// [`crate::domain::api_keys::Scopes::parse`], and the schema lists them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct ScopeName(pub String);
+
+impl AsRef<str> for ScopeName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A key just made: the only time the key itself is shown.

@@ -50,6 +50,11 @@ scalar!(
     string("An API key's public id: the 12 characters after `ocak_`.").pattern(Some("^[A-Za-z0-9]{12}$"))
 );
 scalar!(
+    super::ScopeName,
+    string("A scope of an API key: an action of the authorization table a key may hold.")
+        .enum_values(Some(crate::domain::api_keys::Scopes::all_names()))
+);
+scalar!(
     KeyDays,
     ObjectBuilder::new()
         .schema_type(Type::Integer)
