@@ -115,7 +115,7 @@ impl AccountsItem {
                 })
             })
             .collect();
-        out.sort_by(|a, b| (a.created_at, a.service_account_id).cmp(&(b.created_at, b.service_account_id)));
+        out.sort_by_key(|a| (a.created_at, a.service_account_id));
         out
     }
 }
@@ -254,7 +254,7 @@ impl Store {
     ) -> Result<(), DomainError> {
         let org = &actor.org_id;
         self.change_accounts(actor, grant, |item| {
-            if !item.keys.get(key_id.as_str()).is_some_and(|k| k.service_account_id == *id) {
+            if item.keys.get(key_id.as_str()).is_none_or(|k| k.service_account_id != *id) {
                 return Err(DomainError::NotFound("key"));
             }
             item.keys.remove(key_id.as_str());
