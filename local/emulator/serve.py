@@ -211,6 +211,9 @@ Table.query = query
 # The tests' and the dev tooling's own key: their calls are set-up, not a function's.
 TEST_KEY = "test"
 CALLS = []
+# When set, every recorded call is also appended to this file as a JSON line: `cargo xtask test`
+# checks the calls of every test process against the IAM policies once, after they all ran.
+_RECORD_TO = os.environ.get("ORGS_RECORD_CALLS")
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
 
 
@@ -340,7 +343,11 @@ def _record(environ, body):
             params = {k: form[k] for k in ("RoleArn", "ExternalId", "Source", "ConfigurationSetName") if k in form}
     except ValueError:
         action, params = "?", {}
-    CALLS.append({"key": key, "service": service, "action": action, "params": params})
+    call = {"key": key, "service": service, "action": action, "params": params}
+    CALLS.append(call)
+    if _RECORD_TO:
+        with open(_RECORD_TO, "a", encoding="utf-8") as record:
+            record.write(json.dumps(call) + "\n")
 
 
 def _local_api(environ, start_response):

@@ -150,7 +150,7 @@ impl EventContext {
         let settings = orgs::domain::Settings::default();
         let invitation = Invitation::issue(inviter, request, &settings, now);
         let grant = orgs::domain::authz::may(
-            &inviter,
+            inviter,
             &settings,
             orgs::domain::authz::Action::Invite(InviteRole::Member),
         )?;

@@ -360,11 +360,32 @@ fn template() -> Value {
 /// Every call recorded so far, with each DynamoDB table renamed to `table` and each sender to
 /// `sender`: each test has a table and a sender of its own, and the policies are resolved for one.
 async fn recorded_calls(table: &str, sender: &str) -> Vec<RecordedCall> {
-    let mut calls = emulator()
+    let calls = emulator()
         .await
         .calls()
         .await
         .unwrap_or_else(|e| panic!("reading the emulator's record of calls: {e}"));
+    normalized(calls, table, sender)
+}
+
+/// Every call recorded in `dir`'s `*.jsonl` files (one per test process of the suite).
+fn suite_calls(dir: &std::path::Path) -> Vec<RecordedCall> {
+    let mut calls = Vec::new();
+    let files = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for file in files.filter_map(Result::ok).filter(|f| f.path().extension().is_some_and(|e| e == "jsonl")) {
+        let text = std::fs::read_to_string(file.path()).unwrap_or_else(|e| panic!("{:?}: {e}", file.path()));
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            calls.push(
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{:?}: {e}: {line}", file.path())),
+            );
+        }
+    }
+    assert!(!calls.is_empty(), "no calls were recorded in {}", dir.display());
+    calls
+}
+
+/// The calls with the table's and the sender's names as the check resolves the template's.
+fn normalized(mut calls: Vec<RecordedCall>, table: &str, sender: &str) -> Vec<RecordedCall> {
     let one = Json::String(table.to_owned());
     for call in calls.iter_mut().filter(|c| c.service == "ses" && c.params.contains_key("Source")) {
         call.params.insert("Source".into(), Json::String(sender.to_owned()));
@@ -427,18 +448,29 @@ fn run_scenario() {
     }
 }
 
+/// Where `cargo xtask test` has the emulators of both test processes record every call
+/// (`ORGS_RECORD_CALLS`, one file each): set, the check reads the calls of the whole suite
+/// there instead of running its own scenario.
+const CALLS_FROM: &str = "ORGS_IAM_CALLS_FROM";
+
 #[test]
 fn every_aws_call_a_function_makes_is_granted_by_its_policy_and_every_grant_is_used() {
-    // The tests' futures are deep: a thread with room for them, as each test has its own.
-    std::thread::Builder::new()
-        .stack_size(32 << 20)
-        .spawn(run_scenario)
-        .expect("a thread")
-        .join()
-        .unwrap_or_else(|_| panic!("the scenario failed (see the test above)"));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let (table, sender) = ("orgs", "no-reply@orgs.test");
-    let calls = runtime.block_on(recorded_calls(table, sender));
+    let calls = match std::env::var_os(CALLS_FROM) {
+        Some(dir) => normalized(suite_calls(std::path::Path::new(&dir)), table, sender),
+        None => {
+            // The tests' futures are deep: a thread with room for them, as each test has its own.
+            std::thread::Builder::new()
+                .stack_size(32 << 20)
+                .spawn(run_scenario)
+                .expect("a thread")
+                .join()
+                .unwrap_or_else(|_| panic!("the scenario failed (see the test above)"));
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(recorded_calls(table, sender))
+        }
+    };
     assert!(
         !calls.is_empty(),
         "the emulator recorded no call: the functions do not sign with their own keys"
