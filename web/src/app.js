@@ -16,6 +16,7 @@ import { cluster } from "./pages/cluster.js";
 import { usage } from "./pages/usage.js";
 import { audit } from "./pages/audit.js";
 import { keys } from "./pages/keys.js";
+import { automation } from "./pages/automation.js";
 
 const main = document.getElementById("main");
 const status = document.getElementById("status");
@@ -30,6 +31,7 @@ const PAGES = [
   ["clusters", "Clusters"],
   ["usage", "Usage"],
   ["audit", "Audit log"],
+  ["automation", "Automation"],
 ];
 
 // ---- sign-in ----------------------------------------------------------------------------------
@@ -168,7 +170,7 @@ async function orgPage(route) {
       el("p", { class: "error", role: "alert" }, "You have no access to this organization: it does not exist, or you are no longer a member."),
       el("p", {}, el("a", { href: "#/" }, "Back to your organizations")));
   }
-  const pages = { members, settings, cloud, clusters, usage, audit };
+  const pages = { members, settings, cloud, clusters, usage, audit, automation };
   const page = route.clusterId ? cluster : pages[route.page] || members;
   return page(org, route);
 }

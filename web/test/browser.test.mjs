@@ -420,3 +420,43 @@ test("a person adds an SSH key, sees its fingerprint, is told why a short RSA ke
   await ivy.getByRole("button", { name: /^Remove the key SHA256:/ }).click();
   await ivy.getByText("No keys yet.").waitFor();
 });
+
+test("an owner makes a service account and a key, sees the key once, the key works, and revoking it stops it", async () => {
+  const kim = await signIn("kim@example.com");
+  await kim.getByRole("link", { name: "kim's organization" }).click();
+  await kim.getByRole("heading", { name: /Members/ }).waitFor();
+  const org = orgIdOf(kim);
+  await visit(kim, org, "automation");
+  await kim.getByText("No service accounts yet.").waitFor();
+  await kim.getByLabel("Name").fill("nightly-ci");
+  await kim.getByLabel("What it is for (optional)").fill("Starts the ETL cluster at night");
+  await kim.getByRole("button", { name: "Create service account" }).click();
+  await kim.getByRole("heading", { name: "nightly-ci" }).waitFor();
+
+  // A key with two scopes: shown once, in full, beside a copy button.
+  await kim.getByLabel("operate clusters").check();
+  await kim.getByRole("button", { name: "Create key" }).click();
+  const key = (await kim.locator("#api-key").innerText()).trim();
+  assert.match(key, /^ocak_[0-9A-Za-z]{50}$/);
+  await kim.getByRole("button", { name: "Copy" }).waitFor();
+  const row = kim.getByRole("row").filter({ hasText: "read, operate_clusters" });
+  await row.waitFor();
+  await accessible(kim, "automation");
+  await shoot(kim, "automation");
+
+  // It works from outside the browser, as a script would use it.
+  const base = (await (await fetch(`${DASHBOARD}/config.json`)).json()).api_url;
+  const listed = await fetch(`${base}/v1/organizations/${org}/clusters`, { headers: { authorization: `Bearer ${key}` } });
+  assert.equal(listed.status, 200, await listed.text());
+
+  // Shown once: after a reload only its id is on the page.
+  await visit(kim, org, "automation");
+  assert.equal(await kim.locator("#api-key").count(), 0, "the key is not shown again");
+  assert.equal((await kim.locator("main").innerText()).includes(key), false);
+
+  // Revoked: the next request with it is refused.
+  await kim.getByRole("button", { name: /^Revoke the key / }).click();
+  await kim.getByText("No keys.").waitFor();
+  const refused = await fetch(`${base}/v1/organizations/${org}/clusters`, { headers: { authorization: `Bearer ${key}` } });
+  assert.equal(refused.status, 401);
+});

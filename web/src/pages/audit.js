@@ -9,7 +9,7 @@ export async function audit(org) {
   const box = alertBox();
   const more = el("button", { type: "button", hidden: true }, "Older events");
   let cursor = null;
-  const who = (a) => a.email || `the service (${a.service})`;
+  const who = (a) => a.email || (a.service_account ? `${a.service_account} (key ${a.key_id})` : `the service (${a.service})`);
   const load = async () => {
     const { ok: loaded, value: page } = await attempt(more, box, () => state.api.get(orgPath(org.org_id, `/events?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)));
     if (!loaded) return;
