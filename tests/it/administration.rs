@@ -15,6 +15,7 @@ fn settings(invite: bool, ttl_days: u32) -> Value {
         "members_can_manage_clusters": true,
         "members_can_open_ports": false,
         "invitation_ttl_days": ttl_days,
+        "api_key_max_days": 90,
     })
 }
 

@@ -298,3 +298,51 @@ pub(crate) async fn every_route_that_takes_a_key_answers_a_key_with_the_scope() 
     }
     assert!(covered.contains("cluster-action") && covered.contains("list-members"), "{covered:?}");
 }
+
+/// A key revoked between its request's read and its write: the write's condition that the key is
+/// still there refuses it (401), and the cluster does not move. The interleaving is made by hand:
+/// the request's read, the revocation, then the request's write.
+#[tokio::test]
+async fn a_write_by_a_key_revoked_after_its_read_is_refused() {
+    let stack = stack().await;
+    let (alice, _bob, org) = organization(&stack).await;
+    let cluster = running_cluster(&stack, &alice, &org).await;
+    let account = service_account(&stack, &alice, &org).await;
+    let made = api_key(&stack, &alice, &org, &account, json!(["operate_clusters"])).await;
+    let (key_id, key) = orgs::domain::api_keys::ApiKey::presented(&secret(&made)).expect("well-formed");
+
+    // The request reads: the organization and the key, in force.
+    let store = &stack.api.store;
+    let org_id = orgs::domain::OrgId::parse(&org).expect("org");
+    let (organization, acting) = store
+        .organization_for_key(&org_id, &key_id, &key, stack.api.now())
+        .await
+        .expect("read")
+        .expect("in force");
+    let grant = orgs::domain::authz::may(
+        &acting,
+        &organization.settings,
+        orgs::domain::authz::Action::OperateClusters,
+    )
+    .expect("its scope");
+    let cluster_id = orgs::domain::ClusterId::parse(&cluster).expect("id");
+    let read = store.cluster(&org_id, &cluster_id).await.expect("read").expect("cluster");
+
+    // Alice revokes the key.
+    let path = format!("/v1/organizations/{org}/service-accounts/{account}/keys/{key_id}");
+    assert_eq!(call(&stack, "DELETE", &path, Some(&alice.token), None).await.status, StatusCode::NO_CONTENT);
+
+    // The request writes what it decided.
+    let moved = store
+        .transition(
+            &read,
+            orgs::domain::Transition::Stop,
+            Some((&acting, &grant)),
+            Default::default(),
+            stack.api.now(),
+        )
+        .await;
+    assert!(matches!(moved, Err(orgs::domain::DomainError::Unauthorized(_))), "{moved:?}");
+    let now = get(&stack, &format!("/v1/organizations/{org}/clusters/{cluster}"), &alice).await;
+    assert_eq!(now.body["state"], "running", "the cluster did not move: {:?}", now.body);
+}

@@ -159,8 +159,8 @@ pub const OPERATIONS: &[Operation] = &[
     .describe(
         "200; owners and admins replace the whole document: `members_can_invite` (off), \
          `members_can_manage_clusters` (on), `members_can_open_ports` (off), `invitation_ttl_days` \
-         (7, from 1 to 30), and, optional, `api_key_max_days` (90, from 1 to 366: the longest a \
-         service account's API key may last). `If-Match` with the `settings_version` (the `ETag` of `GET \
+         (7, from 1 to 30), and `api_key_max_days` (90, from 1 to 366: the longest a service \
+         account's API key may last; a document without it leaves it as it is). `If-Match` with the `settings_version` (the `ETag` of `GET \
          /v1/organizations/{org_id}`) makes it conditional: 412 when someone changed them meanwhile. \
          Without it the write still never reverts a change it did not read (it reads again). The \
          answer's `ETag` is the new version.",

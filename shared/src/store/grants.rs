@@ -63,9 +63,7 @@ impl Store {
 /// The refusal of a write whose actor lost what their grant rested on meanwhile: removed, the
 /// organization is none of their business any more (404); demoted, 403.
 pub(super) fn lost_grant(c: &Cancelled, what: &str) -> Option<DomainError> {
-    if c.failed(super::service_accounts::KEY_IN_FORCE) {
-        Some(DomainError::Unauthorized("the API key is not valid".into()))
-    } else if c.failed(ACTOR_ROLE) {
+    if c.failed(ACTOR_ROLE) {
         Some(match c.old_item(ACTOR_ROLE) {
             Some(_) => DomainError::Forbidden(format!("your role no longer allows you to {what}")),
             None => DomainError::NotFound("organization"),

@@ -135,11 +135,17 @@ impl TxError {
         }
     }
 
-    /// The domain error: `explain` names what a failed condition means; a conflict with another
-    /// transaction is a retryable 409; any other cancellation is a broken invariant.
+    /// The domain error: a key no longer in force is a 401; `explain` names what any other failed
+    /// condition means; a conflict with another transaction is a retryable 409; any other
+    /// cancellation is a broken invariant.
     pub fn explain(self, explain: impl FnOnce(&Cancelled) -> Option<DomainError>) -> DomainError {
         match self {
             TxError::Failed(e) => e,
+            // An API key revoked (or its account deleted) while its request ran, whatever the
+            // write was: the same 401 as its next request gets.
+            TxError::Cancelled(c) if c.failed(super::service_accounts::KEY_IN_FORCE) => {
+                DomainError::Unauthorized("the API key is not valid".into())
+            }
             TxError::Cancelled(c) => match explain(&c) {
                 Some(e) => e,
                 None if c.conflicted() => contention(),
