@@ -405,7 +405,7 @@ impl EventContext {
     /// proving the role), unless it has one.
     async fn connect_account(&self, caller: &User) -> Result<orgs::domain::CloudAccount, BoxError> {
         let org = caller.personal_org_id;
-        let view = self.store.cloud_account_view(&org, &caller.user_id).await?.ok_or("not a member")?;
+        let view = self.store.cloud_account_view(&org, orgs::store::Reader::Member(&caller.user_id)).await?;
         if let Some(account) = view.account {
             return Ok(account);
         }

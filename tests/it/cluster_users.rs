@@ -467,10 +467,9 @@ async fn a_member_joining_an_organization_with_a_thousand_managed_clusters_is_wr
     )
     .expect("allowed");
     let account = store
-        .cloud_account_view(&org_id, &alice_id)
+        .cloud_account_view(&org_id, orgs::store::Reader::Member(&alice_id))
         .await
-        .expect("read")
-        .expect("member")
+        .expect("read as a member")
         .account
         .expect("connected");
     let mut clusters = Vec::new();

@@ -285,7 +285,13 @@ pub(crate) async fn every_route_that_takes_a_key_answers_a_key_with_the_scope() 
             op.path.replace("{org_id}", &org).replace("{cluster_id}", &cluster).replace("{port}", "8443");
         let made =
             api_key(&stack, &alice, &org, &account, json!(orgs::domain::api_keys::Scopes::all_names())).await;
-        let body = (op.method == "POST").then(|| json!({}));
+        let body = match (op.method, op.path.ends_with("/clusters")) {
+            ("POST", true) => Some(
+                json!({ "name": "by-key", "instance_type": "m5.large", "workers": 0, "user_management": "disabled" }),
+            ),
+            ("POST", false) => Some(json!({})),
+            _ => None,
+        };
         let answer = call(&stack, op.method, &path, Some(&secret(&made)), body).await;
         assert!(answer.status.is_success(), "{} {} with a key: {:?}", op.method, op.path, answer.body);
         let revoke =

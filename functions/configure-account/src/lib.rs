@@ -44,11 +44,7 @@ async fn configure(
     let role_arn = RoleArn::parse(&body.role_arn)?;
     service.check_customer_role(&role_arn)?;
     let region = AwsRegion::parse(&body.region)?;
-    let view = api
-        .store
-        .cloud_account_view(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let view = api.store.cloud_account_view(&org, orgs::store::Reader::Member(&caller.user_id)).await?;
     let grant = authz::may(&view.membership, &view.organization.settings, Action::ConfigureAccount)?;
     let external_id = match view.external_id {
         Some(id) => id,

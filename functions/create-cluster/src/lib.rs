@@ -18,7 +18,7 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 }
 
 async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let body: ClusterSpec = json_body(req)?;
     // Bad input is refused before anything is read.
@@ -35,22 +35,20 @@ async fn create(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
 
 async fn attempt(
     api: &Api,
-    caller: &orgs::auth::Caller,
+    caller: &orgs::app::Principal,
     org: orgs::domain::OrgId,
     body: ClusterSpec,
 ) -> Result<orgs::domain::Cluster, ApiError> {
-    let view = api
-        .store
-        .cloud_account_view(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let view = api.store.cloud_account_view(&org, api.reader(caller)).await?;
+    api.used(&view.membership).await;
     let grant = authz::may(&view.membership, &view.organization.settings, Action::ManageClusters)?;
     let account = view.account.ok_or_else(|| {
         DomainError::Conflict(
             "this organization has no cloud account yet: the owner or an admin connects one first".into(),
         )
     })?;
-    let cluster = Cluster::pending(org, body, &caller.user_id, &account, &api.pricing.rates, api.now())?;
+    let cluster =
+        Cluster::pending(org, body, &view.membership.user_id, &account, &api.pricing.rates, api.now())?;
     api.store
         .create_cluster(&view.membership, &grant, &cluster, &account, api.limits.max_live_clusters)
         .await?;

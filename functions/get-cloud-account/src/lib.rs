@@ -7,7 +7,7 @@ use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::contract::CloudAccountPage;
 use orgs::domain::authz::{self, Action};
-use orgs::domain::{DomainError, ServiceIdentity, trust_policy};
+use orgs::domain::{ServiceIdentity, trust_policy};
 use orgs::http::{ApiError, json, org_param, respond};
 
 pub async fn handle(api: &Api, service: &ServiceIdentity, req: Request) -> Result<Response<Body>, Error> {
@@ -15,13 +15,10 @@ pub async fn handle(api: &Api, service: &ServiceIdentity, req: Request) -> Resul
 }
 
 async fn read(api: &Api, service: &ServiceIdentity, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
-    let view = api
-        .store
-        .cloud_account_view(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let view = api.store.cloud_account_view(&org, api.reader(&caller)).await?;
+    api.used(&view.membership).await;
     authz::may(&view.membership, &view.organization.settings, Action::Read)?;
     let external_id = match view.external_id {
         Some(id) => id,

@@ -7,7 +7,6 @@
 use lambda_http::{Body, Error, Request, Response};
 use orgs::Api;
 use orgs::contract::OrganizationView;
-use orgs::domain::DomainError;
 use orgs::http::{ApiError, json, org_param, respond};
 
 pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
@@ -15,13 +14,11 @@ pub async fn handle(api: &Api, req: Request) -> Result<Response<Body>, Error> {
 }
 
 async fn organization(api: &Api, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = api.authenticate(req).await?;
+    let caller = api.principal(req).await?;
     let org = org_param(req)?;
-    let (organization, membership, credits) = api
-        .store
-        .organization_with_credits(&org, &caller.user_id)
-        .await?
-        .ok_or(DomainError::NotFound("organization"))?;
+    let (organization, membership, credits) =
+        api.store.organization_with_credits(&org, api.reader(&caller)).await?;
+    api.used(&membership).await;
     let version = organization.settings.version();
     let mut response = json(
         lambda_http::http::StatusCode::OK,

@@ -106,6 +106,25 @@ impl Api {
         }
     }
 
+    /// Whose read a view is ([`crate::store::Reader`]), for the store's views that read more
+    /// than the organization and the membership in their one round trip.
+    pub fn reader<'a>(&self, who: &'a Principal) -> crate::store::Reader<'a> {
+        match who {
+            Principal::Person(caller) => crate::store::Reader::Member(&caller.user_id),
+            Principal::Key { key_id, key } => crate::store::Reader::Key { key_id, key, now: self.now() },
+        }
+    }
+
+    /// Records a key's use (at most once a minute) after a view read with [`Api::reader`]; a
+    /// member's read records nothing. A failure is logged, never the request's.
+    pub async fn used(&self, acting: &crate::domain::Membership) {
+        if let Some(used) = &acting.key
+            && let Err(e) = self.store.record_key_use(used, self.now()).await
+        {
+            tracing::warn!(key_id = %used.key_id, error = %crate::telemetry::chain(&e), "a key's use was not recorded");
+        }
+    }
+
     /// The organization and who acts in it: the person's membership, or the stand-in membership
     /// of a key in force (its scopes), in one strongly consistent round trip. 404 for a person
     /// who is not a member; 401 for a key that is not one of the organization's keys in force

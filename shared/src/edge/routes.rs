@@ -121,7 +121,7 @@ pub const OPERATIONS: &[Operation] = &[
         "getOrganization",
         "organizations",
         "The organization, the caller's role and its credits.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "The organization, its `settings`, the caller's role, its `credits` (`granted`, `consumed`, \
@@ -381,7 +381,7 @@ pub const OPERATIONS: &[Operation] = &[
         "getCloudAccount",
         "cloud",
         "The external id and trust policy to set up, and the account once connected.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "Every member: the organization's `external_id` and the `trust_policy` to attach to the role \
@@ -429,7 +429,7 @@ pub const OPERATIONS: &[Operation] = &[
         "createCluster",
         "clusters",
         "Create a cluster in the organization's account.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "202 with the cluster in state `pending`, in the organization's account and region (its nodes \

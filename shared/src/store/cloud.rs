@@ -5,13 +5,14 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use super::Store;
 use super::clusters::LIVE_CLUSTERS;
 use super::expr::{Changes, absent, attr};
-use super::items::{CloudAccountItem, Entity, MemberItem, OrgItem, entity_of, from_item, to_item};
+use super::items::{CloudAccountItem, Entity, OrgItem, entity_of, from_item, to_item};
 use super::keys;
 use super::organizations::EVENT;
 use super::plumbing::{Tx, built, contention, key, number, s, stored};
+use super::service_accounts::Reader;
 use crate::domain::authz::Grant;
 use crate::domain::{
-    AuditEvent, CloudAccount, DomainError, EventAction, ExternalId, Membership, OrgId, Organization, UserId,
+    AuditEvent, CloudAccount, DomainError, EventAction, ExternalId, Membership, OrgId, Organization,
 };
 
 const ACCOUNT: &str = "cloud account";
@@ -25,35 +26,39 @@ pub struct CloudAccountView {
 }
 
 impl Store {
-    /// The organization, the caller's membership and the cloud account item, strongly
-    /// consistent, in one round trip; `None` unless the caller is a member.
+    /// The organization, who reads it (a member, or a key: [`Reader`]) and the cloud account
+    /// item, strongly consistent, in one round trip; 404 unless the reader is a member, 401 for
+    /// a key not in force.
     pub async fn cloud_account_view(
         &self,
         org: &OrgId,
-        user: &UserId,
-    ) -> Result<Option<CloudAccountView>, DomainError> {
+        reader: Reader<'_>,
+    ) -> Result<CloudAccountView, DomainError> {
         let items = self
             .get_many(vec![
                 key(keys::org_pk(org), keys::ORG_SK),
-                key(keys::org_pk(org), keys::member_sk(user)),
+                reader.item(org),
                 key(keys::org_pk(org), keys::CLOUD_ACCOUNT_SK),
             ])
             .await?;
-        let (mut organization, mut membership, mut cloud) = (None, None, None);
-        for item in items {
-            match entity_of(&item) {
-                Some(Entity::Org) => organization = Some(Organization::from(from_item::<OrgItem>(item)?)),
-                Some(Entity::Member) => membership = Some(Membership::from(from_item::<MemberItem>(item)?)),
-                Some(Entity::CloudAccount) => cloud = Some(from_item::<CloudAccountItem>(item)?),
+        let (mut organization, mut cloud) = (None, None);
+        for item in &items {
+            match entity_of(item) {
+                Some(Entity::Org) => {
+                    organization = Some(Organization::from(from_item::<OrgItem>(item.clone())?))
+                }
+                Some(Entity::CloudAccount) => cloud = Some(from_item::<CloudAccountItem>(item.clone())?),
                 _ => {}
             }
         }
-        Ok(organization.zip(membership).map(|(organization, membership)| CloudAccountView {
+        let membership = reader.acting(organization.as_ref(), &items)?;
+        let organization = organization.ok_or(DomainError::NotFound("organization"))?;
+        Ok(CloudAccountView {
             organization,
             membership,
             external_id: cloud.as_ref().map(|c| c.external_id.clone()),
             account: cloud.and_then(|c| c.account),
-        }))
+        })
     }
 
     /// Where the organization's clusters run: the role, its external id and the region; `None`

@@ -153,32 +153,35 @@ impl Store {
         Ok(balance_of(self.get(keys::org_pk(org), keys::CREDITS_SK).await?.as_ref()))
     }
 
-    /// The organization, the user's membership and the organization's credits, in one strongly
-    /// consistent round trip; `None` unless the organization and the membership exist.
+    /// The organization, who reads it (a member, or a key: [`super::Reader`]) and the
+    /// organization's credits, in one strongly consistent round trip; 404 unless the reader is a
+    /// member, 401 for a key not in force.
     pub async fn organization_with_credits(
         &self,
         org: &OrgId,
-        user: &crate::domain::UserId,
-    ) -> Result<Option<(crate::domain::Organization, crate::domain::Membership, Balance)>, DomainError> {
+        reader: super::Reader<'_>,
+    ) -> Result<(crate::domain::Organization, crate::domain::Membership, Balance), DomainError> {
         let wanted = vec![
             key(keys::org_pk(org), keys::ORG_SK),
-            key(keys::org_pk(org), keys::member_sk(user)),
+            reader.item(org),
             key(keys::org_pk(org), keys::CREDITS_SK),
         ];
-        let (mut organization, mut membership, mut credits) = (None, None, None);
-        for item in self.get_many(wanted).await? {
-            match super::items::entity_of(&item) {
+        let items = self.get_many(wanted).await?;
+        let (mut organization, mut credits) = (None, None);
+        for item in &items {
+            match super::items::entity_of(item) {
                 Some(Entity::Org) => {
-                    organization = Some(from_item::<super::items::OrgItem>(item)?.into());
+                    organization = Some(crate::domain::Organization::from(
+                        from_item::<super::items::OrgItem>(item.clone())?,
+                    ));
                 }
-                Some(Entity::Member) => {
-                    membership = Some(from_item::<super::items::MemberItem>(item)?.into());
-                }
-                Some(Entity::Credits) => credits = Some(item),
+                Some(Entity::Credits) => credits = Some(item.clone()),
                 _ => {}
             }
         }
-        Ok(organization.zip(membership).map(|(o, m)| (o, m, balance_of(credits.as_ref()))))
+        let membership = reader.acting(organization.as_ref(), &items)?;
+        let organization = organization.ok_or(DomainError::NotFound("organization"))?;
+        Ok((organization, membership, balance_of(credits.as_ref())))
     }
 
     /// An operator's grant: adds `amount`, with an audit event naming the operator and reason.

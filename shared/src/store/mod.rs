@@ -58,6 +58,7 @@ pub use limits::{RateLogs, WINDOW as RATE_WINDOW};
 pub use nodes::{Enrollment, NodeItem, combined_report, with_receipts};
 pub use organizations::DEFAULT_MAX_OWNED;
 pub use pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
+pub use service_accounts::Reader;
 pub use users::Registration;
 
 /// The table and the client that reaches it. Cheap to clone.

@@ -343,27 +343,8 @@ impl Store {
             }
         }
         let Some(organization) = organization else { return Ok(Err(KeyRefusal::Unknown)) };
-        let Some(entry) = accounts.keys.get(key_id.as_str()) else { return Ok(Err(KeyRefusal::Unknown)) };
-        if !crate::domain::cluster_users::matches(presented.as_str(), &entry.hash) {
-            return Ok(Err(KeyRefusal::Unknown));
-        }
-        if entry.expires_at <= now {
-            return Ok(Err(KeyRefusal::Expired));
-        }
-        let account = accounts.accounts.get(&entry.service_account_id.to_string());
-        let scopes = Scopes::parse(&entry.scopes).unwrap_or_default();
-        let key = KeyUse {
-            org_id: *org,
-            service_account_id: entry.service_account_id,
-            service_account: account.map(|a| a.name.clone()).unwrap_or_default(),
-            key_id: key_id.clone(),
-            scopes,
-            created_at: entry.created_at,
-            expires_at: entry.expires_at,
-            last_used_at: entry.last_used_at,
-        };
-        let name = organization.name.clone();
-        Ok(Ok((organization, Membership::of_key(name, key))))
+        Ok(key_membership(&organization, &accounts, key_id, presented, now)
+            .map(|membership| (organization, membership)))
     }
 
     /// Records that `key` was used now, if it was not within the last minute: one conditional
@@ -418,4 +399,79 @@ fn entries_changed<T: PartialEq + Serialize>(
         changes = changes.remove(attr(name).entry(id.clone()));
     }
     Ok(changes)
+}
+
+/// The stand-in membership of the key `presented` (id `key_id`) of `organization`, whose
+/// service-accounts item is `accounts`, or why it is refused.
+fn key_membership(
+    organization: &Organization,
+    accounts: &AccountsItem,
+    key_id: &KeyId,
+    presented: &ApiKey,
+    now: Timestamp,
+) -> Result<Membership, KeyRefusal> {
+    let entry = accounts.keys.get(key_id.as_str()).ok_or(KeyRefusal::Unknown)?;
+    if !crate::domain::cluster_users::matches(presented.as_str(), &entry.hash) {
+        return Err(KeyRefusal::Unknown);
+    }
+    if entry.expires_at <= now {
+        return Err(KeyRefusal::Expired);
+    }
+    let account = accounts.accounts.get(&entry.service_account_id.to_string());
+    let key = KeyUse {
+        org_id: organization.org_id,
+        service_account_id: entry.service_account_id,
+        service_account: account.map(|a| a.name.clone()).unwrap_or_default(),
+        key_id: key_id.clone(),
+        scopes: Scopes::parse(&entry.scopes).unwrap_or_default(),
+        created_at: entry.created_at,
+        expires_at: entry.expires_at,
+        last_used_at: entry.last_used_at,
+    };
+    Ok(Membership::of_key(organization.name.clone(), key))
+}
+
+/// Whose read a view is: a member's, by their user id, or a service account's key, found and
+/// checked in the same read (the service-accounts item in the membership's place).
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    Member(&'a UserId),
+    Key { key_id: &'a KeyId, key: &'a ApiKey, now: Timestamp },
+}
+
+impl Reader<'_> {
+    /// The item read beside the organization: the membership, or the service-accounts item.
+    pub(super) fn item(&self, org: &OrgId) -> super::items::Item {
+        match self {
+            Reader::Member(user) => key(keys::org_pk(org), keys::member_sk(user)),
+            Reader::Key { .. } => key(keys::org_pk(org), keys::SERVICE_ACCOUNTS_SK),
+        }
+    }
+
+    /// Who acts, from what was read: the member, or the key's stand-in. Without the
+    /// organization or the membership, 404 (a person may not learn that it exists); a key not in
+    /// force, 401 (the same words whatever the reason).
+    pub(super) fn acting(
+        &self,
+        organization: Option<&Organization>,
+        items: &[super::items::Item],
+    ) -> Result<Membership, DomainError> {
+        let found = |entity: Entity| items.iter().find(|i| entity_of(i) == Some(entity)).cloned();
+        match self {
+            Reader::Member(_) => match (organization, found(Entity::Member)) {
+                (Some(_), Some(item)) => Ok(Membership::from(from_item::<super::items::MemberItem>(item)?)),
+                _ => Err(DomainError::NotFound("organization")),
+            },
+            Reader::Key { key_id, key, now } => {
+                let refused = |refusal: KeyRefusal| {
+                    tracing::info!(key_id = %key_id, ?refusal, "an API key was refused");
+                    DomainError::Unauthorized("the API key is not valid".into())
+                };
+                let organization = organization.ok_or_else(|| refused(KeyRefusal::Unknown))?;
+                let accounts = found(Entity::ServiceAccounts).map(from_item::<AccountsItem>).transpose()?;
+                key_membership(organization, &accounts.unwrap_or_default(), key_id, key, *now)
+                    .map_err(refused)
+            }
+        }
+    }
 }
