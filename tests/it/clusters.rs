@@ -3,6 +3,7 @@
 
 use futures::future::join;
 use orgs::cloud::Target;
+use orgs::cloud::ec2::query::{Ec2, Params, items, text};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -84,27 +85,35 @@ pub(crate) async fn target(stack: &local_stack::Stack, org: &str) -> Target {
 }
 
 /// EC2 in `org`'s account, as the customer's own administrator sees it through the role.
-pub(crate) async fn customer_ec2(stack: &local_stack::Stack, org: &str) -> aws_sdk_ec2::Client {
+pub(crate) async fn customer_ec2(stack: &local_stack::Stack, org: &str) -> Ec2 {
     let target = target(stack, org).await;
-    aws_sdk_ec2::Client::new(
-        &orgs::cloud::assume(&emulator().await.customer_sdk_config().await, &target).await.expect("assumed"),
-    )
+    let sdk = emulator().await.customer_sdk_config().await;
+    let credentials = orgs::cloud::assume_credentials(&sdk, &target).await.expect("assumed");
+    Ec2::new(sdk.endpoint_url(), target.region.as_str(), credentials).expect("EC2 client")
 }
 
-/// The cluster's own port security group, when it exists.
-async fn port_group(ec2: &aws_sdk_ec2::Client, cluster: &str) -> Option<aws_sdk_ec2::types::SecurityGroup> {
-    let groups = ec2
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("group-name")
-                .values(format!("orgs-cluster-{cluster}"))
-                .build(),
-        )
-        .send()
-        .await
-        .ok()?;
-    groups.security_groups().first().cloned()
+/// The cluster's own port security group, when it exists: its id and the ports it allows.
+async fn port_group(ec2: &Ec2, cluster: &str) -> Option<(String, Vec<u16>)> {
+    let params = Params::new()
+        .set("Filter.1.Name", "group-name")
+        .set("Filter.1.Value.1", format!("orgs-cluster-{cluster}"));
+    let answer = ec2.call("EC2 DescribeSecurityGroups", "DescribeSecurityGroups", &params).await.ok()?;
+    let doc = answer.doc().ok()?;
+    let group = items(doc.root_element(), "securityGroupInfo").next()?;
+    let ports = items(group, "ipPermissions").filter_map(|p| text(p, "fromPort")?.parse().ok()).collect();
+    Some((text(group, "groupId")?.to_owned(), ports))
+}
+
+/// The security groups `instance` is in, as EC2 describes it.
+async fn groups_of(ec2: &Ec2, instance: &str) -> Vec<String> {
+    let params = Params::new().set("InstanceId.1", instance);
+    let answer = ec2.call("EC2 DescribeInstances", "DescribeInstances", &params).await.expect("described");
+    let doc = answer.doc().expect("xml");
+    let instance = items(doc.root_element(), "reservationSet")
+        .flat_map(|r| items(r, "instancesSet"))
+        .next()
+        .expect("the instance");
+    items(instance, "groupSet").filter_map(|g| text(g, "groupId").map(str::to_owned)).collect()
 }
 
 /// The instance ids of a cluster as the API shows it.
@@ -153,13 +162,15 @@ pub(crate) async fn bob_deploys_in_alices_account_and_everyone_runs_the_same_clu
 
     // The instances are in Alice's account, not the service's own.
     assert_eq!(instances_in_customer_account(&stack, &org, &cluster).await, ["running"; 3]);
-    let own = aws_sdk_ec2::Client::new(&emulator().await.sdk_config().await)
-        .describe_instances()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("tag:orgs:cluster-id").values(&cluster).build())
-        .send()
+    let own = Ec2::from_config(&emulator().await.sdk_config().await).await.expect("EC2 as the service");
+    let params = Params::new().set("Filter.1.Name", "tag:orgs:cluster-id").set("Filter.1.Value.1", &cluster);
+    let own = own
+        .call("EC2 DescribeInstances", "DescribeInstances", &params)
         .await
         .expect("describe as the service");
-    assert!(own.reservations().is_empty(), "nothing of it in the service's account");
+    let own = own.doc().expect("xml");
+    let own: Vec<_> = items(own.root_element(), "reservationSet").collect();
+    assert!(own.is_empty(), "nothing of it in the service's account");
 
     // Carol, a stranger, sees nothing.
     let carol = register(&stack, &email("carol")).await;
@@ -530,8 +541,7 @@ pub(crate) async fn ports_open_in_the_clusters_security_group_for_whoever_may_op
     // The security group, as the customer's role sees it, follows: only 443 is open.
     let ec2 = customer_ec2(&stack, &org).await;
     let open = eventually("the security group to allow exactly 443", || async {
-        let ports: Vec<i32> =
-            port_group(&ec2, &cluster).await?.ip_permissions().iter().filter_map(|p| p.from_port()).collect();
+        let (_, ports) = port_group(&ec2, &cluster).await?;
         (ports == [443]).then_some(ports)
     })
     .await;
@@ -550,49 +560,28 @@ async fn opening_a_port_keeps_the_security_groups_the_customer_attached() {
 
     // The customer puts their own monitoring group on the cluster's instances.
     let ec2 = customer_ec2(&stack, &org).await;
-    let groups_of = |id: String| {
-        let ec2 = ec2.clone();
-        async move {
-            let described = ec2.describe_instances().instance_ids(id).send().await.expect("described");
-            let instance = described.reservations()[0].instances()[0].clone();
-            instance
-                .security_groups()
-                .iter()
-                .filter_map(|g| g.group_id().map(str::to_owned))
-                .collect::<Vec<_>>()
-        }
-    };
-    let theirs = ec2
-        .create_security_group()
-        .group_name(format!("monitoring-{}", &cluster[..8]))
-        .description("the customer's own")
-        .send()
-        .await
-        .expect("created")
-        .group_id()
-        .expect("id")
-        .to_owned();
+    let params = Params::new()
+        .set("GroupName", format!("monitoring-{}", &cluster[..8]))
+        .set("GroupDescription", "the customer's own");
+    let created = ec2.call("EC2 CreateSecurityGroup", "CreateSecurityGroup", &params).await.expect("created");
+    let theirs = text(created.doc().expect("xml").root_element(), "groupId").expect("id").to_owned();
     for id in &instances {
-        let mut groups = groups_of(id.clone()).await;
+        let mut groups = groups_of(&ec2, id).await;
         groups.push(theirs.clone());
-        ec2.modify_instance_attribute()
-            .instance_id(id)
-            .set_groups(Some(groups))
-            .send()
-            .await
-            .expect("attached");
+        let params = Params::new().set("InstanceId", id).list("GroupId", &groups);
+        ec2.call("EC2 ModifyInstanceAttribute", "ModifyInstanceAttribute", &params).await.expect("attached");
     }
 
     let port = format!("/v1/organizations/{org}/clusters/{cluster}/ports/8080");
     assert_eq!(call(&stack, "PUT", &port, Some(&alice.token), None).await.status, StatusCode::OK);
 
     let ours = eventually("the cluster's port group", || async {
-        port_group(&ec2, &cluster).await?.group_id().map(str::to_owned)
+        port_group(&ec2, &cluster).await.map(|(id, _)| id)
     })
     .await;
     for id in &instances {
         let groups = eventually("the instance in the port group", || async {
-            let groups = groups_of(id.clone()).await;
+            let groups = groups_of(&ec2, id).await;
             groups.contains(&ours).then_some(groups)
         })
         .await;

@@ -12,6 +12,7 @@ mod clusters;
 mod cors;
 mod credits;
 mod delivery;
+mod ec2_query;
 mod enrollment;
 mod failures;
 mod house;

@@ -9,6 +9,7 @@ use base64::Engine;
 
 use crate::cluster_users::{alice_connected, created, instances};
 use crate::clusters::customer_ec2;
+use orgs::cloud::ec2::query::{Params, child, text};
 
 /// A tool the check needs, or a failure saying how to get it.
 fn tool(name: &str, package: &str) -> String {
@@ -54,14 +55,15 @@ async fn every_instance_boots_the_agent_with_user_data_cloud_init_and_shellcheck
     let ec2 = customer_ec2(&stack, &org).await;
     let mut seen = Vec::new();
     for instance in &instances {
+        let params = Params::new().set("InstanceId", instance).set("Attribute", "userData");
         let attribute = ec2
-            .describe_instance_attribute()
-            .instance_id(instance)
-            .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
-            .send()
+            .call("EC2 DescribeInstanceAttribute", "DescribeInstanceAttribute", &params)
             .await
             .expect("the instance's user data");
-        let encoded = attribute.user_data().and_then(|v| v.value()).expect("user data on every instance");
+        let doc = attribute.doc().expect("xml");
+        let encoded = child(doc.root_element(), "userData")
+            .and_then(|v| text(v, "value"))
+            .expect("user data on every instance");
         let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64");
         seen.push(String::from_utf8(decoded).expect("text"));
     }

@@ -115,6 +115,16 @@ pub trait Fleet: Send + Sync {
 /// The SDK configuration that acts as `target`'s role, in its region: AssumeRole with the
 /// external id, credentials for 15 minutes.
 pub async fn assume(sdk: &SdkConfig, target: &Target) -> Result<SdkConfig, CloudError> {
+    let credentials = assume_credentials(sdk, target).await?;
+    Ok(sdk
+        .to_builder()
+        .region(aws_config::Region::new(target.region.as_str().to_owned()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build())
+}
+
+/// The credentials of `target`'s role: AssumeRole with the external id, for 15 minutes.
+pub async fn assume_credentials(sdk: &SdkConfig, target: &Target) -> Result<Credentials, CloudError> {
     let assumed = aws_sdk_sts::Client::new(sdk)
         .assume_role()
         .role_arn(target.role_arn.as_str())
@@ -128,17 +138,13 @@ pub async fn assume(sdk: &SdkConfig, target: &Target) -> Result<SdkConfig, Cloud
         code: "NoCredentials".into(),
         message: "AssumeRole answered without credentials".into(),
     })?;
-    Ok(sdk
-        .to_builder()
-        .region(aws_config::Region::new(target.region.as_str().to_owned()))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            creds.access_key_id,
-            creds.secret_access_key,
-            Some(creds.session_token),
-            None,
-            "assumed-role",
-        )))
-        .build())
+    Ok(Credentials::new(
+        creds.access_key_id,
+        creds.secret_access_key,
+        Some(creds.session_token),
+        None,
+        "assumed-role",
+    ))
 }
 
 /// AWS STS: AssumeRole, then GetCallerIdentity with the assumed credentials.
