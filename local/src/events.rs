@@ -317,6 +317,35 @@ impl EventContext {
                 params.push(("api_key_id", info.key_id.to_string()));
             }
         }
+        if names.contains(&"webhook_id") {
+            let owner = self.owner_of(caller).await?;
+            let grant = orgs::domain::authz::may(
+                &owner,
+                &orgs::domain::Settings::default(),
+                orgs::domain::authz::Action::ManageWebhooks,
+            )?;
+            let url = orgs::domain::webhooks::WebhookUrl::parse(
+                "https://hooks.example.com/sample",
+                orgs::domain::webhooks::Targets::PublicOnly,
+            )?;
+            let joined = orgs::domain::webhooks::EventType::MemberJoined;
+            let (webhook, _) =
+                self.store.create_webhook(&owner, &grant, &url, &[joined], "sample", self.now()).await?;
+            params.push(("webhook_id", webhook.webhook_id.to_string()));
+            if names.contains(&"delivery_id") {
+                // A delivery as the table's reader queues one, for an event made up here.
+                let event = orgs::domain::webhooks::WebhookEvent {
+                    org,
+                    event_type: joined,
+                    event_id: uuid::Uuid::new_v4().to_string(),
+                    delivery_id: format!("{:040}", uuid::Uuid::new_v4().as_u128() % 10u128.pow(38)),
+                    occurred_at: self.now(),
+                    data: serde_json::Map::new(),
+                };
+                self.store.queue_webhook_event(&event).await?;
+                params.push(("delivery_id", event.delivery_id));
+            }
+        }
         if names.contains(&"key_id") {
             let key = orgs::domain::SshKey::parse(&fresh_ssh_key("sample"), self.now())?;
             self.store.add_ssh_key(&caller.user_id, &key).await?;
@@ -610,6 +639,8 @@ pub const EXAMPLE_PARAMS: &[(&str, &str)] = &[
     ("key_id", "-DiY3wvvV6TuJJhbpZisF_zLDA0zPMSvHdkr4UvCOqU"),
     ("service_account_id", "5d8e2f4a-1b3c-4d6e-8f0a-2b4c6d8e0f1a"),
     ("api_key_id", "4fT9kQ2mZx7B"),
+    ("webhook_id", "7a1c3e5f-2b4d-4c6e-8a0b-1c2d3e4f5a6b"),
+    ("delivery_id", "0000000000000000000000000000000000001042"),
 ];
 
 /// `op`'s API Gateway event, from `events/http.json`: its route, its path with `params` (by name),

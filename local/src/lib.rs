@@ -116,6 +116,11 @@ pub struct StackOptions {
     pub pricing: orgs::config::Pricing,
     /// Run the reconciler on this schedule (the dev stack; a test calls it when it wants it).
     pub reconcile_every: Option<Duration>,
+    /// Send due webhook deliveries on this schedule (the dev stack; a test calls the deliverer).
+    pub deliver_webhooks_every: Option<Duration>,
+    /// Which addresses webhooks may reach. The test stack lets its own receiver on the loopback
+    /// through; the dev stack refuses it as a deployment does.
+    pub webhook_targets: orgs::domain::webhooks::Targets,
 }
 
 impl StackOptions {
@@ -135,6 +140,8 @@ impl StackOptions {
             limits: orgs::config::Limits::default(),
             pricing: orgs::config::Pricing::default(),
             reconcile_every: None,
+            deliver_webhooks_every: None,
+            webhook_targets: orgs::domain::webhooks::Targets::LoopbackToo,
         }
     }
 }
@@ -164,6 +171,8 @@ pub struct Stack {
     pub provisioner: Arc<provision_cluster::Provisioner>,
     /// The scheduled job that compares live clusters with EC2.
     pub reconciler: Arc<reconcile_clusters::Reconciler>,
+    /// The scheduled job that sends due webhook deliveries.
+    pub deliverer: Arc<deliver_webhooks::Deliverer>,
     /// The operators' grant (no HTTP route: tests invoke it as an operator would).
     pub granter: Arc<grant_credits::Granter>,
     /// The stream consumer that copies organization names.
@@ -240,6 +249,7 @@ impl Stack {
             node_identity: orgs::domain::node_identity::IdentityVerifier::from_pem_bundle(
                 &node_identity.certificate,
             )?,
+            webhook_targets: options.webhook_targets,
         });
         let cloud = Arc::new(orgs::cloud::StsCloud::new(sdk.clone()));
         let service = Arc::new(service_identity());
@@ -262,6 +272,12 @@ impl Stack {
             clock: clock.clone(),
             budget: reconcile_clusters::Budget::default(),
         });
+        let deliverer = Arc::new(deliver_webhooks::Deliverer {
+            store: Store::new(plain_dynamo.clone(), &options.table),
+            clock: clock.clone(),
+            resolver: Arc::new(deliver_webhooks::SystemResolver),
+            targets: options.webhook_targets,
+        });
         let granter = Arc::new(grant_credits::Granter {
             store: Store::new(plain_dynamo.clone(), &options.table),
             clock: clock.clone(),
@@ -277,6 +293,7 @@ impl Stack {
             names: name_sync.clone(),
             users: user_sync.clone(),
             provisioner: provisioner.clone(),
+            webhooks: Store::new(plain_dynamo.clone(), &options.table),
         });
         let ses = Arc::new(outage::OutageMailer::new(SesMailer::new(ses, &options.sender, None)));
         let mailer = Arc::new(InvitationMailer {
@@ -369,6 +386,20 @@ impl Stack {
             }));
         }
 
+        if let Some(every) = options.deliver_webhooks_every {
+            let deliverer = deliverer.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let run =
+                        identity::as_function("deliver-webhooks", deliver_webhooks::deliver(&deliverer));
+                    if let Err(e) = run.await {
+                        tracing::warn!(error = %e, "webhook deliveries failed; next run in a moment");
+                    }
+                }
+            }));
+        }
+
         Ok(Self {
             functions,
             api_url,
@@ -383,6 +414,7 @@ impl Stack {
             fleet,
             provisioner,
             reconciler,
+            deliverer,
             granter,
             name_sync,
             user_sync,

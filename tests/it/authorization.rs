@@ -225,6 +225,8 @@ impl Fixture {
         let org = &self.org;
         // A service account the row works on, deleted after it.
         let mut account = None;
+        // A webhook endpoint the row works on, deleted after it.
+        let mut endpoint = None;
         let (method, path, body) = match function {
             "list-service-accounts" => ("GET", format!("/v1/organizations/{org}/service-accounts"), None),
             "create-service-account" => (
@@ -245,6 +247,44 @@ impl Fixture {
                     }
                 };
                 account = Some(id);
+                row
+            }
+            "list-webhooks" => ("GET", format!("/v1/organizations/{org}/webhooks"), None),
+            "create-webhook" => (
+                "POST",
+                format!("/v1/organizations/{org}/webhooks"),
+                Some(json!({ "url": "https://hooks.example.com/authz", "events": ["member.joined"] })),
+            ),
+            "delete-webhook" | "rotate-webhook-secret" | "list-webhook-deliveries" | "redeliver-webhook" => {
+                let made = webhook(
+                    &self.stack,
+                    &self.owner,
+                    org,
+                    "https://hooks.example.com/authz",
+                    json!(["member.joined"]),
+                )
+                .await;
+                let id = made["webhook_id"].as_str().expect("webhook id").to_owned();
+                let base = format!("/v1/organizations/{org}/webhooks/{id}");
+                let row = match function {
+                    "delete-webhook" => ("DELETE", base, None),
+                    "rotate-webhook-secret" => ("POST", format!("{base}/secret"), None),
+                    "list-webhook-deliveries" => ("GET", format!("{base}/deliveries"), None),
+                    _ => {
+                        // A delivery queued as the table's reader would, for a made-up event.
+                        let event = orgs::domain::webhooks::WebhookEvent {
+                            org: orgs::domain::OrgId::parse(org).expect("org"),
+                            event_type: orgs::domain::webhooks::EventType::MemberJoined,
+                            event_id: uuid::Uuid::new_v4().to_string(),
+                            delivery_id: format!("{:040}", 7),
+                            occurred_at: self.stack.api.now(),
+                            data: serde_json::Map::new(),
+                        };
+                        self.stack.api.store.queue_webhook_event(&event).await.expect("queued");
+                        ("POST", format!("{base}/deliveries/{}/redeliver", event.delivery_id), None)
+                    }
+                };
+                endpoint = Some(id);
                 row
             }
             "get-me" => ("GET", "/v1/me".to_owned(), None),
@@ -397,6 +437,14 @@ impl Fixture {
         if let Some(id) = account {
             self.drop_account(&id).await;
         }
+        if function == "create-webhook" && answer.status.is_success() {
+            endpoint = answer.body["webhook_id"].as_str().map(str::to_owned);
+        }
+        if let Some(id) = endpoint {
+            let path = format!("/v1/organizations/{org}/webhooks/{id}");
+            let dropped = call(&self.stack, "DELETE", &path, Some(&self.owner.token), None).await;
+            assert!(matches!(dropped.status.as_u16(), 204 | 404), "{:?}", dropped.body);
+        }
         if function == "transfer-ownership" && answer.status.is_success() {
             // Hand it back, so that the owner stays the owner for the rows after this one.
             let back = format!("/v1/organizations/{org}/ownership");
@@ -477,6 +525,10 @@ fn people(function: &str) -> [u16; 10] {
         "list-service-accounts" => managers(200),
         "create-service-account" | "create-api-key" => managers(201),
         "delete-service-account" | "revoke-api-key" => managers(204),
+        "list-webhooks" | "rotate-webhook-secret" | "list-webhook-deliveries" => managers(200),
+        "create-webhook" => managers(201),
+        "delete-webhook" => managers(204),
+        "redeliver-webhook" => managers(202),
         // Every member starts and stops; creating and terminating need the role or the permission.
         "cluster-action:start" | "cluster-action:stop" => [202, 202, 202, 202, 202, 202, 404, 404, 401, 401],
         "create-cluster" => [202, 202, 403, 403, 202, 403, 404, 404, 401, 401],

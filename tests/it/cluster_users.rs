@@ -510,6 +510,7 @@ async fn a_member_joining_an_organization_with_a_thousand_managed_clusters_is_wr
         }),
         names: stack.name_sync.clone(),
         provisioner: stack.provisioner.clone(),
+        webhooks: store.clone(),
     };
     stack.calls.take();
     let started = std::time::Instant::now();

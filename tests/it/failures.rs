@@ -37,6 +37,7 @@ fn api_with_store(stack: &local_stack::Stack, store: Store) -> Api {
         limits: orgs::config::Limits::default(),
         pricing: orgs::config::Pricing::default(),
         node_identity: stack.api.node_identity.clone(),
+        webhook_targets: stack.api.webhook_targets,
     }
 }
 
@@ -100,6 +101,7 @@ async fn an_unreachable_jwks_is_a_503_not_a_401() {
         limits: orgs::config::Limits::default(),
         pricing: orgs::config::Pricing::default(),
         node_identity: stack.api.node_identity.clone(),
+        webhook_targets: stack.api.webhook_targets,
     };
     let token = stack.issuer.token(&uuid::Uuid::new_v4().to_string(), "alice@example.com");
 

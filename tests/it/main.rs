@@ -33,3 +33,4 @@ mod service_accounts;
 mod ssh_keys;
 mod story;
 mod user_data;
+mod webhooks;

@@ -184,6 +184,100 @@ pub async fn api_key(
     answer.body
 }
 
+/// A webhook endpoint made by `manager` in `org` for `url` and `events`: the answer
+/// (`webhook_id`, `secret`, ...).
+pub async fn webhook(
+    stack: &Stack,
+    manager: &User,
+    org: &str,
+    url: &str,
+    events: serde_json::Value,
+) -> serde_json::Value {
+    let answer = post(
+        stack,
+        &format!("/v1/organizations/{org}/webhooks"),
+        manager,
+        serde_json::json!({ "url": url, "events": events }),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    answer.body
+}
+
+/// One request a [`Receiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The request line (`POST /hook HTTP/1.1`).
+    pub line: String,
+    /// Headers by lowercased name.
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// An HTTP server on 127.0.0.1 that answers its n-th request with `answers[n]` (the last one from
+/// then on) and keeps every request: a webhook receiver, or a cloud API that fails on purpose.
+pub struct Receiver {
+    pub url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    pub async fn start(answers: Vec<(u16, &'static str)>) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bound");
+        let url = format!("http://{}/", listener.local_addr().expect("address"));
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = received.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut raw = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // The head, then as much body as Content-Length says.
+                let request = loop {
+                    let read = socket.read(&mut buffer).await.unwrap_or(0);
+                    raw.extend_from_slice(&buffer[..read]);
+                    let text = String::from_utf8_lossy(&raw).to_string();
+                    let Some(end) = text.find("\r\n\r\n") else {
+                        if read == 0 {
+                            break None;
+                        }
+                        continue;
+                    };
+                    let mut lines = text[..end].split("\r\n");
+                    let line = lines.next().unwrap_or_default().to_owned();
+                    let headers: std::collections::BTreeMap<String, String> = lines
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                        .collect();
+                    let length =
+                        headers.get("content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+                    if raw.len() >= end + 4 + length || read == 0 {
+                        let body = String::from_utf8_lossy(&raw[end + 4..]).to_string();
+                        break Some(Received { line, headers, body });
+                    }
+                };
+                let Some(request) = request else { continue };
+                let n = {
+                    let mut all = kept.lock().expect("lock");
+                    all.push(request);
+                    all.len() - 1
+                };
+                let (status, body) = answers[n.min(answers.len() - 1)];
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        Self { url, received }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
+    }
+}
+
 /// Waits (polling, bounded) until `probe` yields something.
 pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
 where

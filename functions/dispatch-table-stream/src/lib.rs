@@ -3,7 +3,11 @@
 //!
 //! - `sync-organization-name`: a rename reaches every membership and pending invitation;
 //! - `sync-cluster-users`: members' accounts on managed clusters follow joins, leaves and roles;
-//! - `provision-cluster`: a cluster's intent is carried out in the customer's account.
+//! - `provision-cluster`: a cluster's intent is carried out in the customer's account;
+//! - webhooks: a change an organization's endpoints may hear about (a member invited, joined,
+//!   removed or given another role; a cluster created or moved to another state) is queued as one
+//!   delivery per endpoint that asked for it. Queuing is one read and a write per endpoint; the
+//!   sending is `deliver-webhooks`'s, so that a slow receiver never holds back this stream.
 //!
 //! Why one reader for three: AWS throttles a stream shard read by more than two consumers, and
 //! the table's other reader is the invitation mailer (kept apart so that an SES outage or its
@@ -33,6 +37,8 @@ pub struct Followers {
     pub names: Arc<NameSync>,
     pub users: Arc<UserSync>,
     pub provisioner: Arc<Provisioner>,
+    /// Where webhook deliveries are queued.
+    pub webhooks: orgs::store::Store,
 }
 
 impl Followers {
@@ -46,6 +52,7 @@ impl Followers {
         Ok(Self {
             names: Arc::new(NameSync { store: store.clone() }),
             users: Arc::new(UserSync { store: store.clone(), clock: clock.clone() }),
+            webhooks: store.clone(),
             provisioner: Arc::new(Provisioner {
                 store,
                 fleet: Arc::new(orgs::cloud::ec2::Ec2Fleet::new(sdk, image).with_bootstrap(bootstrap)),
@@ -61,13 +68,15 @@ pub struct Outcome {
     pub names: sync_organization_name::Outcome,
     pub users: sync_cluster_users::Outcome,
     pub clusters: provision_cluster::Outcome,
+    /// Deliveries queued for the record (none when it was queued before).
+    pub webhook_deliveries: usize,
 }
 
 pub async fn handle(
     followers: &Followers,
     event: LambdaEvent<Event>,
 ) -> Result<DynamoDbEventResponse, Error> {
-    // Boxed: the three operations' futures together are deep for a worker thread's stack.
+    // Boxed: the operations' futures together are deep for a worker thread's stack.
     Ok(orgs::stream::in_order(&event.payload.records, "a table change", |record| {
         Box::pin(dispatch(followers, record))
     })
@@ -87,5 +96,12 @@ pub async fn dispatch(followers: &Followers, record: &EventRecord) -> Result<Out
     let clusters = provision_cluster::handle(&followers.provisioner, &change)
         .await
         .inspect_err(named("provisioning"))?;
-    Ok(Outcome { names, users, clusters })
+    let webhook_deliveries =
+        match orgs::store::stream::webhook_event(record).inspect_err(named("webhook event"))? {
+            Some(event) => {
+                followers.webhooks.queue_webhook_event(&event).await.inspect_err(named("webhook queueing"))?
+            }
+            None => 0,
+        };
+    Ok(Outcome { names, users, clusters, webhook_deliveries })
 }

@@ -103,6 +103,9 @@ async fn dev(args: &[String]) -> Result<(), BoxError> {
         pricing: orgs::config::Pricing::from_source(&orgs::config::Env)?,
         // What EventBridge does in AWS (the emulator's schedules never fire).
         reconcile_every: Some(Duration::from_secs(60)),
+        deliver_webhooks_every: Some(Duration::from_secs(60)),
+        // As deployed: only public addresses, so a webhook cannot be pointed at the machine.
+        webhook_targets: orgs::domain::webhooks::Targets::PublicOnly,
     };
     let stack = Stack::start(&sdk, options).await?;
     let _dashboard =

@@ -188,7 +188,7 @@ impl fmt::Debug for ApiKey {
 
 /// `n` base62 characters drawn uniformly from the OS's random source (UUIDv4s: getrandom), by
 /// rejection: bytes of 248 and over are dropped so that each character is equally likely.
-fn random_base62(n: usize) -> String {
+pub(crate) fn random_base62(n: usize) -> String {
     let mut out = String::with_capacity(n);
     while out.len() < n {
         for b in uuid::Uuid::new_v4().into_bytes() {

@@ -49,6 +49,15 @@ pub enum EventAction {
     ApiKeyCreated,
     /// An owner or admin revoked an API key (`details.key_id`).
     ApiKeyRevoked,
+    /// An owner or admin registered a webhook endpoint (`details.webhook_id`, `details.url`,
+    /// `details.events`).
+    WebhookCreated,
+    /// An owner or admin deleted a webhook endpoint (`details.webhook_id`, `details.url`).
+    WebhookDeleted,
+    /// An owner or admin made a webhook endpoint a new secret (`details.webhook_id`).
+    WebhookSecretRotated,
+    /// An owner or admin asked for a delivery again (`details.webhook_id`, `details.delivery_id`).
+    WebhookRedelivered,
 }
 
 /// Who acted: a member (`{"user_id", "email"}`), a service account through one of its keys

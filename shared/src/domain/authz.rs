@@ -43,11 +43,13 @@ pub enum Action {
     ManageClusterUsers,
     /// Make and delete service accounts, and make and revoke their API keys.
     ManageServiceAccounts,
+    /// Register, rotate and delete webhook endpoints, read their deliveries, redeliver.
+    ManageWebhooks,
 }
 
 impl Action {
     /// Every action, for the printed table.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::Read,
         Action::Invite(InviteRole::Member),
         Action::Invite(InviteRole::Admin),
@@ -66,6 +68,7 @@ impl Action {
         Action::OpenPorts,
         Action::ManageClusterUsers,
         Action::ManageServiceAccounts,
+        Action::ManageWebhooks,
     ];
 
     /// The action's name on the wire (the organization view's `abilities`).
@@ -89,6 +92,7 @@ impl Action {
             Action::OpenPorts => "open_ports",
             Action::ManageClusterUsers => "manage_cluster_users",
             Action::ManageServiceAccounts => "manage_service_accounts",
+            Action::ManageWebhooks => "manage_webhooks",
         }
     }
 
@@ -124,6 +128,7 @@ impl fmt::Display for Action {
             Action::OpenPorts => "open and close ports",
             Action::ManageClusterUsers => "manage a cluster's users and agent",
             Action::ManageServiceAccounts => "manage service accounts and API keys",
+            Action::ManageWebhooks => "manage webhooks",
         })
     }
 }
@@ -175,7 +180,7 @@ pub struct Ability {
     /// `read`, `invite_member`, `invite_admin`, `resend_invitation`, `revoke_invitation`,
     /// `remove_member`, `change_role`, `transfer_ownership`, `leave`, `update_settings`,
     /// `rename`, `read_events`, `configure_account`, `operate_clusters`, `manage_clusters`,
-    /// `open_ports`, `manage_cluster_users` or `manage_service_accounts`.
+    /// `open_ports`, `manage_cluster_users`, `manage_service_accounts` or `manage_webhooks`.
     pub action: &'static str,
     pub allowed: bool,
     /// Why not, in words, when not.
@@ -302,6 +307,7 @@ mod tests {
             (Action::OpenPorts, vec![1, 1, 0, 0, 0, 1]),
             (Action::ManageClusterUsers, vec![1, 1, 0, 0, 0, 0]),
             (Action::ManageServiceAccounts, vec![1, 1, 0, 0, 0, 0]),
+            (Action::ManageWebhooks, vec![1, 1, 0, 0, 0, 0]),
         ];
         assert_eq!(table, expected);
     }

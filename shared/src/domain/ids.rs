@@ -113,6 +113,11 @@ uuid_id!(
     "service account id"
 );
 uuid_id!(
+    /// A webhook endpoint's id.
+    WebhookId,
+    "webhook id"
+);
+uuid_id!(
     /// A cluster's id: time-ordered (UUIDv7), so an organization's clusters list oldest first.
     ClusterId,
     "cluster id",

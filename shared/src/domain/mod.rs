@@ -16,6 +16,7 @@ mod role;
 mod settings;
 pub mod ssh_keys;
 mod timestamp;
+pub mod webhooks;
 pub mod whole;
 
 pub use audit::{Actor, AuditEvent, EventAction, Subject};
@@ -31,7 +32,7 @@ pub use cluster_users::{
 pub use credits::{Balance, CHARGING_PERIOD, Credits, Rates, UsageInterval, UsageReport, Window};
 pub use email::Email;
 pub use error::{DomainError, Source};
-pub use ids::{ClusterId, InvitationId, OrgId, ServiceAccountId, UserId};
+pub use ids::{ClusterId, InvitationId, OrgId, ServiceAccountId, UserId, WebhookId};
 pub use model::{
     Delivery, Invitation, InvitationStatus, MailProblem, MailProblemKind, MailStatus, Member, Membership,
     NewInvitation, Organization, User,

@@ -31,6 +31,9 @@ pub struct Api {
     /// What nodes' instance identity documents are verified against (empty but where nodes
     /// enroll: the cluster agent's function).
     pub node_identity: crate::domain::node_identity::IdentityVerifier,
+    /// Which addresses a webhook endpoint may name: public ones only, except on the test stack.
+    /// No configuration sets it, so no deployment can widen it.
+    pub webhook_targets: crate::domain::webhooks::Targets,
 }
 
 impl Api {
@@ -42,7 +45,15 @@ impl Api {
         let limits = Limits::from_source(&config::Env)?;
         let pricing = Pricing::from_source(&config::Env)?;
         let node_identity = config::node_identity(&config::Env)?;
-        Ok(Self { store, verifier, clock: Arc::new(SystemClock), limits, pricing, node_identity })
+        Ok(Self {
+            store,
+            verifier,
+            clock: Arc::new(SystemClock),
+            limits,
+            pricing,
+            node_identity,
+            webhook_targets: crate::domain::webhooks::Targets::PublicOnly,
+        })
     }
 
     pub fn now(&self) -> Timestamp {

@@ -228,6 +228,12 @@ pub fn org_param(req: &Request) -> Result<crate::domain::OrgId, ApiError> {
         .map_err(|_| ApiError::from(DomainError::NotFound("organization")))
 }
 
+/// The webhook endpoint the path's `webhook_id` names; malformed is unknown (404).
+pub fn webhook_param(req: &Request) -> Result<crate::domain::WebhookId, ApiError> {
+    crate::domain::WebhookId::parse(&path_param(req, "webhook_id")?)
+        .map_err(|_| ApiError::from(DomainError::NotFound("webhook")))
+}
+
 /// The cluster the path's `cluster_id` names; malformed is unknown (404).
 pub fn cluster_param(req: &Request) -> Result<crate::domain::ClusterId, ApiError> {
     crate::domain::ClusterId::parse(&path_param(req, "cluster_id")?)

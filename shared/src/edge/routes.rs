@@ -6,6 +6,7 @@
 use crate::contract::openapi::{Answer, Caller, Operation, PAGE, Query, of, op};
 use crate::contract::*;
 use crate::domain::api_keys::ServiceAccount;
+use crate::domain::webhooks::Delivery;
 use crate::domain::{
     Acknowledged, Cluster, ClusterSpec, Invitation, Member, Organization, Settings, SshKey, UsageReport,
     UserChanges,
@@ -651,6 +652,103 @@ pub const OPERATIONS: &[Operation] = &[
     )
     .describe("204; the key stops working at once (401). 404 for no such key of that account. In the audit log.")
     .answers(204, Answer::Empty)
+    .problems(&[403]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/webhooks",
+        "list-webhooks",
+        "listWebhooks",
+        "webhooks",
+        "The organization's webhook endpoints (owner, admins).",
+        Caller::User,
+    )
+    .describe(
+        "Owners and admins: every endpoint, oldest first, with its URL and event types (never its \
+         secret), the most there may be and every event type.",
+    )
+    .answers(200, Answer::Json(of::<Webhooks>))
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/webhooks",
+        "create-webhook",
+        "createWebhook",
+        "webhooks",
+        "Register a webhook endpoint for some event types (owner, admins).",
+        Caller::User,
+    )
+    .describe(
+        "201 with the endpoint and its secret, shown this once. Every delivery is a POST of a \
+         `WebhookPayload` with `Orgs-Event-Id`, `Orgs-Timestamp` (Unix seconds) and \
+         `Orgs-Signature: v1=` + the hex HMAC-SHA256, under the secret, of \
+         `\"{Orgs-Timestamp}.{body}\"`: refuse a timestamp more than 5 minutes old. Delivered at \
+         least once (deduplicate on the event id), in order per endpoint, retried with backoff \
+         for 24 hours; 2xx is success, and redirects are not followed. The URL must be https and \
+         reach public addresses only: the host is resolved at every delivery, and loopback, \
+         private, link-local and metadata addresses are refused. 400 for another URL or an \
+         address literal that is not public; 409 past 10. In the audit log.",
+    )
+    .example(r#"{"url": "https://hooks.example.com/orgs", "events": ["member.joined", "cluster.state_changed"], "description": "Chat notifications"}"#)
+    .body(of::<NewWebhook>)
+    .answers(201, Answer::Json(of::<WebhookWithSecret>))
+    .problems(&[403]),
+    op(
+        "DELETE",
+        "/v1/organizations/{org_id}/webhooks/{webhook_id}",
+        "delete-webhook",
+        "deleteWebhook",
+        "webhooks",
+        "Delete a webhook endpoint (owner, admins).",
+        Caller::User,
+    )
+    .describe("204; nothing more is delivered to it, retries included. 404 for no such endpoint. In the audit log.")
+    .answers(204, Answer::Empty)
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/webhooks/{webhook_id}/secret",
+        "rotate-webhook-secret",
+        "rotateWebhookSecret",
+        "webhooks",
+        "Give a webhook endpoint a new secret (owner, admins).",
+        Caller::User,
+    )
+    .describe(
+        "200 with the endpoint and its new secret, shown this once; every delivery from now on, \
+         retries included, is signed with it. 404 for no such endpoint. In the audit log.",
+    )
+    .answers(200, Answer::Json(of::<WebhookWithSecret>))
+    .problems(&[403]),
+    op(
+        "GET",
+        "/v1/organizations/{org_id}/webhooks/{webhook_id}/deliveries",
+        "list-webhook-deliveries",
+        "listWebhookDeliveries",
+        "webhooks",
+        "A webhook endpoint's newest deliveries (owner, admins).",
+        Caller::User,
+    )
+    .describe(
+        "The newest 50, newest first: status (`pending`, `delivered`, `failed`), attempts, the last \
+         answer's status code and its first kilobyte, or why the last attempt got no answer, and \
+         when the next attempt is due. 404 for no such endpoint.",
+    )
+    .answers(200, Answer::Json(of::<WebhookDeliveries>))
+    .problems(&[403]),
+    op(
+        "POST",
+        "/v1/organizations/{org_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        "redeliver-webhook",
+        "redeliverWebhook",
+        "webhooks",
+        "Send a delivery again (owner, admins).",
+        Caller::User,
+    )
+    .describe(
+        "202: the delivery is due now, with the same event id and body, and tried for another 24 \
+         hours. 404 for no such endpoint or delivery. In the audit log.",
+    )
+    .answers(202, Answer::Json(of::<Delivery>))
     .problems(&[403]),
     op(
         "POST",

@@ -54,10 +54,14 @@ pub enum Entity {
     SshKeys,
     /// An organization's service accounts and their API keys.
     ServiceAccounts,
+    /// An organization's webhook endpoints.
+    Webhooks,
+    /// One event's delivery to one endpoint: its body, status and attempts.
+    WebhookDelivery,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 20] = [
+    pub const ALL: [Entity; 22] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -78,6 +82,8 @@ impl Entity {
         Entity::UidCounter,
         Entity::SshKeys,
         Entity::ServiceAccounts,
+        Entity::Webhooks,
+        Entity::WebhookDelivery,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -103,6 +109,8 @@ impl Entity {
             Entity::UidCounter => "uid_counter",
             Entity::SshKeys => "ssh_keys",
             Entity::ServiceAccounts => "service_accounts",
+            Entity::Webhooks => "webhooks",
+            Entity::WebhookDelivery => "webhook_delivery",
         }
     }
 }

@@ -58,6 +58,40 @@ pub const CLOUD_ACCOUNT_SK: &str = "CLOUD_ACCOUNT";
 /// An organization's service accounts and their keys.
 pub const SERVICE_ACCOUNTS_SK: &str = "SERVICE_ACCOUNTS";
 
+/// An organization's webhook endpoints.
+pub const WEBHOOKS_SK: &str = "WEBHOOKS";
+
+/// One delivery to an endpoint, on the organization's partition: an endpoint's deliveries sort by
+/// `delivery_id`, the stream's sequence number of the change, zero-padded.
+pub fn webhook_delivery_sk(webhook: &crate::domain::WebhookId, delivery_id: &str) -> String {
+    format!("{}{webhook}#{delivery_id}", WEBHOOK_DELIVERY_PREFIX)
+}
+pub const WEBHOOK_DELIVERY_PREFIX: &str = "WEBHOOK_DELIVERY#";
+
+/// GSI2 key of every delivery waiting for an attempt (sparse: a delivered or failed one has
+/// none), sorted by when it is due.
+pub const WEBHOOKS_DUE: &str = "WEBHOOKS#DUE";
+
+/// GSI2 sort key of a delivery due at `due`: the Unix second first, so that a query of sort keys
+/// below the next second finds every delivery due now.
+pub fn webhook_due_sk(
+    due: Timestamp,
+    org: &OrgId,
+    webhook: &crate::domain::WebhookId,
+    delivery_id: &str,
+) -> String {
+    format!("{}#{org}#{webhook}#{delivery_id}", webhook_due_prefix(due))
+}
+
+/// The sort key below which every delivery is due by `now`.
+pub fn webhook_due_bound(now: Timestamp) -> String {
+    webhook_due_prefix(now.plus(time::Duration::SECOND))
+}
+
+fn webhook_due_prefix(at: Timestamp) -> String {
+    format!("{:012}", at.unix().max(0))
+}
+
 /// GSI1 key of every live cluster, which reconciliation walks.
 pub const LIVE_CLUSTERS: &str = "CLUSTERS#LIVE";
 

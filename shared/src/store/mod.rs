@@ -47,6 +47,7 @@ mod service_accounts;
 mod ssh_keys;
 pub mod stream;
 mod users;
+mod webhooks;
 
 use aws_sdk_dynamodb::Client;
 
@@ -60,6 +61,7 @@ pub use organizations::DEFAULT_MAX_OWNED;
 pub use pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
 pub use service_accounts::Reader;
 pub use users::Registration;
+pub use webhooks::{Claimed, DueDelivery, Endpoint};
 
 /// The table and the client that reaches it. Cheap to clone.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 
 use super::Store;
-use super::expr::{Changes, Cond, KeyQuery, attr};
+use super::expr::{Changes, Cond, KeyQuery, absent, attr};
 use super::items::Item;
 use super::schema;
 use crate::aws::failure;
@@ -174,6 +174,24 @@ impl Store {
         }
     }
 
+    /// One PutItem of an item that must not exist yet; whether it was written (`false`: it was
+    /// there already).
+    pub(super) async fn put_new(&self, item: super::items::Item) -> Result<bool, DomainError> {
+        let request = absent().onto(self.client.put_item().table_name(&self.table).set_item(Some(item)));
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(
+                    e.err(),
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failure("DynamoDB PutItem", e)),
+        }
+    }
+
     /// A put whose failed condition returns the item as it was.
     pub(super) fn put(&self, item: Item, condition: Cond) -> Result<Put, DomainError> {
         built(
@@ -272,10 +290,11 @@ impl Store {
 
     fn query_request(&self, q: &Query) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let partition = attr(q.key_attr).eq(s(q.value.clone()));
-        let key = match (&q.sk_prefix, &q.sk_from) {
-            (Some(prefix), _) => partition.and(attr(q.sort_attr).begins_with(s(prefix.clone()))),
-            (None, Some(from)) => partition.and(attr(q.sort_attr).ge(s(from.clone()))),
-            (None, None) => partition,
+        let key = match (&q.sk_prefix, &q.sk_from, &q.sk_before) {
+            (Some(prefix), _, _) => partition.and(attr(q.sort_attr).begins_with(s(prefix.clone()))),
+            (None, Some(from), _) => partition.and(attr(q.sort_attr).ge(s(from.clone()))),
+            (None, None, Some(before)) => partition.and(attr(q.sort_attr).lt(s(before.clone()))),
+            (None, None, None) => partition,
         };
         let expression = KeyQuery::new(&key, q.filter.as_ref());
         self.client
@@ -344,6 +363,8 @@ pub struct Query {
     pub sk_prefix: Option<String>,
     /// Sort keys from this one on (`>=`); not with a prefix.
     pub sk_from: Option<String>,
+    /// Sort keys below this one (`<`); not with a prefix or a start.
+    pub sk_before: Option<String>,
     pub filter: Option<Cond>,
     pub newest_first: bool,
 }
@@ -357,6 +378,7 @@ impl Query {
             value: pk,
             sk_prefix: None,
             sk_from: None,
+            sk_before: None,
             filter: None,
             newest_first: false,
         }
@@ -387,6 +409,11 @@ impl Query {
 
     pub fn from(mut self, sk: impl Into<String>) -> Self {
         self.sk_from = Some(sk.into());
+        self
+    }
+
+    pub fn before(mut self, sk: impl Into<String>) -> Self {
+        self.sk_before = Some(sk.into());
         self
     }
 

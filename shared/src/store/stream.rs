@@ -9,7 +9,8 @@ use aws_lambda_events::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
 
 use super::items::Entity;
-use crate::domain::{ClusterId, DomainError, InvitationId, OrgId, UserId};
+use crate::domain::webhooks::{EventType, WebhookEvent};
+use crate::domain::{ClusterId, DomainError, InvitationId, OrgId, Timestamp, UserId};
 
 /// The item kinds the stream's consumers follow; the template's stream filters name these and no
 /// others (a template test holds that).
@@ -95,8 +96,101 @@ pub fn decode(record: &EventRecord) -> Result<Change, DomainError> {
     Ok(change)
 }
 
+/// What a record means to webhook endpoints, if anything: an invitation made, a membership made,
+/// removed or given another role, a cluster made or moved to another state.
+pub fn webhook_event(record: &EventRecord) -> Result<Option<WebhookEvent>, DomainError> {
+    let (new, old) = (&record.change.new_image, &record.change.old_image);
+    let kind = match record.event_name.as_str() {
+        "INSERT" => Kind::Insert,
+        "MODIFY" => Kind::Modify,
+        "REMOVE" => Kind::Remove,
+        _ => return Ok(None),
+    };
+    let image = if kind == Kind::Remove { old } else { new };
+    let differs = |name: &str| new.get(name) != old.get(name);
+    let copy = |data: &mut serde_json::Map<String, serde_json::Value>,
+                from: &Item,
+                names: &[(&str, &'static str)]| {
+        for (attribute, field) in names {
+            if let Some(value) = text(from, attribute) {
+                data.insert((*field).to_owned(), serde_json::Value::String(value.to_owned()));
+            }
+        }
+    };
+    let mut data = serde_json::Map::new();
+    let event_type = match (entity(image), kind) {
+        (Some(Entity::Invitation), Kind::Insert) => {
+            copy(
+                &mut data,
+                image,
+                &[(attr::INVITATION_ID, "invitation_id"), (attr::EMAIL, "email"), (attr::ROLE, "role")],
+            );
+            EventType::MemberInvited
+        }
+        (Some(Entity::Member), Kind::Insert | Kind::Remove) => {
+            copy(
+                &mut data,
+                image,
+                &[(attr::USER_ID, "user_id"), (attr::EMAIL, "email"), (attr::ROLE, "role")],
+            );
+            if kind == Kind::Insert { EventType::MemberJoined } else { EventType::MemberRemoved }
+        }
+        (Some(Entity::Member), Kind::Modify) if differs(attr::ROLE) => {
+            copy(
+                &mut data,
+                image,
+                &[(attr::USER_ID, "user_id"), (attr::EMAIL, "email"), (attr::ROLE, "role")],
+            );
+            copy(&mut data, old, &[(attr::ROLE, "previous_role")]);
+            EventType::MemberRoleChanged
+        }
+        (Some(Entity::Cluster), Kind::Insert) => {
+            copy(
+                &mut data,
+                image,
+                &[(attr::CLUSTER_ID, "cluster_id"), (attr::NAME, "name"), (attr::STATE, "state")],
+            );
+            EventType::ClusterCreated
+        }
+        (Some(Entity::Cluster), Kind::Modify) if differs(attr::STATE) => {
+            copy(
+                &mut data,
+                image,
+                &[(attr::CLUSTER_ID, "cluster_id"), (attr::NAME, "name"), (attr::STATE, "state")],
+            );
+            copy(&mut data, old, &[(attr::STATE, "previous_state")]);
+            EventType::ClusterStateChanged
+        }
+        _ => return Ok(None),
+    };
+    let org = id(image, attr::ORG_ID, OrgId::parse)?;
+    let sequence = record
+        .change
+        .sequence_number
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.len() <= 40)
+        .ok_or_else(|| DomainError::Corrupt("a stream record without a sequence number".into()))?;
+    let event_id = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("{}#{}", record.event_id, event_type.as_str()).as_bytes(),
+    );
+    let seconds = record.change.approximate_creation_date_time.timestamp();
+    let occurred_at = time::OffsetDateTime::from_unix_timestamp(seconds)
+        .map(Timestamp::from_datetime)
+        .map_err(|_| DomainError::Corrupt(format!("a stream record of time {seconds}")))?;
+    Ok(Some(WebhookEvent {
+        org,
+        event_type,
+        event_id: event_id.to_string(),
+        delivery_id: format!("{sequence:0>40}"),
+        occurred_at,
+        data,
+    }))
+}
+
 /// The attributes the decoder reads: the item structs' field names.
 mod attr {
+    pub const EMAIL: &str = "email";
     pub const ORG_ID: &str = "org_id";
     pub const USER_ID: &str = "user_id";
     pub const CLUSTER_ID: &str = "cluster_id";

@@ -144,6 +144,49 @@ pub struct CreatedApiKey {
     pub info: crate::domain::api_keys::ApiKeyInfo,
 }
 
+/// `POST /v1/organizations/{org_id}/webhooks`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    /// Where deliveries go: `https`, no credentials in it, a host that resolves to public
+    /// addresses only (checked again at every delivery).
+    #[schema(max_length = 2048, pattern = "^https://")]
+    pub url: String,
+    /// What it wants to hear about.
+    #[schema(min_items = 1)]
+    pub events: Vec<crate::domain::webhooks::EventType>,
+    /// What it is for: at most 280 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `GET /v1/organizations/{org_id}/webhooks`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Webhooks {
+    pub webhooks: Vec<crate::domain::webhooks::Webhook>,
+    /// Most endpoints an organization may have.
+    pub max_webhooks: usize,
+    /// Every event type an endpoint may ask for.
+    pub event_types: Vec<crate::domain::webhooks::EventType>,
+}
+
+/// An endpoint with its secret: the answer to its creation and to a rotation, and the only time
+/// the secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookWithSecret {
+    /// Signs every delivery: `Orgs-Signature: v1=` and the hex HMAC-SHA256, under this secret,
+    /// of `"{Orgs-Timestamp}.{body}"`. It cannot be shown again.
+    pub secret: String,
+    #[serde(flatten)]
+    pub webhook: crate::domain::webhooks::Webhook,
+}
+
+/// `GET /v1/organizations/{org_id}/webhooks/{webhook_id}/deliveries`: the newest 50.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookDeliveries {
+    pub deliveries: Vec<crate::domain::webhooks::Delivery>,
+}
+
 /// The organization just created, owned by the caller.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedOrganization {

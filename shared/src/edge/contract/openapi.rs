@@ -288,6 +288,12 @@ fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
             .pattern(Some(crate::domain::PORT_PATTERN))
             .into(),
         "user_id" => crate::domain::UserId::schema(),
+        "webhook_id" => crate::domain::WebhookId::schema(),
+        "delivery_id" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A delivery's id as listed: 40 digits."))
+            .pattern(Some("^[0-9]{40}$"))
+            .into(),
         "key_id" => ObjectBuilder::new()
             .schema_type(Type::String)
             .description(Some("The key's id as listed: its SHA-256 fingerprint's digest in base64url."))
@@ -407,6 +413,8 @@ pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new();
     let problem = of::<Problem>(&mut components);
     let gateway = of::<GatewayMessage>(&mut components);
+    // What webhook endpoints receive: no operation answers it, so it is named here.
+    of::<crate::domain::webhooks::WebhookPayload>(&mut components);
     for op in crate::routes::OPERATIONS {
         let operation = operation(op, &mut components, &problem, &gateway);
         paths = paths.path(op.path, PathItem::new(method(op.method), operation));
@@ -470,7 +478,7 @@ pub fn document() -> OpenApi {
         .paths(paths.build())
         .components(Some(schemas.build()))
         .tags(Some(
-            ["dashboard", "organizations", "members", "invitations", "audit", "usage", "cloud", "clusters", "cluster users", "service accounts", "agent", "contract"]
+            ["dashboard", "organizations", "members", "invitations", "audit", "usage", "cloud", "clusters", "cluster users", "service accounts", "webhooks", "agent", "contract"]
                 .map(Tag::new),
         ))
         .build()

@@ -5,9 +5,10 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
 use crate::domain::api_keys::{KeyDays, KeyId};
+use crate::domain::webhooks::{MAX_URL_LEN, WebhookUrl};
 use crate::domain::{
     AwsRegion, ClusterId, ClusterName, Credits, Email, ExternalId, InstanceType, InvitationId, OrgId,
-    OrgName, RoleArn, ServiceAccountId, Timestamp, TtlDays, UserId,
+    OrgName, RoleArn, ServiceAccountId, Timestamp, TtlDays, UserId, WebhookId,
 };
 
 fn string(description: &str) -> ObjectBuilder {
@@ -44,6 +45,20 @@ scalar!(
 scalar!(
     ServiceAccountId,
     string("A service account's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+);
+scalar!(
+    WebhookId,
+    string("A webhook endpoint's id.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+);
+scalar!(
+    WebhookUrl,
+    string(
+        "Where deliveries go: an https URL without credentials, whose host resolves to public \
+         addresses only (checked at registration and at every delivery)."
+    )
+    .format(Some(SchemaFormat::Custom("uri".into())))
+    .pattern(Some("^https://"))
+    .max_length(Some(MAX_URL_LEN))
 );
 scalar!(
     KeyId,
