@@ -42,6 +42,9 @@ struct Fixtures {
     api_key: String,
     service_account_id: String,
     api_key_id: String,
+    webhook_id: String,
+    /// A delivery queued for `webhook_id`.
+    delivery_id: String,
 }
 
 async fn call(
@@ -125,7 +128,29 @@ async fn fixtures(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<Fixtures
     let api_key =
         text(&call(stack, "POST", &keys, &token, Some(json!({ "scopes": scopes }))).await?, "/key")?;
     let other = call(stack, "POST", &keys, &token, Some(json!({ "scopes": ["read"] }))).await?;
+    let hook = call(
+        stack,
+        "POST",
+        &format!("/v1/organizations/{org}/webhooks"),
+        &token,
+        Some(json!({ "url": "https://hooks.example.com/contract", "events": ["member.invited"] })),
+    )
+    .await?;
+    let webhook_id = text(&hook, "/webhook_id")?;
+    // A delivery as the table's reader queues one (the endpoint's host resolves nowhere here, so
+    // it stays pending and can be redelivered).
+    let event = orgs::domain::webhooks::WebhookEvent {
+        org: orgs::domain::OrgId::parse(&org)?,
+        event_type: orgs::domain::webhooks::EventType::MemberInvited,
+        event_id: uuid::Uuid::new_v4().to_string(),
+        delivery_id: format!("{:040}", 1),
+        occurred_at: stack.api.now(),
+        data: serde_json::Map::new(),
+    };
+    stack.api.store.queue_webhook_event(&event).await?;
     Ok(Fixtures {
+        webhook_id,
+        delivery_id: event.delivery_id,
         token,
         agent_token,
         agent_cluster_id: agent_cluster,
@@ -169,6 +194,8 @@ bearer = "${{ORGS_CONTRACT_API_KEY}}"
 "path.cluster_id" = "${{ORGS_CONTRACT_CLUSTER_ID}}"
 "path.service_account_id" = "${{ORGS_CONTRACT_SERVICE_ACCOUNT_ID}}"
 "path.api_key_id" = "${{ORGS_CONTRACT_API_KEY_ID}}"
+"path.webhook_id" = "${{ORGS_CONTRACT_WEBHOOK_ID}}"
+"path.delivery_id" = "${{ORGS_CONTRACT_DELIVERY_ID}}"
 
 [[operations]]
 include-path-regex = "^/v1/agent/"
@@ -205,6 +232,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 404
 # caps (20 accounts, 5 keys) are 409s.
 [[operations]]
 include-operation-id-regex = "^(createServiceAccount|createApiKey)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
+
+# A schema-valid webhook URL may be an address literal that is not public (400: no schema can say
+# which addresses are), and the cap (10 endpoints) is a 409.
+[[operations]]
+include-operation-id-regex = "^createWebhook$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
 
 # An `If-Match` is any text to a schema; one that is not the settings' current version is 412.
@@ -261,6 +294,8 @@ pub async fn run(options: ContractOptions) -> Result<bool, BoxError> {
         .env("ORGS_CONTRACT_API_KEY", &fixtures.api_key)
         .env("ORGS_CONTRACT_SERVICE_ACCOUNT_ID", &fixtures.service_account_id)
         .env("ORGS_CONTRACT_API_KEY_ID", &fixtures.api_key_id)
+        .env("ORGS_CONTRACT_WEBHOOK_ID", &fixtures.webhook_id)
+        .env("ORGS_CONTRACT_DELIVERY_ID", &fixtures.delivery_id)
         .current_dir(&options.out_dir)
         .status()
         .await?;

@@ -41,6 +41,7 @@ pub const NOT_ROUTED: &[&str] = &[
     "provision-cluster",
     "dispatch-table-stream",
     "reconcile-clusters",
+    "deliver-webhooks",
     "grant-credits",
     "sync-cluster-users",
 ];
@@ -193,6 +194,7 @@ impl EventContext {
                 .await
             }
             "reconcile-clusters" => sample("reconcile-clusters"),
+            "deliver-webhooks" => sample("deliver-webhooks"),
             "dispatch-table-stream" => {
                 // One record for each operation that follows the table, in stream order.
                 let mut records = Vec::new();

@@ -45,6 +45,16 @@ pub(crate) async fn every_generated_event_succeeds_through_its_function() {
                 assert!(granted.credits.granted.as_f64() >= 50.0, "{granted:?}");
                 continue;
             }
+            "deliver-webhooks" => {
+                let event = serde_json::from_value(event).expect("scheduled event");
+                local_stack::identity::as_function(
+                    "deliver-webhooks",
+                    deliver_webhooks::handle(&stack.deliverer, LambdaEvent::new(event, Default::default())),
+                )
+                .await
+                .expect("delivered");
+                continue;
+            }
             "reconcile-clusters" => {
                 let event = serde_json::from_value(event).expect("scheduled event");
                 let report = local_stack::identity::as_function(

@@ -76,7 +76,7 @@ fn every_function_has_a_sample_event_its_handler_accepts() {
                 let grant: grant_credits::Grant = serde_json::from_str(&text).expect(function);
                 assert!(grant.credits > 0.0 && !grant.operator.is_empty() && !grant.reason.is_empty());
             }
-            "reconcile-clusters" => {
+            "reconcile-clusters" | "deliver-webhooks" => {
                 let event: serde_json::Value = serde_json::from_str(&text).expect(function);
                 assert_eq!(event["detail-type"], "Scheduled Event");
             }
@@ -388,6 +388,9 @@ fn the_tables_stream_has_at_most_two_readers() {
                 props["FilterCriteria"]["Filters"].as_sequence().is_some_and(|f| !f.is_empty()),
                 "{name:?}"
             );
+            // AWS's quota: five filters per event source mapping (the emulator applies none).
+            let filters = props["FilterCriteria"]["Filters"].as_sequence().map_or(0, Vec::len);
+            assert!(filters <= 5, "{name:?} has {filters} stream filters; AWS takes at most 5");
             for filter in props["FilterCriteria"]["Filters"].as_sequence().into_iter().flatten() {
                 patterns.push(filter["Pattern"].as_str().unwrap_or_default().to_owned());
             }
@@ -419,6 +422,54 @@ fn the_tables_stream_has_at_most_two_readers() {
         "each followed kind is filtered in"
     );
     assert_eq!(readers, ["SendInvitationEmailFunction", "DispatchTableStreamFunction"]);
+}
+
+/// Whether a stream filter `pattern` (the subset the template uses: `eventName` and the images'
+/// `entity`) lets through a record of `event` whose new and old images are of `new` and `old`.
+fn lets_through(pattern: &serde_json::Value, event: &str, new: Option<&str>, old: Option<&str>) -> bool {
+    let listed = |value: &serde_json::Value, wanted: Option<&str>| match value.as_array() {
+        None => true,
+        Some(names) => wanted.is_some_and(|w| names.iter().any(|n| n.as_str() == Some(w))),
+    };
+    listed(&pattern["eventName"], Some(event))
+        && listed(&pattern["dynamodb"]["NewImage"][orgs::store::schema::ENTITY]["S"], new)
+        && listed(&pattern["dynamodb"]["OldImage"][orgs::store::schema::ENTITY]["S"], old)
+}
+
+#[test]
+fn the_ordered_readers_filters_let_through_every_change_a_webhook_is_made_of() {
+    let template = template();
+    let filters: Vec<serde_json::Value> = template["Resources"]["DispatchTableStreamFunction"]["Properties"]
+        ["Events"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .flat_map(|(_, event)| {
+            event["Properties"]["FilterCriteria"]["Filters"].as_sequence().cloned().unwrap_or_default()
+        })
+        .map(|f| serde_json::from_str(f["Pattern"].as_str().unwrap_or_default()).expect("JSON"))
+        .collect();
+    // What `store::stream::webhook_event` turns into an event, as (eventName, new, old) images.
+    let sources = [
+        ("INSERT", Some("invitation"), None),
+        ("INSERT", Some("member"), None),
+        ("MODIFY", Some("member"), Some("member")),
+        ("REMOVE", None, Some("member")),
+        ("INSERT", Some("cluster"), None),
+        ("MODIFY", Some("cluster"), Some("cluster")),
+        ("MODIFY", Some("node"), Some("node")),
+        ("MODIFY", Some("credits"), Some("credits")),
+    ];
+    for (event, new, old) in sources {
+        assert!(
+            filters.iter().any(|f| lets_through(f, event, new, old)),
+            "no filter lets a {event} of {new:?}/{old:?} through to the ordered reader"
+        );
+    }
+    assert!(
+        !filters.iter().any(|f| lets_through(f, "INSERT", Some("event"), None)),
+        "the matcher can say no"
+    );
 }
 
 /// The changes a sample stream event's records decode to.

@@ -14,8 +14,15 @@ use crate::domain::{ClusterId, DomainError, InvitationId, OrgId, Timestamp, User
 
 /// The item kinds the stream's consumers follow; the template's stream filters name these and no
 /// others (a template test holds that).
-pub const FOLLOWED: [Entity; 5] =
-    [Entity::Org, Entity::Member, Entity::Cluster, Entity::Invitation, Entity::SshKeys];
+pub const FOLLOWED: [Entity; 7] = [
+    Entity::Org,
+    Entity::Member,
+    Entity::Cluster,
+    Entity::Invitation,
+    Entity::SshKeys,
+    Entity::Node,
+    Entity::Credits,
+];
 
 /// How the item changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +104,8 @@ pub fn decode(record: &EventRecord) -> Result<Change, DomainError> {
 }
 
 /// What a record means to webhook endpoints, if anything: an invitation made, a membership made,
-/// removed or given another role, a cluster made or moved to another state.
+/// removed or given another role, a cluster made or moved to another state, a node that applied
+/// accounts up to a later revision, credits that fell under a tenth of what was granted.
 pub fn webhook_event(record: &EventRecord) -> Result<Option<WebhookEvent>, DomainError> {
     let (new, old) = (&record.change.new_image, &record.change.old_image);
     let kind = match record.event_name.as_str() {
@@ -152,6 +160,24 @@ pub fn webhook_event(record: &EventRecord) -> Result<Option<WebhookEvent>, Domai
             );
             EventType::ClusterCreated
         }
+        // A node acknowledged accounts up to a later revision (its heartbeats change nothing here).
+        (Some(Entity::Node), Kind::Modify)
+            if number(new, attr::APPLIED_REVISION) > number(old, attr::APPLIED_REVISION) =>
+        {
+            copy(&mut data, image, &[(attr::CLUSTER_ID, "cluster_id"), (attr::INSTANCE_ID, "instance_id")]);
+            data.insert("revision".into(), serde_json::Value::from(number(new, attr::APPLIED_REVISION)));
+            EventType::ClusterUserApplied
+        }
+        // The balance fell under a tenth of what was granted.
+        (Some(Entity::Credits), Kind::Modify) if low(new) && !low(old) => {
+            let (granted, consumed) = (number(new, attr::GRANTED), number(new, attr::CONSUMED));
+            data.insert(
+                "balance".into(),
+                serde_json::json!(crate::domain::Credits::from_millis(granted - consumed)),
+            );
+            data.insert("granted".into(), serde_json::json!(crate::domain::Credits::from_millis(granted)));
+            EventType::CreditsLow
+        }
         (Some(Entity::Cluster), Kind::Modify) if differs(attr::STATE) => {
             copy(
                 &mut data,
@@ -188,8 +214,26 @@ pub fn webhook_event(record: &EventRecord) -> Result<Option<WebhookEvent>, Domai
     }))
 }
 
+/// A number attribute of an image, 0 when absent or not a whole number.
+fn number(image: &Item, name: &str) -> i64 {
+    match image.get(name) {
+        Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Whether a credits item's balance is under a tenth of what was granted.
+fn low(image: &Item) -> bool {
+    let granted = number(image, attr::GRANTED);
+    granted > 0 && (granted - number(image, attr::CONSUMED)) * 10 < granted
+}
+
 /// The attributes the decoder reads: the item structs' field names.
 mod attr {
+    pub const APPLIED_REVISION: &str = "applied_revision";
+    pub const INSTANCE_ID: &str = "instance_id";
+    pub const GRANTED: &str = "granted";
+    pub const CONSUMED: &str = "consumed";
     pub const EMAIL: &str = "email";
     pub const ORG_ID: &str = "org_id";
     pub const USER_ID: &str = "user_id";
@@ -266,6 +310,80 @@ mod tests {
         assert!(matches!(same, Change::Member { role_changed: false, .. }), "{same:?}");
         let gone = decode(&record("REMOVE", None, Some(member_)))?;
         assert!(matches!(gone, Change::Member { kind: Kind::Remove, org: o, .. } if o == org), "{gone:?}");
+        Ok(())
+    }
+
+    fn numbered(mut r: EventRecord, sequence: &str) -> EventRecord {
+        r.event_id = "shard-1:record-7".into();
+        r.change.sequence_number = Some(sequence.into());
+        r
+    }
+
+    fn with_number(mut item: Item, name: &str, value: i64) -> Item {
+        item.insert(name.to_owned(), AttributeValue::N(value.to_string()));
+        item
+    }
+
+    #[test]
+    fn webhook_events_are_the_changes_endpoints_hear_about_and_nothing_else() -> Result<(), DomainError> {
+        let org = OrgId::new();
+        let (admin, member_) = (member(&org, Role::Admin), member(&org, Role::Member));
+        let changed = numbered(record("MODIFY", Some(admin.clone()), Some(member_.clone())), "4200");
+        let event = webhook_event(&changed)?.expect("a role change is an event");
+        assert_eq!(event.event_type, EventType::MemberRoleChanged);
+        assert_eq!(
+            (event.data["role"].as_str(), event.data["previous_role"].as_str()),
+            (Some("admin"), Some("member"))
+        );
+        assert_eq!(event.data["email"], "bob@example.com");
+        assert_eq!(event.delivery_id, format!("{:0>40}", "4200"), "ordered by the stream");
+        assert_eq!(
+            webhook_event(&changed)?.expect("again").event_id,
+            event.event_id,
+            "stable across redeliveries"
+        );
+        let same = numbered(record("MODIFY", Some(member_.clone()), Some(member_.clone())), "4201");
+        assert_eq!(webhook_event(&same)?, None, "no change, no event");
+        let joined = numbered(record("INSERT", Some(member_.clone()), None), "4202");
+        assert_eq!(webhook_event(&joined)?.map(|e| e.event_type), Some(EventType::MemberJoined));
+        assert!(
+            webhook_event(&record("INSERT", Some(member_), None)).is_err(),
+            "no sequence number: corrupt"
+        );
+
+        let node = |revision: i64| {
+            let item = with(
+                with(
+                    with(Item::default(), super::super::schema::ENTITY, "node"),
+                    attr::ORG_ID,
+                    &org.to_string(),
+                ),
+                attr::INSTANCE_ID,
+                "i-1",
+            );
+            with_number(item, attr::APPLIED_REVISION, revision)
+        };
+        let applied = numbered(record("MODIFY", Some(node(7)), Some(node(5))), "4203");
+        let event = webhook_event(&applied)?.expect("applied");
+        assert_eq!(
+            (event.event_type, event.data["revision"].as_i64()),
+            (EventType::ClusterUserApplied, Some(7))
+        );
+        let heartbeat = numbered(record("MODIFY", Some(node(7)), Some(node(7))), "4204");
+        assert_eq!(webhook_event(&heartbeat)?, None, "a heartbeat is not an event");
+
+        let credits = |consumed: i64| {
+            let item = with(
+                with(Item::default(), super::super::schema::ENTITY, "credits"),
+                attr::ORG_ID,
+                &org.to_string(),
+            );
+            with_number(with_number(item, attr::GRANTED, 100_000), attr::CONSUMED, consumed)
+        };
+        let fell = numbered(record("MODIFY", Some(credits(91_000)), Some(credits(89_000))), "4205");
+        assert_eq!(webhook_event(&fell)?.map(|e| e.event_type), Some(EventType::CreditsLow));
+        let lower = numbered(record("MODIFY", Some(credits(95_000)), Some(credits(91_000))), "4206");
+        assert_eq!(webhook_event(&lower)?, None, "once, when it crosses");
         Ok(())
     }
 

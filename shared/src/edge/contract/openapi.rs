@@ -491,8 +491,38 @@ pub fn json() -> Result<&'static str, serde_json::Error> {
     if let Some(text) = JSON.get() {
         return Ok(text);
     }
-    let text = document().to_json()?;
+    let mut value = serde_json::to_value(document())?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("webhooks".into(), webhooks());
+    }
+    let text = serde_json::to_string(&value)?;
     Ok(JSON.get_or_init(|| text))
+}
+
+/// OpenAPI 3.1's `webhooks`: what the service sends to an endpoint (utoipa has no builder for
+/// them, so the object is written here).
+fn webhooks() -> serde_json::Value {
+    let header = |name: &str, description: &str| serde_json::json!({ "name": name, "in": "header", "required": true, "description": description, "schema": { "type": "string" } });
+    serde_json::json!({
+        "event": {
+            "post": {
+                "summary": "An event an endpoint asked for (see createWebhook).",
+                "description": "Delivered at least once, in order per endpoint; 2xx acknowledges it, anything else (redirects included) is tried again with backoff for 24 hours.",
+                "parameters": [
+                    header("Orgs-Event-Id", "The event's id: the same in every attempt and redelivery."),
+                    header("Orgs-Delivery-Id", "The delivery's id in the endpoint's log."),
+                    header("Orgs-Delivery-Attempt", "1 for the first attempt, then 2, 3..."),
+                    header("Orgs-Timestamp", "Unix seconds when this attempt was signed: refuse one more than 5 minutes old."),
+                    header("Orgs-Signature", "`v1=` and the hex HMAC-SHA256, under the endpoint's secret, of `{Orgs-Timestamp}.{body}`."),
+                ],
+                "requestBody": {
+                    "required": true,
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/WebhookPayload" } } }
+                },
+                "responses": { "2XX": { "description": "Received." } }
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -501,6 +531,25 @@ mod tests {
 
     use super::*;
     use crate::routes::{OPERATIONS, ROUTES};
+
+    #[test]
+    fn the_served_document_describes_what_webhook_endpoints_receive() {
+        let served: serde_json::Value = serde_json::from_str(json().expect("document")).expect("JSON");
+        let body =
+            &served["webhooks"]["event"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(body["$ref"], "#/components/schemas/WebhookPayload");
+        let payload = &served["components"]["schemas"]["WebhookPayload"];
+        for field in ["id", "type", "created_at", "organization_id", "data"] {
+            assert!(payload["properties"].get(field).is_some(), "{field}: {payload}");
+        }
+        let headers: Vec<&str> = served["webhooks"]["event"]["post"]["parameters"]
+            .as_array()
+            .expect("headers")
+            .iter()
+            .filter_map(|h| h["name"].as_str())
+            .collect();
+        assert!(headers.contains(&"Orgs-Signature") && headers.contains(&"Orgs-Timestamp"), "{headers:?}");
+    }
 
     #[test]
     fn the_document_describes_exactly_the_route_table() {
