@@ -195,6 +195,9 @@ pub struct Limits {
     /// `MAX_LIVE_CLUSTERS` (100): clusters an organization may have that are not terminated
     /// (those in `error` count: their instances may still run).
     pub max_live_clusters: u32,
+    /// `API_KEY_REQUESTS_PER_MINUTE` (600): requests one API key may make in a clock minute;
+    /// past it, 429 until the next minute.
+    pub key_requests_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -205,6 +208,7 @@ impl Default for Limits {
             invitations_per_recipient: 10,
             max_owned: 20,
             max_live_clusters: 100,
+            key_requests_per_minute: 600,
         }
     }
 }
@@ -239,6 +243,7 @@ impl Limits {
             )? as usize,
             max_owned: count(src, "MAX_OWNED_ORGANIZATIONS", d.max_owned)?,
             max_live_clusters: count(src, "MAX_LIVE_CLUSTERS", d.max_live_clusters)?,
+            key_requests_per_minute: count(src, "API_KEY_REQUESTS_PER_MINUTE", d.key_requests_per_minute)?,
         })
     }
 }

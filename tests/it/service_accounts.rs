@@ -263,6 +263,62 @@ async fn of_twelve_parallel_key_creations_exactly_five_succeed() {
     assert_eq!(listed.body["service_accounts"][0]["keys"].as_array().map(Vec::len), Some(5));
 }
 
+#[tokio::test]
+async fn a_key_past_its_rate_waits_for_the_next_minute_and_other_keys_do_not() {
+    let mut options = local_stack::StackOptions::for_test();
+    options.limits.key_requests_per_minute = 3;
+    let stack = stack_with(options).await;
+    stack.clock.freeze();
+    // A minute that has just begun: the test's requests all fall in it.
+    let into = stack.api.now().unix().rem_euclid(60);
+    stack.clock.advance(time::Duration::seconds(60 - into));
+    let alice = register(&stack, &email("alice")).await;
+    let org = personal_org(&stack, &alice).await;
+    let account = service_account(&stack, &alice, &org).await;
+    let busy = api_key(&stack, &alice, &org, &account, json!(["read"])).await["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let other = api_key(&stack, &alice, &org, &account, json!(["read"])).await["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let members = format!("/v1/organizations/{org}/members");
+    let organization = format!("/v1/organizations/{org}");
+
+    // Three requests, through both kinds of route that take keys (a view, and acting_in).
+    for path in [&members, &organization, &members] {
+        assert_eq!(call(&stack, "GET", path, Some(&busy), None).await.status, StatusCode::OK, "{path}");
+    }
+    let over = reqwest::Client::new()
+        .get(format!("{}{organization}", stack.api_url))
+        .bearer_auth(&busy)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after = over.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(retry_after.as_deref(), Some("60"), "the clock stands at the minute's start");
+    assert_eq!(
+        over.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    assert_eq!(
+        call(&stack, "GET", &members, Some(&other), None).await.status,
+        StatusCode::OK,
+        "another key has its own"
+    );
+    assert_eq!(get(&stack, &members, &alice).await.status, StatusCode::OK, "people are not counted");
+
+    // Twelve at once, the next minute: exactly three get through.
+    stack.clock.advance(time::Duration::seconds(60));
+    let burst =
+        futures::future::join_all((0..12).map(|_| call(&stack, "GET", &members, Some(&busy), None))).await;
+    let ok = burst.iter().filter(|a| a.status == StatusCode::OK).count();
+    let limited = burst.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((ok, limited), (3, 9), "{:?}", burst.iter().map(|a| a.status).collect::<Vec<_>>());
+}
+
 /// Every route that takes a key, called with a fresh key whose scopes allow it: the calls a key's
 /// request makes (its read, and the record of its use) are in each function's IAM policy.
 #[tokio::test]

@@ -40,7 +40,7 @@ async fn attempt(
     body: ClusterSpec,
 ) -> Result<orgs::domain::Cluster, ApiError> {
     let view = api.store.cloud_account_view(&org, api.reader(caller)).await?;
-    api.used(&view.membership).await;
+    api.used(&view.membership).await?;
     let grant = authz::may(&view.membership, &view.organization.settings, Action::ManageClusters)?;
     let account = view.account.ok_or_else(|| {
         DomainError::Conflict(

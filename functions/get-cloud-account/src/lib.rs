@@ -18,7 +18,7 @@ async fn read(api: &Api, service: &ServiceIdentity, req: &Request) -> Result<Res
     let caller = api.principal(req).await?;
     let org = org_param(req)?;
     let view = api.store.cloud_account_view(&org, api.reader(&caller)).await?;
-    api.used(&view.membership).await;
+    api.used(&view.membership).await?;
     authz::may(&view.membership, &view.organization.settings, Action::Read)?;
     let external_id = match view.external_id {
         Some(id) => id,

@@ -18,7 +18,7 @@ async fn organization(api: &Api, req: &Request) -> Result<Response<Body>, ApiErr
     let org = org_param(req)?;
     let (organization, membership, credits) =
         api.store.organization_with_credits(&org, api.reader(&caller)).await?;
-    api.used(&membership).await;
+    api.used(&membership).await?;
     let version = organization.settings.version();
     let mut response = json(
         lambda_http::http::StatusCode::OK,

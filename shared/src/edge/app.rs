@@ -126,14 +126,32 @@ impl Api {
         }
     }
 
-    /// Records a key's use (at most once a minute) after a view read with [`Api::reader`]; a
-    /// member's read records nothing. A failure is logged, never the request's.
-    pub async fn used(&self, acting: &crate::domain::Membership) {
-        if let Some(used) = &acting.key
-            && let Err(e) = self.store.record_key_use(used, self.now()).await
-        {
-            tracing::warn!(key_id = %used.key_id, error = %crate::telemetry::chain(&e), "a key's use was not recorded");
+    /// After a view read with [`Api::reader`]: counts a key's request against its rate (429
+    /// past it) and records its use (at most once a minute; a failure of that is logged, never
+    /// the request's). A member's read does neither.
+    pub async fn used(&self, acting: &crate::domain::Membership) -> Result<(), ApiError> {
+        if let Some(used) = &acting.key {
+            self.within_rate(used).await?;
+            if let Err(e) = self.store.record_key_use(used, self.now()).await {
+                tracing::warn!(key_id = %used.key_id, error = %crate::telemetry::chain(&e), "a key's use was not recorded");
+            }
         }
+        Ok(())
+    }
+
+    /// Counts a request of `key`: 429 when it made [`Limits::key_requests_per_minute`] this
+    /// minute already, until the next.
+    async fn within_rate(&self, key: &crate::domain::api_keys::KeyUse) -> Result<(), ApiError> {
+        let (now, limit) = (self.now(), self.limits.key_requests_per_minute);
+        if self.store.count_key_request(key, now, limit).await? {
+            return Ok(());
+        }
+        tracing::info!(key_id = %key.key_id, limit, "an API key is over its rate");
+        Err(crate::domain::DomainError::TooMany {
+            detail: format!("this API key made {limit} requests this minute, its most"),
+            retry_after_seconds: u64::try_from(60 - now.unix().rem_euclid(60)).unwrap_or(60),
+        }
+        .into())
     }
 
     /// The organization and who acts in it: the person's membership, or the stand-in membership
@@ -153,11 +171,7 @@ impl Api {
         let now = self.now();
         match self.store.organization_for_key(org, key_id, key, now).await? {
             Ok((organization, membership)) => {
-                if let Some(used) = &membership.key
-                    && let Err(e) = self.store.record_key_use(used, now).await
-                {
-                    tracing::warn!(key_id = %key_id, error = %crate::telemetry::chain(&e), "a key's use was not recorded");
-                }
+                self.used(&membership).await?;
                 Ok((organization, membership))
             }
             Err(refusal) => {

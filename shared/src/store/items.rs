@@ -58,10 +58,12 @@ pub enum Entity {
     Webhooks,
     /// One event's delivery to one endpoint: its body, status and attempts.
     WebhookDelivery,
+    /// How many requests an API key made in one clock minute.
+    KeyRate,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 22] = [
+    pub const ALL: [Entity; 23] = [
         Entity::User,
         Entity::Org,
         Entity::Member,
@@ -84,6 +86,7 @@ impl Entity {
         Entity::ServiceAccounts,
         Entity::Webhooks,
         Entity::WebhookDelivery,
+        Entity::KeyRate,
     ];
 
     /// The stored spelling, the same as serde's.
@@ -111,6 +114,7 @@ impl Entity {
             Entity::ServiceAccounts => "service_accounts",
             Entity::Webhooks => "webhooks",
             Entity::WebhookDelivery => "webhook_delivery",
+            Entity::KeyRate => "key_rate",
         }
     }
 }

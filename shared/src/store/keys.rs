@@ -58,6 +58,11 @@ pub const CLOUD_ACCOUNT_SK: &str = "CLOUD_ACCOUNT";
 /// An organization's service accounts and their keys.
 pub const SERVICE_ACCOUNTS_SK: &str = "SERVICE_ACCOUNTS";
 
+/// The count of an API key's requests in the clock minute starting at `minute` (Unix seconds).
+pub fn key_rate_sk(key_id: &crate::domain::api_keys::KeyId, minute: i64) -> String {
+    format!("KEY_RATE#{key_id}#{minute}")
+}
+
 /// An organization's webhook endpoints.
 pub const WEBHOOKS_SK: &str = "WEBHOOKS";
 

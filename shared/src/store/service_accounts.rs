@@ -365,6 +365,25 @@ impl Store {
         Ok(())
     }
 
+    /// Counts one request of `key` in the current clock minute: `false` (and nothing counted)
+    /// when it already made `limit`. One conditional UpdateItem on an item of its own per key and
+    /// minute, which TTL removes; parallel requests never count past the limit.
+    pub async fn count_key_request(
+        &self,
+        key: &KeyUse,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<bool, DomainError> {
+        let minute = now.unix() - now.unix().rem_euclid(60);
+        let n = attr("n");
+        let changes = Changes::new()
+            .set(attr(schema::ENTITY), s(Entity::KeyRate.as_str()))
+            .set(attr(schema::TTL), number(minute + 180))
+            .add(n.clone(), number(1))
+            .when(n.missing().or(n.lt(number(limit))));
+        self.update_if(key_rate_key(key, minute), changes).await
+    }
+
     /// Condition that `key` is still there at the moment of the write: not revoked, its account
     /// not deleted. (Its expiry was decided when the request read it.)
     pub(super) fn key_in_force(&self, key: &KeyUse) -> Result<ConditionCheck, DomainError> {
@@ -380,6 +399,10 @@ impl Store {
                 .build(),
         )
     }
+}
+
+fn key_rate_key(key: &KeyUse, minute: i64) -> super::items::Item {
+    super::plumbing::key(keys::org_pk(&key.org_id), keys::key_rate_sk(&key.key_id, minute))
 }
 
 /// `changes` plus a `SET` of every entry of the map `name` that is new or changed from `before`
