@@ -205,12 +205,12 @@ pub(crate) async fn expired_deleted_mistyped_and_foreign_keys_are_refused() {
     assert_problem(&refused, 401, "a mistyped key");
     assert_eq!(refused.body["detail"], "the API key is malformed");
     assert_eq!(stack.calls.take(), Vec::<String>::new(), "no table read for a mistyped key");
-    // A well-formed key is one read (the organization and the key together) and, at most once a
-    // minute, the record of its use.
+    // A well-formed key is one read (the organization and the key together), the count of its
+    // request against its rate and, at most once a minute, the record of its use.
+    call(&stack, "GET", &members, Some(&lasting), None).await;
+    assert_eq!(stack.calls.take(), ["BatchGetItem", "UpdateItem", "UpdateItem", "Query"]);
     call(&stack, "GET", &members, Some(&lasting), None).await;
     assert_eq!(stack.calls.take(), ["BatchGetItem", "UpdateItem", "Query"]);
-    call(&stack, "GET", &members, Some(&lasting), None).await;
-    assert_eq!(stack.calls.take(), ["BatchGetItem", "Query"]);
 
     // Another organization's path: the key is not one of its keys.
     let carol = register(&stack, &email("carol")).await;

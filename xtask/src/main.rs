@@ -327,6 +327,8 @@ const FIRST_HALF: &[&str] = &[
     "round_trips::",
     "iam::",
     "service_accounts::",
+    "webhooks::",
+    "ec2_query::",
 ];
 
 /// The IAM conformance check. In a whole run it does not run its own scenario (29 tests run a
