@@ -460,3 +460,35 @@ test("an owner makes a service account and a key, sees the key once, the key wor
   const refused = await fetch(`${base}/v1/organizations/${org}/clusters`, { headers: { authorization: `Bearer ${key}` } });
   assert.equal(refused.status, 401);
 });
+
+test("an owner adds a webhook endpoint, sees its secret once, and a private address is refused", async () => {
+  const kim = await signIn("kim@example.com");
+  await kim.getByRole("link", { name: "kim's organization" }).click();
+  await kim.getByRole("heading", { name: /Members/ }).waitFor();
+  const org = orgIdOf(kim);
+  await visit(kim, org, "automation");
+  await kim.getByText("No webhook endpoints yet.").waitFor();
+
+  // The metadata service's address: the API refuses it, and says why under the form.
+  await kim.getByLabel("URL (https)").fill("https://169.254.169.254/latest/meta-data/");
+  await kim.getByRole("button", { name: "Add endpoint" }).click();
+  await kim.getByRole("alert").filter({ hasText: "public address" }).waitFor();
+
+  await kim.getByLabel("URL (https)").fill("https://hooks.example.com/orgs");
+  await kim.getByLabel("cluster.state_changed").check();
+  await kim.getByRole("button", { name: "Add endpoint" }).click();
+  const secret = (await kim.locator("#webhook-secret").innerText()).trim();
+  assert.match(secret, /^whsec_[0-9A-Za-z]{32}$/);
+  await kim.getByRole("heading", { name: "https://hooks.example.com/orgs" }).waitFor();
+  await kim.getByText(/Events: member\.invited, .*cluster\.state_changed/).waitFor();
+  await accessible(kim, "automation with a webhook");
+
+  // Shown once: after a reload the secret is nowhere on the page.
+  await visit(kim, org, "automation");
+  await kim.getByRole("heading", { name: "https://hooks.example.com/orgs" }).waitFor();
+  assert.equal(await kim.locator("#webhook-secret").count(), 0, "the secret is not shown again");
+  assert.equal((await kim.locator("main").innerText()).includes(secret), false);
+
+  await kim.getByRole("button", { name: "Delete the endpoint https://hooks.example.com/orgs" }).click();
+  await kim.getByText("No webhook endpoints yet.").waitFor();
+});

@@ -1,10 +1,13 @@
-// Automation: the organization's service accounts and their API keys. A key is shown once, when
-// it is made, with a button that copies it; after that only its id, scopes, expiry and last use.
+// Automation: the organization's service accounts and their API keys, and its webhook endpoints.
+// A key or an endpoint's secret is shown once, when it is made, with a button that copies it;
+// after that only its id, scopes, expiry and last use (an endpoint: its URL, events, deliveries).
 import { el, field, dataTable, fmtTime } from "../ui.js";
 import { state, say, alertBox, can, attempt, orgPath, heading, render } from "../page.js";
 
 // The key made by the last request, shown by the render that follows it and then forgotten.
 let justMade = null;
+// The endpoint secret made (or rotated) by the last request, likewise.
+let justSigned = null;
 
 export async function automation(org) {
   const once = justMade;
@@ -14,6 +17,7 @@ export async function automation(org) {
     return el("section", {}, heading(org, "Automation"),
       el("p", { class: "note" }, `You cannot manage service accounts: ${may.reason}.`));
   }
+  const hooks = await webhooks(org);
   const list = await state.api.get(orgPath(org.org_id, "/service-accounts"));
   const box = alertBox();
   const shown = el("div", { id: "new-key", "aria-live": "polite" });
@@ -42,7 +46,114 @@ export async function automation(org) {
     ...(accounts.length ? accounts : [el("p", {}, "No service accounts yet.")]),
     el("h2", {}, "New service account"),
     full ? el("p", { class: "note" }, `This organization has ${list.max_service_accounts} service accounts: delete one to make another.`) : form,
+    box,
+    hooks);
+}
+
+/** The webhook endpoints: each with its events and newest deliveries; a form to add one. */
+async function webhooks(org) {
+  const signed = justSigned;
+  justSigned = null;
+  if (!can(org, "manage_webhooks").allowed) return "";
+  const list = await state.api.get(orgPath(org.org_id, "/webhooks"));
+  const box = alertBox();
+  const shown = el("div", { id: "new-secret", "aria-live": "polite" });
+  if (signed) showSecret(shown, signed);
+  const endpoints = await Promise.all(list.webhooks.map((hook) => endpointView(org, hook, box)));
+
+  const url = el("input", { id: "webhook-url", type: "url", required: true, maxlength: 2048, placeholder: "https://hooks.example.com/orgs" });
+  const events = list.event_types.map((type) => {
+    const check = el("input", { type: "checkbox", id: `event-${type}`, value: type, checked: type.startsWith("member.") });
+    return el("label", { for: check.id, class: "check" }, check, ` ${type}`);
+  });
+  const add = el("button", { type: "submit" }, "Add endpoint");
+  const form = el("form", {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const chosen = events.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
+      const made = await attempt(add, box, () => state.api.post(orgPath(org.org_id, "/webhooks"), { url: url.value, events: chosen }));
+      if (!made.ok) return;
+      justSigned = made.value;
+      render();
+    },
+  }, field("URL (https)", url), el("fieldset", {}, el("legend", {}, "Events"), ...events), add);
+
+  return el("section", { "aria-labelledby": "webhooks-heading" },
+    el("h2", { id: "webhooks-heading" }, "Webhooks"),
+    el("p", {}, "Endpoints hear about members and clusters as they change: signed with the endpoint's secret, in order, retried for 24 hours. Only public https addresses are delivered to."),
+    shown,
+    ...(endpoints.length ? endpoints : [el("p", {}, "No webhook endpoints yet.")]),
+    list.webhooks.length >= list.max_webhooks
+      ? el("p", { class: "note" }, `${list.max_webhooks} endpoints: delete one to add another.`)
+      : form,
     box);
+}
+
+async function endpointView(org, hook, box) {
+  const base = orgPath(org.org_id, `/webhooks/${encodeURIComponent(hook.webhook_id)}`);
+  const log = await state.api.get(`${base}/deliveries`);
+  const rows = log.deliveries.slice(0, 10).map((d) => {
+    const again = el("button", {
+      type: "button",
+      class: "secondary",
+      "aria-label": `Redeliver the ${d.event_type} event of ${fmtTime(d.created_at)}`,
+      onclick: async () => {
+        const asked = await attempt(again, box, () => state.api.post(`${base}/deliveries/${encodeURIComponent(d.delivery_id)}/redeliver`, {}));
+        if (!asked.ok) return;
+        say(`The ${d.event_type} event goes out again within a minute.`);
+        render();
+      },
+    }, "Redeliver");
+    const outcome = d.last_status_code ? `HTTP ${d.last_status_code}` : (d.last_error || "");
+    return el("tr", {},
+      el("td", {}, d.event_type), el("td", {}, fmtTime(d.created_at)), el("td", {}, d.status),
+      el("td", {}, String(d.attempts)), el("td", {}, outcome), el("td", {}, again));
+  });
+  const rotate = el("button", {
+    type: "button",
+    class: "secondary",
+    "aria-label": `Rotate the secret of ${hook.url}`,
+    onclick: async () => {
+      if (!confirm(`Give ${hook.url} a new secret? Deliveries are signed with it from now on.`)) return;
+      const rotated = await attempt(rotate, box, () => state.api.post(`${base}/secret`, {}));
+      if (!rotated.ok) return;
+      justSigned = rotated.value;
+      render();
+    },
+  }, "Rotate secret");
+  const remove = el("button", {
+    type: "button",
+    class: "secondary",
+    "aria-label": `Delete the endpoint ${hook.url}`,
+    onclick: async () => {
+      if (!confirm(`Delete the endpoint ${hook.url}? Nothing more is delivered to it.`)) return;
+      const deleted = await attempt(remove, box, () => state.api.del(base));
+      if (!deleted.ok) return;
+      say(`Endpoint ${hook.url} deleted.`);
+      render();
+    },
+  }, "Delete");
+  return el("article", { class: "account" },
+    el("h3", {}, hook.url),
+    el("p", {}, `Events: ${hook.events.join(", ")}`),
+    rows.length
+      ? dataTable(`Deliveries to ${hook.url}`, ["Event", "At", "Status", "Attempts", "Last answer", ""], el("tbody", {}, rows))
+      : el("p", {}, "No deliveries yet."),
+    rotate, " ", remove);
+}
+
+/** An endpoint's secret, just made or rotated, shown this once, with a button that copies it. */
+function showSecret(shown, hook) {
+  const copy = el("button", {
+    type: "button",
+    onclick: async () => {
+      await navigator.clipboard?.writeText(hook.secret).catch(() => {});
+      copy.textContent = "Copied";
+    },
+  }, "Copy secret");
+  shown.replaceChildren(el("div", { class: "once", role: "status" },
+    el("p", {}, `The signing secret of ${hook.url}. Copy it now: it is shown this once and cannot be shown again.`),
+    el("code", { id: "webhook-secret" }, hook.secret), " ", copy));
 }
 
 function accountView(org, list, account, box) {
