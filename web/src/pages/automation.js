@@ -112,7 +112,7 @@ async function endpointView(org, hook, box) {
   const rotate = el("button", {
     type: "button",
     class: "secondary",
-    "aria-label": `Rotate the secret of ${hook.url}`,
+    "aria-label": `Rotate secret of ${hook.url}`,
     onclick: async () => {
       if (!confirm(`Give ${hook.url} a new secret? Deliveries are signed with it from now on.`)) return;
       const rotated = await attempt(rotate, box, () => state.api.post(`${base}/secret`, {}));
