@@ -483,6 +483,7 @@ fn keys(function: &str) -> [u16; 4] {
         "list-members" | "list-invitations" | "list-clusters" | "get-cluster" | "get-usage"
         | "get-organization" | "get-cloud-account" => [200, 200, 401, 401],
         "create-cluster" => [202, 403, 401, 401],
+        "create-invitation" => [201, 403, 401, 401],
         "list-events"
         | "list-cluster-users"
         | "revoke-node-credentials"

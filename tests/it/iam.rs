@@ -442,6 +442,7 @@ fn run_scenario() {
         crate::service_accounts::a_key_acts_by_its_scopes_outlives_its_creator_and_stops_when_revoked,
         crate::service_accounts::expired_deleted_mistyped_and_foreign_keys_are_refused,
         crate::service_accounts::every_route_that_takes_a_key_answers_a_key_with_the_scope,
+        crate::service_accounts::a_key_with_invite_member_invites_in_the_name_of_its_service_account,
         crate::webhooks::a_receiver_gets_every_event_signed_in_order_and_a_500_is_tried_again_after_its_backoff,
         crate::webhooks::a_redelivery_sends_the_same_event_signed_with_the_current_secret_and_a_deleted_endpoint_gets_nothing,
         crate::webhooks::no_delivery_reaches_a_loopback_private_or_metadata_address,

@@ -264,6 +264,62 @@ async fn of_twelve_parallel_key_creations_exactly_five_succeed() {
 }
 
 #[tokio::test]
+pub(crate) async fn a_key_with_invite_member_invites_in_the_name_of_its_service_account() {
+    let stack = stack().await;
+    let alice = register(&stack, &email("alice")).await;
+    let org = personal_org(&stack, &alice).await;
+    let name = format!("onboarding-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let made =
+        post(&stack, &format!("/v1/organizations/{org}/service-accounts"), &alice, json!({ "name": name }))
+            .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    let account = made.body["service_account_id"].as_str().expect("id").to_owned();
+    let key = secret(&api_key(&stack, &alice, &org, &account, json!(["invite_member"])).await);
+    let invitations = format!("/v1/organizations/{org}/invitations");
+
+    // An admin is more than a member with `invite_member` may invite.
+    let admin = call(
+        &stack,
+        "POST",
+        &invitations,
+        Some(&key),
+        Some(json!({ "email": email("dan"), "role": "admin" })),
+    )
+    .await;
+    assert_problem(&admin, 403, "a key inviting an admin");
+
+    let carol = register(&stack, &email("carol")).await;
+    let invited = call(&stack, "POST", &invitations, Some(&key), Some(json!({ "email": carol.email }))).await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{:?}", invited.body);
+    assert_eq!(invited.body["invited_by_service_account"], name.as_str());
+    let mail =
+        eventually("the invitation's email", || async { emails_to(&carol.email).await.into_iter().next() })
+            .await;
+    assert!(mail.subject.contains(&format!("service account \"{name}\"")), "{}", mail.subject);
+    assert!(!mail.body.contains("service-accounts.invalid"), "no placeholder address: {}", mail.body);
+    let id = invited.body["invitation_id"].as_str().expect("id");
+    let accepted = post(&stack, &format!("/v1/invitations/{id}/accept"), &carol, json!({})).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{:?}", accepted.body);
+
+    // The invitation stands while its service account exists.
+    let erin = register(&stack, &email("erin")).await;
+    let pending = call(&stack, "POST", &invitations, Some(&key), Some(json!({ "email": erin.email }))).await;
+    assert_eq!(pending.status, StatusCode::CREATED, "{:?}", pending.body);
+    let gone = call(
+        &stack,
+        "DELETE",
+        &format!("/v1/organizations/{org}/service-accounts/{account}"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let id = pending.body["invitation_id"].as_str().expect("id");
+    let refused = post(&stack, &format!("/v1/invitations/{id}/accept"), &erin, json!({})).await;
+    assert_problem(&refused, 404, "an invitation whose service account is gone");
+}
+
+#[tokio::test]
 async fn a_key_past_its_rate_waits_for_the_next_minute_and_other_keys_do_not() {
     let mut options = local_stack::StackOptions::for_test();
     options.limits.key_requests_per_minute = 3;

@@ -40,13 +40,15 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 
 impl Action {
     /// Whether a key may hold this action as a scope. Never: anything about who is a member and
-    /// with which role, the organization's settings and cloud account, and (not an action of the
-    /// table) service accounts and keys themselves. Not yet: inviting, whose email names a
-    /// person as the inviter.
+    /// with which role (inviting an admin among them: that takes an owner or admin), the
+    /// organization's settings and cloud account, webhooks, and (not an action of the table)
+    /// service accounts and keys themselves. Inviting a member: the email names the
+    /// organization's service account, and the invitation stands while the account exists.
     pub fn keyable(self) -> bool {
         matches!(
             self,
             Action::Read
+                | Action::Invite(crate::domain::InviteRole::Member)
                 | Action::ReadEvents
                 | Action::OperateClusters
                 | Action::ManageClusters
@@ -375,8 +377,13 @@ mod tests {
         assert_eq!(scopes.names(), ["read", "operate_clusters"]);
         assert!(scopes.allows(Action::OperateClusters));
         assert!(!scopes.allows(Action::Invite(crate::domain::InviteRole::Member)));
+        assert!(
+            Scopes::parse(&["invite_member"])
+                .expect("keyable")
+                .allows(Action::Invite(crate::domain::InviteRole::Member))
+        );
         for never in [
-            "invite_member",
+            "manage_webhooks",
             "change_role",
             "transfer_ownership",
             "remove_member",
@@ -387,7 +394,7 @@ mod tests {
         }
         assert!(Scopes::parse::<&str>(&[]).is_err());
         assert!(Scopes::parse(&["fly"]).is_err());
-        assert_eq!(Scopes::all_names().len(), 6);
+        assert_eq!(Scopes::all_names().len(), 7);
     }
 
     #[test]

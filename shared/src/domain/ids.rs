@@ -34,6 +34,11 @@ impl UserId {
     pub fn of_service_account(id: &ServiceAccountId) -> Self {
         Self(format!("sa:{id}"))
     }
+
+    /// The service account this id stands for, when it is one ([`UserId::of_service_account`]).
+    pub fn service_account(&self) -> Option<ServiceAccountId> {
+        self.0.strip_prefix("sa:").and_then(|id| ServiceAccountId::parse(id).ok())
+    }
 }
 
 impl TryFrom<String> for UserId {

@@ -186,6 +186,9 @@ pub struct Invitation {
     pub role: InviteRole,
     pub invited_by: UserId,
     pub invited_by_email: Email,
+    /// When a service account's key invited: the account's name (its email is a placeholder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invited_by_service_account: Option<String>,
     /// The inviter's role when they invited: a plain member's invitation (`members_can_invite`)
     /// stands while they are a member, an owner's or admin's while they manage members.
     #[serde(skip)]
@@ -222,6 +225,7 @@ impl Invitation {
             role: request.role,
             invited_by: inviter.user_id.clone(),
             invited_by_email: inviter.email.clone(),
+            invited_by_service_account: inviter.key.as_ref().map(|k| k.service_account.clone()),
             inviter_role: inviter.role,
             status: InvitationStatus::Pending,
             created_at: now,

@@ -259,11 +259,13 @@ pub const OPERATIONS: &[Operation] = &[
         "createInvitation",
         "invitations",
         "Invite someone by email.",
-        Caller::User,
+        Caller::UserOrKey,
     )
     .describe(
         "201; 409 already a member or invited; 400 bad email or role; 403 plain members (unless \
-         `members_can_invite`, and then only as `member`); 429 past a rate limit. An invitation a \
+         `members_can_invite`, and then only as `member`); 429 past a rate limit. A service \
+         account's key with `invite_member` invites as `member` (the email names the \
+         organization's service account; the invitation stands while the account exists). An invitation a \
          plain member sent stands only while `members_can_invite` is on: accepting it while it is off \
          answers 404, as for an inviter who lost their role (the accept's write checks the setting; \
          turned on again, a still-pending one stands again).",

@@ -229,7 +229,7 @@ impl Store {
             .put(MEMBER, self.put(to_item(&MemberItem::from(&membership))?, absent())?)
             .check(INVITER, self.inviter_still_may(invitation)?)
             .put(EVENT, self.event_put(&event)?);
-        if invitation.inviter_role == Role::Member {
+        if invitation.inviter_role == Role::Member && invitation.invited_by.service_account().is_none() {
             // A plain member invited under `members_can_invite`: the invitation stands only while
             // the organization still lets members invite.
             tx = tx.check(
@@ -459,14 +459,19 @@ impl Store {
         Ok(changed)
     }
 
-    /// Condition that the inviter of `invitation` may still stand behind it: an inviter who was a
-    /// plain member (invited under `members_can_invite`) must still be a member; any other must
-    /// still be the owner or an admin (a demotion withdraws their invitations).
+    /// Condition that the inviter of `invitation` may still stand behind it: a service account
+    /// (by a key with `invite_member`) must still exist; an inviter who was a plain member
+    /// (invited under `members_can_invite`) must still be a member; any other must still be the
+    /// owner or an admin (a demotion withdraws their invitations).
     fn inviter_still_may(
         &self,
         invitation: &Invitation,
     ) -> Result<aws_sdk_dynamodb::types::ConditionCheck, DomainError> {
-        if invitation.inviter_role == Role::Member {
+        if let Some(account) = invitation.invited_by.service_account() {
+            let there = attr("accounts").entry(account.to_string()).exists();
+            let item = key(keys::org_pk(&invitation.org_id), keys::SERVICE_ACCOUNTS_SK);
+            built(there.onto(self.condition(item)).build())
+        } else if invitation.inviter_role == Role::Member {
             let member = key(keys::org_pk(&invitation.org_id), keys::member_sk(&invitation.invited_by));
             built(exists().onto(self.condition(member)).build())
         } else {

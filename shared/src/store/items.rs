@@ -368,6 +368,8 @@ pub struct InvitationItem {
     pub role: InviteRole,
     pub invited_by: UserId,
     pub invited_by_email: Email,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_by_service_account: Option<String>,
     /// Invitations written before this was kept were all sent by owners and admins.
     #[serde(default = "manager")]
     pub inviter_role: Role,
@@ -408,6 +410,7 @@ impl From<&Invitation> for InvitationItem {
             role: inv.role,
             invited_by: inv.invited_by.clone(),
             invited_by_email: inv.invited_by_email.clone(),
+            invited_by_service_account: inv.invited_by_service_account.clone(),
             inviter_role: inv.inviter_role,
             status: inv.status,
             created_at: inv.created_at,
@@ -435,6 +438,7 @@ impl From<InvitationItem> for Invitation {
             role: i.role,
             invited_by: i.invited_by,
             invited_by_email: i.invited_by_email,
+            invited_by_service_account: i.invited_by_service_account,
             inviter_role: i.inviter_role,
             status: i.status,
             created_at: i.created_at,

@@ -63,13 +63,17 @@ pub fn invitation_email(inv: &Invitation, dashboard_url: &str) -> OutgoingEmail 
         expires.minute()
     );
     let link = format!("{}/invitations/{}", dashboard_url.trim_end_matches('/'), inv.invitation_id);
-    let subject = format!("{} invited you to join {}", inv.invited_by_email, inv.org_name);
+    // A service account has no address of its own: it is named as the organization's.
+    let inviter = match &inv.invited_by_service_account {
+        Some(name) => format!("{}'s service account \"{name}\"", inv.org_name),
+        None => inv.invited_by_email.to_string(),
+    };
+    let subject = format!("{inviter} invited you to join {}", inv.org_name);
     let text = format!(
         "{inviter} invited you to join the organization \"{org}\" as {role}.\n\n\
          Members share the organization's cloud account and clusters.\n\n\
          Accept or decline on your dashboard: {link}\n\n\
          This invitation expires on {expires}.\n",
-        inviter = inv.invited_by_email,
         org = inv.org_name,
     );
     let html = format!(
@@ -77,7 +81,7 @@ pub fn invitation_email(inv: &Invitation, dashboard_url: &str) -> OutgoingEmail 
          <p>Members share the organization's cloud account and clusters.</p>\
          <p><a href=\"{link}\">Accept or decline on your dashboard</a></p>\
          <p>This invitation expires on {expires}.</p>",
-        inviter = escape(inv.invited_by_email.as_str()),
+        inviter = escape(&inviter),
         org = escape(&inv.org_name),
         link = escape(&link),
     );
