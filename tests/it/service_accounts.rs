@@ -401,6 +401,7 @@ pub(crate) async fn every_route_that_takes_a_key_answers_a_key_with_the_scope() 
             ("POST", true) => Some(
                 json!({ "name": "by-key", "instance_type": "m5.large", "workers": 0, "user_management": "disabled" }),
             ),
+            ("POST", false) if op.path.ends_with("/invitations") => Some(json!({ "email": email("by-key") })),
             ("POST", false) => Some(json!({})),
             _ => None,
         };

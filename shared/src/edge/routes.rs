@@ -633,9 +633,10 @@ pub const OPERATIONS: &[Operation] = &[
     )
     .describe(
         "201 with the key, shown this once (only its SHA-256 is kept). Scopes are actions of the \
-         authorization table a key may hold (`read`, `read_events`, `operate_clusters`, \
-         `manage_clusters`, `open_ports`, `manage_cluster_users`); never members, roles, \
-         ownership, settings, the cloud account, or service accounts. 400 for an unknown scope or \
+         authorization table a key may hold (`read`, `invite_member`, `read_events`, \
+         `operate_clusters`, `manage_clusters`, `open_ports`, `manage_cluster_users`); never \
+         roles, inviting admins, ownership, settings, the cloud account, webhooks, or service \
+         accounts. 400 for an unknown scope or \
          a lifetime past the organization's `api_key_max_days`; 404 for no such account; 409 past \
          5 keys (expired ones count until revoked). In the audit log.",
     )

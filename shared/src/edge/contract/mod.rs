@@ -111,8 +111,9 @@ pub struct ServiceAccounts {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
-    /// Actions of the authorization table the key may take: `read`, `read_events`,
-    /// `operate_clusters`, `manage_clusters`, `open_ports`, `manage_cluster_users`.
+    /// Actions of the authorization table the key may take: `read`, `invite_member`,
+    /// `read_events`, `operate_clusters`, `manage_clusters`, `open_ports`,
+    /// `manage_cluster_users`.
     #[schema(min_items = 1)]
     pub scopes: Vec<ScopeName>,
     /// Days it lasts: 1 to the organization's `api_key_max_days` (90 unless changed), which is
