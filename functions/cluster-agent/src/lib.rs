@@ -56,13 +56,8 @@ fn refused() -> ApiError {
 /// The node, if the bearer credential is its current one, unexpired, and its cluster lives.
 async fn authenticate(api: &Api, req: &Request) -> Result<NodeItem, ApiError> {
     let cluster = cluster_param(req).map_err(|_| refused())?;
-    let presented = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(refused)?;
+    let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let presented = orgs::auth::bearer(header).ok_or_else(refused)?;
     // Its form names the organization and the instance: one read finds the node and its cluster.
     let (org, instance) = NodeCredential::parse(presented).ok_or_else(refused)?;
     let (node, found) = api.store.node_with_cluster(&org, &cluster, &instance).await?;

@@ -54,6 +54,19 @@ where
     if is_transient(&e) { DomainError::unavailable(context, e) } else { DomainError::failed(context, e) }
 }
 
+/// The HTTPS connector of the hyper and rustls stack the SDK already links, trusting the
+/// system's roots: for the calls made without an SDK client (the JWKS, EC2's Query API). Loading
+/// the roots is not free, so a caller builds its client once, at its first call.
+pub fn https_connector()
+-> Result<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, String> {
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| format!("loading root certificates: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build())
+}
+
 /// The SDK configuration every client of a function is built from.
 pub fn sdk_config(src: &dyn Source) -> Result<SdkConfig, ConfigError> {
     let region = src

@@ -107,8 +107,7 @@ impl Api {
     /// ([`Api::acting_in`]).
     pub async fn principal(&self, req: &Request) -> Result<Principal, ApiError> {
         let header = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
-        match token.map(str::trim) {
+        match crate::auth::bearer(header) {
             Some(token) if ApiKey::looks_like(token) => match ApiKey::presented(token) {
                 Some((key_id, key)) => Ok(Principal::Key { key_id, key }),
                 None => Err(ApiError::unauthorized("the API key is malformed")),

@@ -30,6 +30,15 @@ use crate::config::AuthConfig;
 use crate::domain::{DomainError, Email, UserId};
 use crate::http::ApiError;
 
+/// The token of an `Authorization: Bearer <token>` header (the scheme's case as clients send
+/// it), trimmed; `None` when there is no such header or it holds no token.
+pub fn bearer(authorization: Option<&str>) -> Option<&str> {
+    authorization
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 /// Who is calling, as the verified token says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {
@@ -144,11 +153,8 @@ impl Verifier {
 
     /// The caller named by `Authorization: Bearer <jwt>`, or 401 (503 when the JWKS cannot be had).
     pub async fn verify(&self, authorization: Option<&str>) -> Result<Caller, ApiError> {
-        let token = authorization
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
+        let token =
+            bearer(authorization).ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
         let header = decode_header(token).map_err(|_| ApiError::unauthorized("the token is malformed"))?;
         if header.alg != Algorithm::RS256 {
             return Err(ApiError::unauthorized("the token's algorithm is not accepted"));
@@ -228,12 +234,7 @@ impl Verifier {
         let client = self
             .http
             .get_or_init(|| {
-                let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_native_roots()
-                    .map_err(|e| format!("loading root certificates: {e}"))?
-                    .https_or_http()
-                    .enable_http1()
-                    .build();
+                let https = crate::adapters::aws::https_connector()?;
                 Ok(Client::builder(TokioExecutor::new()).build(https))
             })
             .as_ref()

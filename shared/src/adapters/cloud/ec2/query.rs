@@ -41,12 +41,7 @@ fn http_client() -> Result<&'static HttpClient, CloudError> {
     static CLIENT: OnceLock<Result<HttpClient, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            let https = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_native_roots()
-                .map_err(|e| format!("loading root certificates: {e}"))?
-                .https_or_http()
-                .enable_http1()
-                .build();
+            let https = crate::adapters::aws::https_connector()?;
             Ok(Client::builder(TokioExecutor::new()).build(https))
         })
         .as_ref()
