@@ -7,5 +7,7 @@ use lambda_http::Error;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     orgs::telemetry::init();
-    orgs::app::serve(|api, req| async move { cluster_agent::handle(&api, req).await }).await
+    // The only function that verifies identity documents reads their certificates.
+    let api = orgs::app::Api::from_env().await?.with_node_identity()?;
+    orgs::app::serve_api(api, |api, req| async move { cluster_agent::handle(&api, req).await }).await
 }

@@ -28,8 +28,9 @@ pub struct Api {
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
     pub pricing: Pricing,
-    /// What nodes' instance identity documents are verified against (empty but where nodes
-    /// enroll: the cluster agent's function).
+    /// What nodes' instance identity documents are verified against: empty but where nodes
+    /// enroll, the cluster agent's function, whose `main` reads it ([`Api::with_node_identity`]).
+    /// Parsing certificates links an X.509 and RSA stack that no other function needs.
     pub node_identity: crate::domain::node_identity::IdentityVerifier,
     /// Which addresses a webhook endpoint may name: public ones only, except on the test stack.
     /// No configuration sets it, so no deployment can widen it.
@@ -44,16 +45,22 @@ impl Api {
         let verifier = Verifier::new(AuthConfig::from_source(&config::Env)?);
         let limits = Limits::from_source(&config::Env)?;
         let pricing = Pricing::from_source(&config::Env)?;
-        let node_identity = config::node_identity(&config::Env)?;
         Ok(Self {
             store,
             verifier,
             clock: Arc::new(SystemClock),
             limits,
             pricing,
-            node_identity,
+            node_identity: crate::domain::node_identity::IdentityVerifier::default(),
             webhook_targets: crate::domain::webhooks::Targets::PublicOnly,
         })
+    }
+
+    /// The same, verifying identity documents against `NODE_IDENTITY_CERTIFICATES` (a bundle
+    /// that does not parse stops the function at start).
+    pub fn with_node_identity(mut self) -> Result<Self, ConfigError> {
+        self.node_identity = config::node_identity(&config::Env)?;
+        Ok(self)
     }
 
     pub fn now(&self) -> Timestamp {
@@ -222,6 +229,15 @@ where
     F: Fn(Arc<Api>, Request) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Result<Response<Body>, lambda_http::Error>> + Send + 'static,
 {
-    let api = Arc::new(Api::from_env().await?);
+    serve_api(Api::from_env().await?, handle).await
+}
+
+/// [`serve`] with an [`Api`] the function's `main` built (or completed) itself.
+pub async fn serve_api<F, Fut>(api: Api, handle: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Arc<Api>, Request) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Response<Body>, lambda_http::Error>> + Send + 'static,
+{
+    let api = Arc::new(api);
     run_concurrent(service_fn(move |req| handle(api.clone(), req))).await
 }
