@@ -484,8 +484,9 @@ pub fn document() -> OpenApi {
         .build()
 }
 
-/// The document as JSON text, as served: built once per process (the name pattern classifies
-/// every Unicode scalar value), and an error rather than an empty document if it cannot be.
+/// The document as JSON text, as served: built once per process (every operation's schemas:
+/// about 10 ms at the release profile's `opt-level = "z"`), and an error rather than an empty
+/// document if it cannot be.
 pub fn json() -> Result<&'static str, serde_json::Error> {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if let Some(text) = JSON.get() {
