@@ -484,19 +484,23 @@ pub fn document() -> OpenApi {
         .build()
 }
 
-/// The document as JSON text, as served: built once per process (every operation's schemas:
-/// about 10 ms at the release profile's `opt-level = "z"`), and an error rather than an empty
+/// The document as JSON text, as served: built once per process (at `get-openapi`'s init, about
+/// as long as the SDK's setup in the other functions), and an error rather than an empty
 /// document if it cannot be.
 pub fn json() -> Result<&'static str, serde_json::Error> {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if let Some(text) = JSON.get() {
         return Ok(text);
     }
-    let mut value = serde_json::to_value(document())?;
-    if let Some(fields) = value.as_object_mut() {
-        fields.insert("webhooks".into(), webhooks());
+    // Written straight from the document (utoipa has no `webhooks` field, so it is flattened
+    // beside it), not through a `serde_json::Value` of the whole: that copy was most of the time.
+    #[derive(serde::Serialize)]
+    struct Served {
+        #[serde(flatten)]
+        document: OpenApi,
+        webhooks: serde_json::Value,
     }
-    let text = serde_json::to_string(&value)?;
+    let text = serde_json::to_string(&Served { document: document(), webhooks: webhooks() })?;
     Ok(JSON.get_or_init(|| text))
 }
 
